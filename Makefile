@@ -1,0 +1,50 @@
+# One entry point. `make run` and `make test` do the whole set-up on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install index run test eval bench lint browser-deps load clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/python -m assistant index --if-needed
+
+run: index
+	$(BIN)/python app.py
+
+# Headless Chromium for the browser tests comes from Debian (Playwright's own download fails here).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "browser tests need /usr/bin/chromium: sudo apt-get install -y chromium"; fi; }
+
+test: install browser-deps
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+eval: install
+	$(BIN)/python -m evals
+
+bench: install
+	$(BIN)/python -m evals.bench
+
+load: install
+	$(BIN)/python -m evals.load
+
+lint: install
+	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

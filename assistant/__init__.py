@@ -1,0 +1,1 @@
+"""Besponsa precautions assistant: grounded, quoted answers with a deterministic guardrail."""

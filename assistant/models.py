@@ -1,0 +1,80 @@
+"""Data shared by every stage: passages of the corpus, quotes, guardrail hits and answers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Action = Literal["discontinue", "interrupt", "limit"]
+
+
+class Passage(BaseModel):
+    """One retrievable unit of a monograph: a sentence, or a whole list (lead-in plus items)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    document: str
+    heading_path: tuple[str, ...]
+    kind: Literal["sentence", "list"]
+    text: str
+    start: int
+    end: int
+    items: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def section(self) -> str:
+        """The innermost heading: what a clinician calls the section."""
+        return self.heading_path[-1]
+
+
+class Quote(BaseModel):
+    """A verbatim span of a monograph: ``source_text[start:end] == text``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    document: str
+    section: str
+    start: int
+    end: int
+
+    @classmethod
+    def of(cls, passage: Passage) -> Quote:
+        return cls(
+            text=passage.text,
+            document=passage.document,
+            section=passage.section,
+            start=passage.start,
+            end=passage.end,
+        )
+
+
+class RuleHit(BaseModel):
+    """A guardrail rule that fired, with the words that made it fire (for audit)."""
+
+    rule_id: str
+    action: Action
+    message: str
+    quotes: list[Quote]
+    triggers: list[str] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    """What the assistant tells the clinician, and everything needed to audit it."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    text: str
+    quotes: list[Quote] = Field(default_factory=list)
+    guardrail: list[RuleHit] = Field(default_factory=list)
+    abstained: bool = False
+    corpus_version: str
+    suggestions: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def sections(self) -> list[str]:
+        """Sections quoted, in order of first appearance."""
+        return list(dict.fromkeys(q.section for q in self.quotes))
