@@ -19,9 +19,10 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
+import Stemmer
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -32,12 +33,22 @@ OVERVIEW = "Overview"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 _LABEL = re.compile(r"^[A-Z][A-Za-z ]{0,40}: ")
 _LIST_OPENER = re.compile(r"^[A-Z][A-Za-z ]{0,40}\binclude:\s*")
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
 def words(text: str) -> list[str]:
-    """Lower-case word tokens; the one tokenizer shared by retrieval, answer and guardrail."""
+    """Lower-case word tokens ("QT-prolonging" gives "qt", "prolonging"); shared by every stage."""
     return _WORD.findall(text.lower())
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """English (Snowball) stem, so "checked" meets "check" and "infusions" meets "infusion"."""
+    return _stemmer().stemWord(word)
 
 
 class Provenance(BaseModel):
@@ -88,7 +99,11 @@ class Corpus:
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
-        return frozenset(w for p in self.passages for w in words(p.text))
+        return frozenset(w for p in self.passages for w in words(p.search_text))
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        return frozenset(stem(w) for w in self.vocabulary)
 
     def document(self, doc_id: str) -> Document:
         try:

@@ -29,6 +29,11 @@ class Passage(BaseModel):
         """The innermost heading: what a clinician calls the section."""
         return self.heading_path[-1]
 
+    @property
+    def search_text(self) -> str:
+        """What retrieval matches: the section title gives a lone sentence its topic."""
+        return f"{self.section}: {self.text}"
+
 
 class Quote(BaseModel):
     """A verbatim span of a monograph: ``source_text[start:end] == text``."""

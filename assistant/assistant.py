@@ -1,0 +1,160 @@
+"""The Assistant wires the stages: corpus → index → retrieval → guardrail → answer → audit.
+
+Everything is built once in ``from_settings`` (slow: loads the model, opens or builds the index);
+``ask`` is then cheap and never raises for a question it accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from langchain_core.embeddings import Embeddings
+
+from .answer import Composer, Draft
+from .audit import AuditStore
+from .corpus import Corpus, load_corpus
+from .embedding import load_embeddings
+from .errors import InvalidQuestion
+from .index import VectorIndex
+from .models import Answer, Quote, RuleHit
+from .retrieval import HybridRetriever, LexicalIndex, QueryExpander
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Assistant:
+    """Answers questions from the monograph. Build with ``Assistant.from_settings()``."""
+
+    settings: Settings
+    corpus: Corpus
+    index: VectorIndex
+    expander: QueryExpander
+    retriever: HybridRetriever
+    composer: Composer
+    guardrail: Any
+    audit: AuditStore
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        embeddings: Embeddings | None = None,
+        progress: bool = False,
+    ) -> Assistant:
+        """Load corpus and rules (failing closed on any problem), then open or build the index."""
+        from .guardrail import Guardrail
+
+        settings = settings or Settings()
+        corpus = load_corpus(settings.corpus_dir)
+        guardrail = Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
+        vocabulary_file = settings.corpus_dir / "synonyms.yaml"
+        expander = QueryExpander.from_file(vocabulary_file, corpus)
+        embeddings = embeddings or load_embeddings(settings)
+        index = VectorIndex.open(settings, corpus, embeddings, progress=progress)
+        stopwords = yaml.safe_load(vocabulary_file.read_text(encoding="utf-8"))["stopwords"]
+        retriever = HybridRetriever(
+            corpus=corpus,
+            index=index,
+            embeddings=embeddings,
+            expander=expander,
+            lexical=LexicalIndex(corpus.passages, stopwords),
+            k=settings.top_k,
+        )
+        return cls(
+            settings=settings,
+            corpus=corpus,
+            index=index,
+            expander=expander,
+            retriever=retriever,
+            composer=Composer(corpus),
+            guardrail=guardrail,
+            audit=AuditStore.from_settings(settings),
+        )
+
+    def validate(self, question: object) -> str:
+        """The question as it will be used, or InvalidQuestion saying what is wrong with it."""
+        if not isinstance(question, str):
+            raise InvalidQuestion("The question must be text.")
+        kept = (ch for ch in question if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs"})
+        cleaned = "".join(kept).strip()
+        if not cleaned:
+            raise InvalidQuestion("The question is empty.")
+        limit = self.settings.max_question_chars
+        if len(cleaned) > limit:
+            raise InvalidQuestion(f"The question is {len(cleaned)} characters long; the limit is {limit}.")
+        return cleaned
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        channel: str = "python",
+    ) -> Answer:
+        """Answer one question, in the context of the conversation so far."""
+        started = time.perf_counter()
+        question = self.validate(question)
+        from .conversation import normalize_history, resolve
+
+        resolution = resolve(question, normalize_history(history), self.expander)
+        expansion = self.expander.expand(resolution.query)
+        ranked = self.retriever.search(resolution.query, expansion)
+        hits: list[RuleHit] = self.guardrail.check(question, context=resolution.context)
+        draft = self.composer.compose(expansion, ranked)
+        answer = self._assemble(draft, hits)
+        answer.metadata.update(
+            generator="extractive",
+            followup=resolution.followup,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        self._record(answer, channel, question)
+        return answer
+
+    def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
+        """Rule verdicts first, whatever retrieval found; then the quoted passages."""
+        from .guardrail import render_verdicts
+
+        quotes: list[Quote] = []
+        seen: set[tuple[str, int, int]] = set()
+        for q in [*(q for h in hits for q in h.quotes), *draft.quotes]:
+            key = (q.document, q.start, q.end)
+            if key not in seen:
+                seen.add(key)
+                quotes.append(q)
+        if hits:
+            parts = [render_verdicts(hits)]
+            if not draft.abstained:
+                parts.append(draft.text)
+            text = "\n\n".join(parts)
+        else:
+            text = draft.text
+        return Answer(
+            text=text,
+            quotes=quotes,
+            guardrail=hits,
+            abstained=draft.abstained and not hits,
+            corpus_version=self.corpus.version,
+            metadata={"retrieval": draft.diagnostics},
+        )
+
+    def _record(self, answer: Answer, channel: str, question: str) -> None:
+        """Audit every answer; a failing audit store is logged, never shown to the clinician."""
+        try:
+            self.audit.record_answer(
+                answer, channel=channel, latency_ms=answer.metadata["latency_ms"], question=question
+            )
+        except Exception:
+            log.exception("audit record failed for answer %s", answer.id)
+
+    def ready(self) -> bool:
+        """True when the vector store answers."""
+        return self.index.ping()

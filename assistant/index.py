@@ -1,0 +1,166 @@
+"""The only module that talks to Chroma: open the vector store, build or reuse the index, query it.
+
+The index is a cache of the corpus. The collection's metadata records the corpus version and the
+embedding model; when either differs (or the collection is incomplete) the index is rebuilt, otherwise
+it is reused without embedding anything. In embedded mode a file lock makes one process the builder
+while others wait, because Chroma's embedded store is not made for several writing processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from .corpus import Corpus
+from .embedding import model_name
+from .errors import IndexUnavailable
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+_BATCH = 32
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    """An embedded persistent client or an HTTP client, telemetry off in both."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_mode == "server":
+        headers = {}
+        if settings.chroma_auth_header is not None:
+            name, _, value = settings.chroma_auth_header.get_secret_value().partition(":")
+            headers[name.strip()] = value.strip()
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers or None,
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
+            raise IndexUnavailable(
+                f"Chroma server at {settings.chroma_host}:{settings.chroma_port} is unreachable"
+            ) from exc
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+@dataclass
+class VectorIndex:
+    """A Chroma collection holding one vector per corpus passage."""
+
+    collection: Collection
+    embeddings: Embeddings
+    rebuilt: bool
+
+    @classmethod
+    def open(
+        cls, settings: Settings, corpus: Corpus, embeddings: Embeddings, *, progress: bool = False
+    ) -> VectorIndex:
+        """Reuse the index if it matches the corpus and model; otherwise rebuild it from the corpus."""
+        if settings.chroma_mode == "server":
+            return cls._open(make_client(settings), settings, corpus, embeddings, progress)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(settings.data_dir / "index.lock"), timeout=600):
+            try:
+                return cls._open(make_client(settings), settings, corpus, embeddings, progress)
+            except IndexUnavailable:
+                raise
+            except Exception as exc:  # a truncated or foreign folder: the index is only a cache
+                log.warning("index folder unreadable (%s: %s); rebuilding", type(exc).__name__, exc)
+                _discard_embedded(settings)
+                return cls._open(make_client(settings), settings, corpus, embeddings, progress)
+
+    @classmethod
+    def _open(
+        cls,
+        client: ClientAPI,
+        settings: Settings,
+        corpus: Corpus,
+        embeddings: Embeddings,
+        progress: bool,
+    ) -> VectorIndex:
+        wanted = {
+            "corpus_version": corpus.version,
+            "embedding_model": model_name(settings),
+            "passages": len(corpus.passages),
+        }
+        try:
+            existing = {c.name for c in client.list_collections()}
+            if settings.collection in existing:
+                collection = client.get_collection(settings.collection, embedding_function=None)
+                meta = collection.metadata or {}
+                complete = meta.get("state") == "ready" and collection.count() == len(corpus.passages)
+                if complete and all(meta.get(k) == v for k, v in wanted.items()):
+                    return cls(collection, embeddings, rebuilt=False)
+                client.delete_collection(settings.collection)
+            collection = client.create_collection(
+                settings.collection,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={**wanted, "state": "building"},
+                embedding_function=None,
+            )
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            if settings.chroma_mode == "server":
+                raise IndexUnavailable(f"Chroma server error: {type(exc).__name__}") from exc
+            raise
+        _fill(collection, corpus, embeddings, progress)
+        # The version is only recorded once every passage is in: an interrupted build is never reused.
+        collection.modify(metadata={**wanted, "state": "ready"})
+        return cls(collection, embeddings, rebuilt=True)
+
+    def query(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """Nearest passages as (passage id, cosine similarity), best first."""
+        try:
+            result = self.collection.query(
+                query_embeddings=[list(vector)], n_results=k, include=["distances"]
+            )
+        except Exception as exc:
+            raise IndexUnavailable(f"vector store query failed: {type(exc).__name__}") from exc
+        ids = result["ids"][0]
+        distances = (result["distances"] or [[]])[0]
+        return [(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
+
+    def ping(self) -> bool:
+        """True when the store answers (used by health checks)."""
+        try:
+            self.collection.count()
+        except Exception:
+            return False
+        return True
+
+
+def _fill(collection: Collection, corpus: Corpus, embeddings: Embeddings, progress: bool) -> None:
+    passages = corpus.passages
+    bar = tqdm(total=len(passages), desc="Embedding passages", unit="passage", disable=not progress)
+    for i in range(0, len(passages), _BATCH):
+        batch = passages[i : i + _BATCH]
+        vectors = embeddings.embed_documents([p.search_text for p in batch])
+        collection.add(
+            ids=[p.id for p in batch],
+            embeddings=vectors,
+            documents=[p.text for p in batch],
+            metadatas=[
+                {"document": p.document, "section": p.section, "start": p.start, "end": p.end} for p in batch
+            ],
+        )
+        bar.update(len(batch))
+    bar.close()
+
+
+def _discard_embedded(settings: Settings) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    shutil.rmtree(settings.chroma_dir, ignore_errors=True)
