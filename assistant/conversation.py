@@ -1,0 +1,245 @@
+"""Follow-up questions: what to search for, and what the guardrail should read, given the chat so far.
+
+Clinicians ask elliptical follow-ups ("And how should it be managed if it happens?"). Without the
+earlier turn, retrieval finds nothing specific and the guardrail cannot see that "it" is sinusoidal
+obstruction syndrome. ``resolve`` carries the topic of the most recent earlier user turn that had one
+into the search query and into the guardrail's context, but only when the new question has no topic of
+its own: a follow-up that names a new topic ("What about QT prolongation?") is not polluted by the old.
+
+No language model is involved: a topic is the set of corpus words a text mentions (the retrieval
+``QueryExpander.clinical_terms``) minus the words that say what to do or when (``conversation.yaml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+from .corpus import stem, words
+from .errors import ConfigError, InvalidQuestion
+
+ROLES = ("user", "assistant", "system")
+MAX_TURNS = 10
+MAX_MESSAGES = 2 * MAX_TURNS  # a turn is a user message and its answer
+MAX_MESSAGE_CHARS = 4000  # older text is not needed to find a topic, and bounds the work per request
+CUES_FILE = "conversation.yaml"
+
+
+class TermSource(Protocol):
+    """What ``resolve`` needs from the retrieval ``QueryExpander``."""
+
+    def clinical_terms(self, text: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Phrases that mark a follow-up, and corpus words that are not a topic (from conversation.yaml)."""
+
+    pronouns: frozenset[str]
+    openers: tuple[tuple[str, ...], ...]
+    temporal: tuple[tuple[str, ...], ...]
+    non_topic_terms: frozenset[str]
+
+    @cached_property
+    def non_topic_stems(self) -> frozenset[str]:
+        return frozenset(stem(t) for t in self.non_topic_terms)
+
+    def found_in(self, question: str) -> list[str]:
+        """The cues the question uses: pronouns and time phrases anywhere, openers at the start."""
+        tokens = tuple(words(question))
+        found = [t for t in tokens if t in self.pronouns]
+        found += [" ".join(p) for p in self.openers if tokens[: len(p)] == p]
+        found += [" ".join(p) for p in self.temporal if _contains(tokens, p)]
+        return list(dict.fromkeys(found))
+
+    def is_non_topic(self, term: str) -> bool:
+        """True for words that say what to do or when ("managed", "monitoring"), compared by stem."""
+        return term.lower() in self.non_topic_terms or stem(term.lower()) in self.non_topic_stems
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a question is understood in its conversation.
+
+    query:         text the retriever searches with (the question, plus carried topic terms).
+    context:       earlier user turn whose topic was carried, for the guardrail's condition; "" if none.
+    followup:      the question refers back to the conversation.
+    carried_terms: topic terms taken from the earlier turn (empty when the question has its own topic).
+    """
+
+    query: str
+    context: str = ""
+    followup: bool = False
+    carried_terms: list[str] = field(default_factory=list)
+
+
+def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tokens[i : i + n] == phrase for i in range(len(tokens) - n + 1))
+
+
+@cache
+def load_cues(corpus_dir: Path) -> Cues:
+    """Read ``conversation.yaml``; a missing or malformed file stops start-up with its name."""
+    path = corpus_dir / CUES_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    keys = ("pronouns", "openers", "temporal", "non_topic_terms")
+    if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in keys):
+        raise ConfigError(f"{path} must map each of {', '.join(keys)} to a list of phrases")
+    phrases = {k: [tuple(words(str(p))) for p in data[k]] for k in keys}
+    if any(not p for k in keys for p in phrases[k]):
+        raise ConfigError(f"{path} has an empty phrase")
+    return Cues(
+        pronouns=frozenset(" ".join(p) for p in phrases["pronouns"]),
+        openers=tuple(phrases["openers"]),
+        temporal=tuple(phrases["temporal"]),
+        non_topic_terms=frozenset(" ".join(p) for p in phrases["non_topic_terms"]),
+    )
+
+
+def normalize_history(history: object) -> list[tuple[str, str]]:
+    """Turn a chat history into ``(role, text)`` pairs, keeping only the last ``MAX_TURNS`` turns.
+
+    Accepts None, a list of ``{"role", "content"}`` dicts, or objects with ``role`` and ``content``
+    attributes (Gradio ``ChatMessage``, pydantic models). ``content`` is a string or a list of Gradio 6
+    content blocks (``{"type": "text", "text": ...}``; file and component blocks carry no text and are
+    skipped). Anything else raises ``InvalidQuestion`` naming the message at fault. Older messages are
+    dropped unread so that a huge history costs no more than a short one.
+    """
+    if history is None:
+        return []
+    if not isinstance(history, list | tuple):
+        raise InvalidQuestion(f"history must be a list of messages, not {type(history).__name__}")
+    offset = max(0, len(history) - MAX_MESSAGES)
+    turns: list[tuple[str, str]] = []
+    for index, message in enumerate(history[offset:], start=offset):
+        role, content = _role_and_content(message, index)
+        text = _text_of(content, index).strip()
+        if text:
+            turns.append((role, text[-MAX_MESSAGE_CHARS:]))
+    return turns
+
+
+def _role_and_content(message: object, index: int) -> tuple[str, object]:
+    if isinstance(message, Mapping):
+        if "role" not in message or "content" not in message:
+            raise InvalidQuestion(f"history message {index} needs a 'role' and a 'content'")
+        role, content = message["role"], message["content"]
+    elif hasattr(message, "role") and hasattr(message, "content"):
+        role, content = message.role, message.content
+    else:
+        raise InvalidQuestion(
+            f"history message {index} must be a {{'role', 'content'}} mapping, not {type(message).__name__}"
+        )
+    if role not in ROLES:
+        expected = ", ".join(ROLES)
+        raise InvalidQuestion(f"history message {index} has role {role!r}; expected one of {expected}")
+    return str(role), content
+
+
+def _text_of(content: object, index: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        return _block_text(content, index)
+    if isinstance(content, Sequence):
+        parts = [item if isinstance(item, str) else _block_text(item, index) for item in content]
+        return "\n".join(p for p in parts if p)
+    raise InvalidQuestion(
+        f"history message {index} content must be text or a list of content blocks, "
+        f"not {type(content).__name__}"
+    )
+
+
+def _block_text(block: object, index: int) -> str:
+    """The text of one Gradio content block; '' for file/component blocks, which carry no question."""
+    if isinstance(block, Mapping):
+        kind = block.get("type", "text" if "text" in block else None)
+        text = block.get("text")
+    elif hasattr(block, "type"):  # Gradio's TextMessage / FileMessage models
+        kind, text = block.type, getattr(block, "text", None)
+    else:
+        raise InvalidQuestion(f"history message {index} has a content block of type {type(block).__name__}")
+    if kind != "text":
+        return ""
+    if not isinstance(text, str):
+        raise InvalidQuestion(f"history message {index} has a text block without a string 'text'")
+    return text
+
+
+def topic_terms(text: str, expander: TermSource, cues: Cues) -> list[str]:
+    """The clinical terms of ``text`` that name what it is about (condition, section, test)."""
+    return [t for t in expander.clinical_terms(text) if not cues.is_non_topic(t)]
+
+
+def unknown_terms(text: str, expander: TermSource, cues: Cues) -> list[str]:
+    """Content words the monograph does not know ("pregnancy"), minus the follow-up cues themselves.
+
+    Only the real ``QueryExpander`` reports them (``expand(text).unknown``); a bare term source has none.
+    """
+    expand = getattr(expander, "expand", None)
+    if expand is None:
+        return []
+    cue_words = {w for phrase in cues.found_in(text) for w in phrase.split()}
+    return [w for w in expand(text).unknown if w not in cue_words and not cues.is_non_topic(w)]
+
+
+def resolve(
+    question: str,
+    history: list[tuple[str, str]],
+    expander: TermSource,
+    cues: Cues | None = None,
+) -> Resolution:
+    """Decide whether ``question`` follows up on the conversation and what topic it inherits.
+
+    - No earlier user turn with a topic: the question stands alone.
+    - The question names a topic the monograph knows: it wins, nothing is carried (even after "and").
+    - Otherwise it is a follow-up: the guardrail reads the earlier turn as context (so "And how should it
+      be managed?" after a question on SOS is about SOS), and retrieval searches with the earlier topic
+      terms added, unless the question brings a topic the monograph does not know ("What about in
+      pregnancy?"): carrying the old topic would then answer a question that was not asked.
+    """
+    cues = cues if cues is not None else default_cues()
+    earlier = list(history)
+    if earlier and earlier[-1] == ("user", question.strip()):
+        earlier.pop()  # the caller passed the current question as the last history message
+    previous = _last_topic(earlier, expander, cues)
+    if previous is None:
+        return Resolution(query=question)
+    context, previous_terms = previous
+    if topic_terms(question, expander, cues):
+        return Resolution(query=question, followup=bool(cues.found_in(question)))
+    if unknown_terms(question, expander, cues):
+        return Resolution(query=question, context=context, followup=True)
+    asked = set(words(question))
+    carried = [t for t in previous_terms if t.lower() not in asked]
+    query = " ".join([question.strip(), *carried])
+    return Resolution(query=query, context=context, followup=True, carried_terms=carried)
+
+
+def _last_topic(
+    history: list[tuple[str, str]], expander: TermSource, cues: Cues
+) -> tuple[str, list[str]] | None:
+    """The most recent user turn that has a topic, with its topic terms."""
+    for role, text in reversed(history):
+        if role != "user":
+            continue
+        terms = topic_terms(text, expander, cues)
+        if terms:
+            return text, list(dict.fromkeys(terms))
+    return None
+
+
+def default_cues() -> Cues:
+    """The cues shipped in the repository's corpus folder (callers with settings use ``load_cues``)."""
+    from .settings import PROJECT_ROOT
+
+    return load_cues(PROJECT_ROOT / "corpus")
