@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from langchain_core.embeddings import Embeddings
 
 from .answer import Composer, Draft
@@ -56,17 +55,15 @@ class Assistant:
         settings = settings or Settings()
         corpus = load_corpus(settings.corpus_dir)
         guardrail = Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
-        vocabulary_file = settings.corpus_dir / "synonyms.yaml"
-        expander = QueryExpander.from_file(vocabulary_file, corpus)
+        expander = QueryExpander.from_file(settings.corpus_dir / "synonyms.yaml", corpus)
         embeddings = embeddings or load_embeddings(settings)
         index = VectorIndex.open(settings, corpus, embeddings, progress=progress)
-        stopwords = yaml.safe_load(vocabulary_file.read_text(encoding="utf-8"))["stopwords"]
         retriever = HybridRetriever(
             corpus=corpus,
             index=index,
             embeddings=embeddings,
             expander=expander,
-            lexical=LexicalIndex(corpus.passages, stopwords),
+            lexical=LexicalIndex(corpus.passages, expander.vocabulary.stopwords),
             k=settings.top_k,
         )
         return cls(
@@ -75,7 +72,7 @@ class Assistant:
             index=index,
             expander=expander,
             retriever=retriever,
-            composer=Composer(corpus),
+            composer=Composer(corpus, expander.vocabulary.subject),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),
         )

@@ -64,21 +64,25 @@ class VectorIndex:
 
     @classmethod
     def open(
-        cls, settings: Settings, corpus: Corpus, embeddings: Embeddings, *, progress: bool = False
+        cls,
+        settings: Settings,
+        corpus: Corpus,
+        embeddings: Embeddings,
+        *,
+        progress: bool = False,
+        rebuild: bool = False,
     ) -> VectorIndex:
-        """Reuse the index if it matches the corpus and model; otherwise rebuild it from the corpus."""
+        """Reuse the index if it matches the corpus and model (unless ``rebuild``); else build it."""
         if settings.chroma_mode == "server":
-            return cls._open(make_client(settings), settings, corpus, embeddings, progress)
+            return cls._open(make_client(settings), settings, corpus, embeddings, progress, rebuild)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(settings.data_dir / "index.lock"), timeout=600):
             try:
-                return cls._open(make_client(settings), settings, corpus, embeddings, progress)
-            except IndexUnavailable:
-                raise
+                return cls._open(make_client(settings), settings, corpus, embeddings, progress, rebuild)
             except Exception as exc:  # a truncated or foreign folder: the index is only a cache
-                log.warning("index folder unreadable (%s: %s); rebuilding", type(exc).__name__, exc)
+                log.warning("index folder unreadable (%s); rebuilding it from the corpus", type(exc).__name__)
                 _discard_embedded(settings)
-                return cls._open(make_client(settings), settings, corpus, embeddings, progress)
+                return cls._open(make_client(settings), settings, corpus, embeddings, progress, True)
 
     @classmethod
     def _open(
@@ -88,6 +92,7 @@ class VectorIndex:
         corpus: Corpus,
         embeddings: Embeddings,
         progress: bool,
+        rebuild: bool,
     ) -> VectorIndex:
         wanted = {
             "corpus_version": corpus.version,
@@ -100,7 +105,7 @@ class VectorIndex:
                 collection = client.get_collection(settings.collection, embedding_function=None)
                 meta = collection.metadata or {}
                 complete = meta.get("state") == "ready" and collection.count() == len(corpus.passages)
-                if complete and all(meta.get(k) == v for k, v in wanted.items()):
+                if complete and not rebuild and all(meta.get(k) == v for k, v in wanted.items()):
                     return cls(collection, embeddings, rebuilt=False)
                 client.delete_collection(settings.collection)
             collection = client.create_collection(

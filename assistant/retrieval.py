@@ -67,6 +67,7 @@ class QueryExpander:
     """Expand abbreviations and fix typos against the corpus vocabulary. Pure and deterministic."""
 
     def __init__(self, vocabulary: Vocabulary, corpus_words: frozenset[str]) -> None:
+        self.vocabulary = vocabulary
         self._corpus_words = corpus_words
         self._corpus_stems = frozenset(stem(w) for w in corpus_words)
         self._stop = frozenset(vocabulary.stopwords)

@@ -1,0 +1,109 @@
+"""Command line: ``python -m assistant ask|chat|index|audit``.
+
+Output is for people (``--json`` for programs). Errors print one clear line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from .errors import AssistantError
+from .models import Answer
+from .settings import Settings
+
+
+def _print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.model_dump(), indent=2, ensure_ascii=False))
+        return
+    print(answer.text)
+    print(f"\n[monograph version {answer.corpus_version[:12]} · answer {answer.id}]")
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import Assistant
+
+    bot = Assistant.from_settings(settings)
+    _print_answer(bot.ask(args.question, channel="cli"), args.json)
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """A terminal chat that keeps the conversation for follow-up questions."""
+    from .assistant import Assistant
+    from .errors import InvalidQuestion
+
+    bot = Assistant.from_settings(settings, progress=True)
+    print("Besponsa precautions assistant. Supports, and does not replace, clinical judgement.")
+    print("Ask a question (empty line or Ctrl-D to quit).")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("\n> ")
+        except EOFError:
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            answer = bot.ask(question, history=history, channel="cli")
+        except InvalidQuestion as exc:
+            print(exc)
+            continue
+        print(answer.text)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from .corpus import load_corpus
+    from .embedding import load_embeddings
+    from .index import VectorIndex
+
+    corpus = load_corpus(settings.corpus_dir)
+    index = VectorIndex.open(
+        settings, corpus, load_embeddings(settings), progress=True, rebuild=not args.if_needed
+    )
+    state = "built" if index.rebuilt else "reused (corpus and model unchanged)"
+    print(f"index {state}: {len(corpus.passages)} passages, corpus version {corpus.version[:12]}")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from .audit import AuditStore
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    count = AuditStore.from_settings(settings).export_csv(Path(args.csv), since=since, table=args.table)
+    print(f"wrote {count} {args.table} rows to {args.csv}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    ask = commands.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(run=_cmd_ask)
+    chat = commands.add_parser("chat", help="interactive chat in the terminal")
+    chat.set_defaults(run=_cmd_chat)
+    index = commands.add_parser("index", help="rebuild the index from the corpus")
+    index.add_argument("--if-needed", action="store_true", help="reuse the index when it is current")
+    index.set_defaults(run=_cmd_index)
+    audit = commands.add_parser("audit", help="export the audit trail as CSV")
+    audit.add_argument("--since", help="ISO date or time, UTC (e.g. 2026-11-01)")
+    audit.add_argument("--csv", required=True, help="file to write")
+    audit.add_argument("--table", choices=["answers", "feedback"], default="answers")
+    audit.set_defaults(run=_cmd_audit)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args, Settings()))
+    except (AssistantError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Shared fixtures: the real embedding model (loaded once per session) and tmp data folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from assistant import Assistant, Settings
+from assistant.embedding import load_embeddings
+from assistant.settings import PROJECT_ROOT
+
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+
+
+class CountingEmbeddings(Embeddings):
+    """The real model, counting how many texts it embeds (to prove index reuse)."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.documents_embedded = 0
+        self.queries_embedded = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.documents_embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries_embedded += 1
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> Embeddings:
+    """The bundled all-MiniLM-L6-v2, for real."""
+    return load_embeddings(Settings())
+
+
+@pytest.fixture
+def counting(embeddings: Embeddings) -> CountingEmbeddings:
+    return CountingEmbeddings(embeddings)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A private copy of corpus/ that a test may change."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def assistant(session_settings: Settings, embeddings: Embeddings) -> Assistant:
+    """One real assistant (real model, real embedded Chroma in a tmp folder) shared by read-only tests."""
+    return Assistant.from_settings(session_settings, embeddings=embeddings)

@@ -1,0 +1,117 @@
+"""Hybrid retrieval and query expansion: abbreviations and typos reach the right sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+
+from assistant import Settings
+from assistant.corpus import load_corpus
+from assistant.errors import CorpusError
+from assistant.index import VectorIndex
+from assistant.retrieval import HybridRetriever, LexicalIndex, QueryExpander
+from tests.conftest import CORPUS_DIR
+
+
+@pytest.fixture(scope="module")
+def expander() -> QueryExpander:
+    return QueryExpander.from_file(CORPUS_DIR / "synonyms.yaml", load_corpus(CORPUS_DIR))
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, embeddings, expander) -> HybridRetriever:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("retrieval"))
+    corpus = load_corpus(CORPUS_DIR)
+    return HybridRetriever(
+        corpus=corpus,
+        index=VectorIndex.open(settings, corpus, embeddings),
+        embeddings=embeddings,
+        expander=expander,
+        lexical=LexicalIndex(corpus.passages, expander.vocabulary.stopwords),
+        k=6,
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("VOD risk factors", "Risk factors include"),
+        ("hepatic VOD after allo-SCT", "sinusoidal obstruction syndrome"),
+        ("How often are LFTs checked?", "Monitor liver function weekly"),
+        ("CBC before each dose?", "Check complete blood count before each administration."),
+        ("ANC and plts monitoring", "Check platelets, neutrophils"),
+        ("NRM after HSCT", "non-relapse mortality rate"),
+        ("BMT and non relapse mortality", "non-relapse mortality rate"),
+        ("EKG monitoring", "electrocardiogram (ECG)"),
+        ("QTc prolongation with InO", "QT interval prolongation"),
+        ("IRR symptoms", "fever, chills, rash, and dyspnea"),
+        ("bili and alk phos", "total bilirubin, and alkaline phosphatase"),
+        ("thrombocytopnia and neutropnia", "thrombocytopenia and neutropenia"),
+        ("sinusodial obstruction risk", "sinusoidal obstruction syndrome"),
+        ("hepatotoxcity", "sinusoidal obstruction syndrome (SOS)"),
+        ("myelosupression", "myelosuppression manifestations"),
+        ("arrythmia risk", "risk of arrhythmia"),
+        ("electrolites", "electrolyte tests"),
+    ],
+)
+def test_abbreviations_and_typos_retrieve_the_sentence(retriever, question: str, expected: str) -> None:
+    top = [s.passage.text for s in retriever.search(question)]  # the candidates the answer stage ranks
+    assert any(expected in t for t in top), top
+
+
+@pytest.mark.parametrize(
+    ("question", "concept_words"),
+    [
+        ("VOD", {"sinusoidal", "obstruction", "syndrome"}),
+        ("LFTs", {"liver", "function"}),
+        ("thrombocytopnia", {"thrombocytopenia"}),
+        ("sinusodial", {"sinusoidal", "obstruction", "syndrome"}),
+        ("EKG", {"electrocardiogram", "ecg"}),
+        ("alk phos", {"alkaline", "phosphatase"}),
+    ],
+)
+def test_expansion_maps_clinical_words_to_monograph_words(expander, question, concept_words) -> None:
+    assert concept_words <= set(expander.expand(question).terms)
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("Is it safe in pregnancy?", ["safe", "pregnancy"]),
+        ("dose in mg/m2", ["mg", "m2"]),
+        ("interaction with fluconazole", ["interaction", "fluconazole"]),
+    ],
+)
+def test_words_the_monograph_does_not_know_are_reported(expander, question, unknown) -> None:
+    assert expander.expand(question).unknown == unknown
+
+
+def test_stopwords_and_the_drug_name_are_not_topics(expander) -> None:
+    expansion = expander.expand("Tell me about Besponsa please")
+    assert expansion.concepts == [] and expansion.subject
+    assert expander.clinical_terms("and what about then?") == []
+
+
+def test_fusion_scores_and_langchain_interface(retriever) -> None:
+    results = retriever.search("Interrupt the infusion if a reaction occurs")
+    assert results[0].passage.text.startswith("Interrupt the infusion")
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    assert results[0].lexical > 0 and 0 < results[0].dense <= 1
+    docs = retriever.invoke("Interrupt the infusion if a reaction occurs")
+    assert isinstance(docs[0], Document)
+    assert docs[0].metadata["section"] == "Infusion-Related Reactions"
+    assert docs[0].page_content == results[0].passage.text
+
+
+def test_retrieval_is_deterministic(retriever) -> None:
+    first = [s.passage.id for s in retriever.search("risk factors for VOD")]
+    assert all([s.passage.id for s in retriever.search("risk factors for VOD")] == first for _ in range(3))
+
+
+def test_synonym_targets_must_be_monograph_words(tmp_path: Path) -> None:
+    bad = tmp_path / "synonyms.yaml"
+    bad.write_text("synonyms: {pregnancy: [preg]}\nstopwords: []\nsubject: []\ngeneric: []\n")
+    with pytest.raises(CorpusError, match="pregnancy"):
+        QueryExpander.from_file(bad, load_corpus(CORPUS_DIR))
