@@ -1,0 +1,305 @@
+"""Run the evaluation: load the cases, ask each system every question, score, report, gate.
+
+The assistant is driven only through its public API (``Assistant.from_settings`` and ``ask``), the way
+a hospital's pharmacy team would drive it, so the suite measures what clinicians get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from tqdm import tqdm
+
+from . import metrics
+from .metrics import CaseScore, Expected, Observed
+
+EVALS_DIR = Path(__file__).resolve().parent
+DEFAULT_DATASET = EVALS_DIR / "dataset.jsonl"
+DEFAULT_THRESHOLDS = EVALS_DIR / "thresholds.yaml"
+DEFAULT_OUT = EVALS_DIR / "results" / "latest"
+WARM_UP_QUESTION = "What is Besponsa?"
+
+
+class DatasetError(ValueError):
+    """A dataset line that does not follow the fixed format; the message names the file and line."""
+
+
+class Message(BaseModel):
+    """One conversation turn. ``content`` may be Gradio's list of content blocks as well as text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+
+class Case(BaseModel):
+    """One line of ``dataset.jsonl`` (the format other teams write their own sets in)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    history: list[Message] | None = None
+    answerable: bool
+    evidence: list[str]
+    must_include: list[str]
+    guardrail: list[str]
+
+    @field_validator("evidence", "must_include", "guardrail")
+    @classmethod
+    def _no_blank_strings(cls, values: list[str]) -> list[str]:
+        if any(not v.strip() for v in values):
+            raise ValueError("contains an empty string")
+        return values
+
+    @model_validator(mode="after")
+    def _evidence_matches_answerability(self) -> Case:
+        """Unanswerable cases rest on nothing; answerable ones must name what they rest on."""
+        if not self.answerable and self.evidence:
+            raise ValueError("an unanswerable case must have empty evidence")
+        if self.answerable and not self.evidence:
+            raise ValueError("an answerable case needs at least one evidence sentence")
+        return self
+
+    def expected(self) -> Expected:
+        return Expected(
+            answerable=self.answerable,
+            evidence=tuple(self.evidence),
+            must_include=tuple(self.must_include),
+            guardrail=tuple(self.guardrail),
+        )
+
+    def history_dicts(self) -> list[dict[str, Any]] | None:
+        return None if self.history is None else [m.model_dump() for m in self.history]
+
+
+def load_dataset(path: Path) -> list[Case]:
+    """Parse and validate every line; the first bad line stops the run with its line number."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such dataset file")
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            case = Case.model_validate_json(line)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'line'}: {err['msg']}" for err in exc.errors()
+            )
+            raise DatasetError(f"{path}:{number}: invalid case: {problems}") from None
+        if case.id in seen:
+            raise DatasetError(f"{path}:{number}: duplicate id {case.id!r} (first on line {seen[case.id]})")
+        seen[case.id] = number
+        cases.append(case)
+    if not cases:
+        raise DatasetError(f"{path}: no cases")
+    return cases
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case as one system answered it."""
+
+    case: Case
+    observed: Observed
+    score: CaseScore
+    sections: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SystemRun:
+    """A system's results over the whole dataset and its suite-level metrics."""
+
+    name: str
+    results: list[CaseResult]
+    metrics: dict[str, float | None]
+
+    @property
+    def passed(self) -> int:
+        return sum(r.score.passed for r in self.results)
+
+
+Ask = Callable[[str, list[dict[str, Any]] | None], Any]
+
+
+def observe(answer: Any, latency_ms: float) -> tuple[Observed, tuple[str, ...]]:
+    """Read what the metrics need from an ``Answer``: every quote shown, rule quotes included."""
+    quotes: list[Any] = []
+    seen: set[tuple[str, int, int]] = set()
+    for quote in [*answer.quotes, *(q for hit in answer.guardrail for q in hit.quotes)]:
+        key = (quote.document, quote.start, quote.end)
+        if key not in seen:
+            seen.add(key)
+            quotes.append(quote)
+    fired = tuple(dict.fromkeys(hit.rule_id for hit in answer.guardrail))
+    sections = tuple(dict.fromkeys(q.section for q in answer.quotes))
+    observed = Observed(
+        text=answer.text,
+        quotes=tuple(quotes),
+        fired=fired,
+        abstained=bool(answer.abstained),
+        latency_ms=latency_ms,
+    )
+    return observed, sections
+
+
+def run_system(
+    name: str, ask: Ask, cases: Sequence[Case], sources: dict[str, str], *, progress: bool = True
+) -> SystemRun:
+    """Ask every case once, timing each call; an exception fails the case instead of the run."""
+    results = []
+    for case in tqdm(cases, desc=f"{name:>9}", unit="case", disable=not progress, file=sys.stderr):
+        started = time.perf_counter()
+        try:
+            answer = ask(case.question, case.history_dicts())
+            observed, sections = observe(answer, (time.perf_counter() - started) * 1000)
+        except Exception as exc:  # a crash is a failed case, reported with the others
+            latency = (time.perf_counter() - started) * 1000
+            observed = Observed("", (), (), False, latency, error=f"{type(exc).__name__}: {exc}")
+            sections = ()
+        score = metrics.score_case(case.expected(), observed, sources)
+        results.append(CaseResult(case=case, observed=observed, score=score, sections=sections))
+    summary = metrics.aggregate([r.score for r in results], [r.observed.latency_ms for r in results])
+    return SystemRun(name=name, results=results, metrics=summary)
+
+
+def load_thresholds(path: Path) -> dict[str, dict[str, float]]:
+    """The gate: ``min`` and ``max`` maps of metric name -> bound. Unknown metric names are an error."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SystemExit(f"cannot read thresholds {path}: {exc}") from exc
+    unknown = [
+        f"{kind}.{name}"
+        for kind in ("min", "max")
+        for name in (data.get(kind) or {})
+        if name not in metrics.METRICS
+    ]
+    extra = set(data) - {"min", "max"}
+    if unknown or extra:
+        raise SystemExit(f"{path}: unknown entries {sorted(unknown) + sorted(extra)}")
+    return {kind: {k: float(v) for k, v in (data.get(kind) or {}).items()} for kind in ("min", "max")}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m evals",
+        description="Evaluate the Besponsa assistant (and a plain LangChain baseline) on a question set.",
+    )
+    parser.add_argument(
+        "--dataset", type=Path, default=DEFAULT_DATASET, help="JSONL cases (default: %(default)s)"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a metric misses thresholds.yaml")
+    parser.add_argument(
+        "--thresholds", type=Path, default=DEFAULT_THRESHOLDS, help="gate (default: %(default)s)"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain baseline")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N cases (a quick look)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="runtime data folder for index and audit (default: the assistant's settings)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m evals``; returns the exit code (0 ok, 1 gate failed, 2 bad input)."""
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        cases = load_dataset(args.dataset)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit is not None:
+        cases = cases[: max(args.limit, 0)]
+    thresholds = load_thresholds(args.thresholds)
+
+    from assistant import Assistant
+    from assistant.embedding import load_embeddings
+    from assistant.settings import Settings
+
+    from . import report
+    from .baseline import PlainBaseline
+
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    embeddings = load_embeddings(settings)
+    bot = Assistant.from_settings(settings, embeddings=embeddings)
+    bot.ask(WARM_UP_QUESTION, channel="eval")
+    timings["assistant_start_s"] = time.perf_counter() - started
+    sources = {doc.id: doc.text for doc in bot.corpus.documents}
+    progress = not args.no_progress
+
+    started = time.perf_counter()
+    runs = [
+        run_system(
+            "assistant", lambda q, h: bot.ask(q, history=h, channel="eval"), cases, sources, progress=progress
+        )
+    ]
+    timings["assistant_run_s"] = time.perf_counter() - started
+    if not args.no_baseline:
+        started = time.perf_counter()
+        baseline = PlainBaseline.build(bot.corpus, embeddings)
+        baseline.ask(WARM_UP_QUESTION)
+        timings["baseline_start_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        runs.append(
+            run_system("baseline", lambda q, h: baseline.ask(q, history=h), cases, sources, progress=progress)
+        )
+        timings["baseline_run_s"] = time.perf_counter() - started
+        baseline.close()
+
+    violations = metrics.gate(runs[0].metrics, thresholds)
+    dataset_info = {
+        "path": _display_path(args.dataset),
+        "cases": len(cases),
+        "sha256": hashlib.sha256(args.dataset.read_bytes()).hexdigest(),
+    }
+    data = report.build(
+        runs,
+        dataset=dataset_info,
+        corpus_version=bot.corpus.version,
+        thresholds=thresholds,
+        violations=violations,
+    )
+    written = report.write_all(data, runs, args.out)
+    print(report.console_summary(data))
+    print("timings: " + ", ".join(f"{k}={v:.1f}" for k, v in timings.items()))
+    print("wrote " + ", ".join(_display_path(p) for p in written))
+    if violations:
+        print("threshold violations:\n  " + "\n  ".join(violations), file=sys.stderr)
+        if args.check:
+            return 1
+    elif args.check:
+        print("check: all metrics meet evals/thresholds.yaml")
+    return 0
+
+
+def _display_path(path: Path) -> str:
+    """Repository-relative when possible, so the committed report does not name a home folder."""
+    try:
+        return str(path.resolve().relative_to(EVALS_DIR.parent))
+    except ValueError:
+        return str(path)
