@@ -1,0 +1,98 @@
+"""Benchmark: ``python -m evals.bench`` (also ``make bench``). Prints numbers; asserts nothing.
+
+- cold start: first ``Assistant.from_settings`` on an empty data folder (model load + index build);
+- warm start: the same with the index reused;
+- one bare query embedding with the same model (the floor of any answer);
+- ``ask`` p50/p95 after warm-up, and its ratio to the embedding time (targets: p50 <= 1.5x, p95 <= 3x);
+- the guardrail's own time per question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from assistant import Assistant, Settings
+from assistant.embedding import load_embeddings
+from assistant.settings import PROJECT_ROOT
+
+QUESTIONS_FILE = PROJECT_ROOT / "tests" / "data" / "dev_questions.yaml"
+
+
+def _questions() -> list[str]:
+    dev = yaml.safe_load(QUESTIONS_FILE.read_text(encoding="utf-8"))
+    return (
+        [c["q"] for c in dev["answerable"]]
+        + list(dev["not_answerable"])
+        + [
+            "SOS confirmed, can we continue at a lower dose?",
+            "ALT 3x ULN before cycle 2, give it today?",
+            "chills during the infusion, stop?",
+            "can we give a 4th cycle before transplant?",
+        ]
+    )
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the question set")
+    args = parser.parse_args(argv)
+    questions = _questions()
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        settings = Settings(data_dir=Path(tmp))
+        load_ms = _timed(lambda: load_embeddings(settings))
+        embeddings = load_embeddings(settings)
+        cold_ms = _timed(lambda: Assistant.from_settings(settings, embeddings=embeddings))
+        warm_ms = _timed(lambda: Assistant.from_settings(settings, embeddings=embeddings))
+        bot = Assistant.from_settings(settings, embeddings=embeddings)
+
+        for q in questions:  # warm-up
+            embeddings.embed_query(q)
+            bot.ask(q)
+        embed = [_timed(lambda q=q: embeddings.embed_query(q)) for _ in range(args.rounds) for q in questions]
+        ask = [_timed(lambda q=q: bot.ask(q)) for _ in range(args.rounds) for q in questions]
+        guard = [
+            _timed(lambda q=q: bot.guardrail.check(q)) for _ in range(args.rounds * 10) for q in questions
+        ]
+
+    embed_p50 = statistics.median(embed)
+    ask_p50, ask_p95 = statistics.median(ask), _percentile(ask, 95)
+    guard_mean_us, guard_p95_us = statistics.mean(guard) * 1000, _percentile(guard, 95) * 1000
+    rows = [
+        ("questions", f"{len(questions)} x {args.rounds} rounds, {os.cpu_count()} CPU threads"),
+        ("model load", f"{load_ms:.1f} ms"),
+        ("cold start (build index)", f"{cold_ms:.1f} ms"),
+        ("warm start (reuse index)", f"{warm_ms:.1f} ms"),
+        ("bare query embedding", f"p50 {embed_p50:.2f} ms, p95 {_percentile(embed, 95):.2f} ms"),
+        ("ask p50", f"{ask_p50:.2f} ms = {ask_p50 / embed_p50:.2f}x embedding (target <= 1.5x)"),
+        ("ask p95", f"{ask_p95:.2f} ms = {ask_p95 / embed_p50:.2f}x embedding (target <= 3x)"),
+        ("guardrail check", f"mean {guard_mean_us:.1f} us, p95 {guard_p95_us:.1f} us"),
+    ]
+    for name, value in rows:
+        print(f"{name:<26} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The assistant end to end (real model, real Chroma): grounded quotes, focus, abstention, API contract."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import unicodedata
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import assistant as public
+from assistant import Answer, Assistant, InvalidQuestion
+from tests.conftest import CORPUS_DIR
+
+DEV = yaml.safe_load((CORPUS_DIR.parent / "tests" / "data" / "dev_questions.yaml").read_text())
+
+
+def _assert_grounded(bot: Assistant, answer: Answer) -> None:
+    for q in answer.quotes:
+        assert bot.corpus.document(q.document).text[q.start : q.end] == q.text
+        assert q.text in answer.text or all(line in answer.text for line in q.text.splitlines())
+
+
+@pytest.mark.parametrize("case", DEV["answerable"], ids=lambda c: c["q"])
+def test_in_scope_questions_are_answered_from_the_right_sentence(assistant: Assistant, case) -> None:
+    answer = assistant.ask(case["q"])
+    assert not answer.abstained, answer.metadata
+    assert any(case["expect"] in q.text for q in answer.quotes), [q.text for q in answer.quotes]
+    _assert_grounded(assistant, answer)
+    assert len(answer.quotes) <= 3 + sum(len(h.quotes) for h in answer.guardrail)
+
+
+@pytest.mark.parametrize("question", DEV["not_answerable"])
+def test_out_of_scope_questions_abstain(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert "does not address" in answer.text
+    assert answer.quotes == [] and answer.guardrail == []
+
+
+def test_answer_leads_with_the_sections_then_quotes(assistant: Assistant) -> None:
+    answer = assistant.ask("How often are LFTs checked?")
+    lead = answer.text.splitlines()[0]
+    assert lead.startswith("The monograph addresses this under")
+    for section in answer.sections:
+        assert f'"{section}"' in lead
+    assert "Monitor liver function weekly during treatment" in answer.text
+
+
+def test_list_questions_quote_the_whole_list(assistant: Assistant) -> None:
+    answer = assistant.ask("What are the risk factors for SOS?")
+    (risk,) = [q for q in answer.quotes if q.text.startswith("Risk factors include:")]
+    for item in (
+        "Receiving hematopoietic stem cell transplantation.",
+        "Using a conditioning regimen containing double alkylating agents.",
+        "A history of liver disease or previous sinusoidal obstruction syndrome.",
+        "Advanced age, multiple salvage treatments, and a large number of treatment cycles.",
+    ):
+        assert item in risk.text and item in answer.text
+
+
+def test_answers_stay_focused(assistant: Assistant) -> None:
+    answer = assistant.ask("How long should the patient be monitored after the infusion?")
+    texts = [q.text for q in answer.quotes]
+    assert "Management measures: Closely monitor the patient for at least 1 hour." in texts
+    assert len(answer.quotes) <= 3
+
+
+def test_answer_is_json_ready_and_versioned(assistant: Assistant) -> None:
+    answer = assistant.ask("Which labs are checked before each administration?")
+    dumped = json.loads(json.dumps(answer.model_dump()))
+    assert dumped["corpus_version"] == assistant.corpus.version
+    assert set(dumped) >= {"id", "text", "quotes", "guardrail", "abstained", "corpus_version"}
+    assert set(dumped["quotes"][0]) == {"text", "document", "section", "start", "end"}
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("\x00\x01", "empty"),
+        ("x" * 2001, "limit is 2000"),
+        (None, "must be text"),
+        (42, "must be text"),
+    ],
+)
+def test_bad_questions_get_a_clear_error(assistant: Assistant, question, message: str) -> None:
+    with pytest.raises(InvalidQuestion, match=message):
+        assistant.ask(question)  # type: ignore[arg-type]
+
+
+def test_every_answer_is_audited_without_question_text(assistant: Assistant) -> None:
+    answer = assistant.ask("Patient MRN 99887766: how often are LFTs checked?")
+    with sqlite3.connect(assistant.settings.audit_db) as db:
+        row = db.execute(
+            "SELECT channel, corpus_version, question FROM answers WHERE answer_id = ?", (answer.id,)
+        ).fetchone()
+    assert row == ("python", assistant.corpus.version, None)
+    assert b"99887766" not in assistant.settings.audit_db.read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(question=st.text(min_size=1, max_size=300))
+def test_any_text_gives_an_answer_or_abstention_never_an_exception(
+    assistant: Assistant, question: str
+) -> None:
+    try:
+        answer = assistant.ask(question)
+    except InvalidQuestion as exc:  # only for text with nothing visible in it
+        assert "empty" in str(exc)
+        assert all(c.isspace() or unicodedata.category(c) in {"Cc", "Cs"} for c in question)
+        return
+    assert isinstance(answer, Answer)
+    assert answer.abstained or answer.quotes or answer.guardrail
+    _assert_grounded(assistant, answer)
+
+
+def test_public_api_is_complete() -> None:
+    for name in public.__all__:
+        assert hasattr(public, name), name
+    assert {"Assistant", "Answer", "Quote", "RuleHit", "Settings", "InvalidQuestion"} <= set(public.__all__)
