@@ -174,6 +174,8 @@ class CaseScore:
 
     values: dict[str, float | bool | None]
     failed: tuple[str, ...]
+    missing_evidence: tuple[str, ...] = ()
+    missing_phrases: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -208,7 +210,18 @@ def score_case(expected: Expected, observed: Observed, sources: Mapping[str, str
         value = values[metric]
         if value is not None and value < 1:
             failed.append(check)
-    return CaseScore(values=values, failed=tuple(failed))
+    missing_evidence = (
+        tuple(e for e in expected.evidence if not any(covers(q, e) for q in texts))
+        if expected.answerable
+        else ()
+    )
+    missing_phrases = tuple(p for p in expected.must_include if not phrase_found(observed.text, p))
+    return CaseScore(
+        values=values,
+        failed=tuple(failed),
+        missing_evidence=missing_evidence,
+        missing_phrases=missing_phrases,
+    )
 
 
 def aggregate(scores: Sequence[CaseScore], latencies_ms: Sequence[float]) -> dict[str, float | None]:

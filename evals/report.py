@@ -75,6 +75,16 @@ def build(
                 "fired": sorted(result.observed.fired),
                 "sections": list(result.sections),
                 "scores": {k: _round(v) for k, v in result.score.values.items()},
+                **(
+                    {"missing_evidence": list(result.score.missing_evidence)}
+                    if result.score.missing_evidence
+                    else {}
+                ),
+                **(
+                    {"missing_phrases": list(result.score.missing_phrases)}
+                    if result.score.missing_phrases
+                    else {}
+                ),
                 **({"error": result.observed.error} if result.observed.error else {}),
             }
         rows.append(row)
@@ -204,7 +214,8 @@ def markdown(data: Mapping[str, Any]) -> str:
                     row["id"],
                     row["category"],
                     row["question"],
-                    ", ".join(got["failed"]),
+                    ", ".join(got["failed"])
+                    + "".join(f"; missing “{p}”" for p in got.get("missing_phrases", [])),
                     f"expected {expected_rules}; fired {fired}",
                     f"answerable {row['expected']['answerable']}; abstained {got['abstained']}",
                 ]
@@ -240,12 +251,16 @@ def plot(runs: Sequence[SystemRun], data: Mapping[str, Any], out: Path) -> list[
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(9, 4))
-    for run in runs:
-        ax.hist([r.observed.latency_ms for r in run.results], bins=30, alpha=0.6, label=run.name)
+    everything = [r.observed.latency_ms for run in runs for r in run.results]
+    low, high = min(everything, default=0.0), max(everything, default=1.0)
+    edges = [low + (high - low) * i / 40 for i in range(41)] if high > low else 40
+    for i, run in enumerate(runs):
+        color = f"C{i}"
         p50, p95 = run.metrics["latency_ms_p50"], run.metrics["latency_ms_p95"]
+        label = run.name if p95 is None else f"{run.name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        ax.hist([r.observed.latency_ms for r in run.results], bins=edges, alpha=0.6, color=color, label=label)
         if p95 is not None:
-            ax.axvline(p95, linestyle="--", linewidth=1, color="black")
-            ax.text(p95, ax.get_ylim()[1] * 0.9, f" {run.name} p95 {p95:.0f} ms (p50 {p50:.0f})", fontsize=7)
+            ax.axvline(p95, linestyle="--", linewidth=1, color=color)
     ax.set_xlabel("ask() latency (ms)")
     ax.set_ylabel("cases")
     ax.set_title("Latency per question")

@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases = cases[: max(args.limit, 0)]
     thresholds = load_thresholds(args.thresholds)
 
-    from assistant import Assistant
+    from assistant import Assistant, AssistantError
     from assistant.embedding import load_embeddings
     from assistant.settings import Settings
 
@@ -245,8 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    embeddings = load_embeddings(settings)
-    bot = Assistant.from_settings(settings, embeddings=embeddings)
+    try:
+        embeddings = load_embeddings(settings)
+        bot = Assistant.from_settings(settings, embeddings=embeddings)
+    except AssistantError as exc:  # fail closed, with the reason and without a traceback
+        print(f"error: the assistant cannot start: {exc}", file=sys.stderr)
+        return 2
     bot.ask(WARM_UP_QUESTION, channel="eval")
     timings["assistant_start_s"] = time.perf_counter() - started
     sources = {doc.id: doc.text for doc in bot.corpus.documents}
