@@ -1,0 +1,255 @@
+"""The optional language model: its answer is shown only when every check passes.
+
+LangChain's fake chat models stand in for the model (it cannot run here); once, the real
+``ChatOpenAI`` client talks over real HTTP to a scripted OpenAI-compatible server on loopback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
+
+from assistant.corpus import Corpus, load_corpus
+from assistant.errors import ConfigError
+from assistant.llm import CheckedWriter, load_checks, make_chat_model
+from assistant.models import Passage, Quote, RuleHit
+from assistant.settings import PROJECT_ROOT, Settings
+from tests.fake_openai_server import Reply, ScriptedOpenAI
+
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+QUESTION = "SOS confirmed after cycle 1, can we continue at a lower dose?"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    return load_corpus(CORPUS_DIR)
+
+
+def _passage(corpus: Corpus, fragment: str) -> Passage:
+    return next(p for p in corpus.passages if fragment in p.text)
+
+
+@pytest.fixture(scope="module")
+def passages(corpus: Corpus) -> list[Passage]:
+    """Three retrieved passages, numbered [1]..[3] in the prompt."""
+    return [
+        _passage(corpus, "can cause severe and even fatal sinusoidal"),
+        _passage(corpus, "Discontinue the drug immediately"),
+        _passage(corpus, "Permanent drug discontinuation and active treatment"),
+    ]
+
+
+def _hit(corpus: Corpus, rule_id: str, action: str, sentence: str) -> RuleHit:
+    quote = corpus.locate(sentence)
+    assert quote is not None
+    return RuleHit(rule_id=rule_id, action=action, message=f"{rule_id} verdict", quotes=[quote])  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def sos(corpus: Corpus) -> RuleHit:
+    return _hit(
+        corpus,
+        "sos",
+        "discontinue",
+        "Discontinue the drug immediately if sinusoidal obstruction syndrome occurs.",
+    )
+
+
+@pytest.fixture(scope="module")
+def liver(corpus: Corpus) -> RuleHit:
+    return _hit(corpus, "liver_abnormal", "interrupt", "Suspend medication if abnormalities occur")
+
+
+@pytest.fixture(scope="module")
+def cycles(corpus: Corpus) -> RuleHit:
+    return _hit(corpus, "cycle_limit", "limit", "2 cycles are recommended, and a 3rd cycle may be considered")
+
+
+GOOD = (
+    "Sinusoidal obstruction syndrome requires stopping the drug: "
+    '"Discontinue the drug immediately if sinusoidal obstruction syndrome occurs." [2] '
+    "Permanent discontinuation and active treatment are required [3]."
+)
+
+# (reply, which rule fires, expected rejection reason prefix or None when kept, cited passage numbers)
+CASES: list[tuple[str, str | None, str | None, list[int]]] = [
+    (GOOD, "sos", None, [2, 3]),
+    ("Do not continue the drug [2]; it can be fatal [1].", "sos", None, [2, 1]),
+    ("Stop the drug [2] and continue to monitor the patient closely [3].", "sos", None, [2, 3]),
+    ('As stated, "discontinue the drug immediately" [2].', "sos", None, [2]),  # lower-case first letter
+    (
+        '"Inotuzumab ozogamicin can cause severe ... sinusoidal obstruction syndrome (SOS)." [1]',
+        None,
+        None,
+        [1],
+    ),
+    (
+        'The monograph says "Reduce the dose by half after SOS." [2]',
+        "sos",
+        "quoted text not in the monograph",
+        [],
+    ),
+    ('It says "Discontinue the drug permanently." [2]', "sos", "quoted text not in the monograph", []),
+    ("SOS can be fatal [7].", None, "citation [7] does not match any of 3 passages", []),
+    ("SOS can be fatal [0].", None, "citation [0] does not match any of 3 passages", []),
+    ("SOS can be fatal [ref 2].", None, "unreadable citation [ref 2]", []),
+    ("SOS can be fatal.", None, "the answer cites no passage", []),
+    ("After SOS you can continue treatment at a lower dose [2].", "sos", "contradicts rule sos", []),
+    ("Hold the drug, then resume once SOS resolves [2].", "sos", "contradicts rule sos", []),
+    ("Do not stop, continue [2].", "sos", "contradicts rule sos", []),
+    ("Monitor for 48 hours after SOS [1].", None, "number not in the passages: 48", []),
+    ("You can continue without interruption [1].", "liver", "contradicts rule liver_abnormal", []),
+    ("It is safe to proceed [1].", "liver", "contradicts rule liver_abnormal", []),
+    ("A 4th cycle can be given [1].", "cycles", "contradicts rule cycle_limit", []),
+    ("A 4th cycle is not recommended [1].", "cycles", None, [1]),
+    ('Unbalanced "quote [1].', None, 'unbalanced quotation marks (")', []),
+    ("", None, "the language model returned no text", []),
+]
+
+
+@pytest.mark.parametrize(("reply", "rule", "rejected", "cited"), CASES)
+def test_fake_model_answer_is_checked(
+    request: pytest.FixtureRequest,
+    corpus: Corpus,
+    passages: list[Passage],
+    reply: str,
+    rule: str | None,
+    rejected: str | None,
+    cited: list[int],
+) -> None:
+    hits = [request.getfixturevalue(rule)] if rule else []
+    question = "Can we give a 4th cycle?" if rule == "cycles" else QUESTION
+    writer = CheckedWriter(GenericFakeChatModel(messages=iter([reply])), corpus)
+    result = writer.write(question, passages, hits)
+    if rejected is None:
+        assert result.rejected is None
+        assert result.text == reply
+        assert result.quotes == [Quote.of(passages[k - 1]) for k in cited]
+        assert all(corpus.is_verbatim(q) for q in result.quotes)
+    else:
+        assert result.text is None
+        assert result.quotes == []
+        assert result.rejected is not None and result.rejected.startswith(rejected), result.rejected
+
+
+class RaisingChatModel(BaseChatModel):
+    """A model whose endpoint is down."""
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, **kwargs: Any) -> ChatResult:
+        raise TimeoutError("no answer within the time limit")
+
+    @property
+    def _llm_type(self) -> str:
+        return "raising"
+
+
+def test_model_failure_is_a_rejection_not_a_crash(
+    corpus: Corpus, passages: list[Passage], sos: RuleHit
+) -> None:
+    result = CheckedWriter(RaisingChatModel(), corpus).write(QUESTION, passages, [sos])
+    assert (result.text, result.rejected) == (None, "language model unavailable: TimeoutError")
+
+
+def test_prompt_numbers_passages_and_lists_verdicts(
+    corpus: Corpus, passages: list[Passage], sos: RuleHit
+) -> None:
+    system, human = CheckedWriter(FakeListChatModel(responses=["x"]), corpus).messages(
+        QUESTION, passages, [sos]
+    )
+    assert "ONLY from the numbered passages" in system.text
+    for number, passage in enumerate(passages, start=1):
+        assert f"[{number}] ({passage.section}) {passage.text}" in human.text
+    assert "sos: sos verdict" in human.text
+    assert human.text.endswith(f"Question: {QUESTION}")
+
+
+def test_no_passages_no_model_call(corpus: Corpus) -> None:
+    model = FakeListChatModel(responses=["never used [1]"])
+    result = CheckedWriter(model, corpus).write(QUESTION, [], [])
+    assert result.rejected == "no passages to write from"
+    assert model.i == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings and the checks file
+
+
+def test_no_settings_no_model() -> None:
+    assert make_chat_model(Settings(llm_base_url=None, llm_model=None)) is None
+    assert make_chat_model(Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model=None)) is None
+
+
+def test_settings_name_an_openai_compatible_model() -> None:
+    from langchain_openai import ChatOpenAI
+
+    model = make_chat_model(Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_timeout_s=7))
+    assert isinstance(model, ChatOpenAI)
+    assert (model.openai_api_base, model.model_name, model.temperature) == ("http://127.0.0.1:9/v1", "m", 0)
+    assert (model.request_timeout, model.max_retries) == (7, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("contradictions: [\n", "is not a valid checks file"),
+        ("clause_separators: ','\nnegation: 'not'\nnegation_window_words: 3\n", "KeyError"),
+        (
+            "clause_separators: ','\nnegation: 'not'\nnegation_window_words: 3\n"
+            "contradictions: {pause: []}\n",
+            "unknown rule actions ['pause']",
+        ),
+        (
+            "clause_separators: ','\nnegation: 'not'\nnegation_window_words: 3\n"
+            "contradictions: {discontinue: ['(unclosed']}\n",
+            "error",
+        ),
+    ],
+)
+def test_broken_checks_file_stops_start_up(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "llm_checks.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_checks(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Once over real HTTP: the real ChatOpenAI client against a scripted OpenAI-compatible server
+
+HTTP_SCRIPT: list[tuple[Reply, str | None]] = [
+    (Reply(GOOD), None),
+    (Reply('It says "Continue at half the dose after SOS." [2]'), "quoted text not in the monograph"),
+    (Reply("SOS can be fatal [7]."), "citation [7] does not match any of 3 passages"),
+    (Reply("You may continue treatment once the patient is stable [2]."), "contradicts rule sos"),
+    (Reply(status=500, content="model crashed"), "language model unavailable: OpenAIAPIError"),
+    (Reply(GOOD, delay_s=3.0), "language model unavailable: OpenAITimeoutError"),
+    (Reply("Discontinue the drug immediately [2]."), None),
+]
+
+
+@pytest.mark.server
+def test_scripted_openai_server_over_http(corpus: Corpus, passages: list[Passage], sos: RuleHit) -> None:
+    with ScriptedOpenAI([reply for reply, _ in HTTP_SCRIPT]) as server:
+        model = make_chat_model(
+            Settings(llm_base_url=server.base_url, llm_model="scripted", llm_timeout_s=1.0)
+        )
+        assert model is not None
+        writer = CheckedWriter(model, corpus)
+        for number, (reply, rejected) in enumerate(HTTP_SCRIPT, start=1):
+            result = writer.write(QUESTION, passages, [sos])
+            where = f"reply {number}: {result.rejected}"
+            if rejected is None:
+                assert (result.text, result.rejected) == (reply.content, None), where
+                assert result.quotes, where
+            else:
+                assert result.text is None and result.rejected is not None, where
+                assert result.rejected.startswith(rejected), where
+    assert len(server.requests) == len(HTTP_SCRIPT)
+    first = server.requests[0]
+    assert first["model"] == "scripted" and first["temperature"] == 0
+    assert [m["role"] for m in first["messages"]] == ["system", "user"]
+    assert "[3] (Liver Function Monitoring)" in first["messages"][1]["content"]
