@@ -14,16 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 
 from .answer import Composer, Draft
 from .audit import AuditStore
+from .conversation import Cues, load_cues, normalize_history, resolve
 from .corpus import Corpus, load_corpus
 from .embedding import load_embeddings
 from .errors import InvalidQuestion
 from .index import VectorIndex
-from .models import Answer, Quote, RuleHit
+from .llm import CheckedWriter, load_checks, make_chat_model
+from .models import Answer, Passage, Quote, RuleHit
 from .retrieval import HybridRetriever, LexicalIndex, QueryExpander
 from .settings import Settings
+from .suggestions import Suggestions
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,9 @@ class Assistant:
     composer: Composer
     guardrail: Any
     audit: AuditStore
+    cues: Cues
+    suggestions: Suggestions
+    writer: CheckedWriter | None = None  # the checked language model, when settings name one
 
     @classmethod
     def from_settings(
@@ -47,6 +54,7 @@ class Assistant:
         settings: Settings | None = None,
         *,
         embeddings: Embeddings | None = None,
+        chat_model: BaseChatModel | None = None,
         progress: bool = False,
     ) -> Assistant:
         """Load corpus and rules (failing closed on any problem), then open or build the index."""
@@ -57,6 +65,7 @@ class Assistant:
         guardrail = Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
         expander = QueryExpander.from_file(settings.corpus_dir / "synonyms.yaml", corpus)
         embeddings = embeddings or load_embeddings(settings)
+        chat_model = chat_model or make_chat_model(settings)
         index = VectorIndex.open(settings, corpus, embeddings, progress=progress)
         retriever = HybridRetriever(
             corpus=corpus,
@@ -75,6 +84,11 @@ class Assistant:
             composer=Composer(corpus, expander.vocabulary.subject),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),
+            cues=load_cues(settings.corpus_dir),
+            suggestions=Suggestions.load(settings.corpus_dir),
+            writer=(
+                CheckedWriter(chat_model, corpus, load_checks(settings.corpus_dir)) if chat_model else None
+            ),
         )
 
     def validate(self, question: object) -> str:
@@ -100,16 +114,19 @@ class Assistant:
         """Answer one question, in the context of the conversation so far."""
         started = time.perf_counter()
         question = self.validate(question)
-        from .conversation import normalize_history, resolve
-
-        resolution = resolve(question, normalize_history(history), self.expander)
+        turns = normalize_history(history)
+        resolution = resolve(question, turns, self.expander, self.cues)
         expansion = self.expander.expand(resolution.query)
         ranked = self.retriever.search(resolution.query, expansion)
         hits: list[RuleHit] = self.guardrail.check(question, context=resolution.context)
         draft = self.composer.compose(expansion, ranked)
         answer = self._assemble(draft, hits)
+        answer.metadata["generator"] = "extractive"
+        if self.writer is not None and not draft.abstained:
+            self._write(self.writer, answer, question, draft, hits)
+        asked_before = [text for role, text in turns if role == "user"]
+        answer.suggestions = self.suggestions.suggest(answer.sections, question, earlier=asked_before)
         answer.metadata.update(
-            generator="extractive",
             followup=resolution.followup,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
         )
@@ -142,6 +159,28 @@ class Assistant:
             corpus_version=self.corpus.version,
             metadata={"retrieval": draft.diagnostics},
         )
+
+    def _write(
+        self, writer: CheckedWriter, answer: Answer, question: str, draft: Draft, hits: list[RuleHit]
+    ) -> None:
+        """Replace the quoted passages by the model's checked text; keep them if any check fails.
+
+        The model writes only from the passages the extractive answer quotes (they passed the
+        answerability test); the rule verdicts stay first, and are never the model's to write.
+        """
+        from .guardrail import render_verdicts
+
+        by_span = {(p.document, p.start, p.end): p for p in self.corpus.passages}
+        spans = [(q.document, q.start, q.end) for q in draft.quotes]
+        passages: list[Passage] = [by_span[span] for span in spans if span in by_span]
+        result = writer.write(question, passages, hits)
+        if result.text is None:
+            answer.metadata["llm_rejected"] = result.rejected
+            return
+        quotes = [*(q for h in hits for q in h.quotes), *result.quotes]
+        answer.text = "\n\n".join([render_verdicts(hits), result.text] if hits else [result.text])
+        answer.quotes = list({(q.document, q.start, q.end): q for q in quotes}.values())
+        answer.metadata["generator"] = "llm"
 
     def _record(self, answer: Answer, channel: str, question: str) -> None:
         """Audit every answer; a failing audit store is logged, never shown to the clinician."""

@@ -253,3 +253,69 @@ def test_scripted_openai_server_over_http(corpus: Corpus, passages: list[Passage
     assert first["model"] == "scripted" and first["temperature"] == 0
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
     assert "[3] (Liver Function Monitoring)" in first["messages"][1]["content"]
+
+
+# --------------------------------------------------------------------------------------------------
+# End to end through the real assistant (real model, real Chroma in a tmp folder, real guardrail)
+
+SOS_DECISION = "Should we discontinue Besponsa if sinusoidal obstruction syndrome occurs?"
+
+
+@pytest.fixture(scope="module")
+def extractive(assistant: Any) -> Any:
+    """The answer without a language model, to compare with."""
+    return assistant.ask(SOS_DECISION)
+
+
+@pytest.mark.parametrize(
+    ("reply", "generator", "rejected"),
+    [
+        ("Stop the drug immediately and permanently [1].", "llm", None),
+        (
+            "You can continue at a lower dose once the patient improves [1].",
+            "extractive",
+            "contradicts rule sos",
+        ),
+        (
+            'The monograph says "Stop when bilirubin doubles." [1]',
+            "extractive",
+            "quoted text not in the monograph",
+        ),
+        ("Discontinue the drug [7].", "extractive", "citation [7] does not match any of"),
+    ],
+)
+def test_assistant_keeps_the_verdict_first_and_records_rejections(
+    session_settings: Settings,
+    embeddings: Any,
+    extractive: Any,
+    reply: str,
+    generator: str,
+    rejected: str | None,
+) -> None:
+    from assistant import Assistant
+    from assistant.guardrail import render_verdicts
+
+    bot = Assistant.from_settings(
+        session_settings, embeddings=embeddings, chat_model=FakeListChatModel(responses=[reply])
+    )
+    ans = bot.ask(SOS_DECISION)
+    assert [h.rule_id for h in ans.guardrail] == ["sos"]
+    assert ans.text.startswith(render_verdicts(ans.guardrail))
+    assert ans.metadata["generator"] == generator
+    assert all(bot.corpus.is_verbatim(q) for q in ans.quotes)
+    if rejected is None:
+        assert "llm_rejected" not in ans.metadata
+        assert ans.text.endswith(reply)
+    else:
+        assert ans.metadata["llm_rejected"].startswith(rejected)
+        assert ans.text == extractive.text and ans.quotes == extractive.quotes
+
+
+def test_abstention_never_reaches_the_model(session_settings: Settings, embeddings: Any) -> None:
+    from assistant import Assistant
+
+    model = FakeListChatModel(responses=["Take 5 mg daily [1]."])
+    bot = Assistant.from_settings(session_settings, embeddings=embeddings, chat_model=model)
+    ans = bot.ask("Is Besponsa safe in pregnancy?")
+    assert ans.abstained and ans.metadata["generator"] == "extractive"
+    assert model.i == 0

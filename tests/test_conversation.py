@@ -1,0 +1,470 @@
+"""Follow-up questions: history normalisation, topic carrying, suggestions, and multi-turn conversations.
+
+Pure tests of ``resolve`` use a tiny deterministic expander; the conversations run through the real
+assistant (real model, real Chroma in a tmp folder, real guardrail).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gradio as gr
+import pytest
+
+from assistant.conversation import (
+    MAX_MESSAGES,
+    Cues,
+    load_cues,
+    normalize_history,
+    resolve,
+)
+from assistant.corpus import load_corpus, words
+from assistant.errors import ConfigError, InvalidQuestion
+from assistant.retrieval import QueryExpander
+from assistant.settings import PROJECT_ROOT
+from assistant.suggestions import Suggestions
+
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+SOS_TERMS = ["sinusoidal", "obstruction", "syndrome"]
+
+
+class FakeExpander:
+    """Maps a few words to corpus terms, like ``QueryExpander.clinical_terms``, deterministically."""
+
+    TERMS: ClassVar[dict[str, list[str]]] = {
+        "sos": SOS_TERMS,
+        "qt": ["qt", "interval", "prolongation"],
+        "liver": ["liver"],
+        "platelets": ["platelets"],
+        "managed": ["managed"],
+        "monitor": ["monitor"],
+        "watch": ["monitor"],
+    }
+
+    def clinical_terms(self, text: str) -> list[str]:
+        return [t for w in words(text) for t in self.TERMS.get(w, [])]
+
+
+@pytest.fixture(scope="module")
+def cues() -> Cues:
+    return load_cues(CORPUS_DIR)
+
+
+@pytest.fixture(scope="module")
+def expander() -> QueryExpander:
+    corpus = load_corpus(CORPUS_DIR)
+    return QueryExpander.from_file(CORPUS_DIR / "synonyms.yaml", corpus)
+
+
+# --------------------------------------------------------------------------------------------------
+# normalize_history
+
+
+@dataclass
+class Message:
+    """A pydantic-like message object with role and content attributes."""
+
+    role: str
+    content: Any
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        (None, []),
+        ([], []),
+        (
+            [{"role": "user", "content": "What is SOS?"}, {"role": "assistant", "content": "A syndrome."}],
+            [("user", "What is SOS?"), ("assistant", "A syndrome.")],
+        ),
+        (  # Gradio 6 content blocks; a file block carries no text and is skipped
+            [
+                {"role": "user", "content": [{"type": "text", "text": "What is SOS?"}]},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "text", "text": "Part one."},
+                        {"type": "file", "file": {"path": "/tmp/x.png"}},
+                        {"type": "text", "text": "Part two."},
+                    ],
+                },
+            ],
+            [("user", "What is SOS?"), ("assistant", "Part one.\nPart two.")],
+        ),
+        ([Message("user", "Hi"), Message("system", "Be brief")], [("user", "Hi"), ("system", "Be brief")]),
+        ([gr.ChatMessage(content="Dose?", role="user")], [("user", "Dose?")]),
+        ([{"role": "user", "content": ["plain", "strings"]}], [("user", "plain\nstrings")]),
+        ([{"role": "user", "content": "   "}, {"role": "user", "content": []}], []),  # empty turns dropped
+    ],
+)
+def test_normalize_history_accepts(history: object, expected: list[tuple[str, str]]) -> None:
+    assert normalize_history(history) == expected
+
+
+def test_normalize_history_keeps_only_the_last_turns() -> None:
+    history = [{"role": "user", "content": f"question {i}"} for i in range(100)]
+    kept = normalize_history(history)
+    assert len(kept) == MAX_MESSAGES
+    assert kept[-1] == ("user", "question 99")
+    assert kept[0] == ("user", f"question {100 - MAX_MESSAGES}")
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ("What is SOS?", "history must be a list"),
+        ({"role": "user", "content": "x"}, "history must be a list"),
+        ([42], "message 0 must be a {'role', 'content'} mapping"),
+        ([{"role": "user"}], "message 0 needs a 'role' and a 'content'"),
+        ([{"role": "user", "content": "ok"}, {"role": "bot", "content": "x"}], "message 1 has role 'bot'"),
+        ([{"role": "user", "content": 5}], "content must be text or a list of content blocks, not int"),
+        ([{"role": "user", "content": None}], "not NoneType"),
+        ([{"role": "user", "content": [{"type": "text", "text": 7}]}], "text block without a string"),
+        ([{"role": "user", "content": [3.5]}], "content block of type float"),
+    ],
+)
+def test_normalize_history_rejects_malformed(history: object, message: str) -> None:
+    with pytest.raises(InvalidQuestion, match=re.escape(message)):
+        normalize_history(history)
+
+
+# --------------------------------------------------------------------------------------------------
+# resolve() with a fake expander: the logic alone
+
+SOS_TURN = ("user", "What are the risk factors for SOS?")
+ANSWER = ("assistant", "Risk factors include: receiving hematopoietic stem cell transplantation.")
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "followup", "carried", "context"),
+    [
+        ([], "How should it be managed?", False, [], ""),  # nothing to follow up on
+        ([SOS_TURN, ANSWER], "And how should it be managed if it happens?", True, SOS_TERMS, SOS_TURN[1]),
+        ([SOS_TURN, ANSWER], "How long should we watch them afterwards?", True, SOS_TERMS, SOS_TURN[1]),
+        ([SOS_TURN, ANSWER], "Is a biopsy needed?", True, SOS_TERMS, SOS_TURN[1]),  # no topic of its own
+        ([SOS_TURN, ANSWER], "What about QT prolongation?", True, [], ""),  # new topic wins
+        ([SOS_TURN, ANSWER], "How often are platelets checked?", False, [], ""),  # new topic, no cue
+        (  # look back past a user turn without a topic
+            [SOS_TURN, ANSWER, ("user", "How should it be managed?"), ANSWER],
+            "And afterwards?",
+            True,
+            SOS_TERMS,
+            SOS_TURN[1],
+        ),
+        (  # the most recent topic wins over an older one
+            [SOS_TURN, ANSWER, ("user", "And QT?"), ANSWER],
+            "How do we monitor it?",
+            True,
+            ["qt", "interval", "prolongation"],
+            "And QT?",
+        ),
+        (  # only the clinician's turns carry a topic; the assistant's text is not the clinician's topic
+            [("user", "Hello"), ("assistant", "SOS and QT are covered.")],
+            "How is it managed?",
+            False,
+            [],
+            "",
+        ),
+        (  # the current question passed as the last history message is not its own context
+            [("user", "How is it managed?")],
+            "How is it managed?",
+            False,
+            [],
+            "",
+        ),
+    ],
+)
+def test_resolve_carries_topic_only_when_question_has_none(
+    cues: Cues,
+    history: list[tuple[str, str]],
+    question: str,
+    followup: bool,
+    carried: list[str],
+    context: str,
+) -> None:
+    resolution = resolve(question, history, FakeExpander(), cues)
+    assert resolution.followup is followup
+    assert resolution.carried_terms == carried
+    assert resolution.context == context
+    assert resolution.query == " ".join([question, *carried])
+
+
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        ("And how should it be managed?", ["it", "and"]),
+        ("What about in pregnancy?", ["what about"]),
+        ("How long should we watch them afterwards?", ["them", "afterwards"]),
+        ("Which drugs should be avoided then?", ["then"]),
+        ("Bread and butter", []),  # "and" opens a follow-up only at the start
+        ("What are the risk factors for SOS?", []),
+    ],
+)
+def test_cues_found_in_question(cues: Cues, question: str, found: list[str]) -> None:
+    assert cues.found_in(question) == found
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("pronouns: [it]\n", "must map each of pronouns, openers, temporal, non_topic_terms"),
+        ("pronouns: [it\n", "cannot read"),
+        ("pronouns: ['']\nopeners: []\ntemporal: []\nnon_topic_terms: []\n", "empty phrase"),
+    ],
+)
+def test_broken_cues_file_stops_start_up(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "conversation.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_cues(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------------
+# resolve() with the real QueryExpander (corpus/synonyms.yaml)
+
+
+@pytest.mark.parametrize(
+    ("question", "followup", "carried"),
+    [
+        ("And how should it be managed if it happens?", True, SOS_TERMS),
+        ("How long should we watch them afterwards?", True, SOS_TERMS),
+        ("What if it is severe?", True, SOS_TERMS),
+        ("What about QT prolongation?", True, []),
+        ("How often is the CBC checked?", False, []),
+        ("What about in pregnancy?", True, []),  # a topic the monograph lacks: nothing carried to retrieval
+    ],
+)
+def test_resolve_with_real_expander(
+    expander: QueryExpander, cues: Cues, question: str, followup: bool, carried: list[str]
+) -> None:
+    resolution = resolve(question, [SOS_TURN, ANSWER], expander, cues)
+    assert resolution.followup is followup
+    assert resolution.carried_terms == carried
+    # The guardrail sees the SOS turn exactly when the question has no topic the monograph knows.
+    assert resolution.context == (SOS_TURN[1] if followup and not _own_topic(question) else "")
+
+
+def _own_topic(question: str) -> bool:
+    return "QT" in question or "CBC" in question
+
+
+# --------------------------------------------------------------------------------------------------
+# Suggestions: pure
+
+
+@pytest.fixture(scope="module")
+def suggestions() -> Suggestions:
+    return Suggestions.load(CORPUS_DIR)
+
+
+def test_every_suggestion_section_is_a_monograph_section(suggestions: Suggestions) -> None:
+    sections = {p.section for p in load_corpus(CORPUS_DIR).passages}
+    assert set(suggestions.by_section) == sections
+    assert all(2 <= len(qs) <= 3 for qs in suggestions.by_section.values())
+
+
+@pytest.mark.parametrize(
+    ("sections", "asked", "expected_first"),
+    [
+        (["Risk of Hepatotoxicity"], "How are LFTs checked?", "Which liver tests should be done before each"),
+        (
+            ["Risk of Hepatotoxicity"],
+            "which liver tests should be done before each administration",
+            "How many",
+        ),
+        ([], "What about pregnancy?", "What are the risk factors"),  # abstention: overview suggestions
+    ],
+)
+def test_suggest_never_repeats_the_question(
+    suggestions: Suggestions, sections: list[str], asked: str, expected_first: str
+) -> None:
+    offered = suggestions.suggest(sections, asked)
+    assert 1 <= len(offered) <= 3
+    assert offered[0].startswith(expected_first)
+    assert all(words(q) != words(asked) for q in offered)
+
+
+def test_suggest_skips_questions_asked_earlier(suggestions: Suggestions) -> None:
+    first = suggestions.suggest(["Myelosuppression"], "x")
+    later = suggestions.suggest(["Myelosuppression"], "y", earlier=[first[0]])
+    assert first[0] not in later
+
+
+# --------------------------------------------------------------------------------------------------
+# Multi-turn conversations through the real assistant
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    rules: set[str] | None = None  # exact rule ids that must fire (None: not checked)
+    abstained: bool = False
+    section: str | None = None  # a section the answer must quote
+    not_section: str | None = None  # a section the answer must not quote (topic pollution)
+    followup: bool | None = None
+
+
+RISK_SOS = Turn("What are the risk factors for SOS?", rules=set(), section="Risk of Hepatotoxicity")
+
+CONVERSATIONS: dict[str, list[Turn]] = {
+    "sos follow-up fires the rule": [
+        RISK_SOS,
+        Turn("And how should it be managed if it happens?", rules={"sos"}, followup=True),
+    ],
+    "sos four turns": [
+        RISK_SOS,
+        Turn("And how should it be managed if it happens?", rules={"sos"}, section="Risk of Hepatotoxicity"),
+        Turn("How long should we watch them afterwards?", rules=set(), followup=True),
+        Turn("Which other drugs should be avoided then?", rules=set(), section="QT Interval Prolongation"),
+    ],
+    "topic switch is not polluted": [
+        RISK_SOS,
+        Turn(
+            "What about QT prolongation?",
+            rules=set(),
+            section="QT Interval Prolongation",
+            not_section="Risk of Hepatotoxicity",
+        ),
+    ],
+    "follow-up outside the monograph abstains": [
+        RISK_SOS,
+        Turn("What about in pregnancy?", rules=set(), abstained=True),
+    ],
+    "follow-up about storage abstains": [
+        Turn("How often should LFTs be checked?", rules=set(), section="Liver Function Monitoring"),
+        Turn("And how should it be stored?", rules=set(), abstained=True),
+    ],
+    "restart at a lower dose after sos": [
+        Turn("Can Besponsa cause VOD?", rules=set(), section="Risk of Hepatotoxicity"),
+        Turn("Can we restart it at a lower dose?", rules={"sos"}),
+    ],
+    "liver tests then abnormal": [
+        Turn(
+            "Which liver tests are checked before each dose?",
+            rules=set(),
+            section="Liver Function Monitoring",
+        ),
+        Turn("And if they come back abnormal, do we give the next dose?", rules={"liver_abnormal"}),
+    ],
+    "blood counts then persistent low": [
+        Turn("Which blood counts are checked before each administration?", rules=set()),
+        Turn("And if they stay low, should we continue treatment?", rules={"cytopenia"}),
+    ],
+    "infusion reaction three turns": [
+        Turn(
+            "What are the symptoms of an infusion reaction?",
+            rules=set(),
+            section="Infusion-Related Reactions",
+        ),
+        Turn(
+            "How long should we monitor the patient after it?",
+            rules=set(),
+            section="Infusion-Related Reactions",
+        ),
+        Turn("What if it is severe, can we restart?", rules={"infusion_reaction_severe"}),
+    ],
+    "infusion topic then QT decision is not polluted": [
+        Turn(
+            "What symptoms can occur during the infusion?", rules=set(), section="Infusion-Related Reactions"
+        ),
+        Turn("And can we continue if the QTc is prolonged?", section="QT Interval Prolongation"),
+    ],
+    "cycles then a fourth": [
+        Turn("How many treatment cycles are recommended?", rules={"cycle_limit"}),
+        Turn("Can we give a 4th cycle then?", rules={"cycle_limit"}),
+    ],
+    "qt then ecg frequency": [
+        Turn("Does Besponsa affect the QT interval?", rules=set(), section="QT Interval Prolongation"),
+        Turn("How often should it be monitored with ECGs?", rules=set()),
+        Turn("Which other drugs should be avoided?", rules=set(), section="QT Interval Prolongation"),
+    ],
+    "transplant then monitoring afterwards": [
+        Turn("Why is non-relapse mortality higher after transplant?", rules=set()),
+        Turn(
+            "What should we watch for afterwards?",
+            rules=set(),
+            section="Increased Non-Relapse Mortality After Transplantation",
+        ),
+    ],
+    "informational follow-up does not fire": [
+        RISK_SOS,
+        Turn("Is a history of liver disease one of them?", rules=set(), section="Risk of Hepatotoxicity"),
+    ],
+    "myelosuppression then liver switch": [
+        Turn("What are the manifestations of myelosuppression?", rules=set(), section="Myelosuppression"),
+        Turn("And what about the liver tests?", rules=set(), not_section="Myelosuppression"),
+    ],
+    "negated condition in the earlier turn": [
+        Turn("There are no signs of SOS so far; what should we monitor?", rules=set()),
+        Turn("And can we continue?", rules=set()),
+    ],
+}
+
+
+def _history_message(role: str, text: str, blocks: bool) -> dict[str, Any]:
+    return {"role": role, "content": [{"type": "text", "text": text}] if blocks else text}
+
+
+def _run(bot: Any, turns: list[Turn], blocks: bool = False) -> None:
+    history: list[dict[str, Any]] = []
+    for number, turn in enumerate(turns, start=1):
+        ans = bot.ask(turn.question, history=history)
+        where = f"turn {number} {turn.question!r}: {ans.text[:300]!r}"
+        assert ans.abstained is turn.abstained, where
+        if turn.rules is not None:
+            assert {h.rule_id for h in ans.guardrail} == turn.rules, where
+        _assert_verdicts_first(ans, where)
+        if turn.section:
+            assert turn.section in ans.sections, where
+        if turn.not_section:
+            assert turn.not_section not in ans.sections, where
+        if turn.followup is not None:
+            assert ans.metadata.get("followup") is turn.followup, where
+        for quote in ans.quotes:
+            assert bot.corpus.is_verbatim(quote), where
+        history += [
+            _history_message("user", turn.question, blocks),
+            _history_message("assistant", ans.text, blocks),
+        ]
+
+
+def _assert_verdicts_first(ans: Any, where: str) -> None:
+    """Every rule message comes before the first quote that is not a rule's own source sentence."""
+    rule_quotes = {q.text for h in ans.guardrail for q in h.quotes}
+    others = [ans.text.find(q.text) for q in ans.quotes if q.text not in rule_quotes]
+    first_other = min((p for p in others if p >= 0), default=len(ans.text))
+    for hit in ans.guardrail:
+        assert 0 <= ans.text.find(hit.message) < first_other, where
+
+
+@pytest.mark.parametrize("name", list(CONVERSATIONS))
+def test_conversation(assistant: Any, name: str) -> None:
+    _run(assistant, CONVERSATIONS[name])
+
+
+@pytest.mark.parametrize("name", ["sos four turns", "topic switch is not polluted"])
+def test_conversation_with_gradio_content_blocks(assistant: Any, name: str) -> None:
+    _run(assistant, CONVERSATIONS[name], blocks=True)
+
+
+@pytest.mark.parametrize(
+    "history",
+    ["not a list", [{"role": "doctor", "content": "hi"}], [{"role": "user", "content": 5}], [17]],
+)
+def test_malformed_history_is_an_invalid_question(assistant: Any, history: object) -> None:
+    with pytest.raises(InvalidQuestion):
+        assistant.ask("How often are LFTs checked?", history=history)
+
+
+def test_every_suggestion_is_answered(assistant: Any, suggestions: Suggestions) -> None:
+    unanswered = [q for q in suggestions.questions if assistant.ask(q).abstained]
+    assert unanswered == []
+
+
+def test_answers_offer_suggestions_other_than_the_question(assistant: Any) -> None:
+    question = "What are the risk factors for sinusoidal obstruction syndrome?"
+    ans = assistant.ask(question)
+    assert 2 <= len(ans.suggestions) <= 3
+    assert all(words(s) != words(question) for s in ans.suggestions)
