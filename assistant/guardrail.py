@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +42,8 @@ ACTION_LABELS: dict[str, str] = {
     "limit": "Cycle limit",
 }
 CONTEXT_MARK = " (earlier turn)"
+MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk input
+MASK = "_"  # stands for a masked word; never produced by ``normalise``
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _TOPIC: frozenset[Status] = frozenset({"present", "hypothetical"})  # what a follow-up may refer back to
 
@@ -158,6 +160,8 @@ class _Fuzzy(_Strict):
 class _RulesFile(_Strict):
     version: Literal[1]
     boundaries: list[Term] = Field(min_length=1)
+    list_joiners: list[Term] = Field(default_factory=list)
+    masked: list[Term] = Field(default_factory=list)
     intent: list[Term] = Field(min_length=1)
     severity: list[Term] = Field(min_length=1)
     negation: _GlobalNegation
@@ -289,15 +293,24 @@ class _Reading:
     intent: tuple[str, ...]
     severe: tuple[str, ...]
     criteria: tuple[frozenset[str], tuple[str, ...]] | None  # (actions asked about, trigger words)
+    # Halves of `near` conditions, for a condition split across turns ("Which liver tests are done?" then
+    # "And if they are abnormal?"): the first subject word per condition, and the qualifiers found.
+    subjects: dict[str, str]
+    qualifiers: tuple[_Mention, ...]
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
 
 
 class _Boundaries:
-    """Prefix counts of clause-ending tokens, so "is there a boundary between i and j" is O(1)."""
+    """Prefix counts of clause-ending tokens, so "is there a boundary between i and j" is O(1).
 
-    def __init__(self, size: int, spans: Iterable[_Span]) -> None:
+    ``separators`` are list separators (the commas and "or" of "fever, chills or rash"): a negation before a
+    list reaches every item, so distances are counted from the last separator.
+    """
+
+    def __init__(self, size: int, spans: Iterable[_Span], separators: Iterable[_Span] = ()) -> None:
+        self._separators = sorted(s.end for s in separators)
         flags = [0] * size
         for span in spans:
             for i in range(span.start, span.end):
@@ -309,6 +322,11 @@ class _Boundaries:
     def between(self, start: int, end: int) -> bool:
         """True if a boundary token lies in tokens ``start:end``."""
         return end > start and self._prefix[end] - self._prefix[start] > 0
+
+    def list_start(self, start: int, end: int) -> int:
+        """Where the list item ending at ``end`` begins, if a separator lies in ``start:end``; else start."""
+        inside = [s for s in self._separators if start < s <= end]
+        return inside[-1] if inside else start
 
 
 # ------------------------------------------------------------------------------------------------ guardrail
@@ -325,6 +343,8 @@ class Guardrail:
             raise RulesError(f"{source}: duplicate rule ids {duplicates}")
         self._window = spec.negation.window
         self._boundaries = _Terms(spec.boundaries, f"{source}: boundaries")
+        self._joiners = _Terms(spec.list_joiners, f"{source}: list_joiners")
+        self._masked = _Terms(spec.masked, f"{source}: masked")
         self._intent = _Terms(spec.intent, f"{source}: intent")
         self._severity = _Terms(spec.severity, f"{source}: severity")
         self._before = _Terms(spec.negation.before, f"{source}: negation.before")
@@ -335,6 +355,7 @@ class Guardrail:
         self._conditions = tuple(
             self._compile_condition(name, cond, source) for name, cond in spec.conditions.items()
         )
+        self._condition_names = tuple(c.name for c in self._conditions)
         self._cues = _Terms(spec.criteria.cues, f"{source}: criteria.cues")
         self._groups = tuple(self._compile_group(i, g, source) for i, g in enumerate(spec.criteria.groups))
         self._fuzzy = spec.fuzzy
@@ -420,7 +441,15 @@ class Guardrail:
             for entry in cond.entries:
                 for terms in (entry.any,) if entry.any else entry.near or ():
                     medical |= terms.words
-        every = [self._intent, self._boundaries, self._before, self._after, self._not_negation, self._cues]
+        every = [
+            self._intent,
+            self._boundaries,
+            self._joiners,
+            self._before,
+            self._after,
+            self._not_negation,
+            self._cues,
+        ]
         every += [self._hypo_before, self._hypo_after]
         every += [g.words for g in self._groups]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
@@ -443,27 +472,40 @@ class Guardrail:
         recent line that names a condition counts. The decision intent always comes from the question.
         """
         asked = self._read(question)
-        if asked.mentions:
-            return self._hits(asked, asked, from_context=False)
+        if any(m.status == "present" for m in asked.mentions):
+            found = {c: asked.found(c, _PRESENT) for c in self._condition_names}
+            return self._hits(asked, found, asked.severe, from_context=False)
         if asked.criteria is not None:
             return self._criteria_hits(*asked.criteria)
         if not asked.intent:
             return []
         for line in reversed(context.splitlines()):
             earlier = self._read(line, with_criteria=False)
-            if earlier.mentions:
-                return self._hits(asked, earlier, from_context=True)
+            found = {c: [w + CONTEXT_MARK for w in earlier.found(c, _TOPIC)] for c in self._condition_names}
+            for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
+                if q.status == "present" and q.condition in earlier.subjects:
+                    found[q.condition].append(f"{earlier.subjects[q.condition]}{CONTEXT_MARK} + {q.words}")
+            if any(found.values()):
+                return self._hits(asked, found, asked.severe + earlier.severe, from_context=True)
         return []
 
     # -- reading a text ------------------------------------------------------------------------------------
 
     def _read(self, text: str, *, with_criteria: bool = True) -> _Reading:
         surface = normalise(text).split()
-        doc = _Doc.of([self._correct(token) for token in surface], surface)
+        tokens = [self._correct(token) for token in surface]
+        for span in self._masked.find(_Doc.of(tokens, surface)):
+            tokens[span.start : span.end] = [MASK] * (span.end - span.start)
+        doc = _Doc.of(tokens, surface)
         size = len(surface)
         intent = self._intent.find(doc)
-        clauses = _Boundaries(size, self._boundaries.find(doc))
-        scope = _Boundaries(size, [*self._boundaries.find(doc), *intent])  # negation stops at intent words
+        boundaries = self._boundaries.find(doc)
+        clauses = _Boundaries(size, boundaries)
+        # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
+        # ends in "or"/"nor" ("no fever, chills or rash").
+        listed = self._list_commas(doc, boundaries)
+        separators = [*listed, *self._joiners.find(doc)]
+        scope = _Boundaries(size, [*(b for b in boundaries if b not in listed), *intent], separators)
         fake = self._not_negation.find(doc)
 
         def cues(terms: _Terms) -> list[_Span]:
@@ -473,34 +515,67 @@ class Guardrail:
         hypo_before, hypo_after = cues(self._hypo_before), cues(self._hypo_after)
 
         mentions: list[_Mention] = []
+        subjects: dict[str, str] = {}
+        qualifiers: list[_Mention] = []
         for cond in self._conditions:
-            cond_before, cond_after = before + cues(cond.before), after + cues(cond.after)
-            seen: list[set[int]] = []
+            negation = (before + cues(cond.before), after + cues(cond.after))
+            hypothetical = (hypo_before, hypo_after)
+            covered: set[int] = set()
             for entry in cond.entries:
-                for parts in self._matches(entry, doc, clauses):
+                if entry.near is not None:
+                    firsts, seconds = entry.near[0].find(doc), entry.near[1].find(doc)
+                    if firsts:
+                        subjects.setdefault(cond.name, doc.words(firsts[0]))
+                    for q in seconds:
+                        how = self._status((q,), entry.negatable, negation, hypothetical, scope)
+                        qualifiers.append(_Mention(cond.name, doc.words(q), how))
+                    matches = self._pairs(firsts, seconds, entry.window, clauses)
+                else:
+                    assert entry.any is not None
+                    matches = [(span,) for span in entry.any.find(doc)]
+                for parts in matches:
                     tokens = {i for p in parts for i in range(p.start, p.end)}
-                    if any(tokens <= earlier for earlier in seen):
+                    if tokens <= covered:
                         continue  # "infusion reaction" already counted; skip its near-pair reading
-                    seen.append(tokens)
-                    status: Status = "present"
-                    if entry.negatable and self._cued(parts, cond_before, cond_after, scope):
-                        status = "negated"
-                    elif entry.negatable and self._cued(parts, hypo_before, hypo_after, scope):
-                        status = "hypothetical"
+                    covered |= tokens
                     words = " ".join(doc.words(p) for p in parts)
-                    mentions.append(_Mention(cond.name, words, status))
+                    how = self._status(parts, entry.negatable, negation, hypothetical, scope)
+                    mentions.append(_Mention(cond.name, words, how))
 
         severe = tuple(
             doc.words(s)
             for s in self._severity.find(doc)
             if not self._cued((s,), before + hypo_before, after + hypo_after, scope)
         )
-        criteria = self._criteria(doc) if with_criteria and not mentions else None
-        return _Reading(tuple(mentions), tuple(doc.words(s) for s in intent), severe, criteria)
+        own_topic = any(m.status == "present" for m in mentions)
+        criteria = self._criteria(doc) if with_criteria and not own_topic else None
+        return _Reading(
+            mentions=tuple(mentions),
+            intent=tuple(doc.words(s) for s in intent),
+            severe=severe,
+            criteria=criteria,
+            subjects=subjects,
+            qualifiers=tuple(qualifiers),
+        )
+
+    def _list_commas(self, doc: _Doc, boundaries: list[_Span]) -> set[_Span]:
+        """Commas followed, before any other boundary, by a list joiner ("fever, chills or rash")."""
+        joiners = [j.start for j in self._joiners.find(doc)]
+        if not joiners:
+            return set()
+        listed = set()
+        stop = len(doc.surface)  # start of the next boundary that is not a comma
+        for b in reversed(boundaries):
+            if doc.surface[b.start] != ",":
+                stop = b.start
+            elif bisect_left(joiners, b.end) < bisect_left(joiners, stop):
+                listed.add(b)
+        return listed
 
     def _correct(self, token: str) -> str:
         """A long word one (or two) letters away from a condition word is read as that word."""
-        if len(token) < self._fuzzy.min_length or token in self._known or not token.isalpha():
+        too_short, too_long = len(token) < self._fuzzy.min_length, len(token) > MAX_FUZZY_LENGTH
+        if too_short or too_long or token in self._known or not token.isalpha():
             return token
         return self._nearest(token)
 
@@ -512,20 +587,39 @@ class Guardrail:
         return best[0] if best is not None else token
 
     @staticmethod
-    def _matches(entry: _CompiledEntry, doc: _Doc, clauses: _Boundaries) -> list[tuple[_Span, ...]]:
-        if entry.any is not None:
-            return [(span,) for span in entry.any.find(doc)]
-        assert entry.near is not None
-        firsts, seconds = entry.near[0].find(doc), entry.near[1].find(doc)
-        pairs = []
+    def _pairs(
+        firsts: list[_Span], seconds: list[_Span], window: int, clauses: _Boundaries
+    ) -> list[tuple[_Span, ...]]:
+        """A word of each list, at most ``window`` tokens apart in the same clause ("ALT ... 3x ULN")."""
+        pairs: list[tuple[_Span, ...]] = []
+        if not firsts or not seconds:
+            return pairs
+        starts = [b.start for b in seconds]  # already in text order
+        reach = window + max(b.end - b.start for b in seconds)
         for a in firsts:
-            for b in seconds:
+            lo, hi = bisect_left(starts, a.start - reach), bisect_right(starts, a.end + window)
+            for b in seconds[lo:hi]:
                 if a.overlaps(b):
                     continue
                 left, right = (a, b) if a.start < b.start else (b, a)
-                if right.start - left.end <= entry.window and not clauses.between(left.end, right.start):
+                if right.start - left.end <= window and not clauses.between(left.end, right.start):
                     pairs.append((a, b))
         return pairs
+
+    def _status(
+        self,
+        parts: Sequence[_Span],
+        negatable: bool,
+        negation: tuple[list[_Span], list[_Span]],
+        hypothetical: tuple[list[_Span], list[_Span]],
+        scope: _Boundaries,
+    ) -> Status:
+        """Negated ("no signs of SOS"), hypothetical ("at risk of SOS") or present."""
+        if negatable and self._cued(parts, *negation, scope):
+            return "negated"
+        if negatable and self._cued(parts, *hypothetical, scope):
+            return "hypothetical"
+        return "present"
 
     def _cued(
         self, parts: Sequence[_Span], before: list[_Span], after: list[_Span], scope: _Boundaries
@@ -536,8 +630,9 @@ class Guardrail:
             if any(cue.overlaps(p) for p in parts):
                 continue
             for part in parts:
-                gap = part.start - cue.end
-                if 0 <= gap <= self._window and not scope.between(cue.end, part.start):
+                if part.start < cue.end or scope.between(cue.end, part.start):
+                    continue
+                if part.start - scope.list_start(cue.end, part.start) <= self._window:
                     return True
         for cue in after:
             gap = cue.start - end
@@ -564,20 +659,19 @@ class Guardrail:
 
     # -- building hits -------------------------------------------------------------------------------------
 
-    def _hits(self, asked: _Reading, source: _Reading, *, from_context: bool) -> list[RuleHit]:
-        severe = asked.severe + (source.severe if from_context else ())
-        statuses = _TOPIC if from_context else _PRESENT
+    def _hits(
+        self, asked: _Reading, found: dict[str, list[str]], severe: tuple[str, ...], *, from_context: bool
+    ) -> list[RuleHit]:
+        """Rules whose condition was found, given the question's intent and the severity words."""
         hits = []
         for rule in self._rules:
-            found = source.found(rule.condition, statuses)
-            if not found:
+            if not found.get(rule.condition):
                 continue
             if (rule.requires_intent or from_context) and not asked.intent:
                 continue
             if (rule.severity == "required" and not severe) or (rule.severity == "excluded" and severe):
                 continue
-            mark = CONTEXT_MARK if from_context else ""
-            triggers = [w + mark for w in found]
+            triggers = list(found[rule.condition])
             if rule.severity == "required":
                 triggers += list(severe)
             triggers += asked.intent
