@@ -1,0 +1,213 @@
+"""The JSON API: ask, health and feedback, plus the slot that holds the Assistant once it is loaded.
+
+Loading the Assistant takes seconds (embedding model, index), so the app starts serving at once and
+loads it in the background; until then ``/api/health`` says 503 and ``/api/ask`` answers 503 too.
+
+Feedback carries only ``answer_id`` and the rating. The rated answer's rule ids, quote offsets and corpus
+version are copied from its audit row (``AuditStore.record_feedback``), so feedback works whichever
+worker process gave the answer and no process keeps answers, let alone questions, in memory.
+
+(No ``from __future__ import annotations`` here: FastAPI must see the request model built at run time.)
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from fastapi import APIRouter, Header, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model, field_validator
+
+from ..audit import UnknownAnswer
+from ..errors import AssistantError
+from ..models import Answer
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..assistant import Assistant
+
+log = logging.getLogger(__name__)
+
+MAX_HISTORY_MESSAGES = 40
+MAX_HISTORY_CHARS = 20_000
+MAX_COMMENT_CHARS = 1000
+Status = Literal["loading", "unavailable", "failed", "ready"]
+
+INDEX_DOWN = (
+    "The monograph index is unavailable right now, so no answer can be given. Please try again shortly."
+)
+_NOT_READY = {
+    "loading": "The assistant is still starting. Please try again in a moment.",
+    "unavailable": INDEX_DOWN,
+    "failed": "The assistant could not start. Please contact the service desk.",
+}
+
+
+class NotReady(AssistantError):
+    """The Assistant is still loading, waiting for its vector store, or failed to load."""
+
+
+class AssistantSlot:
+    """Holds the Assistant once a background thread has loaded it, or says why it is not there yet.
+
+    status: "loading" (building it), "unavailable" (the vector store cannot be reached; retrying),
+    "failed" (a start-up error that needs a person), "ready".
+    """
+
+    def __init__(self, assistant: "Assistant | None" = None) -> None:
+        self._assistant = assistant
+        self._status: Literal["loading", "unavailable", "failed", "ready"] = (
+            "ready" if assistant else "loading"
+        )
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def fill(self, assistant: "Assistant") -> None:
+        with self._lock:
+            self._assistant, self._status = assistant, "ready"
+
+    def mark(self, status: Literal["unavailable", "failed"]) -> None:
+        with self._lock:
+            if self._assistant is None:
+                self._status = status
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    def get(self) -> "Assistant":
+        """The loaded Assistant, or NotReady with a message fit for a clinician."""
+        assistant = self._assistant
+        if assistant is None:
+            raise NotReady(_NOT_READY[self._status])
+        return assistant
+
+    def load_in_background(self, load: Callable[[], "Assistant | None"]) -> None:
+        """Run ``load`` in a daemon thread; a failure is logged and leaves the slot "failed"."""
+
+        def run() -> None:
+            try:
+                assistant = load()
+            except BaseException as exc:  # a failed start must show in health, never kill the server
+                log.error("the assistant could not start: %s", exc, exc_info=exc)
+                self.mark("failed")
+                return
+            if assistant is not None:
+                self.fill(assistant)
+
+        threading.Thread(target=run, name="assistant-loader", daemon=True).start()
+
+
+class HistoryMessage(BaseModel):
+    """One earlier message of the conversation, as the caller shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: StrictStr = Field(max_length=MAX_HISTORY_CHARS)
+
+
+class AskRequestBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr
+    history: list[HistoryMessage] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_MESSAGES,
+        description="earlier messages, oldest first; only the last few turns are used",
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("The question is empty.")
+        return value
+
+
+def ask_request_model(max_question_chars: int) -> type[AskRequestBase]:
+    """The request body of /api/ask, with the configured length limit in its OpenAPI schema."""
+    return create_model(
+        "AskRequest",
+        __base__=AskRequestBase,
+        question=(
+            StrictStr,
+            Field(min_length=1, max_length=max_question_chars, description="the clinician's question"),
+        ),
+    )
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="the `id` of the answer being rated")
+    rating: Literal["up", "down"]
+    comment: StrictStr | None = Field(
+        default=None,
+        max_length=MAX_COMMENT_CHARS,
+        description="kept only when the store_question_text setting allows free text",
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ready"]
+    corpus_version: str
+    documents: list[str]
+    vector_store: str
+
+
+class Problem(BaseModel):
+    """Every error body: a message for people, and an error id when the server logged a fault."""
+
+    detail: str
+    error_id: str | None = None
+
+
+def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
+    """Routes under /api. Blocking work runs in FastAPI's thread pool (plain ``def`` handlers)."""
+    router = APIRouter(prefix="/api", tags=["assistant"])
+    ask_model = ask_request_model(settings.max_question_chars)
+    unavailable = {503: {"model": Problem, "description": "still starting, or the vector store is down"}}
+
+    @router.post("/ask", response_model=Answer, responses={**unavailable, 500: {"model": Problem}})
+    def ask(
+        request: ask_model,  # type: ignore[valid-type]
+        channel: Annotated[Literal["api", "embed"], Header(alias="X-Assistant-Channel")] = "api",
+    ) -> Answer:
+        """Answer one question from the monograph: quotes with sections, guardrail verdicts, or abstention.
+
+        Errors: 422 for an empty, over-long or malformed request; 503 while starting or when the
+        vector store is unreachable (retry later).
+        """
+        history = [message.model_dump() for message in request.history]
+        return slot.get().ask(request.question, history, channel=channel)
+
+    @router.get("/health", response_model=Health, responses=unavailable)
+    def health() -> Health | JSONResponse:
+        """200 once the Assistant is loaded and its vector store answers; 503 otherwise."""
+        status = slot.status
+        if status != "ready":
+            return JSONResponse({"status": status, "detail": _NOT_READY[status]}, status_code=503)
+        bot = slot.get()
+        if not bot.ready():
+            return JSONResponse({"status": "unavailable", "detail": INDEX_DOWN}, status_code=503)
+        return Health(
+            status="ready",
+            corpus_version=bot.corpus.version,
+            documents=[d.id for d in bot.corpus.documents],
+            vector_store=settings.chroma_mode,
+        )
+
+    @router.post("/feedback", status_code=201, responses={404: {"model": Problem}, **unavailable})
+    def feedback(request: FeedbackRequest) -> dict[str, str]:
+        """Record a like ("up") or dislike ("down") of an answer given by this service."""
+        try:
+            slot.get().audit.record_feedback(
+                answer_id=request.answer_id, rating=request.rating, comment=request.comment
+            )
+        except UnknownAnswer:
+            raise HTTPException(404, "No answer with this id was given by this service.") from None
+        return {"status": "recorded"}
+
+    return router

@@ -1,0 +1,205 @@
+"""GET /embed: a compact chat page for an ``<iframe>`` on intranet pages.
+
+Same engine and guardrail as everything else: the page only calls ``POST api/ask`` and
+``POST api/feedback`` of this app (relative URLs, so it also works behind a path prefix). Which pages
+may frame it is the CSP ``frame-ancestors`` list (``Settings.allowed_origins``).
+
+Everything the server or the user supplies is put in the page with ``textContent`` and
+``createElement``, never ``innerHTML``; the one inline script runs under a per-response nonce, so
+``script-src`` allows nothing else. The conversation lives only in the page's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from ..settings import Settings
+from .security import content_security_policy
+from .ui import ACTION_WORDS, DISCLAIMER, NOT_COVERED
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Besponsa precautions assistant</title>
+<style nonce="__NONCE__">
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #111827; background: #fff; }
+  main { display: flex; flex-direction: column; height: 100vh; box-sizing: border-box; padding: 8px; }
+  #log { flex: 1; overflow-y: auto; border: 1px solid #d1d5db; border-radius: 6px; padding: 6px; }
+  .msg { margin: 6px 0; padding: 6px 8px; border-radius: 6px; white-space: pre-wrap; }
+  .user { background: #eef2ff; margin-left: 20%; }
+  .bot { background: #f9fafb; border: 1px solid #e5e7eb; }
+  .banner { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; padding: 6px 8px;
+            border-radius: 6px; margin-bottom: 6px; }
+  .banner .action { font-weight: 700; text-transform: uppercase; }
+  .abstained { border: 2px dashed #6b7280; background: #f3f4f6; padding: 6px 8px; border-radius: 6px;
+               margin-bottom: 6px; font-weight: 600; }
+  blockquote { margin: 4px 0 4px 4px; padding-left: 8px; border-left: 3px solid #9ca3af; }
+  cite { display: block; font-size: 12px; color: #4b5563; }
+  .problem { color: #b45309; font-weight: 600; }
+  form { display: flex; gap: 6px; margin-top: 6px; }
+  textarea { flex: 1; resize: none; font: inherit; padding: 4px; }
+  button { font: inherit; cursor: pointer; }
+  .tools button { margin-right: 4px; }
+  .suggestions button { margin: 2px 4px 2px 0; }
+  footer { font-size: 11px; color: #6b7280; margin-top: 4px; }
+</style>
+</head>
+<body>
+<main>
+  <div id="log" aria-live="polite"></div>
+  <form id="ask-form">
+    <textarea id="question" rows="2" aria-label="Your question"
+      placeholder="Ask about Besponsa precautions (up to __MAX__ characters)"></textarea>
+    <button id="ask" type="submit">Ask</button>
+  </form>
+  <footer><span id="disclaimer"></span> <span id="version"></span></footer>
+</main>
+<script nonce="__NONCE__">
+"use strict";
+const MAX = __MAX__;
+const ACTIONS = __ACTIONS__;
+const NOT_COVERED = __NOT_COVERED__;
+const history = [];
+const log = document.getElementById("log");
+const form = document.getElementById("ask-form");
+const box = document.getElementById("question");
+document.getElementById("disclaimer").textContent = __DISCLAIMER__;
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+function quoteBlock(q) {
+  const block = el("blockquote", "quote", q.text);
+  block.appendChild(el("cite", null, q.section));
+  return block;
+}
+function say(cls, text) {
+  const node = el("div", "msg " + cls, text);
+  log.appendChild(node);
+  log.scrollTop = log.scrollHeight;
+  return node;
+}
+function problem(text) { say("problem", text); }
+
+async function feedback(answerId, rating, tools) {
+  const res = await fetch("api/feedback", {
+    method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({answer_id: answerId, rating: rating}),
+  });
+  const note = res.ok ? "Thank you: feedback recorded." : "Feedback not saved.";
+  tools.replaceChildren(el("span", "thanks", note));
+}
+
+function showAnswer(a) {
+  const node = el("div", "msg bot");
+  node.dataset.answerId = a.id;
+  for (const hit of a.guardrail) {
+    const banner = el("div", "banner");
+    banner.setAttribute("role", "alert");
+    banner.appendChild(el("div", "action", "\\u26a0 " + (ACTIONS[hit.action] || hit.action)));
+    banner.appendChild(el("div", null, hit.message));
+    hit.quotes.forEach(q => banner.appendChild(quoteBlock(q)));
+    node.appendChild(banner);
+  }
+  if (a.abstained) node.appendChild(el("div", "abstained", NOT_COVERED + "."));
+  node.appendChild(el("div", "text", a.text));
+  const tools = el("div", "tools");
+  for (const [label, rating] of [["\\ud83d\\udc4d Helpful", "up"], ["\\ud83d\\udc4e Not helpful", "down"]]) {
+    const b = el("button", "rate-" + rating, label);
+    b.type = "button";
+    b.addEventListener("click", () => feedback(a.id, rating, tools));
+    tools.appendChild(b);
+  }
+  node.appendChild(tools);
+  if (a.suggestions && a.suggestions.length) {
+    const row = el("div", "suggestions");
+    for (const s of a.suggestions.slice(0, 3)) {
+      const b = el("button", null, s);
+      b.type = "button";
+      b.addEventListener("click", () => ask(s));
+      row.appendChild(b);
+    }
+    node.appendChild(row);
+  }
+  log.appendChild(node);
+  log.scrollTop = log.scrollHeight;
+  document.getElementById("version").textContent = "Monograph version " + a.corpus_version.slice(0, 12);
+}
+
+async function ask(question) {
+  if (!question.trim()) { problem("Please type a question."); return; }
+  if (question.length > MAX) {
+    problem("The question is " + question.length + " characters long; the limit is " + MAX + ".");
+    return;
+  }
+  say("user", question);
+  box.value = "";
+  let res;
+  try {
+    res = await fetch("api/ask", {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "X-Assistant-Channel": "embed"},
+      body: JSON.stringify({question: question, history: history.slice(-20)}),
+    });
+  } catch (e) {
+    problem("The assistant cannot be reached. Please try again.");
+    return;
+  }
+  let body = null;
+  try { body = await res.json(); } catch (e) { body = null; }
+  if (res.ok && body) {
+    showAnswer(body);
+    history.push({role: "user", content: question}, {role: "assistant", content: body.text});
+    return;
+  }
+  const detail = body && body.detail;
+  const text = Array.isArray(detail) ? detail.map(d => d.msg).join(" ") : (detail || "Something went wrong.");
+  problem(text + (body && body.error_id ? " (error id " + body.error_id + ")" : ""));
+}
+
+form.addEventListener("submit", (event) => { event.preventDefault(); ask(box.value); });
+box.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); ask(box.value); }
+});
+</script>
+</body>
+</html>
+"""
+
+
+def _js_string(value: object) -> str:
+    """A JSON literal safe inside a <script> element (no "</script>" or "<!--" can appear in it)."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def embed_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    page = (
+        _PAGE.replace("__MAX__", str(settings.max_question_chars))
+        .replace("__ACTIONS__", _js_string(ACTION_WORDS))
+        .replace("__NOT_COVERED__", _js_string(NOT_COVERED))
+        .replace("__DISCLAIMER__", _js_string(DISCLAIMER))
+    )
+
+    @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+    def embed() -> HTMLResponse:
+        nonce = secrets.token_urlsafe(16)
+        csp = content_security_policy(
+            settings.allowed_origins, script=f"'nonce-{nonce}'", style=f"'nonce-{nonce}'"
+        )
+        return HTMLResponse(
+            page.replace("__NONCE__", nonce),
+            headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"},
+        )
+
+    return router
