@@ -282,10 +282,15 @@ def test_guardrail_ids_exist_in_rules_yaml(cases, corpus) -> None:
         pytest.skip("corpus/rules.yaml has not landed yet")
     rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
     entries = rules["rules"] if isinstance(rules, dict) and "rules" in rules else rules
-    known = {r["id"] if "id" in r else r["rule_id"] for r in entries}
+    known = {r["id"] for r in entries}
     used = Counter(rule for c in cases for rule in c.guardrail)
     assert set(used) <= known
     assert {rule for rule in known if used[rule] < 3} == set(), "every rule needs several phrasings"
+    sources = {r["id"]: r["sources"] for r in entries}
+    unquoted = [
+        (c.id, s) for c in cases for rule in c.guardrail for s in sources[rule] if s not in c.evidence
+    ]
+    assert unquoted == [], "a guardrail case's evidence includes its rules' source sentences"
 
 
 @pytest.mark.parametrize(
