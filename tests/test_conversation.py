@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 import gradio as gr
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.conversation import (
     MAX_MESSAGES,
@@ -28,6 +30,7 @@ from assistant.settings import PROJECT_ROOT
 from assistant.suggestions import Suggestions
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
+_KEYS = ["role", "content", "type", "text", "file", "assistant"]
 SOS_TERMS = ["sinusoidal", "obstruction", "syndrome"]
 
 
@@ -468,3 +471,29 @@ def test_answers_offer_suggestions_other_than_the_question(assistant: Any) -> No
     ans = assistant.ask(question)
     assert 2 <= len(ans.suggestions) <= 3
     assert all(words(s) != words(question) for s in ans.suggestions)
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties: any JSON-like history is either accepted or refused with InvalidQuestion
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.sampled_from([*_KEYS, "user", "bot"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(history=_json, question=st.text(max_size=60))
+def test_any_history_is_accepted_or_refused_cleanly(cues: Cues, history: object, question: str) -> None:
+    try:
+        turns = normalize_history(history)
+    except InvalidQuestion:
+        return
+    assert all(role in ("user", "assistant", "system") and text.strip() for role, text in turns)
+    resolution = resolve(question, turns, FakeExpander(), cues)
+    assert resolution.query.startswith(question.strip()) or resolution.query == question

@@ -192,6 +192,12 @@ def test_settings_name_an_openai_compatible_model() -> None:
     assert isinstance(model, ChatOpenAI)
     assert (model.openai_api_base, model.model_name, model.temperature) == ("http://127.0.0.1:9/v1", "m", 0)
     assert (model.request_timeout, model.max_retries) == (7, 0)
+    assert model.openai_api_key is not None and model.openai_api_key.get_secret_value() == "none"
+    keyed = make_chat_model(
+        Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_api_key="s3cret")
+    )
+    assert isinstance(keyed, ChatOpenAI) and keyed.openai_api_key is not None
+    assert keyed.openai_api_key.get_secret_value() == "s3cret"
 
 
 @pytest.mark.parametrize(
