@@ -441,17 +441,8 @@ class Guardrail:
             for entry in cond.entries:
                 for terms in (entry.any,) if entry.any else entry.near or ():
                     medical |= terms.words
-        every = [
-            self._intent,
-            self._boundaries,
-            self._joiners,
-            self._before,
-            self._after,
-            self._not_negation,
-            self._cues,
-        ]
-        every += [self._hypo_before, self._hypo_after]
-        every += [g.words for g in self._groups]
+        every = [self._intent, self._boundaries, self._joiners, self._before, self._after, self._cues]
+        every += [self._not_negation, self._hypo_before, self._hypo_after, *(g.words for g in self._groups)]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
             known |= terms.words
@@ -467,9 +458,11 @@ class Guardrail:
     def check(self, question: str, context: str = "") -> list[RuleHit]:
         """The rules this question triggers, in rules-file order. Pure and deterministic.
 
-        ``context``: earlier USER turns, one per line, oldest first. It is read only when the question names
-        no condition of its own (a follow-up such as "should we stop it then?"), and then only the most
-        recent line that names a condition counts. The decision intent always comes from the question.
+        ``context``: the earlier USER turns of the conversation, one per line, oldest first (not the
+        assistant's answers: they quote rule sentences). It is read only when no condition is present in the
+        question itself (a follow-up such as "should we stop it then?"), and then only the most recent line
+        in which a condition is present or hypothetical counts. The decision intent always comes from the
+        question.
         """
         asked = self._read(question)
         if any(m.status == "present" for m in asked.mentions):
