@@ -31,7 +31,9 @@ _PAGE = """<!doctype html>
   body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #111827; background: #fff; }
   main { display: flex; flex-direction: column; height: 100vh; box-sizing: border-box; padding: 8px; }
   #log { flex: 1; overflow-y: auto; border: 1px solid #d1d5db; border-radius: 6px; padding: 6px; }
-  .msg { margin: 6px 0; padding: 6px 8px; border-radius: 6px; white-space: pre-wrap; }
+  .msg { margin: 6px 0; padding: 6px 8px; border-radius: 6px; }
+  .user { white-space: pre-wrap; }
+  .text p { margin: 4px 0; }
   .user { background: #eef2ff; margin-left: 20%; }
   .bot { background: #f9fafb; border: 1px solid #e5e7eb; }
   .banner { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; padding: 6px 8px;
@@ -90,6 +92,25 @@ function say(cls, text) {
 }
 function problem(text) { say("problem", text); }
 
+// The answer text is Markdown; show its "> " quote lines as blockquotes, everything else as
+// paragraphs, all through textContent (no Markdown or HTML is ever interpreted).
+function answerText(text) {
+  const box = el("div", "text");
+  let quote = null;
+  for (const line of text.split("\\n")) {
+    if (line.startsWith("> ")) {
+      if (!quote) { quote = el("blockquote"); box.appendChild(quote); }
+      const body = line.slice(2);
+      const source = body.match(/^\\u2014 \\*(.*)\\*$/);
+      quote.appendChild(source ? el("cite", null, "\\u2014 " + source[1]) : el("div", null, body));
+    } else {
+      quote = null;
+      if (line.trim()) box.appendChild(el("p", null, line));
+    }
+  }
+  return box;
+}
+
 async function feedback(answerId, rating, tools) {
   const res = await fetch("api/feedback", {
     method: "POST",
@@ -112,9 +133,9 @@ function showAnswer(a) {
     node.appendChild(banner);
   }
   if (a.abstained) node.appendChild(el("div", "abstained", NOT_COVERED + "."));
-  node.appendChild(el("div", "text", a.text));
+  node.appendChild(answerText(a.text));
   const tools = el("div", "tools");
-  for (const [label, rating] of [["\\ud83d\\udc4d Helpful", "up"], ["\\ud83d\\udc4e Not helpful", "down"]]) {
+  for (const [label, rating] of [["Helpful", "up"], ["Not helpful", "down"]]) {
     const b = el("button", "rate-" + rating, label);
     b.type = "button";
     b.addEventListener("click", () => feedback(a.id, rating, tools));

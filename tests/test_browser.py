@@ -1,0 +1,270 @@
+"""The chat UI and the embeddable page in headless Chromium (Debian's, driven by Playwright), against the
+real app and the real Assistant served on 127.0.0.1; an intranet page is simulated on 127.0.0.2."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from assistant import Assistant, Settings
+from assistant.settings import PROJECT_ROOT
+from assistant.web import build_app
+from tests.test_api import free_port, serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+GUARDRAIL_QUESTION = "What should I do if sinusoidal obstruction syndrome occurs?"
+GUARDRAIL_QUOTE = "Discontinue the drug immediately if sinusoidal obstruction syndrome occurs."
+OUT_OF_SCOPE = "Is Besponsa safe during pregnancy?"
+INTRANET_HOST = "127.0.0.2"  # another loopback address: another origin, as an intranet page would be
+STRANGER_HOST = "127.0.0.3"  # an origin that is not in allowed_origins
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.server,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (make browser-deps)"),
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def intranet_page(app_url: str) -> bytes:
+    return (
+        "<!doctype html><html><head><title>Ward intranet</title></head><body>"
+        "<h1>Haematology ward</h1>"
+        f'<iframe id="assistant" name="assistant" src="{app_url}/embed" width="700" height="640"></iframe>'
+        "</body></html>"
+    ).encode()
+
+
+class StaticPage:
+    """A one-page HTTP server on its own loopback address: the intranet page that frames /embed."""
+
+    def __init__(self, host: str, port: int, body: bytes) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.url = f"http://{host}:{port}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def intranet_port() -> int:
+    return free_port(INTRANET_HOST)
+
+
+@pytest.fixture(scope="module")
+def ui_settings(tmp_path_factory: pytest.TempPathFactory, intranet_port: int) -> Settings:
+    origin = f"http://{INTRANET_HOST}:{intranet_port}"
+    return Settings(data_dir=tmp_path_factory.mktemp("ui-data"), allowed_origins=[origin])
+
+
+@pytest.fixture(scope="module")
+def app_url(ui_settings: Settings, embeddings: Embeddings) -> Iterator[str]:
+    bot = Assistant.from_settings(ui_settings, embeddings=embeddings)
+    with serving(build_app(ui_settings, bot)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object, app_url: str) -> Iterator[object]:
+    """A fresh tab on the chat UI, recording any JavaScript dialog (there must never be one)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.goto(app_url + "/", wait_until="load")  # Gradio keeps a connection open: never "networkidle"
+    tab.wait_for_selector("#question textarea")
+    tab.wait_for_selector("#monograph .monograph")  # the page's load event has run
+    yield tab
+    context.close()
+
+
+def shot(tab: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def ask(tab: object, question: str) -> None:
+    """Type a question, press Ask, wait for the new answer to appear."""
+    before = tab.locator('#chat [data-testid="bot"]').count()
+    tab.fill("#question textarea", question)
+    tab.click("#ask")
+    tab.wait_for_function(
+        "n => document.querySelectorAll('#chat [data-testid=\"bot\"]').length > n", arg=before, timeout=30000
+    )
+
+
+def rows(db: Path, query: str, params: tuple[object, ...] = ()) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def wait_for_rows(db: Path, query: str, params: tuple[object, ...], timeout: float = 15) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    found = rows(db, query, params)
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = rows(db, query, params)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- chat UI
+def test_guardrail_question_shows_the_banner_quotes_and_highlights(page: object) -> None:
+    ask(page, GUARDRAIL_QUESTION)
+    banner = page.locator("#guardrail-banner .guardrail")
+    banner.wait_for()
+    assert "Permanently discontinue" in banner.locator(".guardrail-action").first.text_content()
+    assert GUARDRAIL_QUOTE in banner.text_content()
+    chat = page.locator("#chat").text_content()
+    assert GUARDRAIL_QUOTE in chat
+    assert "Risk of Hepatotoxicity" in chat  # each quote names its section
+    marks = page.locator("#monograph mark.quoted").all_text_contents()
+    assert any(GUARDRAIL_QUOTE in mark for mark in marks)
+    assert "does not replace, clinical judgement" in page.locator("#disclaimer").text_content()
+    assert "Monograph version" in page.locator("#monograph-version").text_content()
+    shot(page, "ui-guardrail")
+    assert page.dialogs == []
+
+
+def test_out_of_scope_question_shows_the_not_covered_message(page: object) -> None:
+    ask(page, OUT_OF_SCOPE)
+    last = page.locator('#chat [data-testid="bot"]').last.text_content()
+    assert "Not covered by the monograph" in last
+    assert not page.locator("#guardrail-banner .guardrail").is_visible()
+    assert page.locator("#monograph mark.quoted").count() == 0
+    shot(page, "ui-abstained")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<img src=x onerror=alert(1)>",
+        "<script>alert(2)</script> SOS?",
+        "[liver](javascript:alert(3)) <svg onload=alert(4)>",
+    ],
+)
+def test_markup_in_a_question_is_shown_as_text_and_never_runs(page: object, payload: str) -> None:
+    ask(page, payload)
+    page.wait_for_timeout(500)  # time for an onerror/onload to fire, if anything were rendered
+    assert page.dialogs == []
+    assert payload in page.locator('#chat [data-testid="user"]').last.text_content()
+    rendered = "#chat img[src='x'], #chat script, #chat svg[onload], #chat a[href^='javascript']"
+    assert page.locator(rendered).count() == 0
+    shot(page, "ui-markup")
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("   ", "The question is empty."), ("a" * 2001, "the limit is 2000")],
+)
+def test_empty_or_too_long_question_gets_a_clear_message(page: object, question: str, message: str) -> None:
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        "text => document.querySelector('#status').textContent.includes(text)", arg=message, timeout=15000
+    )
+    assert page.locator('#chat [data-testid="bot"]').count() == 0
+
+
+def test_like_in_the_chat_is_stored_in_sqlite(page: object, ui_settings: Settings) -> None:
+    ask(page, "How often should liver function be monitored?")
+    [(answer_id,)] = rows(
+        ui_settings.audit_db, "SELECT answer_id FROM answers WHERE channel = 'ui' ORDER BY id DESC LIMIT 1"
+    )
+    page.locator('#chat button[aria-label="Like"]').last.click()
+    found = wait_for_rows(
+        ui_settings.audit_db,
+        "SELECT rating, corpus_version, quotes FROM feedback WHERE answer_id = ?",
+        (answer_id,),
+    )
+    assert found and found[0][0] == "up"
+    assert found[0][2] != "[]"  # the liked answer's quote offsets came along
+    page.locator("#status").get_by_text("feedback was recorded").wait_for()
+
+
+# ---------------------------------------------------------------------------------------------- embed
+def test_intranet_page_on_another_origin_can_frame_embed_and_ask(
+    browser: object, app_url: str, intranet_port: int, ui_settings: Settings
+) -> None:
+    site = StaticPage(INTRANET_HOST, intranet_port, intranet_page(app_url))
+    context = browser.new_context(viewport={"width": 900, "height": 800})
+    try:
+        tab = context.new_page()
+        dialogs: list[str] = []
+        tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        tab.goto(site.url, wait_until="load")
+        frame = tab.frame_locator("#assistant")
+        frame.locator("#question").fill(GUARDRAIL_QUESTION)
+        frame.locator("#ask").click()
+        banner = frame.locator(".banner")
+        banner.wait_for(timeout=30000)
+        assert "Permanently discontinue" in banner.first.text_content()
+        assert GUARDRAIL_QUOTE in frame.locator("#log").text_content()
+
+        frame.locator("#question").fill("<img src=x onerror=alert(1)>")
+        frame.locator("#ask").click()
+        frame.locator(".msg.bot").nth(1).wait_for(timeout=30000)
+        assert dialogs == []
+        assert frame.locator("#log img").count() == 0
+
+        answer_id = frame.locator(".msg.bot").first.get_attribute("data-answer-id")
+        frame.locator(".msg.bot").first.locator(".rate-down").click()
+        frame.get_by_text("feedback recorded").wait_for()
+        shot(tab, "embed-intranet")
+    finally:
+        context.close()
+        site.close()
+    assert rows(ui_settings.audit_db, "SELECT channel FROM answers WHERE answer_id = ?", (answer_id,)) == [
+        ("embed",)
+    ]
+    assert rows(ui_settings.audit_db, "SELECT rating FROM feedback WHERE answer_id = ?", (answer_id,)) == [
+        ("down",)
+    ]
+
+
+def test_a_page_on_an_origin_not_allowed_cannot_frame_embed(browser: object, app_url: str) -> None:
+    site = StaticPage(STRANGER_HOST, free_port(STRANGER_HOST), intranet_page(app_url))
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(site.url, wait_until="load")
+        tab.wait_for_timeout(1000)
+        framed = [f for f in tab.frames if f is not tab.main_frame]
+        assert framed, "the iframe element should exist"
+        assert all(f.query_selector("#question") is None for f in framed)  # blocked by frame-ancestors
+        shot(tab, "embed-refused")
+    finally:
+        context.close()
+        site.close()
