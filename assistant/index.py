@@ -2,14 +2,21 @@
 
 The index is a cache of the corpus. The collection's metadata records the corpus version and the
 embedding model; when either differs (or the collection is incomplete) the index is rebuilt, otherwise
-it is reused without embedding anything. In embedded mode a file lock makes one process the builder
-while others wait, because Chroma's embedded store is not made for several writing processes.
+it is reused without embedding anything.
+
+Several processes may start at once (uvicorn workers, a CLI next to the app). A file lock in the data
+folder makes one of them the builder while the others wait and then reuse its index; in embedded mode
+this matters most, because Chroma's embedded store is not made for several writing processes. A Chroma
+server may also be shared by processes on other hosts, which no local lock reaches: there a collection
+marked "building" whose builder still shows signs of life (a heartbeat in its metadata, refreshed after
+every batch) is waited for, and only one that has gone silent is taken over and rebuilt.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +35,8 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 _BATCH = 32
+BUILDER_SILENT_S = 60.0  # a "building" collection without a heartbeat for this long was abandoned
+_POLL_S = 0.5
 
 
 def make_client(settings: Settings) -> ClientAPI:
@@ -73,10 +82,10 @@ class VectorIndex:
         rebuild: bool = False,
     ) -> VectorIndex:
         """Reuse the index if it matches the corpus and model (unless ``rebuild``); else build it."""
-        if settings.chroma_mode == "server":
-            return cls._open(make_client(settings), settings, corpus, embeddings, progress, rebuild)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(settings.data_dir / "index.lock"), timeout=600):
+            if settings.chroma_mode == "server":
+                return cls._open(make_client(settings), settings, corpus, embeddings, progress, rebuild)
             try:
                 return cls._open(make_client(settings), settings, corpus, embeddings, progress, rebuild)
             except Exception as exc:  # a truncated or foreign folder: the index is only a cache
@@ -103,6 +112,8 @@ class VectorIndex:
             existing = {c.name for c in client.list_collections()}
             if settings.collection in existing:
                 collection = client.get_collection(settings.collection, embedding_function=None)
+                if settings.chroma_mode == "server" and not rebuild:
+                    collection = _wait_for_other_builder(client, settings, wanted)
                 meta = collection.metadata or {}
                 complete = meta.get("state") == "ready" and collection.count() == len(corpus.passages)
                 if complete and not rebuild and all(meta.get(k) == v for k, v in wanted.items()):
@@ -111,7 +122,7 @@ class VectorIndex:
             collection = client.create_collection(
                 settings.collection,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={**wanted, "state": "building"},
+                metadata={**wanted, "state": "building", "heartbeat": time.time()},
                 embedding_function=None,
             )
         except IndexUnavailable:
@@ -120,7 +131,7 @@ class VectorIndex:
             if settings.chroma_mode == "server":
                 raise IndexUnavailable(f"Chroma server error: {type(exc).__name__}") from exc
             raise
-        _fill(collection, corpus, embeddings, progress)
+        _fill(collection, corpus, embeddings, progress, wanted)
         # The version is only recorded once every passage is in: an interrupted build is never reused.
         collection.modify(metadata={**wanted, "state": "ready"})
         return cls(collection, embeddings, rebuilt=True)
@@ -146,7 +157,28 @@ class VectorIndex:
         return True
 
 
-def _fill(collection: Collection, corpus: Corpus, embeddings: Embeddings, progress: bool) -> None:
+def _wait_for_other_builder(client: ClientAPI, settings: Settings, wanted: dict[str, object]) -> Collection:
+    """The collection once no other live process is building this same index into the server.
+
+    Returns at once when the collection is ready, holds another version, or its builder has been silent
+    for ``BUILDER_SILENT_S`` (then the caller rebuilds it). Server mode only: the embedded store is
+    guarded by the file lock alone.
+    """
+    while True:
+        collection = client.get_collection(settings.collection, embedding_function=None)
+        meta = collection.metadata or {}
+        same_build = all(meta.get(k) == v for k, v in wanted.items())
+        heartbeat = meta.get("heartbeat")
+        alive = isinstance(heartbeat, int | float) and time.time() - heartbeat < BUILDER_SILENT_S
+        if meta.get("state") != "building" or not same_build or not alive:
+            return collection
+        log.info("another process is building collection %r; waiting for it", settings.collection)
+        time.sleep(_POLL_S)
+
+
+def _fill(
+    collection: Collection, corpus: Corpus, embeddings: Embeddings, progress: bool, wanted: dict[str, object]
+) -> None:
     passages = corpus.passages
     bar = tqdm(total=len(passages), desc="Embedding passages", unit="passage", disable=not progress)
     for i in range(0, len(passages), _BATCH):
@@ -160,6 +192,7 @@ def _fill(collection: Collection, corpus: Corpus, embeddings: Embeddings, progre
                 {"document": p.document, "section": p.section, "start": p.start, "end": p.end} for p in batch
             ],
         )
+        collection.modify(metadata={**wanted, "state": "building", "heartbeat": time.time()})
         bar.update(len(batch))
     bar.close()
 

@@ -1,0 +1,163 @@
+"""Chroma server mode: a real ``chroma run`` on a free loopback port holds the index.
+
+The index is built into the server once and reused by a second Assistant (as a second worker would) with
+no embedding; retrieval and answers are the same as with the embedded store; the web app answers 503
+with a clear message while the server is down and resumes by itself when it is back, including when the
+app starts before the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from assistant import Assistant, Settings
+from assistant.web import build_app
+from tests.conftest import CountingEmbeddings
+from tests.procs import ChromaServer, free_port, serving, wait_until
+
+pytestmark = pytest.mark.server
+
+LFT_QUESTION = "How often are LFTs checked?"
+LFT_SENTENCE = "Monitor liver function weekly"
+
+
+def server_settings(chroma: ChromaServer, data_dir: Path, collection: str) -> Settings:
+    return Settings(chroma_mode="server", chroma_port=chroma.port, data_dir=data_dir, collection=collection)
+
+
+@pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One Chroma server for the read-only tests of this module (each uses its own collection)."""
+    folder = tmp_path_factory.mktemp("chroma-server")
+    server = ChromaServer(folder / "db", folder / "chroma.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server_assistant(
+    chroma: ChromaServer, tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
+) -> Assistant:
+    settings = server_settings(chroma, tmp_path_factory.mktemp("server-data"), "server-shared")
+    return Assistant.from_settings(settings, embeddings=embeddings)
+
+
+def test_built_once_into_the_server_then_reused_by_a_second_worker(
+    chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings
+) -> None:
+    # Two workers: separate data folders (nothing shared on disk), one Chroma server.
+    first_counter, second_counter = CountingEmbeddings(embeddings), CountingEmbeddings(embeddings)
+    first = Assistant.from_settings(
+        server_settings(chroma, tmp_path / "worker1", "build-once"), embeddings=first_counter
+    )
+    passages = len(first.corpus.passages)
+    assert first.index.rebuilt and first_counter.documents_embedded == passages
+
+    second = Assistant.from_settings(
+        server_settings(chroma, tmp_path / "worker2", "build-once"), embeddings=second_counter
+    )
+    assert not second.index.rebuilt
+    assert second_counter.documents_embedded == 0
+    assert second.index.collection.count() == passages
+    assert second.index.collection.metadata["corpus_version"] == first.corpus.version
+
+    answers = [bot.ask(LFT_QUESTION) for bot in (first, second)]
+    assert [q.text for q in answers[0].quotes] == [q.text for q in answers[1].quotes]
+    assert any(LFT_SENTENCE in q.text for q in answers[1].quotes)
+    assert not (tmp_path / "worker2" / "chroma").exists()  # server mode writes no local index
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("VOD risk factors", "Risk factors include"),
+        (LFT_QUESTION, LFT_SENTENCE),
+        ("CBC before each dose?", "Check complete blood count before each administration."),
+        ("QTc prolongation with InO", "QT interval prolongation"),
+        ("thrombocytopnia and neutropnia", "thrombocytopenia and neutropenia"),
+    ],
+)
+def test_retrieval_through_the_server(server_assistant: Assistant, question: str, expected: str) -> None:
+    top = [scored.passage.text for scored in server_assistant.retriever.search(question)]
+    assert any(expected in text for text in top[:5])
+
+
+@pytest.mark.parametrize(
+    ("question", "rule_fired", "abstained", "quoted"),
+    [
+        ("What should I do if sinusoidal obstruction syndrome occurs?", True, False, "sinusoidal"),
+        (LFT_QUESTION, False, False, LFT_SENTENCE),
+        ("How should the vials be stored?", False, True, None),
+    ],
+)
+def test_answers_through_the_server(
+    server_assistant: Assistant, question: str, rule_fired: bool, abstained: bool, quoted: str | None
+) -> None:
+    answer = server_assistant.ask(question)
+    assert bool(answer.guardrail) is rule_fired
+    assert answer.abstained is abstained
+    if quoted:
+        assert any(quoted in q.text for q in answer.quotes)
+    source = {d.id: d.text for d in server_assistant.corpus.documents}
+    assert all(source[q.document][q.start : q.end] == q.text for q in answer.quotes)
+
+
+# ---------------------------------------------------------------------------------------------- faults
+def ask(client: httpx.Client, question: str = LFT_QUESTION) -> httpx.Response:
+    return client.post("/api/ask", json={"question": question})
+
+
+def assert_clear_503(response: httpx.Response) -> None:
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert "unavailable" in detail.lower() and "try again" in detail.lower()
+    assert "Traceback" not in response.text and "site-packages" not in response.text
+
+
+def test_api_answers_503_while_chroma_is_down_and_resumes_by_itself(tmp_path: Path) -> None:
+    chroma = ChromaServer(tmp_path / "db", tmp_path / "chroma.log").start()
+    try:
+        settings = server_settings(chroma, tmp_path / "data", "api-restart")
+        with serving(build_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as client:
+            assert wait_until(lambda: client.get("/api/health").status_code == 200, 90)
+            before = ask(client)
+            assert before.status_code == 200
+            assert any(LFT_SENTENCE in q["text"] for q in before.json()["quotes"])
+
+            chroma.stop()
+            assert_clear_503(ask(client))
+            health = client.get("/api/health")
+            assert health.status_code == 503 and health.json()["status"] == "unavailable"
+
+            chroma.start()  # same port, same path: the index is still there
+            assert wait_until(lambda: ask(client).status_code == 200, 30, 0.5)
+            assert client.get("/api/health").status_code == 200
+            assert ask(client).json()["quotes"] == before.json()["quotes"]
+    finally:
+        chroma.stop()
+
+
+def test_app_started_before_chroma_becomes_ready_when_it_comes_up(tmp_path: Path) -> None:
+    chroma = ChromaServer(tmp_path / "db", tmp_path / "chroma.log", port=free_port())  # not started yet
+    try:
+        settings = server_settings(chroma, tmp_path / "data", "api-late-server")
+        with serving(build_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as client:
+            assert wait_until(lambda: client.get("/api/health").json()["status"] == "unavailable", 60)
+            assert client.get("/api/health").status_code == 503
+            assert_clear_503(ask(client))
+
+            chroma.start()  # an empty server: the app's loader builds the index into it
+            assert wait_until(lambda: client.get("/api/health").status_code == 200, 60, 0.5)
+            response = ask(client)
+            assert response.status_code == 200
+            assert any(LFT_SENTENCE in q["text"] for q in response.json()["quotes"])
+    finally:
+        chroma.stop()
