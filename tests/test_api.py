@@ -23,6 +23,7 @@ from assistant import Assistant, Settings
 from assistant.settings import PROJECT_ROOT
 from assistant.web import build_app
 from assistant.web.server import install_error_handlers
+from evals.load import is_loopback_url
 
 pytestmark = pytest.mark.server
 
@@ -364,3 +365,20 @@ def test_a_failed_start_reports_failed_without_details(tmp_path: Path) -> None:
     assert (health.status_code, health.json()["status"]) == (503, "failed")
     assert ask.status_code == 503
     assert "no-such-model" not in ask.text and "no-such-model" not in health.text
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:7860", True),
+        ("http://127.0.0.2:8000/", True),
+        ("http://localhost:7860", True),
+        ("http://[::1]:7860", True),
+        ("http://10.0.0.5:7860", False),
+        ("http://0.0.0.0:7860", False),
+        ("https://intranet.example.org", False),
+        ("http://127.0.0.1.nip.io:7860", False),
+    ],
+)
+def test_load_script_only_targets_loopback(url: str, loopback: bool) -> None:
+    assert is_loopback_url(url) is loopback

@@ -1,0 +1,218 @@
+"""Load test of ``POST /api/ask`` on loopback: N concurrent clients for S seconds, bounded in time and count.
+
+    python -m evals.load                          # starts app.py on a free 127.0.0.1 port, 8 clients, 30 s
+    python -m evals.load --clients 16 --seconds 60 --workers 2
+    python -m evals.load --url http://127.0.0.1:7860
+
+Questions are those of the evaluation set (evals/dataset.jsonl), asked in rotation. Prints requests/s,
+latency percentiles and the error count; exits 1 if any request failed. Only loopback URLs are accepted:
+this is a tool for measuring, not for loading someone else's server. When it starts the app itself, the
+app gets a temporary data folder, so the load does not fill the real audit trail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
+MAX_CLIENTS = 64
+MAX_SECONDS = 600
+START_TIMEOUT_S = 300
+
+
+@dataclass
+class Stats:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+
+    def percentile(self, q: float) -> float:
+        """Nearest-rank percentile of successful latencies (ms)."""
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+        return ordered[rank - 1]
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_questions(path: Path = DATASET) -> list[str]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line)["question"] for line in handle if line.strip()]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes] | None, *, workers: int = 1, timeout: float = START_TIMEOUT_S
+) -> None:
+    """Wait for /api/health to say ready several times in a row (each worker loads its own Assistant)."""
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"the app exited with code {process.returncode} before it was ready")
+        try:
+            ok = httpx.get(f"{url}/api/health", timeout=5).status_code == 200  # a new connection each time
+        except httpx.HTTPError:
+            ok = False
+        streak = streak + 1 if ok else 0
+        if streak >= 3 * workers:
+            return
+        time.sleep(0.2 if ok else 0.5)
+    raise SystemExit(f"{url}/api/health was not ready after {timeout:.0f} s")
+
+
+@contextmanager
+def started_app(workers: int, data_dir: Path | None) -> Iterator[str]:
+    """Run ``python app.py`` on a free loopback port in a subprocess; stop it afterwards."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch:
+        env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir or scratch), "HF_HUB_OFFLINE": "1"}
+        command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(workers)]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(url, process, workers=workers)
+            yield url
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def client_loop(
+    http: httpx.AsyncClient,
+    questions: list[str],
+    offset: int,
+    deadline: float,
+    budget: list[int],
+    stats: Stats,
+) -> None:
+    """One simulated user: ask, wait for the answer, ask the next question, until time or budget runs out."""
+    i = offset
+    while time.monotonic() < deadline and budget[0] > 0:
+        budget[0] -= 1
+        question = questions[i % len(questions)]
+        i += 1
+        started = time.perf_counter()
+        stats.sent += 1
+        try:
+            response = await http.post("/api/ask", json={"question": question, "history": []})
+        except httpx.HTTPError as exc:
+            stats.errors[type(exc).__name__] += 1
+            continue
+        if response.status_code == 200:
+            stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+        else:
+            stats.errors[f"HTTP {response.status_code}"] += 1
+
+
+async def run_load(url: str, clients: int, seconds: float, max_requests: int) -> tuple[Stats, float]:
+    questions = load_questions()
+    stats = Stats()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        await http.post("/api/ask", json={"question": questions[0]})  # warm-up, not counted
+        budget = [max_requests]
+        started = time.monotonic()
+        deadline = started + seconds
+        step = max(1, len(questions) // clients)
+        await asyncio.gather(
+            *(client_loop(http, questions, n * step, deadline, budget, stats) for n in range(clients))
+        )
+        elapsed = time.monotonic() - started
+    return stats, elapsed
+
+
+def report(stats: Stats, elapsed: float, clients: int, url: str) -> str:
+    done = len(stats.latencies_ms)
+    errors = sum(stats.errors.values())
+    lines = [
+        f"target        {url}/api/ask",
+        f"clients       {clients}",
+        f"duration      {elapsed:.1f} s",
+        f"requests      {stats.sent} ({done} ok, {errors} errors)",
+        f"throughput    {done / elapsed:.1f} requests/s",
+        f"latency p50   {stats.percentile(50):.0f} ms",
+        f"latency p95   {stats.percentile(95):.0f} ms",
+        f"latency p99   {stats.percentile(99):.0f} ms",
+        f"errors        {errors}" + (f" {dict(stats.errors)}" if errors else ""),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="a running app on loopback (default: start app.py on a free port)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration (default 30)")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers when starting the app itself")
+    parser.add_argument(
+        "--data-dir", type=Path, help="data folder for the app started here (default: a temp one)"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= MAX_CLIENTS:
+        parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
+    if not 0 < args.seconds <= MAX_SECONDS:
+        parser.error(f"--seconds must be between 0 and {MAX_SECONDS}")
+    if args.max_requests < 1:
+        parser.error("--max-requests must be at least 1")
+    if args.url and not is_loopback_url(args.url):
+        parser.error(f"refusing {args.url}: load is only sent to loopback (127.0.0.0/8, ::1, localhost)")
+
+    if args.url:
+        url = args.url.rstrip("/")
+        wait_ready(url, None, timeout=30)
+        stats, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.max_requests))
+    else:
+        print(f"starting app.py (workers={args.workers}) on loopback ...", flush=True)
+        with started_app(args.workers, args.data_dir) as url:
+            stats, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.max_requests))
+    print(report(stats, elapsed, args.clients, url))
+    return 1 if stats.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
