@@ -382,3 +382,70 @@ def test_a_failed_start_reports_failed_without_details(tmp_path: Path) -> None:
 )
 def test_load_script_only_targets_loopback(url: str, loopback: bool) -> None:
     assert is_loopback_url(url) is loopback
+
+
+# ---------------------------------------------------------------------------------------------- UI logic
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<img src=x onerror=alert(1)>",
+        "<script>alert(1)</script>",
+        "[x](javascript:alert(1))",
+        "**bold** & `code`",
+    ],
+)
+def test_user_text_is_escaped_for_html_and_markdown(text: str) -> None:
+    from assistant.web.ui import escape_text
+
+    escaped = escape_text(text)
+    assert "<" not in escaped
+    assert "](" not in escaped and "**" not in escaped and "`" not in escaped.replace("\\`", "")
+
+
+def test_banner_and_monograph_escape_and_mark_the_quoted_offsets(api_assistant: Assistant) -> None:
+    import html
+
+    from assistant.models import Answer, RuleHit
+    from assistant.web.ui import render_banner, render_monograph
+
+    corpus = api_assistant.corpus
+    quote = corpus.locate("Discontinue the drug immediately if sinusoidal obstruction syndrome occurs.")
+    assert quote is not None
+    hit = RuleHit(rule_id="x", action="interrupt", message="<b>hold</b>", quotes=[quote])
+    banner = render_banner(Answer(text="t", quotes=[quote], guardrail=[hit], corpus_version=corpus.version))
+    assert "Interrupt / hold" in banner and "&lt;b&gt;hold&lt;/b&gt;" in banner and "<b>" not in banner
+    monograph = render_monograph(corpus, [quote])
+    marked = monograph.split('<mark class="quoted"', 1)[1].split(">", 1)[1].split("</mark>", 1)[0]
+    assert html.unescape(marked) == quote.text
+    assert "\n" not in monograph  # one HTML block: Markdown never reads the monograph text
+
+
+def test_respond_builds_the_chat_and_never_raises(api_assistant: Assistant, api_settings: Settings) -> None:
+    from assistant.web.ui import NOT_COVERED, record_like, respond
+
+    empty = respond(api_assistant, "   ", [], [], {})
+    assert empty.answer is None and empty.chat == [] and "empty" in empty.status
+
+    first = respond(api_assistant, GUARDRAIL_QUESTION, [], [], {})
+    assert first.status == "" and first.answer is not None
+    assert first.chat[0] == {
+        "role": "user",
+        "content": "What should I do if sinusoidal obstruction syndrome occurs?",
+    }
+    assert "Permanently discontinue" in first.chat[1]["content"]
+    assert first.chat[2]["metadata"]["title"].startswith("Quoted from the monograph")
+    assert set(first.answer_ids) == {1, 2} and set(first.answer_ids.values()) == {first.answer.id}
+    assert first.turns[0] == {"role": "user", "content": GUARDRAIL_QUESTION}
+
+    second = respond(
+        api_assistant, "Is Besponsa safe during pregnancy?", first.chat, first.turns, first.answer_ids
+    )
+    assert second.answer is not None and second.answer.abstained
+    assert NOT_COVERED in second.chat[-1]["content"]
+
+    assert record_like(api_assistant, second.answer_ids, 1, True).startswith("Thank you")
+    assert record_like(api_assistant, second.answer_ids, 0, True) == ""  # a question, not an answer
+    assert record_like(api_assistant, second.answer_ids, 1, "") == ""  # a like taken back
+    with sqlite3.connect(api_settings.audit_db) as db:
+        rating = db.execute("SELECT rating FROM feedback WHERE answer_id = ?", (first.answer.id,)).fetchall()
+    assert rating == [("up",)]
