@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"cannot start: {exc}")
         uvicorn.run(app, host=args.host, port=args.port)
     else:
+        from assistant.errors import AssistantError
+        from assistant.web.server import preflight
+
+        try:  # here, once: a worker failing at start would be restarted by uvicorn over and over
+            preflight(settings)
+        except AssistantError as exc:
+            sys.exit(f"cannot start: {exc}")
         # Worker processes import the app themselves; each builds it from the environment.
         uvicorn.run(
             "assistant.web.server:create_app",
