@@ -20,7 +20,8 @@ from .corpus import Corpus, stem, words
 from .models import Quote
 from .retrieval import Expansion, Scored
 
-HEADING_CREDIT = 0.5
+HEADING_CREDIT = 0.5  # a word only in a passage's section title
+CONTEXT_CREDIT = 0.3  # a finding the question rules out ("no signs of SOS") still hints at the topic
 ABSTAIN_TEXT = (
     "Not covered: the Besponsa (inotuzumab ozogamicin) precautions monograph does not address this "
     "question, so no answer is given. Please check the full prescribing information or ask a "
@@ -32,8 +33,10 @@ ABSTAIN_TEXT = (
 class Calibration:
     """Thresholds of the answerability test and of answer focus."""
 
-    min_coverage: float = 0.5  # share of the question's weighted words the quoted passages contain
-    min_similarity: float = 0.30  # cosine similarity of the best quoted passage to the question
+    min_coverage: float = 0.5  # the quoted passages must contain MORE than this share of the question
+    min_best_coverage: float = 0.4  # ... and the best one alone at least this share (a "rate" found
+    # in a mortality sentence does not answer "infusion rate")
+    min_similarity: float = 0.34  # cosine similarity of the best quoted passage to the question
     keep_coverage: float = 0.6  # a passage is quoted if it covers this share of the best passage's coverage
     keep_similarity_gap: float = 0.2  # ... and is at most this much less similar than the best one
     max_quotes: int = 3
@@ -69,22 +72,27 @@ class Composer:
         self._unknown_weight = math.log(1 + n)
 
     def _weighted(self, expansion: Expansion) -> list[tuple[list[frozenset[str]], float]]:
-        """Each concept as its alternatives' stems, weighted by the IDF of its rarest word."""
+        """Each concept as its alternatives' stems and a weight.
+
+        A phrase weighs as its rarest word; a concept with alternatives ("monitor | check") as its most
+        common alternative, since any of them satisfies it.
+        """
         concepts = expansion.concepts
         if not concepts and expansion.subject and not expansion.unknown:
             concepts = [(tuple(self._subject_words),)]  # "What is Besponsa?": the drug is the topic
         out = []
-        for concept in concepts:
+        for concept in concepts + expansion.context:
             alternatives = [frozenset(stem(w) for w in phrase) for phrase in concept]
-            weight = max(self._idf.get(s, self._unknown_weight) for a in alternatives for s in a)
-            out.append((alternatives, weight))
+            weight = min(max(self._idf.get(s, self._unknown_weight) for s in a) for a in alternatives)
+            credit = CONTEXT_CREDIT if concept in expansion.context else 1.0
+            out.append((alternatives, weight * credit))
         return out
 
     def compose(self, expansion: Expansion, ranked: Sequence[Scored]) -> Draft:
         cal = self.calibration
         wanted = self._weighted(expansion)
         total = sum(w for _, w in wanted) + self._unknown_weight * len(expansion.unknown)
-        if not wanted or not ranked:
+        if not (expansion.concepts or expansion.subject) or not ranked:
             return _abstain("no clinical term of the monograph in the question")
 
         def coverage(stems: Mapping[str, float]) -> float:
@@ -119,7 +127,8 @@ class Composer:
             "concepts": len(wanted),
             "unknown_terms": len(expansion.unknown),
         }
-        if question_coverage < cal.min_coverage:
+        diagnostics["best_coverage"] = round(best_cov, 3)
+        if question_coverage <= cal.min_coverage or best_cov < cal.min_best_coverage:
             return _abstain("the monograph's passages cover too little of the question", diagnostics)
         if best.dense < cal.min_similarity:
             return _abstain("no passage is close enough in meaning", diagnostics)

@@ -118,14 +118,18 @@ class Assistant:
         resolution = resolve(question, turns, self.expander, self.cues)
         expansion = self.expander.expand(resolution.query)
         ranked = self.retriever.search(resolution.query, expansion)
-        hits: list[RuleHit] = self.guardrail.check(question, context=resolution.context)
+        earlier = [text for role, text in turns if role == "user"]
+        if earlier and earlier[-1].strip() == question:
+            earlier.pop()  # the caller passed the current question as the last history message
+        # The guardrail reads every earlier user turn (never the answers, which quote the rules): a
+        # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
+        hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
         draft = self.composer.compose(expansion, ranked)
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         if self.writer is not None and not draft.abstained:
             self._write(self.writer, answer, question, draft, hits)
-        asked_before = [text for role, text in turns if role == "user"]
-        answer.suggestions = self.suggestions.suggest(answer.sections, question, earlier=asked_before)
+        answer.suggestions = self.suggestions.suggest(answer.sections, question, earlier=earlier)
         answer.metadata.update(
             followup=resolution.followup,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -65,11 +65,12 @@ def make_client(settings: Settings) -> ClientAPI:
 
 @dataclass
 class VectorIndex:
-    """A Chroma collection holding one vector per corpus passage."""
+    """A Chroma collection holding one vector per passage, plus one per list item."""
 
     collection: Collection
     embeddings: Embeddings
     rebuilt: bool
+    entries: int
 
     @classmethod
     def open(
@@ -106,7 +107,7 @@ class VectorIndex:
         wanted = {
             "corpus_version": corpus.version,
             "embedding_model": model_name(settings),
-            "passages": len(corpus.passages),
+            "entries": _entry_count(corpus),
         }
         try:
             existing = {c.name for c in client.list_collections()}
@@ -115,9 +116,9 @@ class VectorIndex:
                 if settings.chroma_mode == "server" and not rebuild:
                     collection = _wait_for_other_builder(client, settings, wanted)
                 meta = collection.metadata or {}
-                complete = meta.get("state") == "ready" and collection.count() == len(corpus.passages)
+                complete = meta.get("state") == "ready" and collection.count() == wanted["entries"]
                 if complete and not rebuild and all(meta.get(k) == v for k, v in wanted.items()):
-                    return cls(collection, embeddings, rebuilt=False)
+                    return cls(collection, embeddings, rebuilt=False, entries=wanted["entries"])
                 client.delete_collection(settings.collection)
             collection = client.create_collection(
                 settings.collection,
@@ -134,19 +135,23 @@ class VectorIndex:
         _fill(collection, corpus, embeddings, progress, wanted)
         # The version is only recorded once every passage is in: an interrupted build is never reused.
         collection.modify(metadata={**wanted, "state": "ready"})
-        return cls(collection, embeddings, rebuilt=True)
+        return cls(collection, embeddings, rebuilt=True, entries=wanted["entries"])
 
     def query(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        """Nearest passages as (passage id, cosine similarity), best first."""
+        """Nearest passages as (passage id, cosine similarity), best first.
+
+        A list's similarity is that of its closest entry (the whole list or one of its items).
+        """
         try:
             result = self.collection.query(
-                query_embeddings=[list(vector)], n_results=k, include=["distances"]
+                query_embeddings=[list(vector)], n_results=self.entries, include=["distances"]
             )
         except Exception as exc:
             raise IndexUnavailable(f"vector store query failed: {type(exc).__name__}") from exc
-        ids = result["ids"][0]
-        distances = (result["distances"] or [[]])[0]
-        return [(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
+        best: dict[str, float] = {}
+        for entry, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
+            best.setdefault(entry.split("#", 1)[0], 1.0 - float(distance))  # results come best first
+        return list(best.items())[:k]
 
     def ping(self) -> bool:
         """True when the store answers (used by health checks)."""
@@ -179,22 +184,33 @@ def _wait_for_other_builder(client: ClientAPI, settings: Settings, wanted: dict[
 def _fill(
     collection: Collection, corpus: Corpus, embeddings: Embeddings, progress: bool, wanted: dict[str, object]
 ) -> None:
-    passages = corpus.passages
-    bar = tqdm(total=len(passages), desc="Embedding passages", unit="passage", disable=not progress)
-    for i in range(0, len(passages), _BATCH):
-        batch = passages[i : i + _BATCH]
-        vectors = embeddings.embed_documents([p.search_text for p in batch])
+    entries = [(entry, text, p) for p in corpus.passages for entry, text in p.vector_texts]
+    bar = tqdm(total=len(entries), desc="Embedding passages", unit="entry", disable=not progress)
+    for i in range(0, len(entries), _BATCH):
+        batch = entries[i : i + _BATCH]
+        vectors = embeddings.embed_documents([text for _, text, _ in batch])
         collection.add(
-            ids=[p.id for p in batch],
+            ids=[entry for entry, _, _ in batch],
             embeddings=vectors,
-            documents=[p.text for p in batch],
+            documents=[text for _, text, _ in batch],
             metadatas=[
-                {"document": p.document, "section": p.section, "start": p.start, "end": p.end} for p in batch
+                {
+                    "passage": p.id,
+                    "document": p.document,
+                    "section": p.section,
+                    "start": p.start,
+                    "end": p.end,
+                }
+                for _, _, p in batch
             ],
         )
         collection.modify(metadata={**wanted, "state": "building", "heartbeat": time.time()})
         bar.update(len(batch))
     bar.close()
+
+
+def _entry_count(corpus: Corpus) -> int:
+    return sum(len(p.vector_texts) for p in corpus.passages)
 
 
 def _discard_embedded(settings: Settings) -> None:

@@ -34,6 +34,21 @@ class Passage(BaseModel):
         """What retrieval matches: the section title gives a lone sentence its topic."""
         return f"{self.section}: {self.text}"
 
+    @property
+    def vector_texts(self) -> list[tuple[str, str]]:
+        """(entry id, text) pairs to embed: the passage, and each list item under the list's lead-in.
+
+        A long list embeds as a blur; "Is advanced age a risk factor?" must still find its one item.
+        """
+        entries = [(self.id, self.search_text)]
+        if self.items:
+            lead = self.text[: self.items[0][0] - self.start]
+            for number, (start, end) in enumerate(self.items, 1):
+                item = self.text[start - self.start : end - self.start]
+                text = item if number == 1 else lead + item
+                entries.append((f"{self.id}#{number}", f"{self.section}: {text}"))
+        return entries
+
 
 class Quote(BaseModel):
     """A verbatim span of a monograph: ``source_text[start:end] == text``."""

@@ -8,7 +8,7 @@ two with ``corpus/synonyms.yaml`` and, for words the corpus does not know, the c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -28,7 +28,8 @@ from .index import VectorIndex
 from .models import Passage
 
 RRF_K = 60
-_FUZZY_MIN_LEN = 5
+_FUZZY_MIN_LEN = 4
+_TOKEN = re.compile(r"[a-z]+")
 _FUZZY_CUTOFF = 85.0
 
 
@@ -38,6 +39,7 @@ class Vocabulary(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     synonyms: dict[str, list[str]]
+    negations: list[str]
     stopwords: list[str]
     subject: list[str]
     generic: list[str]
@@ -56,6 +58,7 @@ class Expansion:
     concepts: list[Concept]
     unknown: list[str]  # content words the monograph does not know at all
     subject: bool = False  # the question names the monograph's drug
+    context: list[Concept] = field(default_factory=list)  # ruled-out findings ("no signs of SOS")
 
     @property
     def terms(self) -> list[str]:
@@ -71,6 +74,8 @@ class QueryExpander:
         self._corpus_words = corpus_words
         self._corpus_stems = frozenset(stem(w) for w in corpus_words)
         self._stop = frozenset(vocabulary.stopwords)
+        cues = "|".join(re.escape(n) for n in sorted(vocabulary.negations, key=len, reverse=True))
+        self._negated_re = re.compile(rf"\b(?:{cues})\b[^;:.?!]*") if cues else None
         self._generic = frozenset(vocabulary.generic) | frozenset(vocabulary.subject)
         self._subject = frozenset(vocabulary.subject)
         self._canonical: dict[str, list[str]] = {}
@@ -79,10 +84,13 @@ class QueryExpander:
                 self._canonical.setdefault(variant.lower(), []).append(key)
         alternatives = sorted(self._canonical, key=len, reverse=True)
         self._synonym_re = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, alternatives)) + r")(?![\w-])")
-        self._fuzzy_targets = sorted(
-            {w for w in corpus_words if len(w) >= _FUZZY_MIN_LEN}
-            | {v for v in self._canonical if v.isalpha() and len(v) >= _FUZZY_MIN_LEN}
-        )
+        variant_words = {w for v in self._canonical for w in words(v)}
+        # Words a typo may have meant: the monograph's, clinicians' variants and stopwords ("oftn").
+        self._spelled = corpus_words | variant_words | self._stop | self._generic
+        self._fuzzy_targets: dict[str, list[str]] = {}
+        for word in sorted(self._spelled):
+            if len(word) >= _FUZZY_MIN_LEN - 1 and word.isalpha():
+                self._fuzzy_targets.setdefault(word[0], []).append(word)
 
     @classmethod
     def from_file(cls, path: Path, corpus: Corpus) -> QueryExpander:
@@ -96,12 +104,18 @@ class QueryExpander:
             raise CorpusError(f"{path.name}: synonym targets not in the monograph: {sorted(unknown)}")
         return cls(vocabulary, corpus.vocabulary)
 
-    def _correct(self, word: str) -> str | None:
-        """The corpus word (or known variant) a misspelt word most likely meant, if any is close."""
+    def _spell(self, word: str) -> str:
+        """The known word a misspelt word most likely meant, or the word itself.
+
+        Typos keep the first letter and the length within two; "premedication" is not "medication".
+        """
+        if word in self._spelled or stem(word) in self._corpus_stems:
+            return word
         if len(word) < _FUZZY_MIN_LEN or not word.isalpha():
-            return None
-        match = process.extractOne(word, self._fuzzy_targets, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
-        return match[0] if match else None
+            return word
+        targets = [t for t in self._fuzzy_targets.get(word[0], ()) if abs(len(t) - len(word)) <= 2]
+        match = process.extractOne(word, targets, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+        return match[0] if match else word
 
     def _concept(self, key: str) -> Concept:
         """A synonym key as alternatives ("monitor | check") of content-word phrases."""
@@ -111,39 +125,46 @@ class QueryExpander:
         )
         return tuple(a for a in alternatives if a)
 
-    def expand(self, text: str) -> Expansion:
-        lowered = text.lower()
-        phrases: list[str] = []  # monograph phrases the question stands for
+    def _read(self, spelled: str) -> tuple[list[Concept], list[str], list[str], bool]:
+        """Concepts, unknown words, monograph phrases and whether the drug is named, in a spelled text."""
+        phrases = [k for m in self._synonym_re.finditer(spelled) for k in self._canonical[m.group(1)]]
         concepts: list[Concept] = []
-        subject = False
-        for match in self._synonym_re.finditer(lowered):
-            phrases.extend(self._canonical[match.group(1)])
-        residual = self._synonym_re.sub(" ", lowered)
         unknown: list[str] = []
-        for word in words(residual):
-            if word in self._subject:
-                subject = True
+        subject = any(set(words(p)) & self._subject for p in phrases)
+        for word in words(self._synonym_re.sub(" ", spelled)):
+            subject = subject or word in self._subject
             if word in self._stop or word in self._generic:
                 continue
             if word in self._corpus_words or stem(word) in self._corpus_stems:
                 concepts.append(((word,),))
-                continue
-            fixed = self._correct(word)
-            if fixed is None:
-                unknown.append(word)
             else:
-                phrases.extend(self._canonical.get(fixed, [fixed]))
-        subject = subject or any(set(words(p)) & self._subject for p in phrases)
+                unknown.append(word)
         concepts.extend(self._concept(p) for p in phrases)
-        unique = [c for c in dict.fromkeys(concepts) if c]
-        expanded = " ".join([text, *dict.fromkeys(p.replace("|", " ") for p in phrases)])
-        return Expansion(
-            text=expanded, concepts=unique, unknown=list(dict.fromkeys(unknown)), subject=subject
+        return [c for c in dict.fromkeys(concepts) if c], list(dict.fromkeys(unknown)), phrases, subject
+
+    def expand(self, text: str) -> Expansion:
+        spelled = _TOKEN.sub(lambda m: self._spell(m.group(0)), text.lower())
+        # "No signs of SOS so far; how often ...": a finding the question rules out is context for
+        # the question, not its topic.
+        negated = " ; ".join(self._negated_re.findall(spelled)) if self._negated_re else ""
+        asked = self._negated_re.sub(" ", spelled) if self._negated_re else spelled
+        concepts, unknown, phrases, subject = self._read(asked)
+        context, _, context_phrases, _ = self._read(negated)
+        context = [c for c in context if c not in concepts]
+        added = dict.fromkeys(
+            [*(p.replace("|", " ") for p in phrases + context_phrases), *(c[0][0] for c in concepts)]
         )
+        expanded = " ".join([text, *(a for a in added if a not in text.lower())])
+        return Expansion(text=expanded, concepts=concepts, unknown=unknown, subject=subject, context=context)
 
     def clinical_terms(self, text: str) -> list[str]:
-        """Corpus content words a text mentions: empty means it brings no clinical topic of its own."""
-        return self.expand(text).terms
+        """Corpus content words a text mentions, ruled-out findings included (they are still its topic).
+
+        Empty means the text brings no clinical topic of its own.
+        """
+        expansion = self.expand(text)
+        context = [w for concept in expansion.context for phrase in concept for w in phrase]
+        return list(dict.fromkeys([*expansion.terms, *context]))
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,19 @@ from assistant.index import VectorIndex
 from tests.conftest import CORPUS_DIR, CountingEmbeddings
 
 
+def _entries(corpus_dir: Path) -> int:
+    """Vectors per corpus: one per passage plus one per list item."""
+    return sum(len(p.vector_texts) for p in load_corpus(corpus_dir).passages)
+
+
 def _open(settings: Settings, embeddings: CountingEmbeddings, **kw) -> VectorIndex:
     return VectorIndex.open(settings, load_corpus(settings.corpus_dir), embeddings, **kw)
 
 
 def test_reuse_does_not_embed_again(tmp_path: Path, counting: CountingEmbeddings) -> None:
     settings = Settings(data_dir=tmp_path)
-    n = len(load_corpus(CORPUS_DIR).passages)
+    n = _entries(CORPUS_DIR)
+    assert n == len(load_corpus(CORPUS_DIR).passages) + 4  # the four risk factors
     first = _open(settings, counting)
     assert first.rebuilt and counting.documents_embedded == n
     second = _open(settings, counting)
@@ -48,7 +54,7 @@ def test_changed_corpus_rebuilds(tmp_path: Path, corpus_copy: Path, counting: Co
     before = counting.documents_embedded
     index = _open(settings, counting)
     assert index.rebuilt
-    assert counting.documents_embedded - before == len(load_corpus(corpus_copy).passages)
+    assert counting.documents_embedded - before == _entries(corpus_copy)
     assert index.collection.metadata["corpus_version"] == new_hash
 
 
@@ -78,7 +84,7 @@ def test_truncated_index_folder_is_rebuilt(tmp_path: Path, counting: CountingEmb
             path.write_bytes(b"")
     index = _open(settings, counting)
     assert index.rebuilt
-    assert index.collection.count() == len(load_corpus(CORPUS_DIR).passages)
+    assert index.collection.count() == _entries(CORPUS_DIR)
 
 
 @pytest.mark.parametrize(
@@ -95,3 +101,12 @@ def test_dense_query_finds_the_sentence(
     corpus = load_corpus(CORPUS_DIR)
     top = [corpus.passage_by_id[pid].text for pid, _ in index.query(counting.embed_query(question), k=3)]
     assert any(expected in t for t in top)
+
+
+def test_a_list_item_is_found_and_reported_as_its_list(tmp_path: Path, counting: CountingEmbeddings) -> None:
+    index = _open(Settings(data_dir=tmp_path), counting)
+    corpus = load_corpus(CORPUS_DIR)
+    (risk,) = [p for p in corpus.passages if p.kind == "list"]
+    hits = index.query(counting.embed_query("Is advanced age a risk factor?"), k=5)
+    assert hits[0][0] == risk.id
+    assert len({pid for pid, _ in hits}) == len(hits)  # items fold into their list
