@@ -44,6 +44,7 @@ class Cues:
     openers: tuple[tuple[str, ...], ...]
     temporal: tuple[tuple[str, ...], ...]
     non_topic_terms: frozenset[str]
+    closings: frozenset[str] = frozenset()
 
     @cached_property
     def non_topic_stems(self) -> frozenset[str]:
@@ -91,7 +92,7 @@ def load_cues(corpus_dir: Path) -> Cues:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    keys = ("pronouns", "openers", "temporal", "non_topic_terms")
+    keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings")
     if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in keys):
         raise ConfigError(f"{path} must map each of {', '.join(keys)} to a list of phrases")
     phrases = {k: [tuple(words(str(p))) for p in data[k]] for k in keys}
@@ -102,6 +103,7 @@ def load_cues(corpus_dir: Path) -> Cues:
         openers=tuple(phrases["openers"]),
         temporal=tuple(phrases["temporal"]),
         non_topic_terms=frozenset(" ".join(p) for p in phrases["non_topic_terms"]),
+        closings=frozenset(" ".join(p) for p in phrases["closings"]),
     )
 
 
@@ -208,6 +210,8 @@ def resolve(
       pregnancy?"): carrying the old topic would then answer a question that was not asked.
     """
     cues = cues if cues is not None else default_cues()
+    if set(words(question)) <= cues.closings:
+        return Resolution(query=question)  # "Thanks!" is not a question about the last topic
     earlier = list(history)
     if earlier and earlier[-1] == ("user", question.strip()):
         earlier.pop()  # the caller passed the current question as the last history message

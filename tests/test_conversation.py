@@ -213,9 +213,9 @@ def test_cues_found_in_question(cues: Cues, question: str, found: list[str]) -> 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("pronouns: [it]\n", "must map each of pronouns, openers, temporal, non_topic_terms"),
+        ("pronouns: [it]\n", "must map each of pronouns, openers, temporal, non_topic_terms, closings"),
         ("pronouns: [it\n", "cannot read"),
-        ("pronouns: ['']\nopeners: []\ntemporal: []\nnon_topic_terms: []\n", "empty phrase"),
+        ("pronouns: ['']\nopeners: []\ntemporal: []\nnon_topic_terms: []\nclosings: []\n", "empty phrase"),
     ],
 )
 def test_broken_cues_file_stops_start_up(tmp_path: Path, content: str, message: str) -> None:
@@ -398,6 +398,10 @@ CONVERSATIONS: dict[str, list[Turn]] = {
     "myelosuppression then liver switch": [
         Turn("What are the manifestations of myelosuppression?", rules=set(), section="Myelosuppression"),
         Turn("And what about the liver tests?", rules=set(), not_section="Myelosuppression"),
+    ],
+    "thanks closes the topic": [
+        Turn("What are the risk factors for SOS?", rules=set(), section="Risk of Hepatotoxicity"),
+        Turn("Thanks, that's all!", rules=set(), abstained=True),
     ],
     "negated condition in the earlier turn": [
         Turn("There are no signs of SOS so far; what should we monitor?", rules=set()),
