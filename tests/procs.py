@@ -105,7 +105,9 @@ class ChromaServer:
 class AppProcess:
     """``python app.py`` (the real web app, optionally with several uvicorn workers) as a child process."""
 
-    def __init__(self, cwd: Path, logs: Path, workers: int = 1, **settings: object) -> None:
+    def __init__(
+        self, cwd: Path, logs: Path, workers: int = 1, env: dict[str, str] | None = None, **settings: object
+    ) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         self.stdout, self.stderr = logs / "app.stdout.log", logs / "app.stderr.log"
@@ -114,7 +116,12 @@ class AppProcess:
             command += ["--workers", str(workers)]
         with self.stdout.open("ab") as out, self.stderr.open("ab") as err:
             self.proc = subprocess.Popen(
-                command, cwd=cwd, stdout=out, stderr=err, env=child_env(**settings), start_new_session=True
+                command,
+                cwd=cwd,
+                stdout=out,
+                stderr=err,
+                env={**child_env(**settings), **(env or {})},
+                start_new_session=True,
             )
 
     def wait_ready(self, timeout: float = 120) -> None:
