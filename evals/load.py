@@ -2,12 +2,15 @@
 
     python -m evals.load                          # starts app.py on a free 127.0.0.1 port, 8 clients, 30 s
     python -m evals.load --clients 16 --seconds 60 --workers 2
+    python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60   # shared Chroma server
     python -m evals.load --url http://127.0.0.1:7860
 
 Questions are those of the evaluation set (evals/dataset.jsonl), asked in rotation. Prints requests/s,
 latency percentiles and the error count; exits 1 if any request failed. Only loopback URLs are accepted:
 this is a tool for measuring, not for loading someone else's server. When it starts the app itself, the
-app gets a temporary data folder, so the load does not fill the real audit trail.
+app gets a temporary data folder, so the load does not fill the real audit trail. With ``--chroma-server``
+it also starts ``chroma run`` on a free loopback port (data in the temporary folder) and points the app's
+workers at it; the first worker builds the index into it, the others reuse it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -95,28 +98,59 @@ def wait_ready(
     raise SystemExit(f"{url}/api/health was not ready after {timeout:.0f} s")
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
-def started_app(workers: int, data_dir: Path | None) -> Iterator[str]:
+def started_chroma(folder: Path) -> Iterator[dict[str, str]]:
+    """Run ``chroma run`` (the CLI in the chromadb package) on a free loopback port; yield the app's env."""
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    command = [str(chroma), "run", "--path", str(folder / "chroma-server"), "--host", "127.0.0.1"]
+    with (folder / "chroma.log").open("wb") as log:
+        process = subprocess.Popen([*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise SystemExit(f"chroma run did not start on port {port}")
+        yield {"ASSISTANT_CHROMA_MODE": "server", "ASSISTANT_CHROMA_PORT": str(port)}
+    finally:
+        stop(process)
+
+
+@contextmanager
+def started_app(workers: int, data_dir: Path | None, chroma_server: bool = False) -> Iterator[str]:
     """Run ``python app.py`` on a free loopback port in a subprocess; stop it afterwards."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch:
         env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir or scratch), "HF_HUB_OFFLINE": "1"}
         command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(workers)]
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(url, process, workers=workers)
-            yield url
-        finally:
-            process.send_signal(signal.SIGTERM)
+        with ExitStack() as stack:
+            if chroma_server:
+                env.update(stack.enter_context(started_chroma(Path(scratch))))
+            # A file, not a pipe nobody reads: a full pipe would block the app mid-run.
+            log = stack.enter_context((Path(scratch) / "app.log").open("wb"))
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+            url = f"http://127.0.0.1:{port}"
             try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                wait_ready(url, process, workers=workers)
+                yield url
+            finally:
+                stop(process)
 
 
 async def client_loop(
@@ -192,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir", type=Path, help="data folder for the app started here (default: a temp one)"
     )
+    parser.add_argument(
+        "--chroma-server", action="store_true", help="also start a Chroma server on loopback for the app"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
@@ -199,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seconds must be between 0 and {MAX_SECONDS}")
     if args.max_requests < 1:
         parser.error("--max-requests must be at least 1")
+    if args.url and args.chroma_server:
+        parser.error("--chroma-server starts the app itself; it cannot be combined with --url")
     if args.url and not is_loopback_url(args.url):
         parser.error(f"refusing {args.url}: load is only sent to loopback (127.0.0.0/8, ::1, localhost)")
 
@@ -207,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(url, None, timeout=30)
         stats, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.max_requests))
     else:
-        print(f"starting app.py (workers={args.workers}) on loopback ...", flush=True)
-        with started_app(args.workers, args.data_dir) as url:
+        store = "a Chroma server" if args.chroma_server else "the embedded store"
+        print(f"starting app.py (workers={args.workers}, {store}) on loopback ...", flush=True)
+        with started_app(args.workers, args.data_dir, args.chroma_server) as url:
             stats, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.max_requests))
     print(report(stats, elapsed, args.clients, url))
     return 1 if stats.errors else 0
