@@ -8,6 +8,8 @@ app starts before the server.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant import Assistant, Settings
+from assistant.corpus import load_corpus
+from assistant.index import BUILDER_SILENT_S, VectorIndex, make_client
 from assistant.web import build_app
 from tests.conftest import CountingEmbeddings
 from tests.procs import ChromaServer, free_port, serving, wait_until
@@ -73,6 +77,61 @@ def test_built_once_into_the_server_then_reused_by_a_second_worker(
     assert [q.text for q in answers[0].quotes] == [q.text for q in answers[1].quotes]
     assert any(LFT_SENTENCE in q.text for q in answers[1].quotes)
     assert not (tmp_path / "worker2" / "chroma").exists()  # server mode writes no local index
+
+
+class SlowEmbeddings(CountingEmbeddings):
+    """Signals when a build has started embedding, then takes its time (a large corpus, a slow host)."""
+
+    def __init__(self, inner: Embeddings, started: threading.Event) -> None:
+        super().__init__(inner)
+        self.started = started
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.started.set()
+        time.sleep(1.5)
+        return super().embed_documents(texts)
+
+
+def test_a_process_on_another_host_waits_for_a_live_build_instead_of_redoing_it(
+    chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings
+) -> None:
+    # Separate data folders, so no file lock is shared: as two hosts sharing one Chroma server.
+    corpus = load_corpus(Settings().corpus_dir)
+    started, built = threading.Event(), []
+    builder = SlowEmbeddings(embeddings, started)
+    first = threading.Thread(
+        target=lambda: built.append(
+            VectorIndex.open(server_settings(chroma, tmp_path / "host1", "live-build"), corpus, builder)
+        )
+    )
+    first.start()
+    assert started.wait(60)
+    waiter = CountingEmbeddings(embeddings)
+
+    second = VectorIndex.open(server_settings(chroma, tmp_path / "host2", "live-build"), corpus, waiter)
+
+    first.join(60)
+    assert built and built[0].rebuilt
+    assert not second.rebuilt and waiter.documents_embedded == 0
+    assert second.collection.metadata["state"] == "ready"
+
+
+def test_an_abandoned_build_on_the_server_is_taken_over(
+    chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings
+) -> None:
+    settings = server_settings(chroma, tmp_path, "abandoned-build")
+    corpus = load_corpus(settings.corpus_dir)
+    done = VectorIndex.open(settings, corpus, embeddings)
+    # As if its builder had crashed mid-way long ago: "building", and no heartbeat since.
+    silent_since = time.time() - BUILDER_SILENT_S - 1
+    meta = {**done.collection.metadata, "state": "building", "heartbeat": silent_since}
+    make_client(settings).get_collection(settings.collection).modify(metadata=meta)
+    counter = CountingEmbeddings(embeddings)
+
+    index = VectorIndex.open(settings, corpus, counter)
+
+    assert index.rebuilt and counter.documents_embedded == index.collection.count()
+    assert index.collection.metadata["state"] == "ready"
 
 
 @pytest.mark.parametrize(
