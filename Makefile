@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run test eval bench lint browser-deps load clean
+.PHONY: install index run run-workers test eval eval-check bench lint browser-deps load load-server clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,14 +34,23 @@ test: install browser-deps
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
 
+run-workers: index
+	$(BIN)/python app.py --workers 2
+
 eval: install
 	$(BIN)/python -m evals
+
+eval-check: install
+	$(BIN)/python -m evals --check
 
 bench: install
 	$(BIN)/python -m evals.bench
 
 load: install
 	$(BIN)/python -m evals.load
+
+load-server: install
+	$(BIN)/python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60
 
 lint: install
 	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check .

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args, Settings()))
     except (AssistantError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
 
 

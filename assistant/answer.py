@@ -21,7 +21,7 @@ from .models import Quote
 from .retrieval import Expansion, Scored
 
 HEADING_CREDIT = 0.5  # a word only in a passage's section title
-CONTEXT_CREDIT = 0.3  # a finding the question rules out ("no signs of SOS") still hints at the topic
+CONTEXT_CREDIT = 0.1  # a finding the question rules out ("no signs of SOS") still hints at the topic
 ABSTAIN_TEXT = (
     "Not covered: the Besponsa (inotuzumab ozogamicin) precautions monograph does not address this "
     "question, so no answer is given. Please check the full prescribing information or ask a "
@@ -104,6 +104,11 @@ class Composer:
         candidates = [(c, s) for c, s in candidates if c > 0]
         if not candidates:
             return _abstain("no retrieved passage contains the question's terms")
+        close = [(c, s) for c, s in candidates if s.dense >= cal.min_similarity]
+        if not close:
+            best = max(s.dense for _, s in candidates)
+            return _abstain("no passage is close enough in meaning", {"similarity": round(best, 3)})
+        candidates = close
         best_cov, best = max(candidates, key=lambda cs: (cs[0] + cs[1].dense, cs[1].score))
         others = sorted(
             (
@@ -123,15 +128,13 @@ class Composer:
         question_coverage = coverage(union)
         diagnostics: dict[str, float | int | str] = {
             "coverage": round(question_coverage, 3),
+            "best_coverage": round(best_cov, 3),
             "similarity": round(best.dense, 3),
             "concepts": len(wanted),
             "unknown_terms": len(expansion.unknown),
         }
-        diagnostics["best_coverage"] = round(best_cov, 3)
         if question_coverage <= cal.min_coverage or best_cov < cal.min_best_coverage:
             return _abstain("the monograph's passages cover too little of the question", diagnostics)
-        if best.dense < cal.min_similarity:
-            return _abstain("no passage is close enough in meaning", diagnostics)
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
         return Draft(text=render_quotes(quotes), quotes=quotes, abstained=False, diagnostics=diagnostics)
 

@@ -123,3 +123,11 @@ def test_public_api_is_complete() -> None:
     for name in public.__all__:
         assert hasattr(public, name), name
     assert {"Assistant", "Answer", "Quote", "RuleHit", "Settings", "InvalidQuestion"} <= set(public.__all__)
+
+
+def test_every_example_question_in_the_ui_is_answered(assistant: Assistant) -> None:
+    from assistant.web.ui import EXAMPLE_QUESTIONS
+
+    for question in EXAMPLE_QUESTIONS:
+        answer = assistant.ask(question)
+        assert not answer.abstained, question
