@@ -18,9 +18,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
-from .corpus import stem, words
+from .corpus import read_yaml, stem, words
 from .errors import ConfigError, InvalidQuestion
 
 ROLES = ("user", "assistant", "system")
@@ -88,10 +86,7 @@ def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 def load_cues(corpus_dir: Path) -> Cues:
     """Read ``conversation.yaml``; a missing or malformed file stops start-up with its name."""
     path = corpus_dir / CUES_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    data = read_yaml(path, ConfigError)
     keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings")
     if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in keys):
         raise ConfigError(f"{path} must map each of {', '.join(keys)} to a list of phrases")

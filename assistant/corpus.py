@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 import Stemmer
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import CorpusError
+from .errors import AssistantError, CorpusError
 from .models import Passage, Quote
 
 OVERVIEW = "Overview"
@@ -126,6 +127,14 @@ class Corpus:
             section = owner.section if owner else OVERVIEW
             return Quote(text=text, document=doc.id, section=section, start=start, end=end)
         return None
+
+
+def read_yaml(path: Path, error: type[AssistantError]) -> Any:
+    """Parse a data file of the corpus folder; a missing or broken file raises ``error`` naming it."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise error(f"cannot read {path}: {exc}") from exc
 
 
 def load_corpus(folder: Path) -> Corpus:

@@ -11,9 +11,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from .corpus import OVERVIEW, words
+from .corpus import OVERVIEW, read_yaml, words
 from .errors import ConfigError
 
 SUGGESTIONS_FILE = "suggestions.yaml"
@@ -61,10 +59,7 @@ def _key(question: str) -> tuple[str, ...]:
 @cache
 def _load(corpus_dir: Path) -> Suggestions:
     path = corpus_dir / SUGGESTIONS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    data = read_yaml(path, ConfigError)
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and v and all(isinstance(q, str) and q.strip() for q in v)
         for k, v in data.items()

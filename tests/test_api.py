@@ -335,15 +335,21 @@ def test_a_fault_returns_a_generic_message_and_an_error_id() -> None:
     assert_no_stack_trace(response.text)
 
 
+def _health_after_loading(url: str, timeout_s: float = 60) -> httpx.Response:
+    """The health response once the app has stopped saying "loading" (or the timeout passed)."""
+    deadline = time.monotonic() + timeout_s
+    health = httpx.get(f"{url}/api/health", timeout=10)
+    while health.json()["status"] == "loading" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        health = httpx.get(f"{url}/api/health", timeout=10)
+    return health
+
+
 def test_health_and_ask_say_503_while_the_vector_store_is_unreachable(tmp_path: Path) -> None:
     """Chroma server mode pointing at a closed port: the loader keeps retrying, the API says why."""
     settings = Settings(data_dir=tmp_path, chroma_mode="server", chroma_port=free_port())
     with serving(build_app(settings)) as url:
-        deadline = time.monotonic() + 60
-        health = httpx.get(f"{url}/api/health", timeout=10)
-        while health.json()["status"] == "loading" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            health = httpx.get(f"{url}/api/health", timeout=10)
+        health = _health_after_loading(url)
         ask = httpx.post(f"{url}/api/ask", json={"question": GUARDRAIL_QUESTION}, timeout=10)
     assert health.status_code == 503
     assert health.json()["status"] == "unavailable"
@@ -356,11 +362,7 @@ def test_health_and_ask_say_503_while_the_vector_store_is_unreachable(tmp_path: 
 def test_a_failed_start_reports_failed_without_details(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, embedding_model=str(tmp_path / "no-such-model"))
     with serving(build_app(settings)) as url:
-        deadline = time.monotonic() + 60
-        health = httpx.get(f"{url}/api/health", timeout=10)
-        while health.json()["status"] == "loading" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            health = httpx.get(f"{url}/api/health", timeout=10)
+        health = _health_after_loading(url)
         ask = httpx.post(f"{url}/api/ask", json={"question": GUARDRAIL_QUESTION}, timeout=10)
     assert (health.status_code, health.json()["status"]) == (503, "failed")
     assert ask.status_code == 503
