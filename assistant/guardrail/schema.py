@@ -1,0 +1,221 @@
+"""The rules file, ``corpus/rules.yaml``: its schema, reading it, and compiling it against the corpus.
+
+Why separate: this is where the guardrail fails closed. Every way a rules file can be wrong (unreadable, not
+YAML, a misspelt key, an unknown action or condition, a bad regex, a source sentence that is not verbatim in
+the monograph) raises ``RulesError`` here, before a single question is checked.
+
+The schema classes keep their leading underscores: pydantic prints their names in validation errors, which
+``RulesError`` passes on to whoever has to fix the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..corpus import Corpus
+from ..errors import RulesError
+from ..models import Action, Quote
+from .text import Terms
+
+ACTIONS: tuple[str, ...] = get_args(Action)
+
+# ------------------------------------------------------------------------------------------ rules-file schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Regex(_Strict):
+    re: str = Field(min_length=1)
+
+
+Term = str | _Regex
+
+
+class _Entry(_Strict):
+    any: list[Term] = Field(default_factory=list)
+    near: list[list[Term]] = Field(default_factory=list)
+    window: int = Field(default=4, ge=0, le=20)
+    negatable: bool = True
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _Entry:
+        if bool(self.any) == bool(self.near):
+            raise ValueError("a match entry needs exactly one of `any` (a list) or `near` (two lists)")
+        if self.near and (len(self.near) != 2 or not all(self.near)):
+            raise ValueError("`near` must hold exactly two non-empty lists")
+        return self
+
+
+class _Negation(_Strict):
+    before: list[Term] = Field(default_factory=list)
+    after: list[Term] = Field(default_factory=list)
+
+
+class _GlobalNegation(_Negation):
+    window: int = Field(ge=0, le=10)
+    not_negation: list[Term] = Field(default_factory=list)
+
+
+class _Condition(_Strict):
+    match: list[_Entry] = Field(min_length=1)
+    negation: _Negation = Field(default_factory=_Negation)
+
+
+class _Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    action: str
+    condition: str
+    message: str = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+    severity: Literal["required", "excluded"] | None = None
+    requires_intent: bool = True
+
+
+class _CriteriaGroup(_Strict):
+    words: list[Term] = Field(min_length=1)
+    fire: list[str] = Field(min_length=1)
+    unless: list[Term] = Field(default_factory=list)
+
+
+class _Criteria(_Strict):
+    cues: list[Term] = Field(min_length=1)
+    groups: list[_CriteriaGroup] = Field(min_length=1)
+
+
+class _Fuzzy(_Strict):
+    min_length: int = Field(default=7, ge=4)
+    long_length: int = Field(default=10, ge=4)
+    not_typos: list[str] = Field(default_factory=list)
+
+
+class _RulesFile(_Strict):
+    version: Literal[1]
+    boundaries: list[Term] = Field(min_length=1)
+    list_joiners: list[Term] = Field(default_factory=list)
+    masked: list[Term] = Field(default_factory=list)
+    intent: list[Term] = Field(min_length=1)
+    severity: list[Term] = Field(min_length=1)
+    negation: _GlobalNegation
+    hypothetical: _Negation
+    fuzzy: _Fuzzy = Field(default_factory=_Fuzzy)
+    criteria: _Criteria
+    shared: dict[str, Any] = Field(default_factory=dict)  # YAML anchors only; not read
+    conditions: dict[str, _Condition] = Field(min_length=1)
+    rules: list[_Rule] = Field(min_length=1)
+
+
+RulesFile = _RulesFile  # the name the rest of the package uses
+
+
+def read_rules(path: Path) -> RulesFile:
+    """Read and validate ``path``; any problem raises ``RulesError`` naming it (fail closed)."""
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"cannot read rules file {source}: {exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise RulesError(f"rules file {source} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RulesError(f"rules file {source} must be a YAML mapping, not {type(raw).__name__}")
+    try:
+        return _RulesFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RulesError(f"rules file {source} does not follow the rules schema: {exc}") from exc
+
+
+# ------------------------------------------------------------------------------------------- compiled rules
+
+
+@dataclass(frozen=True)
+class CompiledEntry:
+    any: Terms | None
+    near: tuple[Terms, Terms] | None
+    window: int
+    negatable: bool
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    name: str
+    entries: tuple[CompiledEntry, ...]
+    before: Terms
+    after: Terms
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    action: Action
+    condition: str
+    message: str
+    quotes: tuple[Quote, ...]
+    severity: Literal["required", "excluded"] | None
+    requires_intent: bool
+
+
+@dataclass(frozen=True)
+class CompiledGroup:
+    words: Terms
+    fire: tuple[str, ...]
+    unless: Terms
+
+
+def compile_rule(rule: _Rule, spec: RulesFile, corpus: Corpus, source: str) -> CompiledRule:
+    """A rule whose action and condition exist and whose source sentences are verbatim in the corpus."""
+    where = f"{source}: rule {rule.id!r}"
+    if rule.action not in ACTIONS:
+        raise RulesError(f"{where} has unknown action {rule.action!r}; expected one of {list(ACTIONS)}")
+    if rule.condition not in spec.conditions:
+        raise RulesError(f"{where} names unknown condition {rule.condition!r}")
+    quotes = []
+    for sentence in rule.sources:
+        quote = corpus.locate(sentence)
+        if quote is None:
+            raise RulesError(f"{where}: source sentence is not verbatim in the corpus: {sentence!r}")
+        quotes.append(quote)
+    return CompiledRule(
+        id=rule.id,
+        action=rule.action,  # type: ignore[arg-type]  # checked against ACTIONS above
+        condition=rule.condition,
+        message=" ".join(rule.message.split()),
+        quotes=tuple(quotes),
+        severity=rule.severity,
+        requires_intent=rule.requires_intent,
+    )
+
+
+def compile_condition(name: str, cond: _Condition, source: str) -> CompiledCondition:
+    where = f"{source}: condition {name!r}"
+    entries = []
+    for i, entry in enumerate(cond.match):
+        at = f"{where} match[{i}]"
+        entries.append(
+            CompiledEntry(
+                any=Terms(entry.any, at) if entry.any else None,
+                near=(Terms(entry.near[0], at), Terms(entry.near[1], at)) if entry.near else None,
+                window=entry.window,
+                negatable=entry.negatable,
+            )
+        )
+    return CompiledCondition(
+        name=name,
+        entries=tuple(entries),
+        before=Terms(cond.negation.before, f"{where} negation.before"),
+        after=Terms(cond.negation.after, f"{where} negation.after"),
+    )
+
+
+def compile_group(index: int, group: _CriteriaGroup, source: str) -> CompiledGroup:
+    where = f"{source}: criteria.groups[{index}]"
+    unknown = [a for a in group.fire if a not in ACTIONS]
+    if unknown:
+        raise RulesError(f"{where} fires unknown action {unknown}; expected one of {list(ACTIONS)}")
+    return CompiledGroup(Terms(group.words, where), tuple(group.fire), Terms(group.unless, where))
