@@ -17,9 +17,10 @@ import secrets
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from ..guardrail import ACTION_LABELS
 from ..settings import Settings
 from .security import content_security_policy
-from .ui import ACTION_WORDS, DISCLAIMER, NOT_COVERED
+from .ui import DISCLAIMER, NOT_COVERED
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -207,7 +208,7 @@ def embed_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     page = (
         _PAGE.replace("__MAX__", str(settings.max_question_chars))
-        .replace("__ACTIONS__", _js_string(ACTION_WORDS))
+        .replace("__ACTIONS__", _js_string(ACTION_LABELS))
         .replace("__NOT_COVERED__", _js_string(NOT_COVERED))
         .replace("__DISCLAIMER__", _js_string(DISCLAIMER))
     )

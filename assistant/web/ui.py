@@ -28,6 +28,7 @@ import gradio as gr
 
 from ..corpus import Corpus
 from ..errors import IndexUnavailable, InvalidQuestion
+from ..guardrail import ACTION_LABELS
 from ..models import Answer, Quote
 from ..settings import Settings
 from .api import INDEX_DOWN, NotReady
@@ -37,11 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTION_WORDS = {
-    "discontinue": "Permanently discontinue",
-    "interrupt": "Interrupt / hold",
-    "limit": "Cycle limit",
-}
 NOT_COVERED = "Not covered by the monograph"
 DISCLAIMER = (
     "This assistant quotes only the Besponsa (inotuzumab ozogamicin) precautions monograph. "
@@ -90,7 +86,7 @@ def safe_markdown(text: str) -> str:
 
 def render_answer(answer: Answer) -> str:
     """The answer's chat message (Markdown): guardrail headline, abstention notice, then the answer."""
-    actions = dict.fromkeys(ACTION_WORDS[hit.action] for hit in answer.guardrail)
+    actions = dict.fromkeys(ACTION_LABELS[hit.action] for hit in answer.guardrail)
     parts = [f"**⚠ Guardrail: {' · '.join(actions)}**"] if actions else []
     if answer.abstained:
         parts.append(f"**{NOT_COVERED}.**")
@@ -120,7 +116,7 @@ def render_banner(answer: Answer) -> str:
         )
         blocks.append(
             f'<div class="guardrail-hit" data-rule="{html.escape(hit.rule_id)}" data-action="{hit.action}">'
-            f'<div class="guardrail-action">⚠ {ACTION_WORDS[hit.action]}</div>'
+            f'<div class="guardrail-action">⚠ {ACTION_LABELS[hit.action]}</div>'
             f"<p>{html.escape(hit.message)}</p>{quotes}</div>"
         )
     return f'<div class="guardrail" role="alert">{"".join(blocks)}</div>'
