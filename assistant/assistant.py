@@ -95,7 +95,9 @@ class Assistant:
         """The question as it will be used, or InvalidQuestion saying what is wrong with it."""
         if not isinstance(question, str):
             raise InvalidQuestion("The question must be text.")
-        kept = (ch for ch in question if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs"})
+        # Control, surrogate and invisible format characters (zero-width space, soft hyphen) carry no
+        # meaning and could hide a word from the guardrail: "S\u200bO\u200bS".
+        kept = (ch for ch in question if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs", "Cf"})
         cleaned = "".join(kept).strip()
         if not cleaned:
             raise InvalidQuestion("The question is empty.")

@@ -1,10 +1,10 @@
-"""Follow-up questions: what to search for, and what the guardrail should read, given the chat so far.
+"""Follow-up questions: what to search for, given the chat so far.
 
 Clinicians ask elliptical follow-ups ("And how should it be managed if it happens?"). Without the
-earlier turn, retrieval finds nothing specific and the guardrail cannot see that "it" is sinusoidal
-obstruction syndrome. ``resolve`` carries the topic of the most recent earlier user turn that had one
-into the search query and into the guardrail's context, but only when the new question has no topic of
-its own: a follow-up that names a new topic ("What about QT prolongation?") is not polluted by the old.
+earlier turn, retrieval finds nothing specific. ``resolve`` carries the topic of the most recent earlier
+user turn that had one into the search query, but only when the new question has no topic of its own: a
+follow-up that names a new topic ("What about QT prolongation?") is not polluted by the old. (The
+guardrail reads every earlier user turn itself; see ``Assistant.ask``.)
 
 No language model is involved: a topic is the set of corpus words a text mentions (the retrieval
 ``QueryExpander.clinical_terms``) minus the words that say what to do or when (``conversation.yaml``).
@@ -22,7 +22,7 @@ from .corpus import read_yaml, stem, words
 from .errors import ConfigError, InvalidQuestion
 
 ROLES = ("user", "assistant", "system")
-MAX_TURNS = 10
+MAX_TURNS = 50  # the guardrail reads every kept user turn: a condition stated long ago still holds
 MAX_MESSAGES = 2 * MAX_TURNS  # a turn is a user message and its answer
 MAX_MESSAGE_CHARS = 4000  # older text is not needed to find a topic, and bounds the work per request
 CUES_FILE = "conversation.yaml"
@@ -66,13 +66,11 @@ class Resolution:
     """How a question is understood in its conversation.
 
     query:         text the retriever searches with (the question, plus carried topic terms).
-    context:       earlier user turn whose topic was carried, for the guardrail's condition; "" if none.
     followup:      the question refers back to the conversation.
     carried_terms: topic terms taken from the earlier turn (empty when the question has its own topic).
     """
 
     query: str
-    context: str = ""
     followup: bool = False
     carried_terms: list[str] = field(default_factory=list)
 
@@ -199,10 +197,10 @@ def resolve(
 
     - No earlier user turn with a topic: the question stands alone.
     - The question names a topic the monograph knows: it wins, nothing is carried (even after "and").
-    - Otherwise it is a follow-up: the guardrail reads the earlier turn as context (so "And how should it
-      be managed?" after a question on SOS is about SOS), and retrieval searches with the earlier topic
-      terms added, unless the question brings a topic the monograph does not know ("What about in
-      pregnancy?"): carrying the old topic would then answer a question that was not asked.
+    - Otherwise it is a follow-up: retrieval searches with the earlier topic terms added (so "And how
+      should it be managed?" after a question on SOS is about SOS), unless the question brings a topic
+      the monograph does not know ("What about in pregnancy?"): carrying the old topic would then
+      answer a question that was not asked.
     """
     cues = cues if cues is not None else default_cues()
     if set(words(question)) <= cues.closings:
@@ -210,31 +208,28 @@ def resolve(
     earlier = list(history)
     if earlier and earlier[-1] == ("user", question.strip()):
         earlier.pop()  # the caller passed the current question as the last history message
-    previous = _last_topic(earlier, expander, cues)
-    if previous is None:
+    previous_terms = _last_topic(earlier, expander, cues)
+    if not previous_terms:
         return Resolution(query=question)
-    context, previous_terms = previous
     if topic_terms(question, expander, cues):
         return Resolution(query=question, followup=bool(cues.found_in(question)))
     if unknown_terms(question, expander, cues):
-        return Resolution(query=question, context=context, followup=True)
+        return Resolution(query=question, followup=True)
     asked = set(words(question))
     carried = [t for t in previous_terms if t.lower() not in asked]
     query = " ".join([question.strip(), *carried])
-    return Resolution(query=query, context=context, followup=True, carried_terms=carried)
+    return Resolution(query=query, followup=True, carried_terms=carried)
 
 
-def _last_topic(
-    history: list[tuple[str, str]], expander: TermSource, cues: Cues
-) -> tuple[str, list[str]] | None:
-    """The most recent user turn that has a topic, with its topic terms."""
+def _last_topic(history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> list[str]:
+    """The topic terms of the most recent user turn that has a topic (empty if none has)."""
     for role, text in reversed(history):
         if role != "user":
             continue
         terms = topic_terms(text, expander, cues)
         if terms:
-            return text, list(dict.fromkeys(terms))
-    return None
+            return list(dict.fromkeys(terms))
+    return []
 
 
 def default_cues() -> Cues:

@@ -66,10 +66,3 @@ def _load(corpus_dir: Path) -> Suggestions:
     ):
         raise ConfigError(f"{path} must map each section name to a non-empty list of questions")
     return Suggestions({k: [q.strip() for q in v] for k, v in data.items()})
-
-
-def suggest(sections: Sequence[str], asked: str, corpus_dir: Path | None = None) -> list[str]:
-    """Suggestions from the repository's ``corpus/suggestions.yaml`` (or ``corpus_dir``)."""
-    from .settings import PROJECT_ROOT
-
-    return _load(corpus_dir or PROJECT_ROOT / "corpus").suggest(sections, asked)

@@ -83,6 +83,7 @@ def test_answer_is_json_ready_and_versioned(assistant: Assistant) -> None:
         ("", "empty"),
         ("   \n\t ", "empty"),
         ("\x00\x01", "empty"),
+        ("\u200b\u200b\ufeff", "empty"),
         ("x" * 2001, "limit is 2000"),
         (None, "must be text"),
         (42, "must be text"),
@@ -112,7 +113,7 @@ def test_any_text_gives_an_answer_or_abstention_never_an_exception(
         answer = assistant.ask(question)
     except InvalidQuestion as exc:  # only for text with nothing visible in it
         assert "empty" in str(exc)
-        assert all(c.isspace() or unicodedata.category(c) in {"Cc", "Cs"} for c in question)
+        assert all(c.isspace() or unicodedata.category(c) in {"Cc", "Cs", "Cf"} for c in question)
         return
     assert isinstance(answer, Answer)
     assert answer.abstained or answer.quotes or answer.guardrail
@@ -131,3 +132,19 @@ def test_every_example_question_in_the_ui_is_answered(assistant: Assistant) -> N
     for question in EXAMPLE_QUESTIONS:
         answer = assistant.ask(question)
         assert not answer.abstained, question
+
+
+def test_a_condition_stated_many_turns_ago_still_fires_the_rule(assistant: Assistant) -> None:
+    history = [{"role": "user", "content": "Patient has SOS."}, {"role": "assistant", "content": "..."}]
+    for i in range(15):
+        history += [
+            {"role": "user", "content": f"Unrelated question {i} about ECG monitoring?"},
+            {"role": "assistant", "content": "..."},
+        ]
+    answer = assistant.ask("And the next dose?", history=history)
+    assert [h.rule_id for h in answer.guardrail] == ["sos"]
+
+
+def test_invisible_characters_do_not_hide_a_condition(assistant: Assistant) -> None:
+    answer = assistant.ask("S\u200bO\u200bS confirmed, continue?")
+    assert [h.rule_id for h in answer.guardrail] == ["sos"]
