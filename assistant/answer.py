@@ -5,18 +5,25 @@ Answerability is judged from the question's own clinical words, not a list of ba
 - the selected passages must cover enough of the question's words, weighted by how rare each word is
   in the monograph (IDF); words the monograph never uses (``Expansion.unknown``: "pregnancy",
   "mg/m2", another drug's name) count against coverage at the highest weight;
-- the best passage must also be close in meaning (cosine similarity of the embeddings).
+- the best passage must also be close in meaning (cosine similarity of the embeddings);
+- a question that asks for a kind of answer the quoted passages do not contain (a dose amount, an
+  infusion rate: ``corpus/answer_types.yaml``) is not answered by passages that merely share its words.
 The thresholds live in ``Calibration`` and were calibrated on development questions (see evals/).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from .corpus import Corpus, stem, words
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
+
+from .corpus import Corpus, read_yaml, stem, words
+from .errors import CorpusError
 from .models import Quote
 from .retrieval import Expansion, Scored
 
@@ -42,6 +49,30 @@ class Calibration:
     max_quotes: int = 3
 
 
+class AnswerType(BaseModel):
+    """A kind of answer a question may ask for (``corpus/answer_types.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
+    asks: re.Pattern[str]
+    answer: re.Pattern[str]
+
+    @field_validator("asks", "answer", mode="before")
+    @classmethod
+    def _compile(cls, value: object) -> object:
+        return re.compile(value, re.IGNORECASE) if isinstance(value, str) else value
+
+
+def load_answer_types(path: Path) -> dict[str, AnswerType]:
+    """Read the answer types; a broken file stops start-up (CorpusError naming it)."""
+    data = read_yaml(path, CorpusError)
+    try:
+        return TypeAdapter(dict[str, AnswerType]).validate_python(data)
+    except (ValidationError, re.error) as exc:
+        raise CorpusError(f"{path.name} is not a valid answer-types file: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Draft:
     """The answer before the guardrail verdicts are put in front of it."""
@@ -56,9 +87,14 @@ class Composer:
     """Turns ranked passages into a focused, quoted answer. Pure; built once per corpus."""
 
     def __init__(
-        self, corpus: Corpus, subject_words: Sequence[str], calibration: Calibration | None = None
+        self,
+        corpus: Corpus,
+        subject_words: Sequence[str],
+        answer_types: Mapping[str, AnswerType] | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.calibration = calibration or Calibration()
+        self._answer_types = dict(answer_types or {})
         self._subject_words = [w for w in subject_words if w in corpus.vocabulary]
         # A word in the passage itself counts fully; a word only in its section title counts half.
         self._stems: dict[str, dict[str, float]] = {}
@@ -88,7 +124,8 @@ class Composer:
             out.append((alternatives, weight * credit))
         return out
 
-    def compose(self, expansion: Expansion, ranked: Sequence[Scored]) -> Draft:
+    def compose(self, expansion: Expansion, ranked: Sequence[Scored], question: str = "") -> Draft:
+        """Quote the passages that answer ``question`` (as expanded), or abstain."""
         cal = self.calibration
         wanted = self._weighted(expansion)
         total = sum(w for _, w in wanted) + self._unknown_weight * len(expansion.unknown)
@@ -135,6 +172,9 @@ class Composer:
         }
         if question_coverage <= cal.min_coverage or best_cov < cal.min_best_coverage:
             return _abstain("the monograph's passages cover too little of the question", diagnostics)
+        for name, kind in self._answer_types.items():
+            if kind.asks.search(question) and not any(kind.answer.search(s.passage.text) for s in chosen):
+                return _abstain(f"the question asks for {kind.description}", {**diagnostics, "asks": name})
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
         return Draft(text=render_quotes(quotes), quotes=quotes, abstained=False, diagnostics=diagnostics)
 

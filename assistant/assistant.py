@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from .answer import Composer, Draft
+from .answer import Composer, Draft, load_answer_types
 from .audit import AuditStore
 from .conversation import Cues, load_cues, normalize_history, resolve
 from .corpus import Corpus, load_corpus
@@ -81,7 +81,11 @@ class Assistant:
             index=index,
             expander=expander,
             retriever=retriever,
-            composer=Composer(corpus, expander.vocabulary.subject),
+            composer=Composer(
+                corpus,
+                expander.vocabulary.subject,
+                load_answer_types(settings.corpus_dir / "answer_types.yaml"),
+            ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),
             cues=load_cues(settings.corpus_dir),
@@ -126,7 +130,7 @@ class Assistant:
         # The guardrail reads every earlier user turn (never the answers, which quote the rules): a
         # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
-        draft = self.composer.compose(expansion, ranked)
+        draft = self.composer.compose(expansion, ranked, question)
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         if self.writer is not None and not draft.abstained:

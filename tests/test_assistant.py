@@ -148,3 +148,23 @@ def test_a_condition_stated_many_turns_ago_still_fires_the_rule(assistant: Assis
 def test_invisible_characters_do_not_hide_a_condition(assistant: Assistant) -> None:
     answer = assistant.ask("S\u200bO\u200bS confirmed, continue?")
     assert [h.rule_id for h in answer.guardrail] == ["sos"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("amount: [unclosed", "cannot read"),
+        ("amount: {description: x, asks: '(', answer: 'mg'}", "not a valid answer-types file"),
+        ("amount: {description: x, asks: dose}", "not a valid answer-types file"),
+    ],
+)
+def test_broken_answer_types_stop_start_up(
+    corpus_copy, embeddings, tmp_path, content: str, message: str
+) -> None:
+    from assistant import CorpusError, Settings
+
+    (corpus_copy / "answer_types.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(CorpusError, match=message):
+        Assistant.from_settings(
+            Settings(corpus_dir=corpus_copy, data_dir=tmp_path / "data"), embeddings=embeddings
+        )
