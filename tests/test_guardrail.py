@@ -151,7 +151,7 @@ def test_messages_invent_no_numbers(guard: Guardrail, corpus: Corpus) -> None:
 def test_mild_reaction_message_says_severe_cases_are_discontinued(guard: Guardrail) -> None:
     [hit] = guard.check("Mild chills during the infusion, continue?")
     assert hit.rule_id == "infusion_reaction"
-    assert "Permanent discontinuation is required only for severe cases" in hit.message
+    assert "Permanent discontinuation is required for severe cases." in hit.message
     assert "severe" in hit.quotes[0].text or "severe" in hit.message
 
 
@@ -207,6 +207,9 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("S.O.S. can’t be excluded", "sos cant be excluded"),
         ("bilirubin 2.5×ULN", "bilirubin 2.5 x uln"),
         ("Dyspnée “mild”", 'dyspnee " mild "'),
+        ("S\u200bO\u200bS con\u00adfirmed\u2060", "sos confirmed"),  # format characters (category Cf)
+        ("s-o-s / V-O-D, t-cell", "sos vod , t cell"),
+        ("\u0405\u041e\u0405, V\u041fD, \u03bf", "sos , v d , o"),  # look-alikes only (not Pe)
     ],
 )
 def test_normalise(text: str, normal: str) -> None:

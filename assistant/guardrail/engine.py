@@ -34,6 +34,8 @@ class Guardrail:
             raise RulesError(f"{source}: duplicate rule ids {duplicates}")
         self._reader = Reader(spec, corpus, source)
         self._condition_names = self._reader.condition_names
+        # Conditions whose rule discontinues permanently: once present in a conversation, they stay.
+        self._permanent = tuple(dict.fromkeys(r.condition for r in self._rules if r.action == "discontinue"))
 
     @classmethod
     def load(cls, path: Path, corpus: Corpus) -> Guardrail:
@@ -48,42 +50,84 @@ class Guardrail:
         """The rules this question triggers, in rules-file order. Pure and deterministic.
 
         ``context``: the earlier USER turns of the conversation, one per line, oldest first (not the
-        assistant's answers: they quote rule sentences). It is read only when no condition is present in the
-        question itself (a follow-up such as "should we stop it then?"), and then only the most recent line
-        in which a condition is present or hypothetical counts. The decision intent always comes from the
-        question.
+        assistant's answers: they quote rule sentences). The topic is the question's own condition if it
+        has one; otherwise a criteria question's actions; otherwise (a follow-up such as "should we stop it
+        then?") the most recent line in which a condition is present or hypothetical. Whatever the topic,
+        a decision question also fires every `discontinue` rule whose condition is present in ANY earlier
+        line (a permanent discontinuation never expires), unless a later turn retracts that same condition
+        ("SOS ruled out"). Severity words count from the question and every earlier line. The decision
+        intent always comes from the question.
         """
         asked = self._reader.read(question)
+        if not asked.intent and asked.criteria is None:
+            # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
+            found = {c: asked.found(c, _PRESENT) for c in self._condition_names}
+            return self._hits(asked, found, asked.severe)
+        earlier = [self._reader.read(line, with_criteria=False) for line in context.splitlines()]
+        severe = asked.severe + tuple(s for line in earlier for s in line.severe)
+        kept = self._kept(asked, earlier)
         if any(m.status == "present" for m in asked.mentions):
             found = {c: asked.found(c, _PRESENT) for c in self._condition_names}
-            return self._hits(asked, found, asked.severe, from_context=False)
+            return self._hits(asked, found, severe, kept=kept)
         if asked.criteria is not None:
-            return self._criteria_hits(*asked.criteria)
-        if not asked.intent:
-            return []
-        for line in reversed(context.splitlines()):
-            earlier = self._reader.read(line, with_criteria=False)
-            found = {c: [w + CONTEXT_MARK for w in earlier.found(c, _TOPIC)] for c in self._condition_names}
+            criteria = self._criteria_hits(*asked.criteria)
+            fired = {h.rule_id for h in criteria}
+            extra = [h for h in self._hits(asked, {}, severe, kept=kept) if h.rule_id not in fired]
+            return sorted(criteria + extra, key=lambda h: self.rule_ids.index(h.rule_id))
+        return self._hits(asked, self._borrowed(asked, earlier), severe, from_context=True, kept=kept)
+
+    def _borrowed(self, asked: Reading, earlier: Sequence[Reading]) -> dict[str, list[str]]:
+        """A follow-up's topic: the conditions of the latest earlier line that has one (not retracted)."""
+        for i in reversed(range(len(earlier))):
+            line = earlier[i]
+            later = [*earlier[i + 1 :], asked]
+            found = {
+                c: [w + CONTEXT_MARK for w in line.found(c, _TOPIC)]
+                for c in self._condition_names
+                if not any(r.retracts(c) for r in later)
+            }
             for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
-                if q.status == "present" and q.condition in earlier.subjects:
-                    found[q.condition].append(f"{earlier.subjects[q.condition]}{CONTEXT_MARK} + {q.words}")
+                if q.status == "present" and q.condition in line.subjects:
+                    found.setdefault(q.condition, [])
+                    found[q.condition].append(f"{line.subjects[q.condition]}{CONTEXT_MARK} + {q.words}")
             if any(found.values()):
-                return self._hits(asked, found, asked.severe + earlier.severe, from_context=True)
-        return []
+                return found
+        return {}
+
+    def _kept(self, asked: Reading, earlier: Sequence[Reading]) -> dict[str, list[str]]:
+        """Conditions of `discontinue` rules present in any earlier line and not retracted by a later turn."""
+        kept: dict[str, list[str]] = {}
+        for condition in self._permanent:
+            for i, line in enumerate(earlier):
+                words = line.found(condition, _PRESENT)
+                if words and not any(r.retracts(condition) for r in [*earlier[i + 1 :], asked]):
+                    kept.setdefault(condition, []).extend(w + CONTEXT_MARK for w in words)
+        return kept
 
     def _hits(
-        self, asked: Reading, found: dict[str, list[str]], severe: tuple[str, ...], *, from_context: bool
+        self,
+        asked: Reading,
+        found: dict[str, list[str]],
+        severe: tuple[str, ...],
+        *,
+        from_context: bool = False,
+        kept: dict[str, list[str]] | None = None,
     ) -> list[RuleHit]:
-        """Rules whose condition was found, given the question's intent and the severity words."""
+        """Rules whose condition was found, given the question's intent and the severity words.
+
+        ``kept``: conditions carried from earlier lines, which fire only `discontinue` rules.
+        """
         hits = []
         for rule in self._rules:
-            if not found.get(rule.condition):
+            words = list(found.get(rule.condition, []))
+            carried = (kept or {}).get(rule.condition, []) if rule.action == "discontinue" else []
+            if not words and not carried:
                 continue
-            if (rule.requires_intent or from_context) and not asked.intent:
+            if (rule.requires_intent or from_context or not words) and not asked.intent:
                 continue
             if (rule.severity == "required" and not severe) or (rule.severity == "excluded" and severe):
                 continue
-            triggers = list(found[rule.condition])
+            triggers = words + carried
             if rule.severity == "required":
                 triggers += list(severe)
             triggers += asked.intent

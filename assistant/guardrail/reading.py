@@ -21,7 +21,9 @@ from ..corpus import Corpus
 from .schema import RulesFile, compile_condition, compile_group
 from .text import Boundaries, Doc, Span, Terms, normalise
 
-Status = Literal["present", "negated", "hypothetical"]
+# "retracted": negated by a cue that withdraws a diagnosis ("SOS ruled out", "VOD excluded"), which ends the
+# condition in a conversation; a plain negation ("no signs of SOS") may only mean it has resolved.
+Status = Literal["present", "negated", "retracted", "hypothetical"]
 MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk input
 MASK = "_"  # stands for a masked word; never produced by ``normalise``
 
@@ -49,6 +51,9 @@ class Reading:
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
 
+    def retracts(self, condition: str) -> bool:
+        return any(m.condition == condition and m.status == "retracted" for m in self.mentions)
+
 
 class Reader:
     """The rules file's vocabulary compiled into matchers. Immutable after construction; ``read`` is pure."""
@@ -56,6 +61,8 @@ class Reader:
     def __init__(self, spec: RulesFile, corpus: Corpus, source: str) -> None:
         self._window = spec.negation.window
         self._boundaries = Terms(spec.boundaries, f"{source}: boundaries")
+        self._not_boundaries = Terms(spec.not_boundaries, f"{source}: not_boundaries")
+        self._sentence_ends = Terms(spec.sentence_ends, f"{source}: sentence_ends")
         self._joiners = Terms(spec.list_joiners, f"{source}: list_joiners")
         self._masked = Terms(spec.masked, f"{source}: masked")
         self._intent = Terms(spec.intent, f"{source}: intent")
@@ -63,6 +70,7 @@ class Reader:
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
         self._after = Terms(spec.negation.after, f"{source}: negation.after")
         self._not_negation = Terms(spec.negation.not_negation, f"{source}: negation.not_negation")
+        self._retraction = Terms(spec.negation.retraction, f"{source}: negation.retraction")
         self._hypo_before = Terms(spec.hypothetical.before, f"{source}: hypothetical.before")
         self._hypo_after = Terms(spec.hypothetical.after, f"{source}: hypothetical.after")
         self._conditions = tuple(
@@ -82,8 +90,11 @@ class Reader:
             for entry in cond.entries:
                 for terms in (entry.any,) if entry.any else entry.near or ():
                     medical |= terms.words
+            if cond.severity is not None:
+                medical |= cond.severity.words
         every = [self._intent, self._boundaries, self._joiners, self._before, self._after, self._cues]
         every += [self._not_negation, self._hypo_before, self._hypo_after, *(g.words for g in self._groups)]
+        every += [self._not_boundaries, self._sentence_ends, self._retraction]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
             known |= terms.words
@@ -98,7 +109,9 @@ class Reader:
         doc = Doc.of(tokens, surface)
         size = len(surface)
         intent = self._intent.find(doc)
-        boundaries = self._boundaries.find(doc)
+        # "and" in "ANC 0.3 and falling" does not end a clause (`not_boundaries`).
+        joined = self._not_boundaries.find(doc)
+        boundaries = [b for b in self._boundaries.find(doc) if not any(b.overlaps(j) for j in joined)]
         clauses = Boundaries(size, boundaries)
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
@@ -112,12 +125,15 @@ class Reader:
 
         before, after = cues(self._before), cues(self._after)
         hypo_before, hypo_after = cues(self._hypo_before), cues(self._hypo_after)
+        retraction = cues(self._retraction)
 
         mentions: list[Mention] = []
         subjects: dict[str, str] = {}
         qualifiers: list[Mention] = []
+        severity = self._severity.find(doc)  # words that make any infusion reaction severe
         for cond in self._conditions:
             negation = (before + cues(cond.before), after + cues(cond.after))
+            present: list[Span] = []  # where the condition is mentioned as present, for its severity words
             hypothetical = (hypo_before, hypo_after)
             covered: set[int] = set()
             for entry in cond.entries:
@@ -126,7 +142,7 @@ class Reader:
                     if firsts:
                         subjects.setdefault(cond.name, doc.words(firsts[0]))
                     for q in seconds:
-                        how = self._status((q,), entry.negatable, negation, hypothetical, scope)
+                        how = self._status((q,), entry.negatable, negation, hypothetical, retraction, scope)
                         qualifiers.append(Mention(cond.name, doc.words(q), how))
                     matches = self._pairs(firsts, seconds, entry.window, clauses)
                 else:
@@ -138,12 +154,22 @@ class Reader:
                         continue  # "infusion reaction" already counted; skip its near-pair reading
                     covered |= tokens
                     words = " ".join(doc.words(p) for p in parts)
-                    how = self._status(parts, entry.negatable, negation, hypothetical, scope)
+                    how = self._status(parts, entry.negatable, negation, hypothetical, retraction, scope)
                     mentions.append(Mention(cond.name, words, how))
+                    if how == "present":
+                        present.append(Span(min(p.start for p in parts), max(p.end for p in parts)))
+            if cond.severity is not None and present:  # "intubated after an infusion reaction"
+                sentences = Boundaries(size, self._sentence_ends.find(doc))
+                severity += [
+                    s
+                    for s in cond.severity.find(doc)
+                    if any(self._close(s, m, cond.severity_window, sentences) for m in present)
+                ]
 
+        severity.sort(key=lambda s: (s.start, s.end))
         severe = tuple(
             doc.words(s)
-            for s in self._severity.find(doc)
+            for s in severity
             if not self._cued((s,), before + hypo_before, after + hypo_after, scope)
         )
         own_topic = any(m.status == "present" for m in mentions)
@@ -156,6 +182,14 @@ class Reader:
             subjects=subjects,
             qualifiers=tuple(qualifiers),
         )
+
+    @staticmethod
+    def _close(word: Span, mention: Span, window: int, sentences: Boundaries) -> bool:
+        """``word`` lies inside ``mention`` or within ``window`` tokens of it, in the same sentence."""
+        if word.overlaps(mention):
+            return True
+        left, right = (word, mention) if word.start < mention.start else (mention, word)
+        return right.start - left.end <= window and not sentences.between(left.end, right.start)
 
     def _list_commas(self, doc: Doc, boundaries: list[Span]) -> set[Span]:
         """Commas followed, before any other boundary, by a list joiner ("fever, chills or rash")."""
@@ -211,11 +245,12 @@ class Reader:
         negatable: bool,
         negation: tuple[list[Span], list[Span]],
         hypothetical: tuple[list[Span], list[Span]],
+        retraction: list[Span],
         scope: Boundaries,
     ) -> Status:
-        """Negated ("no signs of SOS"), hypothetical ("at risk of SOS") or present."""
+        """Retracted ("SOS ruled out"), negated ("no SOS"), hypothetical ("at risk of SOS") or present."""
         if negatable and self._cued(parts, *negation, scope):
-            return "negated"
+            return "retracted" if self._cued(parts, retraction, retraction, scope) else "negated"
         if negatable and self._cued(parts, *hypothetical, scope):
             return "hypothetical"
         return "present"

@@ -61,11 +61,18 @@ class _Negation(_Strict):
 class _GlobalNegation(_Negation):
     window: int = Field(ge=0, le=10)
     not_negation: list[Term] = Field(default_factory=list)
+    retraction: list[Term] = Field(default_factory=list)
+
+
+class _ConditionSeverity(_Strict):
+    words: list[Term] = Field(min_length=1)
+    window: int = Field(default=5, ge=0, le=20)
 
 
 class _Condition(_Strict):
     match: list[_Entry] = Field(min_length=1)
     negation: _Negation = Field(default_factory=_Negation)
+    severity: _ConditionSeverity | None = None
 
 
 class _Rule(_Strict):
@@ -98,6 +105,8 @@ class _Fuzzy(_Strict):
 class _RulesFile(_Strict):
     version: Literal[1]
     boundaries: list[Term] = Field(min_length=1)
+    not_boundaries: list[Term] = Field(default_factory=list)
+    sentence_ends: list[Term] = Field(min_length=1)
     list_joiners: list[Term] = Field(default_factory=list)
     masked: list[Term] = Field(default_factory=list)
     intent: list[Term] = Field(min_length=1)
@@ -148,6 +157,8 @@ class CompiledCondition:
     entries: tuple[CompiledEntry, ...]
     before: Terms
     after: Terms
+    severity: Terms | None  # words that make THIS condition severe, only near a mention of it
+    severity_window: int
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,8 @@ def compile_condition(name: str, cond: _Condition, source: str) -> CompiledCondi
         entries=tuple(entries),
         before=Terms(cond.negation.before, f"{where} negation.before"),
         after=Terms(cond.negation.after, f"{where} negation.after"),
+        severity=Terms(cond.severity.words, f"{where} severity") if cond.severity else None,
+        severity_window=cond.severity.window if cond.severity else 0,
     )
 
 

@@ -27,10 +27,15 @@ _FOLD = str.maketrans(
         "\u00d7": " x ",
         "\u2265": ">",
         "\u2264": "<",
+        # Lower-case Cyrillic and Greek letters that look like Latin ones ("ЅОЅ" typed or pasted with a
+        # Cyrillic keyboard layout). A small, fixed list: not mu or beta, which clinicians use as themselves.
+        **dict(zip("абвекмнорстухіјѕһԁԛԝ", "abbekmhopctyxijshdqw", strict=True)),
+        **dict(zip("αεικνορτυχ", "aeiknoptux", strict=True)),
     }
 )
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
+_HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
@@ -41,13 +46,18 @@ _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 def normalise(text: str) -> str:
     """One canonical spelling for questions and rule phrases alike: whole tokens separated by single spaces.
 
-    Lower case; accents, unicode dashes and quotes folded; "S.O.S." -> "sos"; "can't" -> "cant"; hyphens,
-    slashes and other symbols -> spaces; punctuation kept as its own token (it ends clauses); digits split
-    from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5").
+    Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
+    is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
+    "S.O.S." and "s-o-s" -> "sos"; "can't" -> "cant"; hyphens, slashes and other symbols -> spaces;
+    punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" ->
+    "3 x") but decimals kept ("2.5").
     """
     text = unicodedata.normalize("NFKD", text).lower().translate(_FOLD)
+    if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _COMBINING.sub("", text)
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _INNER_APOSTROPHE.sub("", text)
     text = _OTHER.sub(" ", text)
     text = _DECIMAL_POINT.sub("\x00", text)
