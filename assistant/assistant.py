@@ -23,7 +23,7 @@ from .corpus import Corpus, load_corpus
 from .embedding import load_embeddings
 from .errors import InvalidQuestion
 from .index import VectorIndex
-from .llm import CheckedWriter, load_checks, make_chat_model
+from .llm import SKIPPED_RULE_FIRED, CheckedWriter, load_checks, make_chat_model
 from .models import Answer, Passage, Quote, RuleHit
 from .retrieval import HybridRetriever, LexicalIndex, QueryExpander
 from .settings import Settings
@@ -66,6 +66,8 @@ class Assistant:
         expander = QueryExpander.from_file(settings.corpus_dir / "synonyms.yaml", corpus)
         embeddings = embeddings or load_embeddings(settings)
         chat_model = chat_model or make_chat_model(settings)
+        # The checks come from this corpus folder, and are read before the slow index is opened.
+        writer = CheckedWriter(chat_model, corpus, load_checks(settings.corpus_dir)) if chat_model else None
         index = VectorIndex.open(settings, corpus, embeddings, progress=progress)
         retriever = HybridRetriever(
             corpus=corpus,
@@ -90,9 +92,7 @@ class Assistant:
             audit=AuditStore.from_settings(settings),
             cues=load_cues(settings.corpus_dir),
             suggestions=Suggestions.load(settings.corpus_dir),
-            writer=(
-                CheckedWriter(chat_model, corpus, load_checks(settings.corpus_dir)) if chat_model else None
-            ),
+            writer=writer,
         )
 
     def validate(self, question: object) -> str:
@@ -134,7 +134,10 @@ class Assistant:
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         if self.writer is not None and not draft.abstained:
-            self._write(self.writer, answer, question, draft, hits)
+            if hits:  # no pattern list can catch every way a model could contradict a rule: do not ask
+                answer.metadata["llm_skipped"] = SKIPPED_RULE_FIRED
+            else:
+                self._write(self.writer, answer, question, draft, hits)
         answer.suggestions = self.suggestions.suggest(answer.sections, question, earlier=earlier)
         answer.metadata.update(
             followup=resolution.followup,
@@ -176,7 +179,8 @@ class Assistant:
         """Replace the quoted passages by the model's checked text; keep them if any check fails.
 
         The model writes only from the passages the extractive answer quotes (they passed the
-        answerability test); the rule verdicts stay first, and are never the model's to write.
+        answerability test). ``ask`` calls it only when no rule fired; should that change, the rule
+        verdicts still stay first, and are never the model's to write.
         """
         from .guardrail import render_verdicts
 

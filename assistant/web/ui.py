@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "Not covered by the monograph"
+GENERATED = "Generated summary from the quoted passages (not a quote)"
 DISCLAIMER = (
     "This assistant quotes only the Besponsa (inotuzumab ozogamicin) precautions monograph. "
     "It supports, and does not replace, clinical judgement."
@@ -85,11 +86,16 @@ def safe_markdown(text: str) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer's chat message (Markdown): guardrail headline, abstention notice, then the answer."""
+    """The answer's chat message (Markdown): guardrail headline, abstention notice, then the answer.
+
+    A language model's text is labelled as such, so that it is never taken for the monograph's words.
+    """
     actions = dict.fromkeys(ACTION_LABELS[hit.action] for hit in answer.guardrail)
     parts = [f"**⚠ Guardrail: {' · '.join(actions)}**"] if actions else []
     if answer.abstained:
         parts.append(f"**{NOT_COVERED}.**")
+    if answer.metadata.get("generator") == "llm":
+        parts.append(f"*{GENERATED}:*")
     parts.append(safe_markdown(answer.text))
     return "\n\n".join(parts)
 
