@@ -265,6 +265,14 @@ def test_embed_page_runs_only_its_own_nonced_script(client: httpx.Client) -> Non
     assert client.get("/embed").headers["content-security-policy"] != csp  # a fresh nonce per response
 
 
+def test_embed_page_labels_model_text_and_shows_the_disclaimer(client: httpx.Client) -> None:
+    from assistant.web.ui import DISCLAIMER, GENERATED
+
+    page = client.get("/embed").text
+    assert json.dumps(GENERATED) in page and 'a.metadata.generator === "llm"' in page
+    assert json.dumps(DISCLAIMER) in page
+
+
 @pytest.mark.parametrize("path", ["/api/ask", "/gradio_api/info"])
 def test_cors_preflight_allows_only_the_configured_origin(client: httpx.Client, path: str) -> None:
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}

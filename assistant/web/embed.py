@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from ..guardrail import ACTION_LABELS
 from ..settings import Settings
 from .security import content_security_policy
-from .ui import DISCLAIMER, NOT_COVERED
+from .ui import DISCLAIMER, GENERATED, NOT_COVERED
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -68,6 +68,7 @@ _PAGE = """<!doctype html>
 const MAX = __MAX__;
 const ACTIONS = __ACTIONS__;
 const NOT_COVERED = __NOT_COVERED__;
+const GENERATED = __GENERATED__;
 const history = [];
 const log = document.getElementById("log");
 const form = document.getElementById("ask-form");
@@ -134,6 +135,7 @@ function showAnswer(a) {
     node.appendChild(banner);
   }
   if (a.abstained) node.appendChild(el("div", "abstained", NOT_COVERED + "."));
+  if (a.metadata && a.metadata.generator === "llm") node.appendChild(el("div", "generated", GENERATED));
   node.appendChild(answerText(a.text));
   const tools = el("div", "tools");
   for (const [label, rating] of [["Helpful", "up"], ["Not helpful", "down"]]) {
@@ -210,6 +212,7 @@ def embed_router(settings: Settings) -> APIRouter:
         _PAGE.replace("__MAX__", str(settings.max_question_chars))
         .replace("__ACTIONS__", _js_string(ACTION_LABELS))
         .replace("__NOT_COVERED__", _js_string(NOT_COVERED))
+        .replace("__GENERATED__", _js_string(GENERATED))
         .replace("__DISCLAIMER__", _js_string(DISCLAIMER))
     )
 
