@@ -22,6 +22,7 @@ from .conversation import Cues, load_cues, normalize_history, resolve
 from .corpus import Corpus, load_corpus
 from .embedding import load_embeddings
 from .errors import InvalidQuestion
+from .guardrail import Guardrail, render_verdicts
 from .index import VectorIndex
 from .llm import SKIPPED_RULE_FIRED, CheckedWriter, load_checks, make_chat_model
 from .models import Answer, Passage, Quote, RuleHit
@@ -42,7 +43,7 @@ class Assistant:
     expander: QueryExpander
     retriever: HybridRetriever
     composer: Composer
-    guardrail: Any
+    guardrail: Guardrail
     audit: AuditStore
     cues: Cues
     suggestions: Suggestions
@@ -58,8 +59,6 @@ class Assistant:
         progress: bool = False,
     ) -> Assistant:
         """Load corpus and rules (failing closed on any problem), then open or build the index."""
-        from .guardrail import Guardrail
-
         settings = settings or Settings()
         corpus = load_corpus(settings.corpus_dir)
         guardrail = Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
@@ -148,8 +147,6 @@ class Assistant:
 
     def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
         """Rule verdicts first, whatever retrieval found; then the quoted passages."""
-        from .guardrail import render_verdicts
-
         quotes: list[Quote] = []
         seen: set[tuple[str, int, int]] = set()
         for q in [*(q for h in hits for q in h.quotes), *draft.quotes]:
@@ -182,8 +179,6 @@ class Assistant:
         answerability test). ``ask`` calls it only when no rule fired; should that change, the rule
         verdicts still stay first, and are never the model's to write.
         """
-        from .guardrail import render_verdicts
-
         by_span = {(p.document, p.start, p.end): p for p in self.corpus.passages}
         spans = [(q.document, q.start, q.end) for q in draft.quotes]
         passages: list[Passage] = [by_span[span] for span in spans if span in by_span]
