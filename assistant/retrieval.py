@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import bm25s
@@ -28,6 +28,7 @@ from .index import VectorIndex
 from .models import Passage
 
 RRF_K = 60
+_EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
 _TOKEN = re.compile(r"[a-z]+")
 _FUZZY_CUTOFF = 85.0
@@ -50,7 +51,7 @@ Concept = tuple[tuple[str, ...], ...]
 
 @dataclass(frozen=True)
 class Expansion:
-    """A question rewritten for retrieval, and what it says about coverage."""
+    """A question rewritten for retrieval, and what it says about coverage (memoised: read only)."""
 
     text: str  # original question plus the monograph's words for what it mentions
     # What the question asks about, each concept in the monograph's own words: one or more
@@ -71,6 +72,7 @@ class QueryExpander:
 
     def __init__(self, vocabulary: Vocabulary, corpus_words: frozenset[str]) -> None:
         self.vocabulary = vocabulary
+        self._expand_cached = lru_cache(maxsize=_EXPANSION_CACHE)(self._expand)
         self._corpus_words = corpus_words
         self._corpus_stems = frozenset(stem(w) for w in corpus_words)
         self._stop = frozenset(vocabulary.stopwords)
@@ -143,6 +145,11 @@ class QueryExpander:
         return [c for c in dict.fromkeys(concepts) if c], list(dict.fromkeys(unknown)), phrases, subject
 
     def expand(self, text: str) -> Expansion:
+        """The question in the monograph's words. Memoised: one ``ask`` reads the same question (and
+        the earlier turns) several times, for follow-ups and for retrieval."""
+        return self._expand_cached(text)
+
+    def _expand(self, text: str) -> Expansion:
         spelled = _TOKEN.sub(lambda m: self._spell(m.group(0)), text.lower())
         # "No signs of SOS so far; how often ...": a finding the question rules out is context for
         # the question, not its topic.
