@@ -56,8 +56,10 @@ class Case(BaseModel):
     evidence: list[str]
     must_include: list[str]
     guardrail: list[str]
+    # Partly covered questions: words the answer must name as not covered ("ursodiol").
+    not_covered: list[str] = Field(default_factory=list)
 
-    @field_validator("evidence", "must_include", "guardrail")
+    @field_validator("evidence", "must_include", "guardrail", "not_covered")
     @classmethod
     def _no_blank_strings(cls, values: list[str]) -> list[str]:
         if any(not v.strip() for v in values):
