@@ -1,14 +1,22 @@
-"""Compose the extractive answer from retrieved passages, or abstain.
+"""Compose the extractive answer from retrieved passages: answer, answer in part, or abstain.
 
-Answerability is judged from the question's own clinical words, not a list of banned topics:
-- the question must name something the monograph knows (``Expansion.terms``);
-- the selected passages must cover enough of the question's words, weighted by how rare each word is
-  in the monograph (IDF); words the monograph never uses (``Expansion.unknown``: "pregnancy",
-  "mg/m2", another drug's name) count against coverage at the highest weight;
-- the best passage must also be close in meaning (cosine similarity of the embeddings);
-- a question that asks for a kind of answer the quoted passages do not contain (a dose amount, an
-  infusion rate: ``corpus/answer_types.yaml``) is not answered by passages that merely share its words.
-The thresholds live in ``Calibration`` and were calibrated on development questions (see evals/).
+Answerability is decided from what the question is ABOUT and what it ASKS FOR, not from how many of its
+words the monograph happens to contain:
+- what it is about: the monograph concepts named in the sentences that ask (``QuestionParts.asking``); the
+  statements around them (patient details: "63-year-old, two prior salvage lines ...") only hint at the
+  topic, and everyday words the monograph lacks ("recognised", "worry") weigh nothing;
+- the quoted passages must cover at least half of those concepts, weighted by how rare each is in the
+  monograph (IDF), the best passage alone at least 40 %, and the best passage must be close in meaning
+  (cosine similarity of the embeddings);
+- what it asks for: a kind of answer the monograph never gives (a dose amount, an infusion rate, a figure, a
+  threshold, named drugs, pregnancy ...: ``corpus/answer_types.yaml``) or a named thing it never mentions
+  (a rare word such as "ursodiol") is NOT COVERED. A clause of the question that asks only for such things is
+  not answered by passages that merely share its other words;
+- when another clause of the question is covered, the answer quotes what covers it and names, in one line,
+  what the monograph does not say (a partial answer); when nothing asked is covered, it abstains, and may
+  offer related passages under a heading that says they do not answer the question.
+The thresholds live in ``Calibration``; coverage is compared with ">=", so the decision does not flip on a
+word that carries no topic (a property test adds filler words and patient ages to covered questions).
 """
 
 from __future__ import annotations
@@ -18,59 +26,159 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from .corpus import Corpus, read_yaml, stem, words
-from .errors import CorpusError
+from .corpus import Corpus
 from .models import Quote
-from .retrieval import Expansion, Scored
+from .retrieval import Expansion, QueryExpander, Scored
+from .text import normalise, stem, words
 
 HEADING_CREDIT = 0.5  # a word only in a passage's section title
-CONTEXT_CREDIT = 0.1  # a finding the question rules out ("no signs of SOS") still hints at the topic
+CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
+# An everyday word the monograph lacks ("drive", "vaccines") may be what is asked about: it weighs this share
+# of a word the monograph lacks. Words that only frame a question ("recognised", "worry") weigh nothing.
+FILLER_CREDIT = 0.35
 ABSTAIN_TEXT = (
     "Not covered: the Besponsa (inotuzumab ozogamicin) precautions monograph does not address this "
     "question, so no answer is given. Please check the full prescribing information or ask a "
     "pharmacist."
 )
+NOT_COVERED_HEADING = "Not covered by the monograph:"
+RELATED_HEADING = "Related passages (they do not answer the question):"
+_SENTENCE_END = frozenset(".?!;:")
+_CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or"})
+_ASKING_START = frozenset(
+    [
+        "what",
+        "whats",
+        "which",
+        "when",
+        "how",
+        "can",
+        "could",
+        "should",
+        "shall",
+        "do",
+        "does",
+        "did",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "may",
+        "must",
+        "any",
+        "why",
+        "who",
+        "where",
+        "ok",
+        "okay",
+    ]
+)
+# A sentence that reports a question ("The nurse is asking what to do.") asks it.
+_ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
+_NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
+_VERB_ENDINGS = ("ing", "ed", "ly")  # "spiking", "allografted": rare words, but not names of things
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Thresholds of the answerability test and of answer focus."""
 
-    min_coverage: float = 0.5  # the quoted passages must contain MORE than this share of the question
-    min_best_coverage: float = 0.4  # ... and the best one alone at least this share (a "rate" found
-    # in a mortality sentence does not answer "infusion rate")
+    min_coverage: float = 0.5  # the quoted passages must contain at least this share of what is asked
+    min_best_coverage: float = 0.4  # ... and the best one alone at least this share
     min_similarity: float = 0.34  # cosine similarity of the best quoted passage to the question
+    related_similarity: float = 0.5  # passages this close may be offered as related when abstaining
     keep_coverage: float = 0.6  # a passage is quoted if it covers this share of the best passage's coverage
     keep_similarity_gap: float = 0.2  # ... and is at most this much less similar than the best one
     max_quotes: int = 3
+    max_related: int = 2
 
 
 class AnswerType(BaseModel):
-    """A kind of answer a question may ask for (``corpus/answer_types.yaml``)."""
+    """A kind of answer a question may ask for (``corpus/answer_types.yaml``).
+
+    ``asks`` is matched on the normalised question; ``answer`` on each quoted passage (normalised). Without
+    ``answer`` the monograph never gives this kind of answer.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    description: str
+    label: str
     asks: re.Pattern[str]
-    answer: re.Pattern[str]
+    answer: re.Pattern[str] | None = None
 
     @field_validator("asks", "answer", mode="before")
     @classmethod
     def _compile(cls, value: object) -> object:
-        return re.compile(value, re.IGNORECASE) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return re.compile(value)
+        except re.error as exc:  # pydantic reports ValueError as a validation error naming the field
+            raise ValueError(f"invalid regular expression: {exc}") from exc
+
+    def answered_by(self, passages: Sequence[str]) -> bool:
+        return self.answer is not None and any(self.answer.search(normalise(p)) for p in passages)
 
 
-def load_answer_types(path: Path) -> dict[str, AnswerType]:
-    """Read the answer types; a broken file stops start-up (CorpusError naming it)."""
-    data = read_yaml(path, CorpusError)
-    try:
-        return TypeAdapter(dict[str, AnswerType]).validate_python(data)
-    except (ValidationError, re.error) as exc:
-        raise CorpusError(f"{path.name} is not a valid answer-types file: {exc}") from exc
+AnswerTypes = dict[str, AnswerType]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A part of what is asked ("and should we give ursodiol?"), as the expander reads it."""
+
+    text: str
+    expansion: Expansion
+    codes: tuple[str, ...] = ()  # letter-digit names the monograph does not use ("cyp3a4")
+
+
+@dataclass(frozen=True)
+class QuestionParts:
+    """A question split by its structure: what it asks, and the statements around it."""
+
+    asking: Expansion  # the sentences that ask (with a follow-up's carried topic)
+    context: Expansion  # the statements (patient details), which only hint at the topic
+    clauses: tuple[Clause, ...]  # the asking sentences split at commas and "and"
+    asking_text: str  # normalised
+
+
+def split_question(expander: QueryExpander, question: str, carried: Sequence[str] = ()) -> QuestionParts:
+    """Sentences that ask (ending in "?" or opening with a question word) versus statements."""
+    sentences: list[list[str]] = [[]]
+    for token in expander.spelled(question).split():
+        sentences[-1].append(token)
+        if token in _SENTENCE_END:
+            sentences.append([])
+    sentences = [s for s in sentences if any(t[0].isalnum() for t in s)]
+    asking = [s for s in sentences if s[-1] == "?" or s[0] in _ASKING_START or _ASKING_VERBS & set(s)]
+    statements = [s for s in sentences if s not in asking] if asking else []
+    asking = asking or sentences
+    asking_text = " ".join(" ".join(s) for s in asking)
+    clauses: list[list[str]] = [[]]
+    for token in asking_text.split():
+        if token in _CLAUSE_SPLIT or token in _SENTENCE_END:
+            clauses.append([])
+        else:
+            clauses[-1].append(token)
+    joined = " ".join([asking_text, *carried])
+    codes = {c: normalise(c) for c in expander.codes(question)}
+
+    def codes_in(text: str) -> tuple[str, ...]:
+        return tuple(c for c, spelled in codes.items() if f" {spelled} " in f" {text} ")
+
+    return QuestionParts(
+        asking=expander.expand(joined),
+        context=expander.expand(" ".join(" ".join(s) for s in statements)),
+        clauses=tuple(
+            Clause(" ".join(c), expander.expand(" ".join(c)), codes_in(" ".join(c))) for c in clauses if c
+        ),
+        asking_text=asking_text,
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +188,8 @@ class Draft:
     text: str
     quotes: list[Quote]
     abstained: bool
+    not_covered: list[str] = field(default_factory=list)
+    related: list[Quote] = field(default_factory=list)
     diagnostics: dict[str, float | int | str] = field(default_factory=dict)
 
 
@@ -92,8 +202,11 @@ class Composer:
         subject_words: Sequence[str],
         answer_types: Mapping[str, AnswerType] | None = None,
         calibration: Calibration | None = None,
+        clinical_words: frozenset[str] = frozenset(),
     ) -> None:
         self.calibration = calibration or Calibration()
+        # Clinical words the product knows though the monograph does not ("rechallenge"): not named things.
+        self._clinical = clinical_words
         self._answer_types = dict(answer_types or {})
         self._subject_words = [w for w in subject_words if w in corpus.vocabulary]
         # A word in the passage itself counts fully; a word only in its section title counts half.
@@ -107,30 +220,62 @@ class Composer:
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
         self._unknown_weight = math.log(1 + n)
 
-    def _weighted(self, expansion: Expansion) -> list[tuple[list[frozenset[str]], float]]:
+    def _weighted(
+        self, parts: QuestionParts, blocked: Sequence[str] = ()
+    ) -> list[tuple[list[frozenset[str]], float]]:
         """Each concept as its alternatives' stems and a weight.
 
         A phrase weighs as its rarest word; a concept with alternatives ("monitor | check") as its most
-        common alternative, since any of them satisfies it.
+        common alternative, since any of them satisfies it. What is asked counts fully; ruled-out findings
+        and the statements around the question (patient details) only hint at the topic.
         """
-        concepts = expansion.concepts
-        if not concepts and expansion.subject and not expansion.unknown:
-            concepts = [(tuple(self._subject_words),)]  # "What is Besponsa?": the drug is the topic
+        asking, context = parts.asking, parts.context
+        concepts = list(asking.concepts)
+        if (
+            blocked
+        ):  # what only a not-covered clause asks ("should we give ursodiol prophylaxis?") is left out
+            kept = {
+                c for clause in parts.clauses if clause.text not in blocked for c in clause.expansion.concepts
+            }
+            if kept:
+                concepts = [
+                    c
+                    for c in concepts
+                    if c in kept or not any(c in k.expansion.concepts for k in parts.clauses)
+                ]
+        hints = [*asking.context, *(c for c in context.concepts + context.context if c not in concepts)]
+        # Everyday words the monograph lacks, and shorthand it does not know ("tki"), in what is asked.
+        unmet = [*asking.filler, *(w for w in asking.unknown if len(w) < _NAMED_MIN_LENGTH)]
+        if blocked:
+            open_words = {w for k in parts.clauses if k.text not in blocked for w in k.expansion.filler}
+            unmet = (
+                [w for w in unmet if w in open_words]
+                if any(k.text not in blocked for k in parts.clauses)
+                else unmet
+            )
+        if not concepts and not asking.unknown:
+            if not unmet and (asking.subject or (context.subject and not context.concepts)):
+                concepts = [(tuple(self._subject_words),)]  # "What is Besponsa?": the drug is the topic
+            elif not unmet and context.concepts:  # "ALT 300 on day 8. What now?": the statement is the topic
+                concepts, hints = list(context.concepts), list(asking.context)
+        if not concepts:
+            return []  # nothing the monograph knows is asked about ("half-life of inotuzumab?")
         out = []
-        for concept in concepts + expansion.context:
+        for concept, credit in [*((c, 1.0) for c in concepts), *((c, CONTEXT_CREDIT) for c in hints)]:
             alternatives = [frozenset(stem(w) for w in phrase) for phrase in concept]
             weight = min(max(self._idf.get(s, self._unknown_weight) for s in a) for a in alternatives)
-            credit = CONTEXT_CREDIT if concept in expansion.context else 1.0
             out.append((alternatives, weight * credit))
+        out += [([frozenset({f"?{w}"})], self._unknown_weight * FILLER_CREDIT) for w in unmet]
         return out
 
-    def compose(self, expansion: Expansion, ranked: Sequence[Scored], question: str = "") -> Draft:
-        """Quote the passages that answer ``question`` (as expanded), or abstain."""
+    def compose(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Draft:
+        """Quote the passages that answer the question, name what is not covered, or abstain."""
         cal = self.calibration
-        wanted = self._weighted(expansion)
-        total = sum(w for _, w in wanted) + self._unknown_weight * len(expansion.unknown)
-        if not (expansion.concepts or expansion.subject) or not ranked:
-            return _abstain("no clinical term of the monograph in the question")
+        _, pessimistic = self._not_covered(parts, [])  # clauses that ask for what no passage may give
+        wanted = self._weighted(parts, pessimistic)
+        if not any(w for _, w in wanted) or not ranked:
+            return self._abstain("no clinical term of the monograph in the question", parts, [], ranked)
+        total = sum(w for _, w in wanted)
 
         def coverage(stems: Mapping[str, float]) -> float:
             """Weighted share of the question's concepts found in credited stems (partial credit)."""
@@ -140,17 +285,17 @@ class Composer:
         candidates = [(coverage(self._stems[s.passage.id]), s) for s in ranked]
         candidates = [(c, s) for c, s in candidates if c > 0]
         if not candidates:
-            return _abstain("no retrieved passage contains the question's terms")
+            return self._abstain("no retrieved passage contains the question's terms", parts, [], ranked)
         close = [(c, s) for c, s in candidates if s.dense >= cal.min_similarity]
         if not close:
             best = max(s.dense for _, s in candidates)
-            return _abstain("no passage is close enough in meaning", {"similarity": round(best, 3)})
-        candidates = close
-        best_cov, best = max(candidates, key=lambda cs: (cs[0] + cs[1].dense, cs[1].score))
+            diagnostics = {"similarity": round(best, 3)}
+            return self._abstain("no passage is close enough in meaning", parts, [], ranked, diagnostics)
+        best_cov, best = max(close, key=lambda cs: (cs[0] + cs[1].dense, cs[1].score))
         others = sorted(
             (
                 (c, s)
-                for c, s in candidates
+                for c, s in close
                 if s is not best
                 and c >= cal.keep_coverage * best_cov
                 and s.dense >= best.dense - cal.keep_similarity_gap
@@ -168,26 +313,109 @@ class Composer:
             "best_coverage": round(best_cov, 3),
             "similarity": round(best.dense, 3),
             "concepts": len(wanted),
-            "unknown_terms": len(expansion.unknown),
+            "unknown_terms": len(parts.asking.unknown),
         }
-        if question_coverage <= cal.min_coverage or best_cov < cal.min_best_coverage:
-            return _abstain("the monograph's passages cover too little of the question", diagnostics)
-        for name, kind in self._answer_types.items():
-            if kind.asks.search(question) and not any(kind.answer.search(s.passage.text) for s in chosen):
-                return _abstain(f"the question asks for {kind.description}", {**diagnostics, "asks": name})
+        texts = [s.passage.text for s in chosen]
+        missing, blocked = self._not_covered(parts, texts)
+        if question_coverage < cal.min_coverage or best_cov < cal.min_best_coverage:
+            reason = "the monograph's passages cover too little of the question"
+            return self._abstain(reason, parts, missing, chosen, diagnostics)
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
-        return Draft(text=render_quotes(quotes), quotes=quotes, abstained=False, diagnostics=diagnostics)
+        if blocked:
+            if not self._something_else_asked(parts, blocked, union):
+                reason = "the question asks only for what the monograph does not give"
+                return self._abstain(
+                    reason, parts, missing, chosen, {**diagnostics, "asks": ", ".join(blocked)}
+                )
+            diagnostics["partial"] = ", ".join(blocked)
+        text = render_quotes(quotes)
+        if missing:
+            text += "\n\n" + render_not_covered(missing)
+        return Draft(text=text, quotes=quotes, abstained=False, not_covered=missing, diagnostics=diagnostics)
+
+    def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
+        text) that ask only for that."""
+        missing: list[str] = []
+        blocked: list[str] = []
+        for clause in parts.clauses:
+            unknown = [*(w for w in clause.expansion.unknown if w not in self._clinical), *clause.codes]
+            names = [w for w in unknown if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS)]
+            if not clause.expansion.concepts:
+                names = unknown  # "should we give G-CSF?": asks about that alone
+            kinds = [
+                t.label
+                for t in self._answer_types.values()
+                if t.asks.search(clause.text) and not t.answered_by(passages)
+            ]
+            if names:
+                missing.append(f"The monograph does not mention {_join_plain(names)}.")
+            missing += [f"It gives no {label}." for label in kinds]
+            if names or kinds:
+                blocked.append(clause.text)
+        return list(dict.fromkeys(missing)), blocked
+
+    @staticmethod
+    def _something_else_asked(
+        parts: QuestionParts, blocked: Sequence[str], union: Mapping[str, float]
+    ) -> bool:
+        """Another clause asks about a monograph concept that the quoted passages contain."""
+        for clause in parts.clauses:
+            if clause.text in blocked:
+                continue
+            for concept in clause.expansion.concepts:
+                if any(all(stem(w) in union for w in phrase) for phrase in concept):
+                    return True
+        return False
+
+    def _abstain(
+        self,
+        reason: str,
+        parts: QuestionParts,
+        missing: list[str],
+        near: Sequence[Scored],
+        diagnostics: dict[str, float | int | str] | None = None,
+    ) -> Draft:
+        if not missing:
+            missing, _ = self._not_covered(parts, [s.passage.text for s in near])
+        related = [
+            Quote.of(s.passage)
+            for s in near[: self.calibration.max_related]
+            if s.dense >= self.calibration.related_similarity
+        ]
+        text = ABSTAIN_TEXT
+        if missing:
+            text += "\n\n" + render_not_covered(missing)
+        if related:
+            text += "\n\n" + render_related(related)
+        return Draft(
+            text=text,
+            quotes=[],
+            abstained=True,
+            not_covered=missing,
+            related=related,
+            diagnostics={**(diagnostics or {}), "abstain_reason": reason},
+        )
 
 
 def render_quotes(quotes: Sequence[Quote]) -> str:
     """A one-line lead naming the sections, then each quote verbatim with its section."""
     sections = list(dict.fromkeys(q.section for q in quotes))
     lead = "The monograph addresses this under " + _join(sections) + ":"
-    blocks = []
-    for q in quotes:
-        lines = "\n".join(f"> {line}" for line in q.text.splitlines())
-        blocks.append(f"{lines}\n> — *{q.section}*")
-    return "\n\n".join([lead, *blocks])
+    return "\n\n".join([lead, *(_block(q) for q in quotes)])
+
+
+def render_not_covered(lines: Sequence[str]) -> str:
+    return f"{NOT_COVERED_HEADING} " + " ".join(lines)
+
+
+def render_related(quotes: Sequence[Quote]) -> str:
+    return "\n\n".join([RELATED_HEADING, *(_block(q) for q in quotes)])
+
+
+def _block(q: Quote) -> str:
+    lines = "\n".join(f"> {line}" for line in q.text.splitlines())
+    return f"{lines}\n> — *{q.section}*"
 
 
 def _join(items: Sequence[str]) -> str:
@@ -196,10 +424,5 @@ def _join(items: Sequence[str]) -> str:
     return ", ".join(f'"{i}"' for i in items[:-1]) + f' and "{items[-1]}"'
 
 
-def _abstain(reason: str, diagnostics: dict[str, float | int | str] | None = None) -> Draft:
-    return Draft(
-        text=ABSTAIN_TEXT,
-        quotes=[],
-        abstained=True,
-        diagnostics={**(diagnostics or {}), "abstain_reason": reason},
-    )
+def _join_plain(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" or {items[-1]}"

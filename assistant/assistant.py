@@ -16,10 +16,11 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from .answer import Composer, Draft, load_answer_types
+from .answer import AnswerTypes, Composer, Draft, split_question
 from .audit import AuditStore
 from .conversation import Cues, load_cues, normalize_history, resolve
 from .corpus import Corpus, load_corpus
+from .data import load_data
 from .embedding import load_embeddings
 from .errors import InvalidQuestion
 from .guardrail import Guardrail, render_verdicts
@@ -85,7 +86,8 @@ class Assistant:
             composer=Composer(
                 corpus,
                 expander.vocabulary.subject,
-                load_answer_types(settings.corpus_dir / "answer_types.yaml"),
+                load_data(settings.corpus_dir / "answer_types.yaml", AnswerTypes),
+                clinical_words=guardrail.vocabulary,
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),
@@ -129,7 +131,9 @@ class Assistant:
         # The guardrail reads every earlier user turn (never the answers, which quote the rules): a
         # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
-        draft = self.composer.compose(expansion, ranked, question)
+        draft = self.composer.compose(
+            split_question(self.expander, question, resolution.carried_terms), ranked
+        )
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         if self.writer is not None and not draft.abstained:
@@ -165,7 +169,11 @@ class Assistant:
             text=text,
             quotes=quotes,
             guardrail=hits,
-            abstained=draft.abstained and not hits,
+            # A rule verdict answers a decision the passages did not; it does not answer a question that asks
+            # for what the monograph never gives ("what dose for a 3rd cycle?"): that stays not covered.
+            abstained=draft.abstained and (not hits or bool(draft.not_covered)),
+            not_covered=draft.not_covered,
+            related=draft.related,
             corpus_version=self.corpus.version,
             metadata={"retrieval": draft.diagnostics},
         )

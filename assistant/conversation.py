@@ -18,8 +18,9 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Protocol
 
-from .corpus import read_yaml, stem, words
+from .corpus import read_yaml
 from .errors import ConfigError, InvalidQuestion
+from .text import stem, words
 
 ROLES = ("user", "assistant", "system")
 MAX_TURNS = 50  # the guardrail reads every kept user turn: a condition stated long ago still holds

@@ -19,37 +19,21 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import Stemmer
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import AssistantError, CorpusError
 from .models import Passage, Quote
+from .text import stem, words
 
 OVERVIEW = "Overview"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 _LABEL = re.compile(r"^[A-Z][A-Za-z ]{0,40}: ")
 _LIST_OPENER = re.compile(r"^[A-Z][A-Za-z ]{0,40}\binclude:\s*")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case word tokens ("QT-prolonging" gives "qt", "prolonging"); shared by every stage."""
-    return _WORD.findall(text.lower())
-
-
-@cache
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def stem(word: str) -> str:
-    """English (Snowball) stem, so "checked" meets "check" and "infusions" meets "infusion"."""
-    return _stemmer().stemWord(word)
 
 
 class Provenance(BaseModel):

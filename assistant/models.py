@@ -36,11 +36,14 @@ class Passage(BaseModel):
 
     @property
     def vector_texts(self) -> list[tuple[str, str]]:
-        """(entry id, text) pairs to embed: the passage, and each list item under the list's lead-in.
+        """(entry id, text) pairs to embed: the passage with and without its section title, and each list
+        item under the list's lead-in.
 
         A long list embeds as a blur; "Is advanced age a risk factor?" must still find its one item.
         """
-        entries = [(self.id, self.search_text)]
+        # The sentence alone as well: a section title unrelated to the sentence ("Increased Non-Relapse
+        # Mortality After Transplantation" above the cycle limit) pulls its vector away from the question.
+        entries = [(self.id, self.search_text), (f"{self.id}#text", self.text)]
         if self.items:
             lead = self.text[: self.items[0][0] - self.start]
             for number, (start, end) in enumerate(self.items, 1):
@@ -73,13 +76,19 @@ class Quote(BaseModel):
 
 
 class RuleHit(BaseModel):
-    """A guardrail rule that fired, with the words that made it fire (for audit)."""
+    """A guardrail rule that fired, with the words that made it fire and what they were read as.
+
+    ``role``: "verdict" is shown as a rule to act on; "context" is a weaker rule that also applies but is
+    shown under a permanent discontinuation, never beside it.
+    """
 
     rule_id: str
     action: Action
     message: str
     quotes: list[Quote]
     triggers: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    role: Literal["verdict", "context"] = "verdict"
 
 
 class Answer(BaseModel):
@@ -90,6 +99,11 @@ class Answer(BaseModel):
     quotes: list[Quote] = Field(default_factory=list)
     guardrail: list[RuleHit] = Field(default_factory=list)
     abstained: bool = False
+    # What the question asks that the monograph does not give, one sentence each ("The monograph does not
+    # mention ursodiol."); empty when everything asked is covered.
+    not_covered: list[str] = Field(default_factory=list)
+    # Passages offered when abstaining: close in meaning, but they do NOT answer the question.
+    related: list[Quote] = Field(default_factory=list)
     corpus_version: str
     suggestions: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)

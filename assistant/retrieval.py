@@ -13,25 +13,26 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import bm25s
-import Stemmer
-import yaml
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
-from pydantic import BaseModel, ConfigDict, ValidationError
-from rapidfuzz import fuzz, process
+from pydantic import BaseModel, ConfigDict, Field
 
-from .corpus import Corpus, stem, words
+from .corpus import Corpus
+from .data import load_data
 from .errors import CorpusError
 from .index import VectorIndex
 from .models import Passage
+from .text import Speller, english_words, is_everyday_word, normalise, read, stem, words
 
 RRF_K = 60
 _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
 _TOKEN = re.compile(r"[a-z]+")
-_FUZZY_CUTOFF = 85.0
+# A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
+_CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
+_CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 
 
 class Vocabulary(BaseModel):
@@ -44,6 +45,10 @@ class Vocabulary(BaseModel):
     stopwords: list[str]
     subject: list[str]
     generic: list[str]
+    # Patient details ("63-year-old", "38 kg", "34F"): context of a question, never what it asks about.
+    patient_details: list[str] = Field(default_factory=list)
+    # Words that frame a question rather than name its topic ("recognised", "real", "worry"): weightless.
+    framing: list[str] = Field(default_factory=list)
 
 
 Concept = tuple[tuple[str, ...], ...]
@@ -57,9 +62,12 @@ class Expansion:
     # What the question asks about, each concept in the monograph's own words: one or more
     # alternative phrases ("monitor | check"), each phrase a tuple of words.
     concepts: list[Concept]
-    unknown: list[str]  # content words the monograph does not know at all
+    # Content words the monograph does not know and that are not everyday English: named things it lacks
+    # ("ursodiol", "voriconazole"). Everyday words it lacks ("recognised", "worry") are `filler`.
+    unknown: list[str]
     subject: bool = False  # the question names the monograph's drug
     context: list[Concept] = field(default_factory=list)  # ruled-out findings ("no signs of SOS")
+    filler: list[str] = field(default_factory=list)
 
     @property
     def terms(self) -> list[str]:
@@ -70,54 +78,58 @@ class Expansion:
 class QueryExpander:
     """Expand abbreviations and fix typos against the corpus vocabulary. Pure and deterministic."""
 
-    def __init__(self, vocabulary: Vocabulary, corpus_words: frozenset[str]) -> None:
+    def __init__(
+        self, vocabulary: Vocabulary, corpus_words: frozenset[str], corpus_codes: frozenset[str] = frozenset()
+    ) -> None:
         self.vocabulary = vocabulary
+        self._codes = corpus_codes  # letter-digit names the monograph uses ("cd22")
         self._expand_cached = lru_cache(maxsize=_EXPANSION_CACHE)(self._expand)
         self._corpus_words = corpus_words
         self._corpus_stems = frozenset(stem(w) for w in corpus_words)
         self._stop = frozenset(vocabulary.stopwords)
-        cues = "|".join(re.escape(n) for n in sorted(vocabulary.negations, key=len, reverse=True))
-        self._negated_re = re.compile(rf"\b(?:{cues})\b[^;:.?!]*") if cues else None
+        self._framing = frozenset(vocabulary.framing)
+        cues = "|".join(re.escape(normalise(n)) for n in sorted(vocabulary.negations, key=len, reverse=True))
+        self._negated_re = re.compile(rf"(?<!\S)(?:{cues})(?!\S)[^;:.?!]*") if cues else None
         self._generic = frozenset(vocabulary.generic) | frozenset(vocabulary.subject)
         self._subject = frozenset(vocabulary.subject)
         self._canonical: dict[str, list[str]] = {}
         for key, variants in vocabulary.synonyms.items():
             for variant in variants:
-                self._canonical.setdefault(variant.lower(), []).append(key)
+                self._canonical.setdefault(normalise(variant), []).append(key)
         alternatives = sorted(self._canonical, key=len, reverse=True)
-        self._synonym_re = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, alternatives)) + r")(?![\w-])")
-        variant_words = {w for v in self._canonical for w in words(v)}
+        self._synonym_re = re.compile(r"(?<!\S)(" + "|".join(map(re.escape, alternatives)) + r")(?!\S)")
+        self._details = [re.compile(rf"(?<!\S)(?:{p})(?!\S)") for p in vocabulary.patient_details]
+        variant_words = {w for v in self._canonical for w in v.split()}
         # Words a typo may have meant: the monograph's, clinicians' variants and stopwords ("oftn").
-        self._spelled = corpus_words | variant_words | self._stop | self._generic
-        self._fuzzy_targets: dict[str, list[str]] = {}
-        for word in sorted(self._spelled):
-            if len(word) >= _FUZZY_MIN_LEN - 1 and word.isalpha():
-                self._fuzzy_targets.setdefault(word[0], []).append(word)
+        spelled = corpus_words | variant_words | self._stop | self._generic
+        self._speller = Speller(spelled, spelled, min_length=_FUZZY_MIN_LEN)
+        # A word that is neither the monograph's nor everyday English may be a typo of everyday English
+        # ("devleoped", "waht"): then it is filler, not a named thing the monograph lacks.
+        english = english_words()
+        self._english = Speller(english | spelled, english, min_length=_FUZZY_MIN_LEN)
 
     @classmethod
     def from_file(cls, path: Path, corpus: Corpus) -> QueryExpander:
-        try:
-            vocabulary = Vocabulary.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
-            raise CorpusError(f"{path.name} is not a valid vocabulary file: {exc}") from exc
+        vocabulary = load_data(path, Vocabulary, CorpusError)
         unknown = {w for k in vocabulary.synonyms for w in words(k) if w not in corpus.vocabulary}
         unknown |= {w for w in vocabulary.subject if w not in corpus.vocabulary and w in vocabulary.synonyms}
         if unknown:
             raise CorpusError(f"{path.name}: synonym targets not in the monograph: {sorted(unknown)}")
-        return cls(vocabulary, corpus.vocabulary)
+        try:
+            [re.compile(p) for p in vocabulary.patient_details]
+        except re.error as exc:
+            raise CorpusError(f"{path.name}: patient_details holds an invalid pattern: {exc}") from exc
+        codes = frozenset(c for d in corpus.documents for c in _CODE.findall(d.text.lower()))
+        return cls(vocabulary, corpus.vocabulary, codes)
 
     def _spell(self, word: str) -> str:
-        """The known word a misspelt word most likely meant, or the word itself.
-
-        Typos keep the first letter and the length within two; "premedication" is not "medication".
-        """
-        if word in self._spelled or stem(word) in self._corpus_stems:
-            return word
-        if len(word) < _FUZZY_MIN_LEN or not word.isalpha():
-            return word
-        targets = [t for t in self._fuzzy_targets.get(word[0], ()) if abs(len(t) - len(word)) <= 2]
-        match = process.extractOne(word, targets, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
-        return match[0] if match else word
+        """The known word a misspelt word most likely meant ("cheked" -> "checked"), or the word itself."""
+        if stem(word) in self._corpus_stems or is_everyday_word(word):
+            return word  # "last" is not a typo of "least"
+        corrected = self._speller.correct(word)
+        if corrected == word and not is_everyday_word(word):
+            corrected = self._english.correct(word)
+        return corrected
 
     def _concept(self, key: str) -> Concept:
         """A synonym key as alternatives ("monitor | check") of content-word phrases."""
@@ -127,42 +139,68 @@ class QueryExpander:
         )
         return tuple(a for a in alternatives if a)
 
-    def _read(self, spelled: str) -> tuple[list[Concept], list[str], list[str], bool]:
-        """Concepts, unknown words, monograph phrases and whether the drug is named, in a spelled text."""
+    def _read(self, spelled: str) -> tuple[list[Concept], list[str], list[str], bool, list[str]]:
+        """Concepts, rare unknown words, monograph phrases, whether the drug is named, and filler words."""
         phrases = [k for m in self._synonym_re.finditer(spelled) for k in self._canonical[m.group(1)]]
         concepts: list[Concept] = []
         unknown: list[str] = []
+        filler: list[str] = []
         subject = any(set(words(p)) & self._subject for p in phrases)
-        for word in words(self._synonym_re.sub(" ", spelled)):
+        for word in self._synonym_re.sub(" ", spelled).split():
             subject = subject or word in self._subject
-            if word in self._stop or word in self._generic:
+            if word in self._stop or word in self._generic or word in self._framing or len(word) < 3:
                 continue
+            if not word[0].isalpha():
+                continue  # numbers are values ("ALT 212"), not topics
             if word in self._corpus_words or stem(word) in self._corpus_stems:
                 concepts.append(((word,),))
+            elif is_everyday_word(word):
+                filler.append(word)
             else:
                 unknown.append(word)
         concepts.extend(self._concept(p) for p in phrases)
-        return [c for c in dict.fromkeys(concepts) if c], list(dict.fromkeys(unknown)), phrases, subject
+        cleaned = [c for c in dict.fromkeys(concepts) if c]
+        return cleaned, list(dict.fromkeys(unknown)), phrases, subject, list(dict.fromkeys(filler))
 
     def expand(self, text: str) -> Expansion:
         """The question in the monograph's words. Memoised: one ``ask`` reads the same question (and
         the earlier turns) several times, for follow-ups and for retrieval."""
         return self._expand_cached(text)
 
+    def codes(self, text: str) -> list[str]:
+        """Letter-digit names in ``text`` that the monograph does not use ("cyp3a4", "cd19")."""
+        return [
+            c for c in _CODE.findall(text.lower()) if c not in self._codes and not _CYCLE_DAY.fullmatch(c)
+        ]
+
+    def spelled(self, text: str) -> str:
+        """The normalised text with typos corrected, punctuation kept ("whats the infusoin rate ?" ->
+        "whats the infusion rate ?"): what answer types and clause splitting read."""
+        return " ".join(self._spell(t) if t.isalpha() else t for t in read(text).tokens)
+
     def _expand(self, text: str) -> Expansion:
-        spelled = _TOKEN.sub(lambda m: self._spell(m.group(0)), text.lower())
+        normal = " ".join(t for t in read(text).tokens if t[0].isalnum())
+        for pattern in self._details:
+            normal = pattern.sub(" ", normal)
+        spelled = " ".join(self._spell(t) if t.isalpha() else t for t in normal.split())
         # "No signs of SOS so far; how often ...": a finding the question rules out is context for
         # the question, not its topic.
         negated = " ; ".join(self._negated_re.findall(spelled)) if self._negated_re else ""
         asked = self._negated_re.sub(" ", spelled) if self._negated_re else spelled
-        concepts, unknown, phrases, subject = self._read(asked)
-        context, _, context_phrases, _ = self._read(negated)
+        concepts, unknown, phrases, subject, filler = self._read(asked)
+        codes = self.codes(text)
+        parts = {p for c in codes for p in re.findall(r"[a-z]+", c)}  # "cyp3a4" was read as "cyp", "a"
+        unknown = list(dict.fromkeys([*(w for w in unknown if w not in parts), *codes]))
+        context, _, context_phrases, _, _ = self._read(negated)
         context = [c for c in context if c not in concepts]
         added = dict.fromkeys(
             [*(p.replace("|", " ") for p in phrases + context_phrases), *(c[0][0] for c in concepts)]
         )
-        expanded = " ".join([text, *(a for a in added if a not in text.lower())])
-        return Expansion(text=expanded, concepts=concepts, unknown=unknown, subject=subject, context=context)
+        # The typo-corrected question is embedded: "cyles of besposna" is far from every passage.
+        expanded = " ".join([spelled, *(a for a in added if a not in spelled)])
+        return Expansion(
+            text=expanded, concepts=concepts, unknown=unknown, subject=subject, context=context, filler=filler
+        )
 
     def clinical_terms(self, text: str) -> list[str]:
         """Corpus content words a text mentions, ruled-out findings included (they are still its topic).
@@ -185,25 +223,22 @@ class Scored:
 
 
 class LexicalIndex:
-    """BM25 over passages with English stemming; rebuilt in memory from the corpus at start (fast)."""
+    """BM25 over passages, on the stems of the one text layer; rebuilt in memory from the corpus (fast)."""
 
     def __init__(self, passages: tuple[Passage, ...], stopwords: list[str]) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
-        self._stopwords = stopwords
+        self._stopwords = frozenset(stopwords)
         self._bm25 = bm25s.BM25()
-        self._bm25.index(self._tokenize([p.search_text for p in passages]), show_progress=False)
+        self._bm25.index([self._terms(p.search_text) for p in passages], show_progress=False)
         self._size = len(passages)
 
-    def _tokenize(self, texts: list[str]) -> bm25s.tokenization.Tokenized:
-        return bm25s.tokenize(
-            texts, stopwords=self._stopwords, stemmer=self._stemmer, show_progress=False, return_ids=True
-        )
+    def _terms(self, text: str) -> list[str]:
+        """Stems of the words of ``text`` that are not stopwords (the same for passages and questions)."""
+        found = read(text)
+        return [s for w, s in zip(found.words, found.stems, strict=True) if w not in self._stopwords]
 
     def scores(self, text: str) -> list[float]:
         """BM25 score of every passage, in corpus order."""
-        tokens = bm25s.tokenize(
-            [text], stopwords=self._stopwords, stemmer=self._stemmer, show_progress=False, return_ids=False
-        )[0]
+        tokens = self._terms(text)
         if not tokens:
             return [0.0] * self._size
         return [float(s) for s in self._bm25.get_scores(tokens)]

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
-from .corpus import OVERVIEW, read_yaml, words
+from .corpus import OVERVIEW, read_yaml
 from .errors import ConfigError
+from .text import words
 
 SUGGESTIONS_FILE = "suggestions.yaml"
 MAX_SUGGESTIONS = 3

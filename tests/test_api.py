@@ -131,9 +131,11 @@ def test_ask_returns_the_answer_json_with_guardrail_and_verbatim_quotes(
     assert response.status_code == 200
     answer = response.json()
     assert set(answer) == {
-        "id", "text", "quotes", "guardrail", "abstained", "corpus_version", "suggestions", "metadata",
+        "id", "text", "quotes", "guardrail", "abstained", "not_covered", "related", "corpus_version",
+        "suggestions", "metadata",
     }  # fmt: skip
     assert answer["guardrail"][0]["action"] == "discontinue"
+    assert answer["guardrail"][0]["role"] == "verdict" and answer["guardrail"][0]["reasons"]
     assert answer["quotes"] and not answer["abstained"]
     text = api_assistant.corpus.document("besponsa-precautions").text
     assert all(text[q["start"] : q["end"]] == q["text"] for q in answer["quotes"])
@@ -153,6 +155,16 @@ def test_out_of_scope_question_abstains(client: httpx.Client) -> None:
     answer = client.post("/api/ask", json={"question": "Is Besponsa safe during pregnancy?"}).json()
     assert answer["abstained"] is True
     assert answer["quotes"] == []
+    assert answer["not_covered"] == ["It gives no information on pregnancy, breastfeeding, fertility or contraception."]
+
+
+def test_partly_covered_question_answers_and_names_what_is_not_covered(client: httpx.Client) -> None:
+    question = "What are the risk factors for SOS, and should we give ursodiol prophylaxis?"
+    answer = client.post("/api/ask", json={"question": question}).json()
+    assert answer["abstained"] is False
+    assert any(q["text"].startswith("Risk factors include:") for q in answer["quotes"])
+    assert answer["not_covered"] == ["The monograph does not mention ursodiol."]
+    assert answer["related"] == []
 
 
 @pytest.mark.parametrize(

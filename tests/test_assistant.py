@@ -154,8 +154,8 @@ def test_invisible_characters_do_not_hide_a_condition(assistant: Assistant) -> N
     ("content", "message"),
     [
         ("amount: [unclosed", "cannot read"),
-        ("amount: {description: x, asks: '(', answer: 'mg'}", "not a valid answer-types file"),
-        ("amount: {description: x, asks: dose}", "not a valid answer-types file"),
+        ("amount: {description: x, asks: '(', answer: 'mg'}", "answer_types.yaml"),
+        ("amount: {description: x, asks: dose}", "answer_types.yaml"),
     ],
 )
 def test_broken_answer_types_stop_start_up(

@@ -171,7 +171,7 @@ BAD_START = [
     (rules_missing, "cannot read rules file"),
     (monograph_changed_silently, f"{MONOGRAPH} changed"),
     (no_monograph, "no monograph"),
-    (synonyms_not_yaml, "synonyms.yaml is not a valid vocabulary file"),
+    (synonyms_not_yaml, "cannot read"),
 ]
 
 

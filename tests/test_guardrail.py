@@ -6,6 +6,7 @@ The phrasing table lives in tests/data/guardrail_cases.yaml; each case asserts t
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from hypothesis import strategies as st
 from assistant import Assistant, Settings
 from assistant.corpus import Corpus, load_corpus
 from assistant.errors import RulesError
-from assistant.guardrail import ACTION_LABELS, Guardrail, mean_check_seconds, normalise, render_verdicts
+from assistant.guardrail import (
+    ACTION_LABELS,
+    CONTEXT_HEADING,
+    Guardrail,
+    mean_check_seconds,
+    normalise,
+    render_verdicts,
+)
 from assistant.models import RuleHit
 from assistant.settings import PROJECT_ROOT
 
@@ -114,7 +122,10 @@ def test_phrasing_fires_exactly(guard: Guardrail, question: str, context: str, e
 def test_rules_match_the_issue_table(guard: Guardrail, corpus: Corpus) -> None:
     hits = guard.check("When should Besponsa be stopped?") + guard.check("How many cycles can be given?")
     assert guard.rule_ids == list(EXPECTED_RULES)
-    assert [h.rule_id for h in hits] == list(EXPECTED_RULES), "criteria hits follow the rules-file order"
+    assert sorted(h.rule_id for h in hits) == sorted(EXPECTED_RULES)
+    first = guard.check("When should Besponsa be stopped?")
+    strength = {"discontinue": 0, "interrupt": 1, "limit": 2}
+    assert [strength[h.action] for h in first] == sorted(strength[h.action] for h in first), "strongest first"
     for hit in hits:
         action, sentences = EXPECTED_RULES[hit.rule_id]
         assert hit.action == action
@@ -187,11 +198,18 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
     hits = guard.check("VOD confirmed and platelets persistently low, continue?")
     text = render_verdicts(hits)
     assert text.startswith("Permanently discontinue [rule sos]: ")
-    assert "\n\nInterrupt / hold [rule cytopenia]: " in text
+    # The weaker rule is context under the discontinuation, never a verdict beside it (issue 11).
+    assert "Interrupt / hold" not in text
+    assert f"{CONTEXT_HEADING}\n- [rule cytopenia] " in text
+    assert [h.role for h in hits] == ["verdict", "context"]
     for hit in hits:
         assert hit.message in text
-        for q in hit.quotes:
-            assert f'- Monograph, {q.section}: "{q.text}"' in text
+    for q in hits[0].quotes:
+        assert f'- Monograph, {q.section}: "{q.text}"' in text
+    assert (
+        "- Why: 'vod' read as sinusoidal obstruction syndrome (SOS/VOD); 'continue' read as a treatment"
+        in text
+    )
     assert render_verdicts(guard.check("Can we give a 4th cycle?")).startswith(
         "Cycle limit [rule cycle_limit]"
     )
@@ -265,8 +283,9 @@ def test_check_is_deterministic_and_quotes_are_verbatim(
     first = guard.check(question, context=context)
     again = guard.check(question, context=context)
     assert [h.model_dump() for h in first] == [h.model_dump() for h in again]
-    order = [guard.rule_ids.index(h.rule_id) for h in first]
-    assert order == sorted(order)
+    strength = {"discontinue": 0, "interrupt": 1, "limit": 2}
+    order = [(strength[h.action], guard.rule_ids.index(h.rule_id)) for h in first]
+    assert order == sorted(order), "strongest first, then rules-file order"
     for hit in first:
         assert hit.quotes and all(corpus.is_verbatim(q) for q in hit.quotes)
         assert hit.triggers
@@ -360,6 +379,7 @@ def test_bad_rules_file_stops_start_up(
 ) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(edit(RULES.read_text(encoding="utf-8")), encoding="utf-8")
+    shutil.copy(CORPUS_DIR / "lab_limits.yaml", tmp_path / "lab_limits.yaml")
     with pytest.raises(RulesError) as info:
         Guardrail.load(path, corpus)
     message = str(info.value)

@@ -26,7 +26,8 @@ def _open(settings: Settings, embeddings: CountingEmbeddings, **kw) -> VectorInd
 def test_reuse_does_not_embed_again(tmp_path: Path, counting: CountingEmbeddings) -> None:
     settings = Settings(data_dir=tmp_path)
     n = _entries(CORPUS_DIR)
-    assert n == len(load_corpus(CORPUS_DIR).passages) + 4  # the four risk factors
+    # Every passage with and without its section title, and the four risk factors.
+    assert n == 2 * len(load_corpus(CORPUS_DIR).passages) + 4
     first = _open(settings, counting)
     assert first.rebuilt and counting.documents_embedded == n
     second = _open(settings, counting)

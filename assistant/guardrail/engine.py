@@ -1,150 +1,300 @@
 """The guardrail itself: which rules a question triggers, given the question and the conversation so far.
 
-Why separate: this is the decision, kept small enough to read in one go. ``reading`` says what a text
-mentions; this module applies the rules-file semantics to that reading (a present condition needs decision
-intent, severity may be required or excluded, criteria questions name actions, follow-ups borrow the
-condition of an earlier turn but never its intent) and builds the ``RuleHit`` records.
+Why separate: this is the decision, kept small enough to read in one go. ``reading`` says what each user turn
+states; this module combines the turns into the patient's current findings and a pending decision, applies
+the rules-file semantics (severity required or excluded, criteria questions, permanent discontinuation that
+never lapses), ranks the verdicts (the strongest first; weaker ones on the same course become context) and
+says why each rule fired.
+
+The principle: when a CURRENT finding a rule covers is present for THIS patient, and the conversation asks
+what to do next with treatment, in any wording, the rule fires. A decision is asked by a decision phrase
+("continue?", "hold"), or by any question that is not a request for facts while such a finding is stated
+("green light for Monday?", "so?"), or by a finding added after a decision was asked ("oh, and her platelets
+came back at 12"). A request for facts ("what are the risk factors for SOS?") stays quiet.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..corpus import Corpus
+from ..data import load_data
 from ..errors import RulesError
 from ..models import RuleHit
-from .reading import Reader, Reading, Status
+from .labs import LabLimits
+from .reading import Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
+LAB_LIMITS_FILE = "lab_limits.yaml"
 _PRESENT: frozenset[Status] = frozenset({"present"})
-_TOPIC: frozenset[Status] = frozenset({"present", "hypothetical"})  # what a follow-up may refer back to
+_HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
+_CONDITIONAL: frozenset[Status] = frozenset({"conditional"})
+_STRENGTH = {"discontinue": 0, "interrupt": 1, "limit": 2}
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A condition's evidence in the conversation: the words, and the reasons to show."""
+
+    words: list[str]
+    reasons: list[str]
 
 
 class Guardrail:
     """The loaded, validated rules. Immutable after ``load``; ``check`` is pure and thread-safe."""
 
-    def __init__(self, spec: RulesFile, corpus: Corpus, source: str) -> None:
+    def __init__(self, spec: RulesFile, corpus: Corpus, source: str, labs: LabLimits) -> None:
         self._rules = tuple(compile_rule(rule, spec, corpus, source) for rule in spec.rules)
         ids = [r.id for r in self._rules]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise RulesError(f"{source}: duplicate rule ids {duplicates}")
-        self._reader = Reader(spec, corpus, source)
+        self._reader = Reader(spec, corpus, source, labs)
+        unknown = sorted({a.condition for a in labs.analytes.values()} - set(self._reader.condition_names))
+        if unknown:
+            raise RulesError(f"{LAB_LIMITS_FILE}: analytes name unknown conditions {unknown}")
         self._condition_names = self._reader.condition_names
         # Conditions whose rule discontinues permanently: once present in a conversation, they stay.
-        self._permanent = tuple(dict.fromkeys(r.condition for r in self._rules if r.action == "discontinue"))
+        self._permanent = tuple(
+            dict.fromkeys(
+                r.condition for r in self._rules if r.action == "discontinue" and r.severity is None
+            )
+        )
+        # Conditions that become permanent once severe (an infusion reaction that was severe stays severe).
+        self._severable = tuple(
+            dict.fromkeys(r.condition for r in self._rules if r.action == "discontinue" and r.severity)
+        )
 
     @classmethod
     def load(cls, path: Path, corpus: Corpus) -> Guardrail:
-        """Read and validate ``path``; any problem raises ``RulesError`` naming it (fail closed)."""
-        return cls(read_rules(path), corpus, str(path))
+        """Read and validate ``path`` (and the lab limits beside it); any problem raises ``RulesError``."""
+        spec = read_rules(path)
+        labs = load_data(path.parent / LAB_LIMITS_FILE, LabLimits, RulesError)
+        return cls(spec, corpus, str(path), labs)
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the rules know (decision, condition, severity words): clinical words, not named things
+        the monograph lacks ("rechallenge", "epinephrine")."""
+        return self._reader.known_words
 
     @property
     def rule_ids(self) -> list[str]:
         return [r.id for r in self._rules]
 
     def check(self, question: str, context: str = "") -> list[RuleHit]:
-        """The rules this question triggers, in rules-file order. Pure and deterministic.
+        """The rules this question triggers, strongest first. Pure and deterministic.
 
         ``context``: the earlier USER turns of the conversation, one per line, oldest first (not the
-        assistant's answers: they quote rule sentences). The topic is the question's own condition if it
-        has one; otherwise a criteria question's actions; otherwise (a follow-up such as "should we stop it
-        then?") the most recent line in which a condition is present or hypothetical. Whatever the topic,
-        a decision question also fires every `discontinue` rule whose condition is present in ANY earlier
-        line (a permanent discontinuation never expires), unless a later turn retracts that same condition
-        ("SOS ruled out"). Severity words count from the question and every earlier line. The decision
-        intent always comes from the question.
+        assistant's answers: they quote rule sentences).
         """
         asked = self._reader.read(question)
-        if not asked.intent and asked.criteria is None:
+        earlier = [
+            self._reader.read(line, with_criteria=False) for line in context.splitlines() if line.strip()
+        ]
+        if asked.patient:  # "Bed 5 has normal LFTs": what was said of bed 3 is another patient's
+            switched = [i for i, turn in enumerate(earlier) if turn.patient and turn.patient != asked.patient]
+            if switched:
+                earlier = earlier[switched[-1] + 1 :]
+        turns = [*earlier, asked]
+        decision = self._decision(asked, earlier)
+        if decision is None:
+            if asked.criteria is not None:
+                return self._rank(self._criteria_hits(*asked.criteria))
             # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
-            found = {c: asked.found(c, _PRESENT) for c in self._condition_names}
-            return self._hits(asked, found, asked.severe)
-        earlier = [self._reader.read(line, with_criteria=False) for line in context.splitlines()]
-        severe = asked.severe + tuple(s for line in earlier for s in line.severe)
-        kept = self._kept(asked, earlier)
-        if any(m.status == "present" for m in asked.mentions):
-            found = {c: asked.found(c, _PRESENT) for c in self._condition_names}
-            return self._hits(asked, found, severe, kept=kept)
-        if asked.criteria is not None:
+            own = {c: _Found(*self._evidence(asked.mentions, c, "")) for c in self._condition_names}
+            return self._rank(self._hits(own, self._severe(turns), decision=None, only_no_intent=True))
+        severe = self._severe(turns)
+        found = self._findings(turns, severe)
+        if asked.criteria is not None:  # the rules asked about, and any permanent discontinuation in force
             criteria = self._criteria_hits(*asked.criteria)
             fired = {h.rule_id for h in criteria}
-            extra = [h for h in self._hits(asked, {}, severe, kept=kept) if h.rule_id not in fired]
-            return sorted(criteria + extra, key=lambda h: self.rule_ids.index(h.rule_id))
-        return self._hits(asked, self._borrowed(asked, earlier), severe, from_context=True, kept=kept)
+            kept = [
+                h
+                for h in self._hits(found, severe, decision=decision)
+                if h.action == "discontinue" and h.rule_id not in fired
+            ]
+            return self._rank(criteria + kept)
+        if not any(f.words for f in found.values()) and asked.intent:
+            # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
+            found = self._own_conditional(asked) or self._borrowed(asked, earlier)
+        return self._rank(self._hits(found, severe, decision=decision))
 
-    def _borrowed(self, asked: Reading, earlier: Sequence[Reading]) -> dict[str, list[str]]:
+    # ------------------------------------------------------------------------------------ what is asked
+
+    def _decision(self, asked: Reading, earlier: Sequence[Reading]) -> _Found | None:
+        """The words that ask for a treatment decision (and why), or None when none is asked."""
+        if asked.intent:
+            return _Found(list(asked.intent), [f"'{w}' read as a treatment decision" for w in asked.intent])
+        states = any(m.status == "present" and m.stated for turn in [*earlier, asked] for m in turn.mentions)
+        about_other = asked.foreign and not asked.own_product  # "should we give G-CSF?"
+        if asked.asks and not asked.informational and states and not about_other:
+            word = asked.asks[0]
+            return _Found([word], [f"'{word}' read as asking what to do while the finding is present"])
+        if not asked.asks and (asked.states_finding or asked.free_severe):
+            for turn in reversed(earlier):  # a finding added after the decision was asked
+                if turn.intent:
+                    word = turn.intent[0] + CONTEXT_MARK
+                    return _Found([word], [f"'{word}' read as a pending treatment decision"])
+                if turn.informational:
+                    break
+        return None
+
+    # ----------------------------------------------------------------------------- the patient's findings
+
+    def _findings(self, turns: Sequence[Reading], severe: Sequence[str]) -> dict[str, _Found]:
+        """Each condition's current evidence over every turn.
+
+        Permanent conditions (SOS, and a reaction once it was severe) stay once present anywhere, unless a
+        later turn RETRACTS them ("SOS ruled out"). Others follow the latest statement per lab test: "ALT 300"
+        then "ALT back to normal, resume?" is a resumption question (the recovery phrase fires the rule,
+        which says when to resume), while
+        "bilirubin high last cycle, all LFTs normal now" is normal.
+        """
+        out: dict[str, _Found] = {}
+        last = len(turns) - 1
+        for condition in self._condition_names:
+            ordered = sorted(
+                ((i, m) for i, turn in enumerate(turns) for m in turn.mentions if m.condition == condition),
+                key=lambda im: (im[0], im[1].span.start),
+            )
+            ordered = [(i, m) for i, m in ordered if m.status != "other"]
+            if condition in self._permanent or (condition in self._severable and severe):
+                kept = [
+                    (i, m)
+                    for i, m in ordered
+                    if m.status == "present" and not any(t.retracts(condition) for t in turns[i + 1 :])
+                ]
+            else:
+                state: dict[str, tuple[int, Mention]] = {}
+                for i, m in ordered:
+                    if m.status in _PRESENT:
+                        state[m.analyte] = (i, m)
+                    elif m.status in {"negated", "retracted"}:
+                        if m.analyte == "" or m.clears:  # "all LFTs normal", "plts now 190"
+                            state = {k: v for k, v in state.items() if m.analyte not in ("", k) and k != ""}
+                        else:  # "ANC 4.0" is not low, but says nothing of "neutropenia" in general
+                            state.pop(m.analyte, None)
+                kept = list(state.values())
+            words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
+            reasons = [self._reason(m, i != last) for i, m in kept]
+            out[condition] = _Found(list(dict.fromkeys(words)), list(dict.fromkeys(reasons)))
+        return out
+
+    def _evidence(
+        self, mentions: Iterable[Mention], condition: str, mark: str
+    ) -> tuple[list[str], list[str]]:
+        chosen = [m for m in mentions if m.condition == condition and m.status == "present"]
+        return [m.words + mark for m in chosen], [self._reason(m, bool(mark)) for m in chosen]
+
+    def _reason(self, m: Mention, earlier: bool) -> str:
+        text = m.reason or f"'{m.words}' read as {self._reader.labels[m.condition]}"
+        return text + (CONTEXT_MARK if earlier else "")
+
+    def _own_conditional(self, asked: Reading) -> dict[str, _Found]:
+        found = {}
+        for c in self._condition_names:
+            words = asked.found(c, _CONDITIONAL)
+            if words:
+                found[c] = _Found(
+                    words, [f"'{w}' read as the condition the question asks about" for w in words]
+                )
+        return found
+
+    def _borrowed(self, asked: Reading, earlier: Sequence[Reading]) -> dict[str, _Found]:
         """A follow-up's topic: the conditions of the latest earlier line that has one (not retracted)."""
         for i in reversed(range(len(earlier))):
             line = earlier[i]
             later = [*earlier[i + 1 :], asked]
-            found = {
-                c: [w + CONTEXT_MARK for w in line.found(c, _TOPIC)]
-                for c in self._condition_names
-                if not any(r.retracts(c) for r in later)
-            }
+            found: dict[str, _Found] = {}
+            for c in self._condition_names:
+                if any(r.retracts(c) for r in later):
+                    continue
+                words = [w + CONTEXT_MARK for w in line.found(c, _HYPOTHETICAL)]
+                if words:
+                    found[c] = _Found(words, [f"'{w}' read as the topic of this follow-up" for w in words])
             for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
-                if q.status == "present" and q.condition in line.subjects:
-                    found.setdefault(q.condition, [])
-                    found[q.condition].append(f"{line.subjects[q.condition]}{CONTEXT_MARK} + {q.words}")
-            if any(found.values()):
+                if q.status in {"present", "conditional"} and q.condition in line.subjects:
+                    w = f"{line.subjects[q.condition]}{CONTEXT_MARK} + {q.words}"
+                    old = found.get(q.condition, _Found([], []))
+                    found[q.condition] = _Found(
+                        [*old.words, w], [*old.reasons, f"'{w}' read as {self._label(q)}"]
+                    )
+            if found:
                 return found
         return {}
 
-    def _kept(self, asked: Reading, earlier: Sequence[Reading]) -> dict[str, list[str]]:
-        """Conditions of `discontinue` rules present in any earlier line and not retracted by a later turn."""
-        kept: dict[str, list[str]] = {}
-        for condition in self._permanent:
-            for i, line in enumerate(earlier):
-                words = line.found(condition, _PRESENT)
-                if words and not any(r.retracts(condition) for r in [*earlier[i + 1 :], asked]):
-                    kept.setdefault(condition, []).extend(w + CONTEXT_MARK for w in words)
-        return kept
+    def _label(self, m: Mention) -> str:
+        return self._reader.labels[m.condition]
+
+    @staticmethod
+    def _severe(turns: Sequence[Reading]) -> list[str]:
+        """Severity of the reaction: words attached to a reaction in any turn, or said in a turn that states
+        no finding of its own ("it was grade 3, needed pressors") when some turn states a reaction."""
+        attached = [w for t in turns for w in t.severe]
+        free = [w for t in turns for w in t.free_severe]
+        return list(dict.fromkeys(attached + free))
+
+    # ------------------------------------------------------------------------------------------- verdicts
 
     def _hits(
         self,
-        asked: Reading,
-        found: dict[str, list[str]],
-        severe: tuple[str, ...],
+        found: dict[str, _Found],
+        severe: list[str],
         *,
-        from_context: bool = False,
-        kept: dict[str, list[str]] | None = None,
+        decision: _Found | None,
+        only_no_intent: bool = False,
     ) -> list[RuleHit]:
-        """Rules whose condition was found, given the question's intent and the severity words.
-
-        ``kept``: conditions carried from earlier lines, which fire only `discontinue` rules.
-        """
         hits = []
         for rule in self._rules:
-            words = list(found.get(rule.condition, []))
-            carried = (kept or {}).get(rule.condition, []) if rule.action == "discontinue" else []
-            if not words and not carried:
+            evidence = found.get(rule.condition)
+            if evidence is None or not evidence.words:
                 continue
-            if (rule.requires_intent or from_context or not words) and not asked.intent:
+            if only_no_intent and rule.requires_intent:
                 continue
             if (rule.severity == "required" and not severe) or (rule.severity == "excluded" and severe):
                 continue
-            triggers = words + carried
+            triggers = list(evidence.words)
+            reasons = list(evidence.reasons)
             if rule.severity == "required":
-                triggers += list(severe)
-            triggers += asked.intent
-            hits.append(self._hit(rule, triggers))
+                triggers += severe
+                reasons += [f"'{w}' read as a severe reaction" for w in severe]
+            if decision is not None:
+                triggers += decision.words
+                reasons += decision.reasons
+            hits.append(self._hit(rule, triggers, reasons))
         return hits
 
     def _criteria_hits(self, actions: frozenset[str], words: tuple[str, ...]) -> list[RuleHit]:
-        return [self._hit(r, ["criteria question", *words]) for r in self._rules if r.action in actions]
+        reason = f"'{' '.join(words)}' read as a question about when the rules apply"
+        return [
+            self._hit(r, ["criteria question", *words], [reason]) for r in self._rules if r.action in actions
+        ]
+
+    def _rank(self, hits: list[RuleHit]) -> list[RuleHit]:
+        """Strongest first. Beside a permanent discontinuation, weaker rules on the same course are context,
+        never verdicts: "hold until normal" must not sit next to "permanently discontinue"."""
+        order = self.rule_ids
+        hits = sorted(hits, key=lambda h: (_STRENGTH[h.action], order.index(h.rule_id)))
+        if any(h.action == "discontinue" for h in hits):
+            for h in hits:
+                if h.action != "discontinue":
+                    h.role = "context"
+        return hits
 
     @staticmethod
-    def _hit(rule: CompiledRule, triggers: Iterable[str]) -> RuleHit:
+    def _hit(rule: CompiledRule, triggers: Iterable[str], reasons: Iterable[str]) -> RuleHit:
         return RuleHit(
             rule_id=rule.id,
             action=rule.action,
             message=rule.message,
             quotes=list(rule.quotes),
             triggers=list(dict.fromkeys(triggers)),
+            reasons=list(dict.fromkeys(reasons)),
         )
 
 

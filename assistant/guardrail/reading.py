@@ -1,16 +1,17 @@
-"""Reading one text: which conditions it mentions (present, negated or hypothetical), its decision-intent and
-severity words, and whether it asks about the rules themselves.
+"""Reading one text: the clinical findings it states (with status, whose they are, severity and lab values),
+whether it asks for a treatment decision, and whether it asks about the rules themselves.
 
 Why separate: this is the clinical-language part of the guardrail (typo correction, masked phrases, clause
-boundaries, negation scope over lists, near-pairs such as "ALT ... 3x ULN"). It says what a text says and
-nothing about which rules fire; ``engine`` decides that from one or more readings.
+boundaries, negation scope over lists, near-pairs such as "ALT ... 3x ULN", lab values, signs that together
+suggest SOS, findings about another patient or another product). It says what a text says and nothing about
+which rules fire; ``engine`` decides that from the readings of every user turn.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -18,35 +19,93 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
+from ..text import is_everyday_word, normalise
+from .labs import LabLimits, LabReader
+from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
-from .text import Boundaries, Doc, Span, Terms, normalise
 
 # "retracted": negated by a cue that withdraws a diagnosis ("SOS ruled out", "VOD excluded"), which ends the
 # condition in a conversation; a plain negation ("no signs of SOS") may only mean it has resolved.
-Status = Literal["present", "negated", "retracted", "hypothetical"]
+# "other": about another patient or a reaction to another product; never this patient's finding.
+# "conditional": the rule's own condition, asked about ("what should I do if SOS occurs?"); it sets the topic
+# of a decision asked in the same breath or later, but is never a finding of this patient.
+Status = Literal["present", "negated", "retracted", "hypothetical", "conditional", "other"]
 MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk input
 MASK = "_"  # stands for a masked word; never produced by ``normalise``
+_NOWHERE = Span(0, 0)
+_PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
+_TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
+_NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
+# Words after a severity adjective that do not name another thing it could describe.
+_FUNCTION_WORDS = frozenset(
+    [
+        "and",
+        "or",
+        "with",
+        "to",
+        "in",
+        "the",
+        "a",
+        "an",
+        "during",
+        "after",
+        "before",
+        "at",
+        "on",
+        "from",
+        "since",
+        "following",
+        "of",
+        "for",
+        "while",
+        "was",
+        "is",
+        "were",
+        "it",
+        "this",
+        "that",
+        "reaction",
+        "reactions",
+        "infusion",
+    ]
+)
 
 
 @dataclass(frozen=True)
 class Mention:
+    """A finding as one text states it, where, and (for lab values and signs) how it was read."""
+
     condition: str
     words: str
     status: Status
+    span: Span = _NOWHERE
+    analyte: str = ""  # the lab test it is about ("alt", "platelets"), or "" for the condition in general
+    reason: str = ""
+    clears: bool = True  # a normal statement ends earlier abnormal ones (of its test, or all when general)
+    # Stated as this patient's finding: in a statement ("VOD confirmed."), a lab value, or a question that
+    # points at a patient ("her platelets are 20, ok?"). "What percentage of patients get an infusion
+    # reaction?" mentions a reaction without stating one.
+    stated: bool = True
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What one text says: the conditions it mentions, its decision-intent words and its severity words."""
+    """What one text says."""
 
     mentions: tuple[Mention, ...]
-    intent: tuple[str, ...]
-    severe: tuple[str, ...]
+    intent: tuple[str, ...]  # decision phrases ("continue", "hold")
+    asks: tuple[str, ...]  # the text asks something ("?", "whether", "should")
+    informational: tuple[str, ...]  # it asks for facts ("what are the risk factors", "how often")
+    severe: tuple[str, ...]  # severity words that describe an infusion reaction stated in this text
+    free_severe: tuple[str, ...]  # severity words of a text that states no finding ("it was grade 3")
     criteria: tuple[frozenset[str], tuple[str, ...]] | None  # (actions asked about, trigger words)
     # Halves of `near` conditions, for a condition split across turns ("Which liver tests are done?" then
     # "And if they are abnormal?"): the first subject word per condition, and the qualifiers found.
     subjects: dict[str, str]
     qualifiers: tuple[Mention, ...]
+    patient: str = ""  # the patient it names ("bed 5"), when it names one
+    foreign: tuple[str, ...] = ()  # rare words naming something else ("defibrotide", "csf")
+    own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -54,11 +113,15 @@ class Reading:
     def retracts(self, condition: str) -> bool:
         return any(m.condition == condition and m.status == "retracted" for m in self.mentions)
 
+    @property
+    def states_finding(self) -> bool:
+        return any(m.status != "other" for m in self.mentions)
+
 
 class Reader:
     """The rules file's vocabulary compiled into matchers. Immutable after construction; ``read`` is pure."""
 
-    def __init__(self, spec: RulesFile, corpus: Corpus, source: str) -> None:
+    def __init__(self, spec: RulesFile, corpus: Corpus, source: str, labs: LabLimits) -> None:
         self._window = spec.negation.window
         self._boundaries = Terms(spec.boundaries, f"{source}: boundaries")
         self._not_boundaries = Terms(spec.not_boundaries, f"{source}: not_boundaries")
@@ -66,21 +129,35 @@ class Reader:
         self._joiners = Terms(spec.list_joiners, f"{source}: list_joiners")
         self._masked = Terms(spec.masked, f"{source}: masked")
         self._intent = Terms(spec.intent, f"{source}: intent")
+        self._asks = Terms(spec.asks, f"{source}: asks")
+        self._informational = Terms(spec.informational, f"{source}: informational")
         self._severity = Terms(spec.severity, f"{source}: severity")
+        self._mild = Terms(spec.mild, f"{source}: mild")
+        self._other_patient = Terms(spec.other_patient, f"{source}: other_patient")
+        self._other_product = Terms(spec.other_product, f"{source}: other_product")
+        self._own_product = Terms(spec.own_product, f"{source}: own_product")
+        self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
+        self._deixis = Terms(spec.patient_deixis, f"{source}: patient_deixis")
+        self._own_context = Terms(spec.own_context, f"{source}: own_context")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
         self._after = Terms(spec.negation.after, f"{source}: negation.after")
         self._not_negation = Terms(spec.negation.not_negation, f"{source}: negation.not_negation")
         self._retraction = Terms(spec.negation.retraction, f"{source}: negation.retraction")
         self._hypo_before = Terms(spec.hypothetical.before, f"{source}: hypothetical.before")
         self._hypo_after = Terms(spec.hypothetical.after, f"{source}: hypothetical.after")
+        self._conditional = Terms(spec.conditional, f"{source}: conditional")
         self._conditions = tuple(
             compile_condition(name, cond, source) for name, cond in spec.conditions.items()
         )
         self.condition_names = tuple(c.name for c in self._conditions)
+        self.labels = {c.name: c.label for c in self._conditions}
         self._cues = Terms(spec.criteria.cues, f"{source}: criteria.cues")
         self._groups = tuple(compile_group(i, g, source) for i, g in enumerate(spec.criteria.groups))
+        self._labs = LabReader(labs, f"{source}: lab limits")
+        self._analyte_by_name = {normalise(n): key for key, a in labs.analytes.items() for n in a.names}
         self._fuzzy = spec.fuzzy
         self._known, self._fuzzy_vocabulary = self._vocabularies(spec, corpus)
+        self.known_words = self._known - self._other_product.words
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
 
     def _vocabularies(self, spec: RulesFile, corpus: Corpus) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -92,9 +169,20 @@ class Reader:
                     medical |= terms.words
             if cond.severity is not None:
                 medical |= cond.severity.words
+            for group in cond.signs:
+                medical |= group.words.words
         every = [self._intent, self._boundaries, self._joiners, self._before, self._after, self._cues]
         every += [self._not_negation, self._hypo_before, self._hypo_after, *(g.words for g in self._groups)]
-        every += [self._not_boundaries, self._sentence_ends, self._retraction]
+        every += [
+            self._not_boundaries,
+            self._sentence_ends,
+            self._retraction,
+            self._asks,
+            self._informational,
+        ]
+        every += [self._mild, self._other_patient, self._other_product, self._own_product, self._conditional]
+        every += [self._deixis, self._own_context, self._patient_ref]
+        every += list(self._labs.analyte_names.values())
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
             known |= terms.words
@@ -113,6 +201,8 @@ class Reader:
         joined = self._not_boundaries.find(doc)
         boundaries = [b for b in self._boundaries.find(doc) if not any(b.overlaps(j) for j in joined)]
         clauses = Boundaries(size, boundaries)
+        sentence_ends = self._sentence_ends.find(doc)
+        sentences = Boundaries(size, sentence_ends)
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
         listed = self._list_commas(doc, boundaries)
@@ -124,27 +214,61 @@ class Reader:
             return [c for c in terms.find(doc) if not any(c.overlaps(f) for f in fake)]
 
         before, after = cues(self._before), cues(self._after)
-        hypo_before, hypo_after = cues(self._hypo_before), cues(self._hypo_after)
+        hypothetical = (cues(self._hypo_before), cues(self._hypo_after))
+        conditional = cues(self._conditional)
         retraction = cues(self._retraction)
+        others = self._other_patient.find(doc)
+
+        def status(
+            parts: Sequence[Span], negatable: bool, cond_before: list[Span], cond_after: list[Span]
+        ) -> Status:
+            negation = (before + cond_before, after + cond_after)
+            how = self._status(parts, negatable, negation, hypothetical, retraction, scope)
+            if how == "present" and negatable and self._cued(parts, conditional, [], scope):
+                how = "conditional"
+            if how in {"present", "hypothetical", "conditional"} and any(
+                not clauses.between(*_order(o, p)) for o in others for p in parts
+            ):
+                return "other"
+            return how
 
         mentions: list[Mention] = []
         subjects: dict[str, str] = {}
         qualifiers: list[Mention] = []
-        severity = self._severity.find(doc)  # words that make any infusion reaction severe
+        signs_seen: dict[str, list[tuple[str, Span]]] = {}
+        labs = self._labs.read(doc)
         for cond in self._conditions:
-            negation = (before + cues(cond.before), after + cues(cond.after))
-            present: list[Span] = []  # where the condition is mentioned as present, for its severity words
-            hypothetical = (hypo_before, hypo_after)
+            cond_before, cond_after = cues(cond.before), cues(cond.after)
             covered: set[int] = set()
+            for reading in labs:  # a value read against the lab limits outranks a word next to it
+                if reading.condition != cond.name:
+                    continue
+                how = reading.status
+                if how == "present":
+                    how = status((reading.span,), True, [], [])
+                    how = "present" if how == "negated" else how  # "no transfusion, plts 9": the value stands
+                mentions.append(
+                    Mention(
+                        cond.name,
+                        reading.words,
+                        how,
+                        reading.span,
+                        reading.analyte,
+                        reading.reason,
+                        reading.clears,
+                    )
+                )
+                covered |= set(range(reading.span.start, reading.span.end))
             for entry in cond.entries:
+                bounds = sentences if entry.scope == "sentence" else clauses
                 if entry.near is not None:
                     firsts, seconds = entry.near[0].find(doc), entry.near[1].find(doc)
-                    if firsts:
+                    if firsts and not entry.normal:
                         subjects.setdefault(cond.name, doc.words(firsts[0]))
-                    for q in seconds:
-                        how = self._status((q,), entry.negatable, negation, hypothetical, retraction, scope)
-                        qualifiers.append(Mention(cond.name, doc.words(q), how))
-                    matches = self._pairs(firsts, seconds, entry.window, clauses)
+                    for q in seconds if not entry.normal else ():
+                        how = status((q,), entry.negatable, cond_before, cond_after)
+                        qualifiers.append(Mention(cond.name, doc.words(q), how, q))
+                    matches = self._pairs(firsts, seconds, entry.window, bounds)
                 else:
                     assert entry.any is not None
                     matches = [(span,) for span in entry.any.find(doc)]
@@ -154,42 +278,188 @@ class Reader:
                         continue  # "infusion reaction" already counted; skip its near-pair reading
                     covered |= tokens
                     words = " ".join(doc.words(p) for p in parts)
-                    how = self._status(parts, entry.negatable, negation, hypothetical, retraction, scope)
-                    mentions.append(Mention(cond.name, words, how))
-                    if how == "present":
-                        present.append(Span(min(p.start for p in parts), max(p.end for p in parts)))
-            if cond.severity is not None and present:  # "intubated after an infusion reaction"
-                sentences = Boundaries(size, self._sentence_ends.find(doc))
-                severity += [
-                    s
-                    for s in cond.severity.find(doc)
-                    if any(self._close(s, m, cond.severity_window, sentences) for m in present)
-                ]
-
-        severity.sort(key=lambda s: (s.start, s.end))
-        severe = tuple(
-            doc.words(s)
-            for s in severity
-            if not self._cued((s,), before + hypo_before, after + hypo_after, scope)
-        )
+                    how = status(parts, entry.negatable, cond_before, cond_after)
+                    if entry.normal and how == "present":
+                        how = "negated"  # "LFTs fine": says the tests are normal
+                    whole = Span(min(p.start for p in parts), max(p.end for p in parts))
+                    if cond.reaction and how == "present" and self._other_product_near(doc, whole, sentences):
+                        how = "other"
+                    analyte = self._analyte_of(doc, parts)
+                    mentions.append(Mention(cond.name, words, how, whole, analyte))
+            for group in cond.signs:
+                for span in group.words.find(doc):
+                    if status((span,), True, cond_before, cond_after) == "present":
+                        signs_seen.setdefault(cond.name, []).append((group.name, span))
+            for reading in labs:
+                if reading.status == "present" and reading.analyte in cond.sign_labs:
+                    signs_seen.setdefault(cond.name, []).append((reading.analyte, reading.span))
+        mentions += self._signs(doc, signs_seen)
+        severe, free = self._severity_of(doc, mentions, sentences)
         own_topic = any(m.status == "present" for m in mentions)
-        criteria = self._criteria(doc) if with_criteria and not own_topic else None
+        criteria = self._criteria(doc) if with_criteria and not mentions else None
+        refs = self._patient_ref.find(doc)
+        mentions = self._mark_stated(doc, mentions, sentence_ends)
         return Reading(
+            patient=doc.words(refs[0]) if refs else "",
+            foreign=self._foreign(doc),
+            own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
+            asks=tuple(doc.words(s) for s in self._asks.find(doc)),
+            informational=tuple(doc.words(s) for s in self._informational.find(doc)),
             severe=severe,
+            free_severe=free if not own_topic else (),
             criteria=criteria,
             subjects=subjects,
             qualifiers=tuple(qualifiers),
         )
 
+    def _mark_stated(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
+        """Which mentions state a finding of this patient (see ``Mention.stated``)."""
+        if self._deixis.find(doc):
+            return mentions
+        stops = sorted(e.start for e in ends)
+        out = []
+        for m in mentions:
+            after = [i for i in stops if i >= m.span.end]
+            before = [i for i in stops if i < m.span.start]
+            end = after[0] if after else len(doc.surface)
+            start = before[-1] + 1 if before else 0
+            question = end < len(doc.surface) and doc.surface[end] == "?"
+            terse = sum(1 for t in doc.surface[start:end] if t[0].isalnum()) <= _TERSE_WORDS
+            stated = not question or terse or bool(m.reason)
+            out.append(m if stated else replace(m, stated=False))
+        return out
+
+    def _foreign(self, doc: Doc) -> tuple[str, ...]:
+        """Words that are neither known here nor everyday English: another drug or product ("defibrotide")."""
+        return tuple(
+            w
+            for w in doc.surface
+            if w.isalpha() and len(w) >= 3 and w not in self._known and not is_everyday_word(w)
+        )
+
+    def _signs(self, doc: Doc, seen: dict[str, list[tuple[str, Span]]]) -> list[Mention]:
+        """Signs that together suggest a condition ("tender hepatomegaly, ascites, weight +4 kg")."""
+        out = []
+        for cond in self._conditions:
+            found = seen.get(cond.name, [])
+            groups = {name for name, _ in found}
+            if not cond.signs or len(groups) < cond.signs_min:
+                continue
+            spans = sorted({s for _, s in found}, key=lambda s: s.start)
+            words = ", ".join(doc.words(s) for s in spans)
+            whole = Span(spans[0].start, spans[-1].end)
+            reason = f"'{words}' read as signs that together suggest {cond.label} (suspected)"
+            out.append(Mention(cond.name, words, "present", whole, "", reason))
+        return out
+
+    def _severity_of(
+        self, doc: Doc, mentions: list[Mention], sentences: Boundaries
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Severity words that describe an infusion reaction here, and those of a text without a finding.
+
+        A severity word belongs to the finding nearest to it in its sentence: "severe nausea from the
+        antiemetic; mild flushing during the drip" is a mild reaction, and "grade 4 neutropenia and chills
+        during the infusion" is severe neutropenia. A severity adjective directly followed by another noun
+        ("severe back pain", "life-threatening sepsis") describes that noun.
+        """
+        reaction = [c for c in self._conditions if c.reaction]
+        present = [m for m in mentions if m.status == "present"]
+        words = [(s, False) for s in self._severity.find(doc)]
+        for cond in reaction:
+            if cond.severity is not None:
+                words += [(s, True) for s in cond.severity.find(doc)]
+        words = [
+            (s, sign) for s, sign in words if not self._cued((s,), *self._negators(doc), self._scope(doc))
+        ]
+        severe: list[str] = []
+        free: list[str] = []
+        window = max((c.severity_window for c in reaction), default=5)
+        reactions = [m for m in present if any(m.condition == c.name for c in reaction)]
+        for span, sign in sorted(words, key=lambda w: (w[0].start, w[0].end)):
+            inside = any(span.overlaps(m.span) for m in present)
+            if not sign and not inside and self._describes_other_noun(doc, span, present):
+                continue
+            nearest = self._nearest_mention(span, present, sentences)
+            if nearest is not None:
+                mention, distance = nearest
+                if mention in reactions and distance <= window:
+                    severe.append(doc.words(span))
+                continue
+            # A sentence without a finding after a reaction tells what followed it ("IM adrenaline x2,
+            # transferred to ICU"); before any reaction it is about something else ("in ICU last month").
+            if any(
+                m.span.end <= span.start and span.start - m.span.end <= _NARRATIVE_REACH for m in reactions
+            ):
+                severe.append(doc.words(span))
+            elif not present:
+                free.append(doc.words(span))
+        return tuple(dict.fromkeys(severe)), tuple(dict.fromkeys(free))
+
+    def _negators(self, doc: Doc) -> tuple[list[Span], list[Span]]:
+        return self._before.find(doc) + self._hypo_before.find(doc), self._after.find(doc)
+
+    def _scope(self, doc: Doc) -> Boundaries:
+        return Boundaries(len(doc.surface), [*self._boundaries.find(doc), *self._intent.find(doc)])
+
     @staticmethod
-    def _close(word: Span, mention: Span, window: int, sentences: Boundaries) -> bool:
-        """``word`` lies inside ``mention`` or within ``window`` tokens of it, in the same sentence."""
-        if word.overlaps(mention):
+    def _nearest_mention(
+        span: Span, mentions: list[Mention], sentences: Boundaries
+    ) -> tuple[Mention, int] | None:
+        best: tuple[Mention, int] | None = None
+        for m in mentions:
+            if span.overlaps(m.span):
+                distance = 0
+            else:
+                left, right = (span, m.span) if span.start < m.span.start else (m.span, span)
+                if sentences.between(left.end, right.start):
+                    continue
+                distance = right.start - left.end
+            if best is None or distance < best[1]:
+                best = (m, distance)
+        return best
+
+    def _describes_other_noun(self, doc: Doc, span: Span, mentions: list[Mention]) -> bool:
+        """ "severe nausea": the word after a severity adjective is a noun no finding covers."""
+        if span.end >= len(doc.surface):
+            return False
+        nxt = doc.surface[span.end]
+        if nxt in _PUNCTUATION or nxt in self._mild.words or not nxt.isalpha():
+            return False
+        if any(m.span.start <= span.end < m.span.end for m in mentions):
+            return False
+        return nxt not in self._severity.words and nxt not in _FUNCTION_WORDS
+
+    def _other_product_near(self, doc: Doc, mention: Span, sentences: Boundaries) -> bool:
+        """A reaction to another product: "urticaria during the platelet transfusion", "anaphylaxis to
+        pegaspargase", "hypotension during the IVIG infusion". Our own drug's name next to it wins."""
+        lo, hi = max(0, mention.start - 3), min(len(doc.surface), mention.end + 4)
+        window = Span(lo, hi)
+        if any(s.overlaps(window) for s in self._own_product.find(doc)):
+            return False
+        if any(
+            s.overlaps(window) and not sentences.between(*_order(s, mention))
+            for s in self._other_product.find(doc)
+        ):
             return True
-        left, right = (word, mention) if word.start < mention.start else (mention, word)
-        return right.start - left.end <= window and not sentences.between(left.end, right.start)
+        # "to/with/from <drug>": a rare word that is not ours names another product.
+        for i in range(mention.end, hi - 1):
+            if doc.surface[i] in {"to", "from", "with"} and i + 1 < len(doc.surface):
+                word = (
+                    doc.surface[i + 1]
+                    if doc.surface[i + 1] not in {"the", "a", "his", "her"}
+                    else (doc.surface[i + 2] if i + 2 < len(doc.surface) else "")
+                )
+                if word.isalpha() and word not in self._known and not is_everyday_word(word):
+                    return True
+        return False
+
+    def _analyte_of(self, doc: Doc, parts: Sequence[Span]) -> str:
+        """The lab test a near-pair is about ("ALT ... raised" -> "alt"); "" for a test panel ("LFTs")."""
+        if len(parts) != 2:
+            return ""
+        return self._analyte_by_name.get(" ".join(doc.text.split(" ")[parts[0].start : parts[0].end]), "")
 
     def _list_commas(self, doc: Doc, boundaries: list[Span]) -> set[Span]:
         """Commas followed, before any other boundary, by a list joiner ("fever, chills or rash")."""
@@ -288,3 +558,9 @@ class Reader:
         if not actions:
             return None
         return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words]))
+
+
+def _order(a: Span, b: Span) -> tuple[int, int]:
+    """The token range between two spans, in text order (for ``Boundaries.between``)."""
+    left, right = (a, b) if a.start < b.start else (b, a)
+    return left.end, max(left.end, right.start)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..corpus import Corpus
 from ..errors import RulesError
 from ..models import Action, Quote
-from .text import Terms
+from .matching import Terms
 
 ACTIONS: tuple[str, ...] = get_args(Action)
 
@@ -43,6 +43,11 @@ class _Entry(_Strict):
     near: list[list[Term]] = Field(default_factory=list)
     window: int = Field(default=4, ge=0, le=20)
     negatable: bool = True
+    # The two words of a `near` pair must share a clause (default) or only a sentence: "wheeze and throat
+    # tightness during the infusion" is one reaction though "and" ends a clause.
+    scope: Literal["clause", "sentence"] = "clause"
+    # A statement that the tests are normal ("LFTs fine"): it ends an earlier abnormal finding, fires nothing.
+    normal: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> _Entry:
@@ -69,10 +74,22 @@ class _ConditionSeverity(_Strict):
     window: int = Field(default=5, ge=0, le=20)
 
 
+class _Signs(_Strict):
+    """Signs that together suggest a condition: at least `min` different groups in one text."""
+
+    min: int = Field(ge=2)
+    groups: dict[str, list[Term]] = Field(min_length=2)
+    labs: list[str] = Field(default_factory=list)  # a raised value of these analytes is a group of its own
+
+
 class _Condition(_Strict):
+    label: str = Field(min_length=1)  # how a reason names it: "an abnormal liver test"
     match: list[_Entry] = Field(min_length=1)
     negation: _Negation = Field(default_factory=_Negation)
     severity: _ConditionSeverity | None = None
+    signs: _Signs | None = None
+    # A reaction to the product: a reaction to another product ("during the platelet transfusion") is not it.
+    reaction: bool = False
 
 
 class _Rule(_Strict):
@@ -110,9 +127,19 @@ class _RulesFile(_Strict):
     list_joiners: list[Term] = Field(default_factory=list)
     masked: list[Term] = Field(default_factory=list)
     intent: list[Term] = Field(min_length=1)
+    asks: list[Term] = Field(min_length=1)
+    informational: list[Term] = Field(default_factory=list)
     severity: list[Term] = Field(min_length=1)
+    mild: list[Term] = Field(default_factory=list)
+    other_patient: list[Term] = Field(default_factory=list)
+    other_product: list[Term] = Field(default_factory=list)
+    own_product: list[Term] = Field(default_factory=list)
+    patient_ref: list[Term] = Field(default_factory=list)
+    patient_deixis: list[Term] = Field(default_factory=list)
+    own_context: list[Term] = Field(default_factory=list)
     negation: _GlobalNegation
     hypothetical: _Negation
+    conditional: list[Term] = Field(default_factory=list)
     fuzzy: _Fuzzy = Field(default_factory=_Fuzzy)
     criteria: _Criteria
     shared: dict[str, Any] = Field(default_factory=dict)  # YAML anchors only; not read
@@ -149,6 +176,14 @@ class CompiledEntry:
     near: tuple[Terms, Terms] | None
     window: int
     negatable: bool
+    scope: str = "clause"
+    normal: bool = False
+
+
+@dataclass(frozen=True)
+class CompiledSigns:
+    name: str
+    words: Terms
 
 
 @dataclass(frozen=True)
@@ -159,6 +194,11 @@ class CompiledCondition:
     after: Terms
     severity: Terms | None  # words that make THIS condition severe, only near a mention of it
     severity_window: int
+    label: str = ""
+    signs: tuple[CompiledSigns, ...] = ()
+    signs_min: int = 0
+    sign_labs: tuple[str, ...] = ()
+    reaction: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,8 +254,11 @@ def compile_condition(name: str, cond: _Condition, source: str) -> CompiledCondi
                 near=(Terms(entry.near[0], at), Terms(entry.near[1], at)) if entry.near else None,
                 window=entry.window,
                 negatable=entry.negatable,
+                scope=entry.scope,
+                normal=entry.normal,
             )
         )
+    signs = cond.signs
     return CompiledCondition(
         name=name,
         entries=tuple(entries),
@@ -223,6 +266,16 @@ def compile_condition(name: str, cond: _Condition, source: str) -> CompiledCondi
         after=Terms(cond.negation.after, f"{where} negation.after"),
         severity=Terms(cond.severity.words, f"{where} severity") if cond.severity else None,
         severity_window=cond.severity.window if cond.severity else 0,
+        label=cond.label,
+        signs=tuple(
+            CompiledSigns(group, Terms(terms, f"{where} signs.{group}"))
+            for group, terms in signs.groups.items()
+        )
+        if signs
+        else (),
+        signs_min=signs.min if signs else 0,
+        sign_labs=tuple(signs.labs) if signs else (),
+        reaction=cond.reaction,
     )
 
 

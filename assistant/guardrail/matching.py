@@ -1,69 +1,23 @@
-"""Text as the guardrail sees it: one normalised spelling, whole tokens, token spans and phrase matching.
+"""Phrase matching for the guardrail: whole tokens of the one normalised spelling (``assistant.text``),
+token spans, and clause boundaries.
 
-Why separate: questions and rule phrases must go through exactly the same normalisation, and every matching
-decision is made on whole tokens, never on substrings; keeping both here means there is one place that
-defines what "the question mentions this phrase" means.
+Why separate: every matching decision is made on whole tokens, never on substrings; keeping it here means
+there is one place that defines what "the question mentions this phrase" means.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import RulesError
+from ..text import normalise
 
 if TYPE_CHECKING:
     from .schema import Term
-
-_FOLD = str.maketrans(
-    {
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4`", "'"),
-        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
-        "\u00d7": " x ",
-        "\u2265": ">",
-        "\u2264": "<",
-        # Lower-case Cyrillic and Greek letters that look like Latin ones ("ЅОЅ" typed or pasted with a
-        # Cyrillic keyboard layout). A small, fixed list: not mu or beta, which clinicians use as themselves.
-        **dict(zip("абвекмнорстухіјѕһԁԛԝ", "abbekmhopctyxijshdqw", strict=True)),
-        **dict(zip("αεικνορτυχ", "aeiknoptux", strict=True)),
-    }
-)
-_COMBINING = re.compile(r"[\u0300-\u036f]")
-_ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
-_HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
-_INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
-_OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
-_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
-_PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%])""")
-_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
-
-
-def normalise(text: str) -> str:
-    """One canonical spelling for questions and rule phrases alike: whole tokens separated by single spaces.
-
-    Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
-    is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
-    "S.O.S." and "s-o-s" -> "sos"; "can't" -> "cant"; hyphens, slashes and other symbols -> spaces;
-    punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" ->
-    "3 x") but decimals kept ("2.5").
-    """
-    text = unicodedata.normalize("NFKD", text).lower().translate(_FOLD)
-    if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
-        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    text = _COMBINING.sub("", text)
-    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
-    text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
-    text = _INNER_APOSTROPHE.sub("", text)
-    text = _OTHER.sub(" ", text)
-    text = _DECIMAL_POINT.sub("\x00", text)
-    text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
-    text = _DIGIT_LETTER.sub(" ", text)
-    return " ".join(text.split())
 
 
 @dataclass(frozen=True, slots=True)

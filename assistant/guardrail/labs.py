@@ -1,0 +1,277 @@
+"""Lab values as clinicians type them: "AST 212 U/L", "plts 14k", "bili 3,2 mg/dl", "ALT twice normal",
+"ALT 6x ULN", "plts grade 3".
+
+Why separate: reading a number needs units, reference limits and grade cut-offs, which are reviewed data
+(``corpus/lab_limits.yaml``, with their sources), not clinical vocabulary. A value is judged only against a
+limit recorded there; a value the file cannot judge says nothing, and only words ("high", "low") can then
+make it abnormal. Each reading carries the sentence a pharmacist needs to check it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .matching import Doc, Span, Terms
+
+Direction = Literal["high", "low"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limit(_Strict):
+    value: float = Field(gt=0)
+    unit: str
+
+
+class UnitRange(_Strict):
+    """How a bare number is read: in ``unit`` when it lies in [min, max] (``factor`` converts it)."""
+
+    unit: str
+    min: float
+    max: float
+    factor: float = 1.0
+
+
+class Analyte(_Strict):
+    label: str
+    condition: str
+    direction: Direction
+    names: list[str] = Field(min_length=1)
+    limit: Limit
+    judges_normal: bool = True
+    units: dict[str, float] = Field(default_factory=dict)  # normalised unit -> factor to the limit's unit
+    unitless: UnitRange | None = None
+    unitless_ranges: list[UnitRange] = Field(default_factory=list)
+    grades: list[float] = Field(default_factory=list)  # high: upper bounds of grades 1-3 as x limit
+    grade_cutoffs: list[float] = Field(default_factory=list)  # low: lower bounds of grades 1-3
+
+
+class LabLimits(_Strict):
+    """The schema of ``corpus/lab_limits.yaml``."""
+
+    analytes: dict[str, Analyte] = Field(min_length=1)
+    number_words: dict[str, float] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabReading:
+    """One value read for one analyte: abnormal ("present") or normal ("negated"), and why."""
+
+    analyte: str
+    condition: str
+    status: Literal["present", "negated"]
+    span: Span
+    words: str
+    reason: str
+    clears: bool = True  # a normal reading ends an earlier abnormal one of the same test
+
+
+_NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
+_SKIP = (
+    r"(?:(?:is|was|were|are|of|at|=|:|now|today|todays|this|am|pm|morning|came|come|back|to|only|just|still|"
+    r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
+    r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
+    r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
+    r"almost|nearly|approximately|of about) ){0,4}"
+)
+_GRADE = re.compile(r"(?:ctcae )?(?:grade|gr|g) ([0-4]|iv|iii|ii|i)(?![a-z0-9])")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_ULN = (
+    r"(?:the )?(?:uln|upper limit(?: of normal)?|upper normal limit|normal|above normal|the normal"
+    r"|upper limit normal)"
+)
+
+
+class LabReader:
+    """Finds analyte names and reads the value, multiple of the limit or grade written next to them."""
+
+    def __init__(self, limits: LabLimits, where: str) -> None:
+        self._limits = limits
+        self._names = {key: Terms(a.names, f"{where}: {key}.names") for key, a in limits.analytes.items()}
+        words = "|".join(sorted((re.escape(w) for w in limits.number_words), key=len, reverse=True))
+        amount = rf"(?P<a>{_NUMBER}|{words})" if words else rf"(?P<a>{_NUMBER})"
+        self._multiple = re.compile(
+            rf"^{_SKIP}(?:{amount}(?: (?:x|times|fold))? {_ULN}"
+            rf"|x (?P<b>{_NUMBER}) {_ULN}|(?P<c>{_NUMBER}) xuln)(?![a-z])"
+        )
+        self._value_any = re.compile(rf"^{_SKIP}{_NUMBER}")
+        self._given_uln = re.compile(rf"^[^.;?!]{{0,30}}?\( ?uln {_NUMBER}")
+
+    @property
+    def analyte_names(self) -> dict[str, Terms]:
+        return self._names
+
+    def read(self, doc: Doc) -> list[LabReading]:
+        readings: list[LabReading] = []
+        for key, terms in self._names.items():
+            analyte = self._limits.analytes[key]
+            for span in terms.find(doc):
+                reading = self._read_after(doc, span, key, analyte)
+                if reading is not None:
+                    readings.append(reading)
+        return readings
+
+    def _read_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+        start = doc.starts[span.end - 1] + len(doc.text.split(" ")[span.end - 1]) + 1
+        rest = doc.text[start:]
+        grade = _GRADE.match(re.sub(rf"^{_SKIP}", "", rest))
+        if grade:
+            number = _ROMAN.get(grade.group(1)) or int(grade.group(1))
+            consumed = len(rest) - len(re.sub(rf"^{_SKIP}", "", rest)) + grade.end()
+            return self._graded(doc, span, consumed, start, key, analyte, number)
+        multiple = self._multiple.match(rest)
+        if multiple and analyte.direction == "high":
+            amount = multiple.group("a") or multiple.group("b") or multiple.group("c")
+            value = self._number(amount)
+            if value is None:
+                return None
+            where = self._span(doc, span, start, multiple.end())
+            words = doc.words(where)
+            if value <= 1:
+                return LabReading(
+                    key, analyte.condition, "negated", where, words, f"'{words}' read as normal"
+                )
+            return LabReading(
+                key,
+                analyte.condition,
+                "present",
+                where,
+                words,
+                f"'{words}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
+                f"{self._grade_text(analyte, value)}",
+            )
+        found = self._value_any.match(rest)
+        if not found:
+            return None
+        value_text = found.group(1)
+        after = rest[found.end() :].lstrip()
+        unit, factor, unit_len = self._unit(after, analyte)
+        raw = self._number(value_text)
+        if raw is None:
+            return None
+        limit = analyte.limit.value
+        given = self._given_uln.match(after)
+        if given and analyte.direction == "high":
+            limit_value = self._number(given.group(1))
+            if limit_value:
+                limit, factor, unit = limit_value, 1.0, unit or "the stated ULN"
+        if unit is None:
+            readings = self._unitless(raw, analyte)
+            if not readings:
+                return None  # implausible in every unit: the number alone says nothing
+        else:
+            readings = [(unit, factor)]
+        end = found.end() + (len(rest[found.end() :]) - len(after)) + unit_len
+        where = self._span(doc, span, start, end)
+        words = doc.words(where)
+        verdicts = {self._judge(raw * f, limit, analyte) for _, f in readings}
+        if len(verdicts) != 1:
+            return None  # "bili 8": 8 mg/dL is grade 4, 8 umol/L is normal; only a unit or a word can tell
+        verdict = verdicts.pop()
+        value = raw * readings[0][1]
+        source = (
+            f"{limit:g} {analyte.limit.unit}" if limit == analyte.limit.value else f"{limit:g} (as stated)"
+        )
+        if verdict == "normal":
+            return LabReading(key, analyte.condition, "negated", where, words, f"'{words}' read as normal")
+        if verdict == "not low":  # no lower reference limit recorded: not called normal
+            return LabReading(
+                key, analyte.condition, "negated", where, words, f"'{words}' read as not low", clears=False
+            )
+        if analyte.direction == "high":
+            ratio = value / limit
+            return LabReading(
+                key,
+                analyte.condition,
+                "present",
+                where,
+                words,
+                f"'{words}' read as {analyte.label} above the reference upper limit {source}: "
+                f"{ratio:.1f} x ULN{self._grade_text(analyte, ratio)}",
+            )
+        return LabReading(
+            key,
+            analyte.condition,
+            "present",
+            where,
+            words,
+            f"'{words}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
+            f"{self._grade_text(analyte, value)}",
+        )
+
+    @staticmethod
+    def _judge(value: float, limit: float, analyte: Analyte) -> str:
+        if analyte.direction == "high":
+            return "abnormal" if value > limit else "normal"
+        if value < limit:
+            return "abnormal"
+        return "normal" if analyte.judges_normal else "not low"
+
+    def _graded(
+        self, doc: Doc, span: Span, consumed: int, start: int, key: str, analyte: Analyte, grade: int
+    ) -> LabReading:
+        where = self._span(doc, span, start, consumed)
+        words = doc.words(where)
+        if grade == 0:
+            return LabReading(key, analyte.condition, "negated", where, words, f"'{words}' read as normal")
+        change = "raised" if analyte.direction == "high" else "low"
+        return LabReading(
+            key,
+            analyte.condition,
+            "present",
+            where,
+            words,
+            f"'{words}' read as {change} {analyte.label} (CTCAE grade {grade})",
+        )
+
+    @staticmethod
+    def _span(doc: Doc, name: Span, start: int, length: int) -> Span:
+        """The tokens from the analyte name to the end of what was read (``length`` characters after it)."""
+        end_char = start + length
+        end = name.end
+        while end < len(doc.starts) and doc.starts[end] < end_char:
+            end += 1
+        return Span(name.start, end)
+
+    def _unit(self, after: str, analyte: Analyte) -> tuple[str | None, float, int]:
+        for unit in sorted(analyte.units, key=len, reverse=True):
+            if after == unit or after.startswith(unit + " "):
+                return unit, analyte.units[unit], len(unit)
+        return None, 1.0, 0
+
+    @staticmethod
+    def _unitless(raw: float, analyte: Analyte) -> list[tuple[str, float]]:
+        """Every unit a bare number is plausible in."""
+        ranges = list(analyte.unitless_ranges)
+        if analyte.unitless is not None:
+            ranges.append(analyte.unitless)
+        return [(r.unit, r.factor) for r in ranges if r.min <= raw <= r.max]
+
+    def _number(self, text: str) -> float | None:
+        if text in self._limits.number_words:
+            return self._limits.number_words[text]
+        parts = text.split(" , ")
+        try:
+            if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):
+                return float("".join(parts))
+            if len(parts) == 2:  # a decimal comma: "3,2 mg/dl"
+                return float(f"{parts[0]}.{parts[1]}")
+            return float(text)
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _grade_text(analyte: Analyte, value: float) -> str:
+        if analyte.direction == "high" and analyte.grades:
+            grade = 1 + sum(value > bound for bound in analyte.grades)
+        elif analyte.direction == "low" and analyte.grade_cutoffs:
+            grade = 1 + sum(value < bound for bound in analyte.grade_cutoffs)
+        else:
+            return ""
+        return f", CTCAE grade {grade}"

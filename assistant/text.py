@@ -1,0 +1,177 @@
+"""THE text layer: one spelling of any text, read once and shared by every stage.
+
+Why one module: retrieval, answerability, conversation, the guardrail and the language-model checks must
+see the same words. Before this module existed BM25 tokenised and stemmed on its own, the guardrail folded
+look-alike letters that retrieval never saw, and coverage counted words that BM25 split differently.
+
+- ``normalise``: lower case, invisible characters dropped, look-alike letters and dashes folded, acronyms
+  joined ("S.O.S." -> "sos"), punctuation as tokens, digits split from letters ("C3D1" -> "c 3 d 1").
+- ``read``: a text's tokens, words and stems (memoised: a question is read once per ``ask``).
+- ``stem``: the one English (Snowball) stemmer.
+- ``Speller``: typo correction by edit distance with transpositions ("ofetn" -> "often").
+- ``is_everyday_word``: common English ("recognised", "worry", "kids") as opposed to a rare term
+  ("ursodiol", "voriconazole"), from the ``wordfreq`` frequency lists (bundled data, no download).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from wordfreq import top_n_list, zipf_frequency
+
+EVERYDAY_ZIPF = 3.0  # a word used at least once per million words of English is everyday English
+_ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
+
+__all__ = [
+    "EVERYDAY_ZIPF",
+    "Speller",
+    "Text",
+    "english_words",
+    "is_everyday_word",
+    "normalise",
+    "read",
+    "stem",
+    "words",
+]
+
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4`", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+        "\u00d7": " x ",
+        "\u2265": ">",
+        "\u2264": "<",
+        "\u00b5": "u",  # micro sign: "µmol/L" is "umol/L"
+        "\u03bc": "u",  # Greek mu typed for micro
+        # Lower-case Cyrillic and Greek letters that look like Latin ones ("ЅОЅ" typed or pasted with a
+        # Cyrillic keyboard layout). A small, fixed list: not beta, which clinicians use as itself.
+        **dict(zip("абвекмнорстухіјѕһԁԛԝ", "abbekmhopctyxijshdqw", strict=True)),
+        **dict(zip("αεικνορτυχ", "aeiknoptux", strict=True)),
+    }
+)
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
+_HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
+_INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
+_OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%])""")
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+
+
+def normalise(text: str) -> str:
+    """One canonical spelling for questions, passages and data-file phrases alike.
+
+    Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
+    is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
+    "S.O.S." and "s-o-s" -> "sos"; "can't" -> "cant"; hyphens, slashes and other symbols -> spaces;
+    punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" ->
+    "3 x") but decimals kept ("2.5"). Whole tokens separated by single spaces.
+    """
+    text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
+    if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = _COMBINING.sub("", text)
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
+    text = _INNER_APOSTROPHE.sub("", text)
+    text = _OTHER.sub(" ", text)
+    text = _DECIMAL_POINT.sub("\x00", text)
+    text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
+    text = _DIGIT_LETTER.sub(" ", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text as every stage sees it."""
+
+    original: str
+    normalised: str
+    tokens: tuple[str, ...]  # words and punctuation, in order
+    words: tuple[str, ...]  # the tokens that are words or numbers
+    stems: tuple[str, ...]  # one stem per word
+
+
+@lru_cache(maxsize=4096)
+def read(text: str) -> Text:
+    """Read a text once: normalise, tokenise, stem. Memoised (pure)."""
+    normalised = normalise(text)
+    tokens = tuple(normalised.split())
+    found = tuple(t for t in tokens if t[0].isalnum())
+    return Text(text, normalised, tokens, found, tuple(stem(w) for w in found))
+
+
+def words(text: str) -> list[str]:
+    """The word tokens of a text ("QT-prolonging" gives "qt", "prolonging")."""
+    return list(read(text).words)
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=16384)
+def stem(word: str) -> str:
+    """English (Snowball) stem, so "checked" meets "check" and "infusions" meets "infusion"."""
+    return _stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=16384)
+def is_everyday_word(word: str) -> bool:
+    """True for common English words: they carry no clinical topic the monograph could lack."""
+    return zipf_frequency(word, "en") >= EVERYDAY_ZIPF
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """Everyday English words (letters only), for telling a typo of one ("devleoped") from a rare term."""
+    return frozenset(w for w in top_n_list("en", _ENGLISH_LIST) if w.isalpha() and w.isascii())
+
+
+class Speller:
+    """The known word a misspelt word most likely meant: the closest by edit distance, where swapping two
+    neighbouring letters counts as one edit ("ofetn" -> "often", "cyles" -> "cycles").
+
+    ``min_length``: shorter words are never corrected. One edit is allowed, two from ``long_length`` letters.
+    ``same_first_letter``: typos rarely hit the first letter, and requiring it avoids "premedication" ->
+    "medication".
+    """
+
+    def __init__(
+        self,
+        known: Iterable[str],
+        targets: Iterable[str],
+        *,
+        min_length: int = 4,
+        long_length: int = 8,
+        same_first_letter: bool = True,
+    ) -> None:
+        self._known = frozenset(known)
+        self._min, self._long, self._first = min_length, long_length, same_first_letter
+        self._targets: dict[str, list[str]] = {}
+        for word in sorted(set(targets)):
+            if word.isalpha() and len(word) >= min_length - 1:
+                self._targets.setdefault(word[0] if same_first_letter else "", []).append(word)
+        self.correct = lru_cache(maxsize=8192)(self._correct)
+
+    def _correct(self, word: str) -> str:
+        if word in self._known or len(word) < self._min or len(word) > 40 or not word.isalpha():
+            return word
+        limit = 2 if len(word) >= self._long else 1
+        pool = [
+            t
+            for t in self._targets.get(word[0] if self._first else "", ())
+            if abs(len(t) - len(word)) <= limit
+        ]
+        best = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=limit)
+        return best[0] if best is not None else word
