@@ -92,8 +92,8 @@ class Calibration:
     min_best_coverage: float = 0.4  # ... and the best one alone at least this share
     min_similarity: float = 0.34  # cosine similarity of the best quoted passage to the question
     related_similarity: float = 0.5  # passages this close may be offered as related when abstaining
-    keep_coverage: float = 0.6  # a passage is quoted if it covers this share of the best passage's coverage
-    keep_similarity_gap: float = 0.2  # ... and is at most this much less similar than the best one
+    keep_coverage: float = 0.75  # a passage is quoted if it covers this share of the best passage's coverage
+    keep_similarity_gap: float = 0.15  # ... and is at most this much less similar than the best one
     max_quotes: int = 3
     max_related: int = 2
 
@@ -147,7 +147,9 @@ class QuestionParts:
     asking_text: str  # normalised
 
 
-def split_question(expander: QueryExpander, question: str, carried: Sequence[str] = ()) -> QuestionParts:
+def split_question(
+    expander: QueryExpander, question: str, carried: Sequence[str] = (), hints: Sequence[str] = ()
+) -> QuestionParts:
     """Sentences that ask (ending in "?" or opening with a question word) versus statements."""
     sentences: list[list[str]] = [[]]
     for token in expander.spelled(question).split():
@@ -173,7 +175,7 @@ def split_question(expander: QueryExpander, question: str, carried: Sequence[str
 
     return QuestionParts(
         asking=expander.expand(joined),
-        context=expander.expand(" ".join(" ".join(s) for s in statements)),
+        context=expander.expand(" ".join([*(" ".join(s) for s in statements), *hints])),
         clauses=tuple(
             Clause(" ".join(c), expander.expand(" ".join(c)), codes_in(" ".join(c))) for c in clauses if c
         ),

@@ -132,7 +132,7 @@ class Assistant:
         # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
         draft = self.composer.compose(
-            split_question(self.expander, question, resolution.carried_terms), ranked
+            split_question(self.expander, question, resolution.carried_terms, resolution.hint_terms), ranked
         )
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"

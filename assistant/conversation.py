@@ -27,6 +27,9 @@ MAX_TURNS = 50  # the guardrail reads every kept user turn: a condition stated l
 MAX_MESSAGES = 2 * MAX_TURNS  # a turn is a user message and its answer
 MAX_MESSAGE_CHARS = 4000  # older text is not needed to find a topic, and bounds the work per request
 CUES_FILE = "conversation.yaml"
+# Pointers at an earlier topic that a question with a topic of its own may still use ("does THAT include
+# kids?"); "it" is left out: it usually means the drug.
+_DEMONSTRATIVES = frozenset({"that", "this", "those", "these", "them", "they"})
 
 
 class TermSource(Protocol):
@@ -69,11 +72,14 @@ class Resolution:
     query:         text the retriever searches with (the question, plus carried topic terms).
     followup:      the question refers back to the conversation.
     carried_terms: topic terms taken from the earlier turn (empty when the question has its own topic).
+    hint_terms:    the earlier topic, when a question with its own topic points back at it ("Does that
+                   include kids?"): it guides retrieval and hints at the topic, but is not what is asked.
     """
 
     query: str
     followup: bool = False
     carried_terms: list[str] = field(default_factory=list)
+    hint_terms: list[str] = field(default_factory=list)
 
 
 def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
@@ -213,7 +219,11 @@ def resolve(
     if not previous_terms:
         return Resolution(query=question)
     if topic_terms(question, expander, cues):
-        return Resolution(query=question, followup=bool(cues.found_in(question)))
+        pointers = set(cues.found_in(question)) & _DEMONSTRATIVES
+        if not pointers:
+            return Resolution(query=question, followup=bool(cues.found_in(question)))
+        hints = [t for t in previous_terms if t.lower() not in set(words(question))]
+        return Resolution(query=" ".join([question.strip(), *hints]), followup=True, hint_terms=hints)
     if unknown_terms(question, expander, cues):
         return Resolution(query=question, followup=True)
     asked = set(words(question))

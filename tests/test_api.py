@@ -155,7 +155,9 @@ def test_out_of_scope_question_abstains(client: httpx.Client) -> None:
     answer = client.post("/api/ask", json={"question": "Is Besponsa safe during pregnancy?"}).json()
     assert answer["abstained"] is True
     assert answer["quotes"] == []
-    assert answer["not_covered"] == ["It gives no information on pregnancy, breastfeeding, fertility or contraception."]
+    assert answer["not_covered"] == [
+        "It gives no information on pregnancy, breastfeeding, fertility or contraception."
+    ]
 
 
 def test_partly_covered_question_answers_and_names_what_is_not_covered(client: httpx.Client) -> None:
