@@ -34,7 +34,7 @@ from .models import Quote
 from .retrieval import Expansion, QueryExpander, Scored
 from .text import normalise, stem, words
 
-HEADING_CREDIT = 0.5  # a word only in a passage's section title
+HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
 # An everyday word the monograph lacks ("drive", "vaccines") may be what is asked about: it weighs this share
 # of a word the monograph lacks. Words that only frame a question ("recognised", "worry") weigh nothing.

@@ -121,7 +121,7 @@ class Assistant:
         """Answer one question, in the context of the conversation so far."""
         started = time.perf_counter()
         question = self.validate(question)
-        turns = normalize_history(history)
+        turns = normalize_history(history, self.settings.history_turns)
         resolution = resolve(question, turns, self.expander, self.cues)
         expansion = self.expander.expand(resolution.query)
         ranked = self.retriever.search(resolution.query, expansion)

@@ -18,12 +18,14 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Protocol
 
-from .corpus import read_yaml
+from pydantic import BaseModel, ConfigDict
+
+from .data import load_data
 from .errors import ConfigError, InvalidQuestion
 from .text import stem, words
 
 ROLES = ("user", "assistant", "system")
-MAX_TURNS = 50  # the guardrail reads every kept user turn: a condition stated long ago still holds
+MAX_TURNS = 50  # the default of Settings.history_turns: the guardrail reads every kept user turn
 MAX_MESSAGES = 2 * MAX_TURNS  # a turn is a user message and its answer
 MAX_MESSAGE_CHARS = 4000  # older text is not needed to find a topic, and bounds the work per request
 CUES_FILE = "conversation.yaml"
@@ -36,6 +38,18 @@ class TermSource(Protocol):
     """What ``resolve`` needs from the retrieval ``QueryExpander``."""
 
     def clinical_terms(self, text: str) -> list[str]: ...
+
+
+class CuesFile(BaseModel):
+    """The schema of ``corpus/conversation.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pronouns: list[str]
+    openers: list[str]
+    temporal: list[str]
+    non_topic_terms: list[str]
+    closings: list[str]
 
 
 @dataclass(frozen=True)
@@ -91,10 +105,8 @@ def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 def load_cues(corpus_dir: Path) -> Cues:
     """Read ``conversation.yaml``; a missing or malformed file stops start-up with its name."""
     path = corpus_dir / CUES_FILE
-    data = read_yaml(path, ConfigError)
+    data = load_data(path, CuesFile, ConfigError).model_dump()
     keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings")
-    if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in keys):
-        raise ConfigError(f"{path} must map each of {', '.join(keys)} to a list of phrases")
     phrases = {k: [tuple(words(str(p))) for p in data[k]] for k in keys}
     if any(not p for k in keys for p in phrases[k]):
         raise ConfigError(f"{path} has an empty phrase")
@@ -107,8 +119,9 @@ def load_cues(corpus_dir: Path) -> Cues:
     )
 
 
-def normalize_history(history: object) -> list[tuple[str, str]]:
-    """Turn a chat history into ``(role, text)`` pairs, keeping only the last ``MAX_TURNS`` turns.
+def normalize_history(history: object, max_turns: int = MAX_TURNS) -> list[tuple[str, str]]:
+    """Turn a chat history into ``(role, text)`` pairs, keeping the last ``max_turns`` user turns (and the
+    answers between them).
 
     Accepts None, a list of ``{"role", "content"}`` dicts, or objects with ``role`` and ``content``
     attributes (Gradio ``ChatMessage``, pydantic models). ``content`` is a string or a list of Gradio 6
@@ -120,13 +133,16 @@ def normalize_history(history: object) -> list[tuple[str, str]]:
         return []
     if not isinstance(history, list | tuple):
         raise InvalidQuestion(f"history must be a list of messages, not {type(history).__name__}")
-    offset = max(0, len(history) - MAX_MESSAGES)
+    offset = max(0, len(history) - 2 * max_turns)  # a turn is at most a user message and its answer
     turns: list[tuple[str, str]] = []
     for index, message in enumerate(history[offset:], start=offset):
         role, content = _role_and_content(message, index)
         text = _text_of(content, index).strip()
         if text:
             turns.append((role, text[-MAX_MESSAGE_CHARS:]))
+    users = [i for i, (role, _) in enumerate(turns) if role == "user"]
+    if len(users) > max_turns:  # several user messages in a row: still only max_turns user turns
+        turns = turns[users[-max_turns] :]
     return turns
 
 

@@ -21,12 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .errors import AssistantError, CorpusError
+from .data import load_data
+from .errors import CorpusError
 from .models import Passage, Quote
 from .text import stem, words
 
@@ -113,14 +112,6 @@ class Corpus:
         return None
 
 
-def read_yaml(path: Path, error: type[AssistantError]) -> Any:
-    """Parse a data file of the corpus folder; a missing or broken file raises ``error`` naming it."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise error(f"cannot read {path}: {exc}") from exc
-
-
 def load_corpus(folder: Path) -> Corpus:
     """Load every ``*.txt`` monograph in ``folder``; fail closed on anything missing or changed."""
     if not folder.is_dir():
@@ -139,10 +130,7 @@ def _load_document(path: Path) -> Document:
     meta_path = path.with_suffix(".meta.yaml")
     if not meta_path.is_file():
         raise CorpusError(f"{path.name} has no provenance file {meta_path.name}")
-    try:
-        provenance = Provenance.model_validate(yaml.safe_load(meta_path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise CorpusError(f"{meta_path.name} is not valid provenance: {exc}") from exc
+    provenance = load_data(meta_path, Provenance, CorpusError)
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != provenance.sha256:

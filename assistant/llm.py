@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from .corpus import Corpus
+from .data import read_yaml
 from .errors import ConfigError
 from .guardrail import ACTION_LABELS
 from .models import Passage, Quote, RuleHit
@@ -152,7 +152,7 @@ def load_checks(corpus_dir: Path) -> WriterChecks:
     """Read and compile ``llm_checks.yaml``; a broken file stops start-up with its name and the fault."""
     path = corpus_dir / CHECKS_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path, ConfigError)
         contradictions = data["contradictions"]
         unknown = set(contradictions) - {"discontinue", "interrupt", "limit"}
         if unknown:
@@ -172,7 +172,7 @@ def load_checks(corpus_dir: Path) -> WriterChecks:
         )
     except ConfigError:
         raise
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
         raise ConfigError(f"{path} is not a valid checks file: {type(exc).__name__}: {exc}") from exc
 
 

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
 
     # Questions and retrieval
     max_question_chars: int = Field(default=2000, ge=10)
+    history_turns: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="earlier user turns read with each question, on every channel (chat, API, /embed)",
+    )
     top_k: int = Field(default=8, ge=1, le=50)
 
     # Optional language model (OpenAI-compatible endpoint). Unset: extractive answers only.

@@ -11,11 +11,13 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
-from .corpus import OVERVIEW, read_yaml
+from .corpus import OVERVIEW
+from .data import load_data
 from .errors import ConfigError
 from .text import words
 
 SUGGESTIONS_FILE = "suggestions.yaml"
+SuggestionsFile = dict[str, list[str]]  # the schema of corpus/suggestions.yaml: section -> questions
 MAX_SUGGESTIONS = 3
 
 
@@ -60,10 +62,7 @@ def _key(question: str) -> tuple[str, ...]:
 @cache
 def _load(corpus_dir: Path) -> Suggestions:
     path = corpus_dir / SUGGESTIONS_FILE
-    data = read_yaml(path, ConfigError)
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and v and all(isinstance(q, str) and q.strip() for q in v)
-        for k, v in data.items()
-    ):
+    data = load_data(path, SuggestionsFile, ConfigError)
+    if not all(v and all(q.strip() for q in v) for v in data.values()):
         raise ConfigError(f"{path} must map each section name to a non-empty list of questions")
     return Suggestions({k: [q.strip() for q in v] for k, v in data.items()})

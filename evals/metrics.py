@@ -166,6 +166,7 @@ class Observed:
     abstained: bool
     latency_ms: float
     error: str | None = None
+    not_covered: tuple[str, ...] = ()  # what the answer says the monograph does not give
 
 
 @dataclass(frozen=True)

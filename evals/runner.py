@@ -155,6 +155,7 @@ def observe(answer: Any, latency_ms: float) -> tuple[Observed, tuple[str, ...]]:
         fired=fired,
         abstained=bool(answer.abstained),
         latency_ms=latency_ms,
+        not_covered=tuple(getattr(answer, "not_covered", ()) or ()),
     )
     return observed, sections
 

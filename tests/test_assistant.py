@@ -168,3 +168,84 @@ def test_broken_answer_types_stop_start_up(
         Assistant.from_settings(
             Settings(corpus_dir=corpus_copy, data_dir=tmp_path / "data"), embeddings=embeddings
         )
+
+
+# ------------------------------------------------------------------------------- answerability (issue 10)
+COVERED = [c["q"] for c in DEV["answerable"]]
+NEUTRAL = [
+    "please",
+    "actually",
+    "really",
+    "quick question:",
+    "for a 63-year-old patient,",
+    "just checking,",
+    "kindly",
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    question=st.sampled_from(COVERED),
+    filler=st.sampled_from(NEUTRAL),
+    where=st.sampled_from(["start", "end", "middle"]),
+)
+def test_a_neutral_filler_word_keeps_a_covered_question_answered(
+    assistant: Assistant, question: str, filler: str, where: str
+) -> None:
+    """No threshold sits on a knife-edge that one word carrying no topic flips."""
+    words = question.rstrip("?").split()
+    if where == "start":
+        changed = f"{filler} {question}"
+    elif where == "end":
+        changed = f"{question.rstrip('?')} {filler}?"
+    else:
+        changed = " ".join([*words[: len(words) // 2], filler, *words[len(words) // 2 :]]) + "?"
+    assert not assistant.ask(question).abstained
+    assert not assistant.ask(changed).abstained, changed
+
+
+@pytest.mark.parametrize(
+    ("question", "not_covered"),
+    [
+        ("What are the risk factors for SOS, and should we give ursodiol prophylaxis?", "ursodiol"),
+        ("How often are LFTs checked, and what ALT threshold should trigger a hold?", "numeric threshold"),
+        ("Does inotuzumab prolong the QT interval, and what QTc value should make me hold it?", "threshold"),
+        ("Which drugs should be avoided with inotuzumab - specifically, is voriconazole OK?", "voriconazole"),
+    ],
+)
+def test_a_partly_covered_question_is_answered_and_names_the_rest(
+    assistant: Assistant, question: str, not_covered: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.quotes, answer.metadata
+    assert answer.not_covered and not_covered in " ".join(answer.not_covered)
+    assert "Not covered by the monograph: " + " ".join(answer.not_covered) in answer.text
+    _assert_grounded(assistant, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "not_covered"),
+    [
+        ("Should ursodiol be used to prevent VOD?", "The monograph does not mention ursodiol."),
+        ("What speed should it run at?", "It gives no infusion rate or duration."),
+        ("What is the recommended dose of Besponsa in mg/m2?", "It gives no dose amount."),
+        ("Does Besponsa need a dose adjustment with strong CYP3A4 inhibitors?", "does not mention cyp3a4"),
+        ("Is Besponsa safe during pregnancy?", "pregnancy"),
+    ],
+)
+def test_a_question_asking_only_for_what_is_not_covered_abstains(
+    assistant: Assistant, question: str, not_covered: str
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.quotes
+    assert not_covered in " ".join(answer.not_covered)
+
+
+def test_related_passages_are_labelled_as_not_answering(assistant: Assistant) -> None:
+    """When abstaining, close passages may be offered, under a heading that says they do not answer."""
+    answer = assistant.ask("What is the elimination half-life of the CD22 antibody-drug conjugate?")
+    assert answer.abstained and answer.quotes == []
+    for quote in answer.related:
+        assert assistant.corpus.is_verbatim(quote)
+    if answer.related:
+        assert "Related passages (they do not answer the question):" in answer.text

@@ -214,6 +214,30 @@ def test_like_in_the_chat_is_stored_in_sqlite(page: object, ui_settings: Setting
     page.locator("#status").get_by_text("feedback was recorded").wait_for()
 
 
+def test_lab_value_verdict_shows_what_the_guardrail_read(page: object) -> None:
+    """Issue 11: each verdict says which words it read and what it read them as."""
+    ask(page, "ALT 6x ULN before C2D8, proceed?")
+    hit = page.locator("#guardrail-banner .guardrail-hit.rule-liver_abnormal")  # the sanitiser drops data-*
+    hit.wait_for()
+    assert "Interrupt / hold" in hit.locator(".guardrail-action").text_content()
+    why = hit.locator(".guardrail-why").text_content()
+    assert "'alt 6 x uln' read as ALT above the upper limit of normal: 6 x ULN, CTCAE grade 3" in why
+    assert "'proceed' read as a treatment decision" in why
+    shot(page, "ui-lab-value-reason")
+
+
+def test_partly_covered_question_shows_quotes_and_what_is_not_covered(page: object) -> None:
+    """Issue 10: the covered part is quoted, and one line names what the monograph does not say."""
+    ask(page, "What are the risk factors for SOS, and should we give ursodiol prophylaxis?")
+    last = page.locator('#chat [data-testid="bot"]').nth(0).text_content()
+    assert "Risk factors include" in last
+    assert "Not covered by the monograph: The monograph does not mention ursodiol." in last
+    assert any(
+        "Risk factors include" in m for m in page.locator("#monograph mark.quoted").all_text_contents()
+    )
+    shot(page, "ui-partial-answer")
+
+
 # ---------------------------------------------------------------------------------------------- embed
 def test_intranet_page_on_another_origin_can_frame_embed_and_ask(
     browser: object, app_url: str, intranet_port: int, ui_settings: Settings
@@ -268,3 +292,35 @@ def test_a_page_on_an_origin_not_allowed_cannot_frame_embed(browser: object, app
     finally:
         context.close()
         site.close()
+
+
+def test_embed_shows_reasons_context_and_not_covered(browser: object, app_url: str) -> None:
+    """/embed shows what each verdict read, a weaker rule only as context under a discontinuation, and
+    the not-covered line of a partial answer."""
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(app_url + "/embed", wait_until="load")
+        tab.locator("#question").fill("VOD suspected and plts 25 x10^9/L. D15?")
+        tab.locator("#ask").click()
+        tab.locator(".msg.bot").first.wait_for(timeout=30000)
+        answer = tab.locator(".msg.bot").first
+        banners = answer.locator(".banner")
+        assert banners.count() == 1 and banners.first.get_attribute("data-rule") == "sos"
+        assert "read as sinusoidal obstruction syndrome" in banners.first.locator(".why").text_content()
+        context_box = answer.locator(".context")
+        assert "not a separate verdict" in context_box.text_content()
+        assert "'plts 25 x 10 9 l' read as a low platelet count" in context_box.text_content()
+        assert "Interrupt / hold" not in answer.text_content()
+
+        tab.locator("#question").fill(
+            "What are the risk factors for SOS, and should we give ursodiol prophylaxis?"
+        )
+        tab.locator("#ask").click()
+        tab.locator(".msg.bot").nth(1).wait_for(timeout=30000)
+        partial = tab.locator(".msg.bot").nth(1).text_content()
+        assert "Risk factors include" in partial
+        assert "The monograph does not mention ursodiol." in partial
+        shot(tab, "embed-reasons-partial")
+    finally:
+        context.close()

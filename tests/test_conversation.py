@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from assistant.conversation import (
     MAX_MESSAGES,
+    MAX_TURNS,
     Cues,
     load_cues,
     normalize_history,
@@ -109,11 +110,12 @@ def test_normalize_history_accepts(history: object, expected: list[tuple[str, st
 
 
 def test_normalize_history_keeps_only_the_last_turns() -> None:
+    """The limit counts user turns (50 by default): user messages in a row are not read as 100 turns."""
     history = [{"role": "user", "content": f"question {i}"} for i in range(3 * MAX_MESSAGES)]
     kept = normalize_history(history)
-    assert len(kept) == MAX_MESSAGES
+    assert len(kept) == MAX_TURNS
     assert kept[-1] == ("user", f"question {3 * MAX_MESSAGES - 1}")
-    assert kept[0] == ("user", f"question {2 * MAX_MESSAGES}")
+    assert kept[0] == ("user", f"question {3 * MAX_MESSAGES - MAX_TURNS}")
 
 
 @pytest.mark.parametrize(
@@ -208,7 +210,7 @@ def test_cues_found_in_question(cues: Cues, question: str, found: list[str]) -> 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("pronouns: [it]\n", "must map each of pronouns, openers, temporal, non_topic_terms, closings"),
+        ("pronouns: [it]\n", "conversation.yaml does not follow its schema"),
         ("pronouns: [it\n", "cannot read"),
         ("pronouns: ['']\nopeners: []\ntemporal: []\nnon_topic_terms: []\nclosings: []\n", "empty phrase"),
     ],

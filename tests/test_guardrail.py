@@ -38,6 +38,22 @@ TABLE = [
     for category, cases in CASES.items()
     for i, case in enumerate(cases)
 ]
+# The blind development set, folded in (issue 11): every situation must give the set's answer, except the
+# listed misses and disagreements, which must still differ (strict xfail).
+BLIND_DEV = PROJECT_ROOT / "evals" / "sets" / "blind_dev_guardrail.yaml"
+KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
+KNOWN_WHY = {k["q"]: k["why"] for group in KNOWN.values() for k in group}
+BLIND_TABLE = [
+    pytest.param(
+        case["q"],
+        "\n".join(case.get("context") or []),
+        set(case["fire"]),
+        id=f"blind-{kind}-{i:02d}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_WHY[case["q"]])] if case["q"] in KNOWN_WHY else [],
+    )
+    for kind, cases in yaml.safe_load(BLIND_DEV.read_text(encoding="utf-8")).items()
+    for i, case in enumerate(cases)
+]
 POSITIVES = [
     (c["q"], set(c["fire"])) for cases in CASES.values() for c in cases if c["fire"] and "context" not in c
 ]
@@ -110,7 +126,7 @@ def test_table_is_large_and_covers_every_category() -> None:
     assert fired == set(EXPECTED_RULES), "every rule has positive phrasings"
 
 
-@pytest.mark.parametrize(("question", "context", "expected"), TABLE)
+@pytest.mark.parametrize(("question", "context", "expected"), TABLE + BLIND_TABLE)
 def test_phrasing_fires_exactly(guard: Guardrail, question: str, context: str, expected: set[str]) -> None:
     hits = guard.check(question, context=context)
     assert ids(hits) == expected, [h.triggers for h in hits]

@@ -270,7 +270,7 @@ def test_settings_name_an_openai_compatible_model() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("contradictions: [\n", "is not a valid checks file"),
+        ("contradictions: [\n", "cannot read"),
         ("clause_separators: ','\nnegation: 'not'\nnegation_window_words: 3\n", "KeyError"),
         (
             "clause_separators: ','\nnegation: 'not'\nnegation_window_words: 3\n"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..corpus import Corpus
+from ..data import read_yaml
 from ..errors import RulesError
 from ..models import Action, Quote
 from .matching import Terms
@@ -153,11 +153,11 @@ RulesFile = _RulesFile  # the name the rest of the package uses
 def read_rules(path: Path) -> RulesFile:
     """Read and validate ``path``; any problem raises ``RulesError`` naming it (fail closed)."""
     source = str(path)
+    if not path.is_file():
+        raise RulesError(f"cannot read rules file {source}: no such file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(f"cannot read rules file {source}: {exc}") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raw = read_yaml(path, RulesError)
+    except RulesError as exc:
         raise RulesError(f"rules file {source} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise RulesError(f"rules file {source} must be a YAML mapping, not {type(raw).__name__}")

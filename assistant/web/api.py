@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_HISTORY_MESSAGES = 40
+MAX_HISTORY_MESSAGES = 1000  # a bound on the request; the assistant reads Settings.history_turns of it
 MAX_HISTORY_CHARS = 20_000
 MAX_COMMENT_CHARS = 1000
 Status = Literal["loading", "unavailable", "failed", "ready"]
@@ -115,7 +115,7 @@ class AskRequestBase(BaseModel):
     history: list[HistoryMessage] = Field(
         default_factory=list,
         max_length=MAX_HISTORY_MESSAGES,
-        description="earlier messages, oldest first; only the last few turns are used",
+        description="earlier messages, oldest first; the last `history_turns` user turns (default 50) count",
     )
 
     @field_validator("question")

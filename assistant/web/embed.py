@@ -17,7 +17,7 @@ import secrets
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from ..guardrail import ACTION_LABELS
+from ..guardrail import ACTION_LABELS, CONTEXT_HEADING
 from ..settings import Settings
 from .security import content_security_policy
 from .ui import DISCLAIMER, GENERATED, NOT_COVERED
@@ -40,6 +40,8 @@ _PAGE = """<!doctype html>
   .banner { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; padding: 6px 8px;
             border-radius: 6px; margin-bottom: 6px; }
   .banner .action { font-weight: 700; text-transform: uppercase; }
+  .why { font-size: 0.85rem; margin-top: 4px; }
+  .context { border: 1px dashed #b91c1c; padding: 4px 8px; margin: 6px 0; font-size: 0.9rem; }
   .abstained { border: 2px dashed #6b7280; background: #f3f4f6; padding: 6px 8px; border-radius: 6px;
                margin-bottom: 6px; font-weight: 600; }
   blockquote { margin: 4px 0 4px 4px; padding-left: 8px; border-left: 3px solid #9ca3af; }
@@ -66,9 +68,11 @@ _PAGE = """<!doctype html>
 <script nonce="__NONCE__">
 "use strict";
 const MAX = __MAX__;
+const HISTORY_MESSAGES = __HISTORY_MESSAGES__;  // Settings.history_turns user turns and their answers
 const ACTIONS = __ACTIONS__;
 const NOT_COVERED = __NOT_COVERED__;
 const GENERATED = __GENERATED__;
+const CONTEXT_HEADING = __CONTEXT_HEADING__;
 const history = [];
 const log = document.getElementById("log");
 const form = document.getElementById("ask-form");
@@ -85,6 +89,15 @@ function quoteBlock(q) {
   const block = el("blockquote", "quote", q.text);
   block.appendChild(el("cite", null, q.section));
   return block;
+}
+function reasons(hit) {
+  const box = el("div", "why");
+  if (!hit.reasons || !hit.reasons.length) return box;
+  box.appendChild(el("span", null, "Why this rule:"));
+  const list = el("ul");
+  hit.reasons.forEach(r => list.appendChild(el("li", null, r)));
+  box.appendChild(list);
+  return box;
 }
 function say(cls, text) {
   const node = el("div", "msg " + cls, text);
@@ -126,13 +139,28 @@ async function feedback(answerId, rating, tools) {
 function showAnswer(a) {
   const node = el("div", "msg bot");
   node.dataset.answerId = a.id;
-  for (const hit of a.guardrail) {
+  for (const hit of a.guardrail.filter(h => h.role !== "context")) {
     const banner = el("div", "banner");
     banner.setAttribute("role", "alert");
+    banner.dataset.rule = hit.rule_id;
     banner.appendChild(el("div", "action", "\\u26a0 " + (ACTIONS[hit.action] || hit.action)));
     banner.appendChild(el("div", null, hit.message));
     hit.quotes.forEach(q => banner.appendChild(quoteBlock(q)));
+    banner.appendChild(reasons(hit));
     node.appendChild(banner);
+  }
+  const context = a.guardrail.filter(h => h.role === "context");
+  if (context.length) {
+    const box = el("div", "context", CONTEXT_HEADING);
+    const list = el("ul");
+    for (const hit of context) {
+      const item = el("li", null, hit.message);
+      item.dataset.rule = hit.rule_id;
+      item.appendChild(reasons(hit));
+      list.appendChild(item);
+    }
+    box.appendChild(list);
+    node.appendChild(box);
   }
   if (a.abstained) node.appendChild(el("div", "abstained", NOT_COVERED + "."));
   if (a.metadata && a.metadata.generator === "llm") node.appendChild(el("div", "generated", GENERATED));
@@ -173,7 +201,7 @@ async function ask(question) {
     res = await fetch("api/ask", {
       method: "POST",
       headers: {"Content-Type": "application/json", "X-Assistant-Channel": "embed"},
-      body: JSON.stringify({question: question, history: history.slice(-20)}),
+      body: JSON.stringify({question: question, history: history.slice(-HISTORY_MESSAGES)}),
     });
   } catch (e) {
     problem("The assistant cannot be reached. Please try again.");
@@ -210,9 +238,11 @@ def embed_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     page = (
         _PAGE.replace("__MAX__", str(settings.max_question_chars))
+        .replace("__HISTORY_MESSAGES__", str(2 * settings.history_turns))
         .replace("__ACTIONS__", _js_string(ACTION_LABELS))
         .replace("__NOT_COVERED__", _js_string(NOT_COVERED))
         .replace("__GENERATED__", _js_string(GENERATED))
+        .replace("__CONTEXT_HEADING__", _js_string(CONTEXT_HEADING))
         .replace("__DISCLAIMER__", _js_string(DISCLAIMER))
     )
 

@@ -28,8 +28,8 @@ import gradio as gr
 
 from ..corpus import Corpus
 from ..errors import IndexUnavailable, InvalidQuestion
-from ..guardrail import ACTION_LABELS
-from ..models import Answer, Quote
+from ..guardrail import ACTION_LABELS, CONTEXT_HEADING
+from ..models import Answer, Quote, RuleHit
 from ..settings import Settings
 from .api import INDEX_DOWN, NotReady
 
@@ -62,6 +62,9 @@ CSS = """
 #guardrail-banner blockquote { margin: 0.4rem 0 0.4rem 0.5rem; padding-left: 0.6rem;
   border-left: 3px solid #b91c1c; }
 #guardrail-banner cite { display: block; font-size: 0.85rem; font-style: italic; }
+#guardrail-banner .guardrail-why { font-size: 0.9rem; margin-top: 0.3rem; }
+#guardrail-banner .guardrail-context { border-top: 1px dashed #b91c1c; margin-top: 0.5rem;
+  font-size: 0.9rem; }
 #monograph .monograph { line-height: 1.5; font-size: 0.9rem; max-height: 70vh;
   overflow-y: auto; }
 #monograph mark.quoted { background: #fde68a; color: inherit; padding: 0 1px; }
@@ -90,7 +93,7 @@ def render_answer(answer: Answer) -> str:
 
     A language model's text is labelled as such, so that it is never taken for the monograph's words.
     """
-    actions = dict.fromkeys(ACTION_LABELS[hit.action] for hit in answer.guardrail)
+    actions = dict.fromkeys(ACTION_LABELS[hit.action] for hit in answer.guardrail if hit.role == "verdict")
     parts = [f"**⚠ Guardrail: {' · '.join(actions)}**"] if actions else []
     if answer.abstained:
         parts.append(f"**{NOT_COVERED}.**")
@@ -115,17 +118,35 @@ def render_banner(answer: Answer) -> str:
     if not answer.guardrail:
         return ""
     blocks = []
-    for hit in answer.guardrail:
+    for hit in (h for h in answer.guardrail if h.role == "verdict"):
+        rule = html.escape(hit.rule_id)
         quotes = "".join(
             f"<blockquote>{html.escape(q.text)}<cite>{html.escape(q.section)}</cite></blockquote>"
             for q in hit.quotes
         )
         blocks.append(
-            f'<div class="guardrail-hit" data-rule="{html.escape(hit.rule_id)}" data-action="{hit.action}">'
+            f'<div class="guardrail-hit rule-{rule}" data-rule="{rule}" data-action="{hit.action}">'
             f'<div class="guardrail-action">⚠ {ACTION_LABELS[hit.action]}</div>'
-            f"<p>{html.escape(hit.message)}</p>{quotes}</div>"
+            f"<p>{html.escape(hit.message)}</p>{quotes}{_reasons(hit)}</div>"
+        )
+    context = [h for h in answer.guardrail if h.role == "context"]
+    if context:
+        items = "".join(
+            f'<li data-rule="{html.escape(h.rule_id)}">{html.escape(h.message)}{_reasons(h)}</li>'
+            for h in context
+        )
+        blocks.append(
+            f'<div class="guardrail-context"><p>{html.escape(CONTEXT_HEADING)}</p><ul>{items}</ul></div>'
         )
     return f'<div class="guardrail" role="alert">{"".join(blocks)}</div>'
+
+
+def _reasons(hit: RuleHit) -> str:
+    """What the guardrail read, so that a pharmacist can check the rule before acting on it."""
+    if not hit.reasons:
+        return ""
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in hit.reasons)
+    return f'<div class="guardrail-why">Why this rule: <ul>{items}</ul></div>'
 
 
 def _merged(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

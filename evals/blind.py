@@ -1,0 +1,171 @@
+"""Development sets and the final blind sets, side by side (``python -m evals.blind``).
+
+Why: a set written by the same hands as the thresholds measures the thresholds, not the product. The final
+blind sets (``evals/sets/blind_final_*``) were written by helpers who saw only the monograph and the rule
+specification, after the logic was final; they were measured once and are kept as regression sets. The
+development columns are the original set plus the first blind set, which was used to diagnose and is folded
+into development.
+
+Answers: false refusal (answerable, abstained), false answer (unanswerable, answered), evidence recall,
+must-include, quote fidelity, and for partly covered questions whether the named missing part is in
+``Answer.not_covered``. Guardrail: ``evals.guardrail`` metrics.
+
+``--check`` compares the final blind columns with ``evals/thresholds_blind.yaml`` (a regression gate set at
+the single measurement, never lowered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import guardrail as guardrail_eval
+from .runner import EVALS_DIR, Case, load_dataset, run_system
+
+SETS = EVALS_DIR / "sets"
+DEV_QA = (EVALS_DIR / "dataset.jsonl", SETS / "blind_dev_qa.jsonl")
+FINAL_QA = (SETS / "blind_final_qa.jsonl",)
+DEV_GUARDRAIL = (
+    EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
+    SETS / "blind_dev_guardrail.yaml",
+)
+FINAL_GUARDRAIL = (SETS / "blind_final_guardrail.yaml",)
+THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
+DEFAULT_OUT = EVALS_DIR / "results" / "latest"
+
+
+def answer_metrics(cases: Sequence[Case], run: Any) -> dict[str, Any]:
+    """The answer-side numbers of one column."""
+    answerable = [r for r in run.results if r.case.answerable]
+    unanswerable = [r for r in run.results if not r.case.answerable]
+    partial = [r for r in run.results if r.case.not_covered]
+    named = [
+        all(w.lower() in " ".join(r.observed.not_covered).lower() for w in r.case.not_covered)
+        for r in partial
+    ]
+    return {
+        "cases": len(cases),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "false_refusal": _share(sum(r.observed.abstained for r in answerable), len(answerable)),
+        "false_answer": _share(sum(not r.observed.abstained for r in unanswerable), len(unanswerable)),
+        "evidence_recall": run.metrics["evidence_recall"],
+        "must_include": run.metrics["must_include"],
+        "quote_fidelity": run.metrics["quote_fidelity"],
+        "partial_named": _share(sum(named), len(named)),
+        "errors": sum(r.observed.error is not None for r in run.results),
+        "misses": [
+            {"id": r.case.id, "question": r.case.question, "failed": list(r.score.failed)}
+            for r in run.results
+            if set(r.score.failed) - {"guardrail"}
+        ],
+    }
+
+
+def guardrail_metrics(paths: Sequence[Path], guard: Any) -> dict[str, Any]:
+    situations = [s for p in paths for s in guardrail_eval.load_situations(p)]
+    return guardrail_eval.score(guard, situations)
+
+
+def _share(count: int, total: int) -> float | None:
+    return count / total if total else None
+
+
+def render(columns: dict[str, dict[str, Any]]) -> str:
+    """A Markdown table: development and final blind, side by side."""
+
+    def fmt(v: Any) -> str:
+        return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+    names = list(columns)
+    lines = [
+        "# Development and final blind sets, side by side",
+        "",
+        "Final blind: written by helpers who saw only the monograph and the rule specification, after the "
+        "logic was final; measured once. Development: the original set plus the first blind set (used to "
+        "diagnose, then folded in).",
+        "",
+        "## Answers",
+        "",
+        "| metric | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    rows = ["cases", "answerable", "unanswerable", "false_refusal", "false_answer", "evidence_recall"]
+    rows += ["must_include", "quote_fidelity", "partial_named", "errors"]
+    for row in rows:
+        lines.append(f"| {row} | " + " | ".join(fmt(columns[n]["answers"].get(row)) for n in names) + " |")
+    lines += ["", "## Guardrail", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for row in ["cases", "need_rules", "need_none", "recall_all", "exact", "false_fire", "weaker_beside"]:
+        lines.append(f"| {row} | " + " | ".join(fmt(columns[n]["guardrail"].get(row)) for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.blind", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the final blind columns regress")
+    parser.add_argument("--data-dir", type=Path, default=None, help="runtime data folder (index, audit)")
+    args = parser.parse_args(argv)
+
+    from assistant import Assistant, AssistantError
+    from assistant.settings import Settings
+
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    try:
+        bot = Assistant.from_settings(settings)
+    except AssistantError as exc:
+        print(f"error: the assistant cannot start: {exc}", file=sys.stderr)
+        return 2
+    sources = {doc.id: doc.text for doc in bot.corpus.documents}
+    columns: dict[str, dict[str, Any]] = {}
+    for name, qa, rules in (
+        ("development", DEV_QA, DEV_GUARDRAIL),
+        ("final blind", FINAL_QA, FINAL_GUARDRAIL),
+    ):
+        cases = [c for path in qa for c in load_dataset(path)]
+        run = run_system(
+            name, lambda q, h: bot.ask(q, history=h, channel="eval"), cases, sources, progress=False
+        )
+        columns[name] = {
+            "answers": answer_metrics(cases, run),
+            "guardrail": guardrail_metrics(rules, bot.guardrail),
+            "files": [str(p.relative_to(EVALS_DIR.parent)) for p in (*qa, *rules)],
+        }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "blind.json").write_text(json.dumps(columns, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    (args.out / "blind.md").write_text(render(columns), encoding="utf-8")
+    print(render(columns))
+    if args.check:
+        problems = check(columns["final blind"])
+        if problems:
+            print(
+                "regression against evals/thresholds_blind.yaml:\n  " + "\n  ".join(problems), file=sys.stderr
+            )
+            return 1
+        print("check: the final blind sets meet evals/thresholds_blind.yaml")
+    return 0
+
+
+def check(column: dict[str, Any]) -> list[str]:
+    """Violations of ``thresholds_blind.yaml`` by the final blind column."""
+    bounds = yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8"))
+    values = {**{f"answers.{k}": v for k, v in column["answers"].items()}}
+    values.update({f"guardrail.{k}": v for k, v in column["guardrail"].items()})
+    problems = []
+    for name, bound in (bounds.get("min") or {}).items():
+        if values.get(name) is None or values[name] < bound:
+            problems.append(f"{name} = {values.get(name)} is below the minimum {bound}")
+    for name, bound in (bounds.get("max") or {}).items():
+        if values.get(name) is None or values[name] > bound:
+            problems.append(f"{name} = {values.get(name)} is above the maximum {bound}")
+    return problems
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
