@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run run-workers test eval eval-check bench lint browser-deps load load-server clean
+.PHONY: install index run run-workers test eval eval-blind eval-check bench lint browser-deps load load-server clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ run-workers: index
 
 eval: install
 	$(BIN)/python -m evals
+
+eval-blind: install
+	$(BIN)/python -m evals.blind
 
 eval-check: install
 	$(BIN)/python -m evals --check

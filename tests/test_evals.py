@@ -445,3 +445,19 @@ def test_check_fails_when_a_threshold_is_missed(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "abstention_accuracy = 1 is below the minimum 1.01" in err
     assert (tmp_path / "out" / "report.json").is_file()
+
+
+@pytest.mark.timeout(600)
+def test_final_blind_sets_do_not_regress(tmp_path: Path) -> None:
+    """The final blind sets (measured once, never tuned on) gate regressions at their measured values."""
+    from evals import blind
+
+    out = tmp_path / "out"
+    code = blind.main(["--check", "--data-dir", str(tmp_path / "data"), "--out", str(out)])
+    assert code == 0
+    columns = json.loads((out / "blind.json").read_text())
+    assert set(columns) == {"development", "final blind"}
+    assert columns["final blind"]["answers"]["cases"] >= 150
+    assert columns["final blind"]["guardrail"]["cases"] >= 150
+    assert columns["final blind"]["guardrail"]["weaker_beside"] == 0
+    assert "| false_refusal |" in (out / "blind.md").read_text()
