@@ -12,7 +12,14 @@ from tests.procs import child_env
 
 
 def test_chat_shows_reasons_and_not_covered(tmp_path: Path) -> None:
-    questions = "ALT 6x ULN before C2D8, proceed?\nWhat are the risk factors for SOS, and should we give ursodiol?\n\n"
+    questions = "\n".join(
+        [
+            "ALT 6x ULN before C2D8, proceed?",
+            "What are the risk factors for SOS, and should we give ursodiol?",
+            "",
+            "",
+        ]
+    )
     done = subprocess.run(
         [sys.executable, "-m", "assistant", "chat"],
         cwd=PROJECT_ROOT,
