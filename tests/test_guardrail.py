@@ -38,21 +38,26 @@ TABLE = [
     for category, cases in CASES.items()
     for i, case in enumerate(cases)
 ]
-# The blind development set, folded in (issue 11): every situation must give the set's answer, except the
-# listed misses and disagreements, which must still differ (strict xfail).
-BLIND_DEV = PROJECT_ROOT / "evals" / "sets" / "blind_dev_guardrail.yaml"
+# The blind development sets, folded in (issue 11): every situation must give the set's answer, except the
+# listed misses, which must still differ (strict xfail).
+BLIND_DEV = [
+    PROJECT_ROOT / "evals" / "sets" / name
+    for name in ("blind_dev_guardrail.yaml", "blind_dev2_guardrail.yaml")
+]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
-KNOWN_WHY = {k["q"]: k["why"] for group in KNOWN.values() for k in group}
+KNOWN_WHY = {(k["q"], tuple(k.get("context", []))): k["why"] for group in KNOWN.values() for k in group}
 BLIND_TABLE = [
     pytest.param(
         case["q"],
         "\n".join(case.get("context") or []),
         set(case["fire"]),
-        id=f"blind-{kind}-{i:02d}",
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_WHY[case["q"]])] if case["q"] in KNOWN_WHY else [],
+        id=f"{path.stem}-{kind}-{i:02d}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_WHY[key])] if key in KNOWN_WHY else [],
     )
-    for kind, cases in yaml.safe_load(BLIND_DEV.read_text(encoding="utf-8")).items()
+    for path in BLIND_DEV
+    for kind, cases in yaml.safe_load(path.read_text(encoding="utf-8")).items()
     for i, case in enumerate(cases)
+    for key in [(case["q"], tuple(case.get("context") or []))]
 ]
 POSITIVES = [
     (c["q"], set(c["fire"])) for cases in CASES.values() for c in cases if c["fire"] and "context" not in c

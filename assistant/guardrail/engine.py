@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..corpus import Corpus
@@ -58,6 +58,7 @@ class Guardrail:
         if unknown:
             raise RulesError(f"{LAB_LIMITS_FILE}: analytes name unknown conditions {unknown}")
         self._condition_names = self._reader.condition_names
+        self._reactions = self._reader.reaction_conditions
         # Conditions whose rule discontinues permanently: once present in a conversation, they stay.
         self._permanent = tuple(
             dict.fromkeys(
@@ -96,10 +97,7 @@ class Guardrail:
         earlier = [
             self._reader.read(line, with_criteria=False) for line in context.splitlines() if line.strip()
         ]
-        if asked.patient:  # "Bed 5 has normal LFTs": what was said of bed 3 is another patient's
-            switched = [i for i, turn in enumerate(earlier) if turn.patient and turn.patient != asked.patient]
-            if switched:
-                earlier = earlier[switched[-1] + 1 :]
+        earlier = self._same_patient(asked, earlier)
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
         if decision is None:
@@ -123,6 +121,22 @@ class Guardrail:
             # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
             found = self._own_conditional(asked) or self._borrowed(asked, earlier)
         return self._rank(self._hits(found, severe, decision=decision))
+
+    @staticmethod
+    def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:
+        """The earlier turns about the patient asked about: "bed 3 has VOD" then "bed 5: labs normal, go?"."""
+        if asked.switches_patient:
+            return []
+        for i in reversed(range(len(earlier))):
+            if earlier[i].switches_patient:
+                earlier = earlier[i:]
+                break
+        current = asked.patient or next((t.patient for t in reversed(earlier) if t.patient), "")
+        if current:
+            switched = [i for i, turn in enumerate(earlier) if turn.patient and turn.patient != current]
+            if switched:
+                earlier = earlier[switched[-1] + 1 :]
+        return earlier
 
     # ------------------------------------------------------------------------------------ what is asked
 
@@ -171,7 +185,10 @@ class Guardrail:
                 ]
             else:
                 state: dict[str, tuple[int, Mention]] = {}
+                resuming = any(t.resumes for t in turns)
                 for i, m in ordered:
+                    if m.resume and m.status in _PRESENT and not resuming and not state:
+                        m = replace(m, status="negated")  # "LFTs normal now, ok to start?": no hold to end
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
                     elif m.status in {"negated", "retracted"}:
@@ -218,6 +235,8 @@ class Guardrail:
                 if words:
                     found[c] = _Found(words, [f"'{w}' read as the topic of this follow-up" for w in words])
             for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
+                if q.condition in self._reactions:
+                    continue  # "urticaria during the platelet transfusion" then "proceed with ino?"
                 if q.status in {"present", "conditional"} and q.condition in line.subjects:
                     w = f"{line.subjects[q.condition]}{CONTEXT_MARK} + {q.words}"
                     old = found.get(q.condition, _Found([], []))

@@ -101,7 +101,9 @@ class LabReader:
             rf"|x (?P<b>{_NUMBER}) {_ULN}|(?P<c>{_NUMBER}) xuln)(?![a-z])"
         )
         self._value_any = re.compile(rf"^{_SKIP}{_NUMBER}")
-        self._given_uln = re.compile(rf"^[^.;?!]{{0,30}}?\( ?uln {_NUMBER}")
+        self._given_uln = re.compile(
+            rf"^[^.;?!]{{0,30}}?\( ?(?:uln|ref|reference|normal|nl) (?:< |<= |up to )?{_NUMBER}"
+        )
 
     @property
     def analyte_names(self) -> dict[str, Terms]:

@@ -34,6 +34,9 @@ MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk inpu
 MASK = "_"  # stands for a masked word; never produced by ``normalise``
 _NOWHERE = Span(0, 0)
 _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
+_NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
+# A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
+_INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -86,6 +89,7 @@ class Mention:
     # points at a patient ("her platelets are 20, ok?"). "What percentage of patients get an infusion
     # reaction?" mentions a reaction without stating one.
     stated: bool = True
+    resume: bool = False  # a recovery phrase ("LFTs back to normal"): see Guardrail._findings
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Reading:
     qualifiers: tuple[Mention, ...]
     patient: str = ""  # the patient it names ("bed 5"), when it names one
     foreign: tuple[str, ...] = ()  # rare words naming something else ("defibrotide", "csf")
+    resumes: bool = False  # it asks to resume or restart ("resume", "restart", "again")
+    switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
@@ -137,6 +143,14 @@ class Reader:
         self._other_product = Terms(spec.other_product, f"{source}: other_product")
         self._own_product = Terms(spec.own_product, f"{source}: own_product")
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
+        self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
+        self._resume_intents = Terms(spec.resume_intents, f"{source}: resume_intents")
+        self._correction = Terms(spec.correction, f"{source}: correction")
+        self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
+        self._retract_back = Terms(spec.retract_back, f"{source}: retract_back")
+        past = spec.past_resolved
+        self._resolved = Terms(past.resolved if past else [], f"{source}: past_resolved.resolved")
+        self._past = Terms(past.past if past else [], f"{source}: past_resolved.past")
         self._deixis = Terms(spec.patient_deixis, f"{source}: patient_deixis")
         self._own_context = Terms(spec.own_context, f"{source}: own_context")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
@@ -150,6 +164,7 @@ class Reader:
             compile_condition(name, cond, source) for name, cond in spec.conditions.items()
         )
         self.condition_names = tuple(c.name for c in self._conditions)
+        self.reaction_conditions = frozenset(c.name for c in self._conditions if c.reaction)
         self.labels = {c.name: c.label for c in self._conditions}
         self._cues = Terms(spec.criteria.cues, f"{source}: criteria.cues")
         self._groups = tuple(compile_group(i, g, source) for i, g in enumerate(spec.criteria.groups))
@@ -181,7 +196,14 @@ class Reader:
             self._informational,
         ]
         every += [self._mild, self._other_patient, self._other_product, self._own_product, self._conditional]
-        every += [self._deixis, self._own_context, self._patient_ref]
+        every += [
+            self._deixis,
+            self._own_context,
+            self._patient_ref,
+            self._patient_switch,
+            self._resume_intents,
+        ]
+        every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
         every += list(self._labs.analyte_names.values())
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
@@ -259,6 +281,7 @@ class Reader:
                     )
                 )
                 covered |= set(range(reading.span.start, reading.span.end))
+            valued = set(covered)  # tokens of the lab values read
             for entry in cond.entries:
                 bounds = sentences if entry.scope == "sentence" else clauses
                 if entry.near is not None:
@@ -272,10 +295,14 @@ class Reader:
                 else:
                     assert entry.any is not None
                     matches = [(span,) for span in entry.any.find(doc)]
+                if cond.reaction and entry.near is not None and entry.scope == "sentence":
+                    matches += self._narrative_pairs(doc, firsts, seconds, matches)
                 for parts in matches:
                     tokens = {i for p in parts for i in range(p.start, p.end)}
                     if tokens <= covered:
                         continue  # "infusion reaction" already counted; skip its near-pair reading
+                    if len(parts) == 2 and any(i in valued for i in range(parts[0].start, parts[0].end)):
+                        continue  # "ALT 400 - good to push?": the value was read; "good" is not a result
                     covered |= tokens
                     words = " ".join(doc.words(p) for p in parts)
                     how = status(parts, entry.negatable, cond_before, cond_after)
@@ -285,7 +312,7 @@ class Reader:
                     if cond.reaction and how == "present" and self._other_product_near(doc, whole, sentences):
                         how = "other"
                     analyte = self._analyte_of(doc, parts)
-                    mentions.append(Mention(cond.name, words, how, whole, analyte))
+                    mentions.append(Mention(cond.name, words, how, whole, analyte, resume=entry.resume))
             for group in cond.signs:
                 for span in group.words.find(doc):
                     if status((span,), True, cond_before, cond_after) == "present":
@@ -294,13 +321,19 @@ class Reader:
                 if reading.status == "present" and reading.analyte in cond.sign_labs:
                     signs_seen.setdefault(cond.name, []).append((reading.analyte, reading.span))
         mentions += self._signs(doc, signs_seen)
+        mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
+        if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
+            mentions = self._past_resolved(doc, mentions, sentence_ends)
         own_topic = any(m.status == "present" for m in mentions)
         criteria = self._criteria(doc) if with_criteria and not mentions else None
         refs = self._patient_ref.find(doc)
         mentions = self._mark_stated(doc, mentions, sentence_ends)
+        mentions = self._other_patients_in_text(doc, mentions, refs)
         return Reading(
-            patient=doc.words(refs[0]) if refs else "",
+            patient=doc.words(refs[-1]) if refs else "",
+            resumes=bool(self._resume_intents.find(doc)),
+            switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc),
             own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
             mentions=tuple(mentions),
@@ -313,6 +346,88 @@ class Reader:
             subjects=subjects,
             qualifiers=tuple(qualifiers),
         )
+
+    def _in_time_and_place(self, doc: Doc, mentions: list[Mention], sentences: Boundaries) -> list[Mention]:
+        """Findings that predate the drug, or that a later clause takes back.
+
+        - "VOD after HSCT in 2019, long before any inotuzumab": a history, not this drug's finding
+          (hypothetical; the monograph lists previous SOS as a risk factor);
+        - "worried about VOD but hepatology excluded it": the finding is retracted;
+        - "correction: the reaction was to the red cell transfusion": a reaction is moved to another
+          product, which retracts the reaction (and an earlier turn's).
+        """
+        before = self._before_drug.find(doc)
+        backs = self._retract_back.find(doc)
+        moved = bool(self._correction.find(doc)) and (
+            bool(self._other_product.find(doc)) or bool(self._foreign(doc))
+        )
+        out = []
+        for m in mentions:
+            same = [s for s in before if not sentences.between(*_order(s, m.span))]
+            if m.status == "present" and same:
+                m = replace(m, status="hypothetical")
+            later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
+            if m.status in {"present", "negated"} and later:
+                m = replace(m, status="retracted")
+            if moved and m.status in {"present", "other"} and m.condition in self.reaction_conditions:
+                m = replace(m, status="retracted")
+            out.append(m)
+        if moved:  # "correction: that reaction was to blinatumomab" retracts an earlier turn's reaction
+            cue = self._correction.find(doc)[0]
+            out += [Mention(c, doc.words(cue), "retracted", cue) for c in sorted(self.reaction_conditions)]
+        return out
+
+    def _past_resolved(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
+        """A mild reaction at an earlier infusion that has resolved is not a current reaction."""
+        resolved, past = self._resolved.find(doc), self._past.find(doc)
+        if not resolved or not past:
+            return mentions
+        stops = sorted(e.start for e in ends)
+
+        def sentence(span: Span) -> int:
+            return sum(1 for i in stops if i < span.start)
+
+        past_sentences = {sentence(s) for s in resolved} & {sentence(s) for s in past}
+        reaction = {c.name for c in self._conditions if c.reaction}
+        return [
+            replace(m, status="negated")
+            if m.condition in reaction and m.status == "present" and sentence(m.span) in past_sentences
+            else m
+            for m in mentions
+        ]
+
+    def _other_patients_in_text(self, doc: Doc, mentions: list[Mention], refs: list[Span]) -> list[Mention]:
+        """ "Bed 4: ALT 290. Bed 5: plts 30. For bed 4 - give D8?": findings under another bed are another
+        patient's; the patient asked about is the last one named."""
+        names = [doc.words(r) for r in refs]
+        if len(set(names)) < 2:
+            return mentions
+        current = names[-1]
+        out = []
+        for m in mentions:
+            owner = [n for r, n in zip(refs, names, strict=True) if r.start <= m.span.start]
+            if owner and owner[-1] != current and m.status == "present":
+                m = replace(m, status="other")
+            out.append(m)
+        return out
+
+    def _narrative_pairs(
+        self, doc: Doc, symptoms: list[Span], infusions: list[Span], found: list[tuple[Span, ...]]
+    ) -> list[tuple[Span, ...]]:
+        """A reaction told as a timeline: "Besponsa started 09:30. 09:50 T 38.7, rigors": a symptom in a later
+        sentence than the infusion it follows, within a few words (times and numbers are not counted)."""
+        paired = {p[0] for p in found} | {p[1] for p in found}
+        out: list[tuple[Span, ...]] = []
+        for s in symptoms:
+            if s in paired:
+                continue
+            for w in reversed([w for w in infusions if w.end <= s.start]):
+                between = [t for t in doc.surface[w.end : s.start] if t.isalpha()]
+                event = set(doc.surface[w.end : w.end + 2]) & _INFUSION_EVENTS
+                if event and len(between) <= _NARRATIVE_WORDS:
+                    out.append((s, w))
+                    break
+        return out
 
     def _mark_stated(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
         """Which mentions state a finding of this patient (see ``Mention.stated``)."""
@@ -377,11 +492,14 @@ class Reader:
         free: list[str] = []
         window = max((c.severity_window for c in reaction), default=5)
         reactions = [m for m in present if any(m.condition == c.name for c in reaction)]
+        others = self._other_product.find(doc)  # "the severe one was the transfusion reaction"
         for span, sign in sorted(words, key=lambda w: (w[0].start, w[0].end)):
             inside = any(span.overlaps(m.span) for m in present)
             if not sign and not inside and self._describes_other_noun(doc, span, present):
                 continue
-            nearest = self._nearest_mention(span, present, sentences)
+            # Findings of any status compete: "the severe one was the transfusion reaction" is not ours.
+            anything = [m for m in mentions if m.status in {"present", "other"}]
+            nearest = self._nearest_mention(span, anything, sentences)
             if nearest is not None:
                 mention, distance = nearest
                 if mention in reactions and distance <= window:
@@ -389,7 +507,8 @@ class Reader:
                 continue
             # A sentence without a finding after a reaction tells what followed it ("IM adrenaline x2,
             # transferred to ICU"); before any reaction it is about something else ("in ICU last month").
-            if any(
+            elsewhere = any(not sentences.between(*_order(o, span)) for o in others)
+            if not elsewhere and any(
                 m.span.end <= span.start and span.start - m.span.end <= _NARRATIVE_REACH for m in reactions
             ):
                 severe.append(doc.words(span))

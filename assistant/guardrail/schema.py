@@ -48,6 +48,8 @@ class _Entry(_Strict):
     scope: Literal["clause", "sentence"] = "clause"
     # A statement that the tests are normal ("LFTs fine"): it ends an earlier abnormal finding, fires nothing.
     normal: bool = False
+    # A recovery phrase ("LFTs back to normal"): a question about resuming after a hold (see resume_intents).
+    resume: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> _Entry:
@@ -90,6 +92,11 @@ class _Condition(_Strict):
     signs: _Signs | None = None
     # A reaction to the product: a reaction to another product ("during the platelet transfusion") is not it.
     reaction: bool = False
+
+
+class _PastResolved(_Strict):
+    resolved: list[Term] = Field(min_length=1)
+    past: list[Term] = Field(min_length=1)
 
 
 class _Rule(_Strict):
@@ -136,6 +143,12 @@ class _RulesFile(_Strict):
     own_product: list[Term] = Field(default_factory=list)
     patient_ref: list[Term] = Field(default_factory=list)
     patient_deixis: list[Term] = Field(default_factory=list)
+    resume_intents: list[Term] = Field(default_factory=list)
+    patient_switch: list[Term] = Field(default_factory=list)
+    retract_back: list[Term] = Field(default_factory=list)
+    correction: list[Term] = Field(default_factory=list)
+    before_drug: list[Term] = Field(default_factory=list)
+    past_resolved: _PastResolved | None = None
     own_context: list[Term] = Field(default_factory=list)
     negation: _GlobalNegation
     hypothetical: _Negation
@@ -178,6 +191,7 @@ class CompiledEntry:
     negatable: bool
     scope: str = "clause"
     normal: bool = False
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -256,6 +270,7 @@ def compile_condition(name: str, cond: _Condition, source: str) -> CompiledCondi
                 negatable=entry.negatable,
                 scope=entry.scope,
                 normal=entry.normal,
+                resume=entry.resume,
             )
         )
     signs = cond.signs
