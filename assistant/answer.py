@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from .corpus import Corpus
 from .models import Quote
 from .retrieval import Expansion, QueryExpander, Scored
-from .text import normalise, stem, words
+from .text import normalise, read, stem, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -47,7 +47,7 @@ ABSTAIN_TEXT = (
 NOT_COVERED_HEADING = "Not covered by the monograph:"
 RELATED_HEADING = "Related passages (they do not answer the question):"
 _SENTENCE_END = frozenset(".?!;:")
-_CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or"})
+_CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then"})
 _ASKING_START = frozenset(
     [
         "what",
@@ -81,7 +81,9 @@ _ASKING_START = frozenset(
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
-_VERB_ENDINGS = ("ing", "ed", "ly")  # "spiking", "allografted": rare words, but not names of things
+# Rare words with these English endings are not names of things: "spiking", "allografted",
+# "haematological", "hepatotoxic", "myelotoxicity". Drug names end otherwise (-mab, -ine, -ol, -ide, -ase).
+_VERB_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary", "ity", "ness", "ment", "tion", "sion")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Calibration:
     min_best_coverage: float = 0.4  # ... and the best one alone at least this share
     min_similarity: float = 0.34  # cosine similarity of the best quoted passage to the question
     related_similarity: float = 0.5  # passages this close may be offered as related when abstaining
+    semantic_similarity: float = 0.6  # ... or the best passage is this close in meaning,
+    semantic_min_coverage: float = 0.3  # covers this share alone and holds the most specific concept asked
     keep_coverage: float = 0.75  # a passage is quoted if it covers this share of the best passage's coverage
     keep_similarity_gap: float = 0.15  # ... and is at most this much less similar than the best one
     max_quotes: int = 3
@@ -135,6 +139,7 @@ class Clause:
     text: str
     expansion: Expansion
     codes: tuple[str, ...] = ()  # letter-digit names the monograph does not use ("cyp3a4")
+    typed: str = ""  # the clause before typo correction
 
 
 @dataclass(frozen=True)
@@ -150,23 +155,38 @@ class QuestionParts:
 def split_question(
     expander: QueryExpander, question: str, carried: Sequence[str] = (), hints: Sequence[str] = ()
 ) -> QuestionParts:
-    """Sentences that ask (ending in "?" or opening with a question word) versus statements."""
-    sentences: list[list[str]] = [[]]
-    for token in expander.spelled(question).split():
-        sentences[-1].append(token)
-        if token in _SENTENCE_END:
+    """Sentences that ask (ending in "?" or opening with a question word) versus statements.
+
+    Each token is kept as typed and as typo-corrected (the corrector replaces tokens one for one), so that
+    what a clause asks for is read on both: "antiemetic" must not turn into another word unnoticed.
+    """
+    pairs = list(zip(expander.spelled(question).split(), read(question).tokens, strict=True))
+    sentences: list[list[tuple[str, str]]] = [[]]
+    for pair in pairs:
+        sentences[-1].append(pair)
+        if pair[0] in _SENTENCE_END:
             sentences.append([])
-    sentences = [s for s in sentences if any(t[0].isalnum() for t in s)]
-    asking = [s for s in sentences if s[-1] == "?" or s[0] in _ASKING_START or _ASKING_VERBS & set(s)]
+    sentences = [s for s in sentences if any(t[0][0].isalnum() for t in s)]
+
+    def asks(sentence: list[tuple[str, str]]) -> bool:
+        words = {t for t, _ in sentence}
+        return sentence[-1][0] == "?" or sentence[0][0] in _ASKING_START or bool(_ASKING_VERBS & words)
+
+    asking = [s for s in sentences if asks(s)]
     statements = [s for s in sentences if s not in asking] if asking else []
     asking = asking or sentences
-    asking_text = " ".join(" ".join(s) for s in asking)
-    clauses: list[list[str]] = [[]]
-    for token in asking_text.split():
-        if token in _CLAUSE_SPLIT or token in _SENTENCE_END:
+    asking_pairs = [p for s in asking for p in s]
+    asking_text = " ".join(t for t, _ in asking_pairs)
+    # A new clause starts where a question word follows a comma or a conjunction ("..., and what ALT
+    # threshold ...?", "... - specifically, is voriconazole OK?"); "does gemtuzumab also cause SOS?" is one.
+    clauses: list[list[tuple[str, str]]] = [[]]
+    for i, (token, typed) in enumerate(asking_pairs):
+        following = asking_pairs[i + 1][0] if i + 1 < len(asking_pairs) else ""
+        starts = following in _ASKING_START or following in _CLAUSE_SPLIT
+        if token in _SENTENCE_END or (token in _CLAUSE_SPLIT and starts):
             clauses.append([])
-        else:
-            clauses[-1].append(token)
+        elif token not in _CLAUSE_SPLIT or clauses[-1]:
+            clauses[-1].append((token, typed))
     joined = " ".join([asking_text, *carried])
     codes = {c: normalise(c) for c in expander.codes(question)}
 
@@ -175,12 +195,17 @@ def split_question(
 
     return QuestionParts(
         asking=expander.expand(joined),
-        context=expander.expand(" ".join([*(" ".join(s) for s in statements), *hints])),
-        clauses=tuple(
-            Clause(" ".join(c), expander.expand(" ".join(c)), codes_in(" ".join(c))) for c in clauses if c
-        ),
+        context=expander.expand(" ".join([*(" ".join(t for t, _ in s) for s in statements), *hints])),
+        clauses=tuple(_clause(expander, c, codes_in) for c in clauses if c),
         asking_text=asking_text,
     )
+
+
+def _clause(
+    expander: QueryExpander, pairs: list[tuple[str, str]], codes_in: Callable[[str], tuple[str, ...]]
+) -> Clause:
+    text = " ".join(t for t, _ in pairs)
+    return Clause(text, expander.expand(text), codes_in(text), " ".join(t for _, t in pairs))
 
 
 @dataclass(frozen=True)
@@ -319,7 +344,9 @@ class Composer:
         }
         texts = [s.passage.text for s in chosen]
         missing, blocked = self._not_covered(parts, texts)
-        if question_coverage < cal.min_coverage or best_cov < cal.min_best_coverage:
+        if (
+            question_coverage < cal.min_coverage or best_cov < cal.min_best_coverage
+        ) and not self._close_in_meaning(best, best_cov, wanted):
             reason = "the monograph's passages cover too little of the question"
             return self._abstain(reason, parts, missing, chosen, diagnostics)
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
@@ -335,6 +362,22 @@ class Composer:
             text += "\n\n" + render_not_covered(missing)
         return Draft(text=text, quotes=quotes, abstained=False, not_covered=missing, diagnostics=diagnostics)
 
+    def _close_in_meaning(
+        self, best: Scored, best_cov: float, wanted: Sequence[tuple[list[frozenset[str]], float]]
+    ) -> bool:
+        """A long or wordy question whose best passage is very close in meaning and contains the most
+        specific thing asked ("Is a previous episode of SOS a risk factor for getting it again?"): answered,
+        though its many words dilute the coverage."""
+        cal = self.calibration
+        if best.dense < cal.semantic_similarity or best_cov < cal.semantic_min_coverage:
+            return False
+        asked = [w for w in wanted if not any(s.startswith("?") for a in w[0] for s in a)]
+        if not asked:
+            return False
+        rarest, _ = max(asked, key=lambda w: w[1])
+        stems = self._stems[best.passage.id]
+        return any(all(s in stems for s in alternative) for alternative in rarest)
+
     def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
         text) that ask only for that."""
@@ -345,10 +388,10 @@ class Composer:
             names = [w for w in unknown if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS)]
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
-            kinds = [
+            kinds = [  # on the words as typed and as corrected: "antiemetic" must not become another word
                 t.label
                 for t in self._answer_types.values()
-                if t.asks.search(clause.text) and not t.answered_by(passages)
+                if (t.asks.search(clause.text) or t.asks.search(clause.typed)) and not t.answered_by(passages)
             ]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
