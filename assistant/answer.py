@@ -150,6 +150,7 @@ class QuestionParts:
     context: Expansion  # the statements (patient details), which only hint at the topic
     clauses: tuple[Clause, ...]  # the asking sentences split at commas and "and"
     asking_text: str  # normalised
+    preamble: str = ""  # the words of a preamble clause as typed ("just checking"), if the question has one
 
 
 def split_question(
@@ -187,6 +188,14 @@ def split_question(
             clauses.append([])
         elif token not in _CLAUSE_SPLIT or clauses[-1]:
             clauses[-1].append((token, typed))
+    # A preamble before the question ("just checking, what are ...", "quick one, is ...") frames it: it
+    # only hints at the topic.
+    clauses = [c for c in clauses if c]
+    first = next((i for i, c in enumerate(clauses) if c[0][0] in _ASKING_START), 0)
+    preamble, clauses = clauses[:first], clauses[first:]
+    typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
+    asking_text = " ".join(t for c in clauses for t, _ in c)
+    statements += preamble
     joined = " ".join([asking_text, *carried])
     codes = {c: normalise(c) for c in expander.codes(question)}
 
@@ -198,7 +207,17 @@ def split_question(
         context=expander.expand(" ".join([*(" ".join(t for t, _ in s) for s in statements), *hints])),
         clauses=tuple(_clause(expander, c, codes_in) for c in clauses if c),
         asking_text=asking_text,
+        preamble=typed_preamble,
     )
+
+
+def _typed_span(question: str, tokens: Sequence[str]) -> str:
+    """The part of the question as typed that the normalised ``tokens`` came from ("Just checking,")."""
+    if not tokens:
+        return ""
+    pattern = r"\W*".join(re.escape(t) for t in tokens if t[0].isalnum())
+    found = re.search(pattern, question, re.IGNORECASE) if pattern else None
+    return found.group(0) if found else ""
 
 
 def _clause(

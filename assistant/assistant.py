@@ -123,17 +123,17 @@ class Assistant:
         question = self.validate(question)
         turns = normalize_history(history, self.settings.history_turns)
         resolution = resolve(question, turns, self.expander, self.cues)
-        expansion = self.expander.expand(resolution.query)
-        ranked = self.retriever.search(resolution.query, expansion)
+        parts = split_question(self.expander, question, resolution.carried_terms, resolution.hint_terms)
+        # A preamble ("just checking, ...") is not searched for: its words would pull unrelated passages.
+        query = resolution.query if not parts.preamble else resolution.query.replace(parts.preamble, " ", 1)
+        ranked = self.retriever.search(query, self.expander.expand(query))
         earlier = [text for role, text in turns if role == "user"]
         if earlier and earlier[-1].strip() == question:
             earlier.pop()  # the caller passed the current question as the last history message
         # The guardrail reads every earlier user turn (never the answers, which quote the rules): a
         # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
-        draft = self.composer.compose(
-            split_question(self.expander, question, resolution.carried_terms, resolution.hint_terms), ranked
-        )
+        draft = self.composer.compose(parts, ranked)
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         if self.writer is not None and not draft.abstained:

@@ -31,6 +31,7 @@ _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
 _TOKEN = re.compile(r"[a-z]+")
 # A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
+_CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 
@@ -49,6 +50,7 @@ class Vocabulary(BaseModel):
     patient_details: list[str] = Field(default_factory=list)
     # Words that frame a question rather than name its topic ("recognised", "real", "worry"): weightless.
     framing: list[str] = Field(default_factory=list)
+    framing_phrases: list[str] = Field(default_factory=list)
 
 
 Concept = tuple[tuple[str, ...], ...]
@@ -98,7 +100,10 @@ class QueryExpander:
                 self._canonical.setdefault(normalise(variant), []).append(key)
         alternatives = sorted(self._canonical, key=len, reverse=True)
         self._synonym_re = re.compile(r"(?<!\S)(" + "|".join(map(re.escape, alternatives)) + r")(?!\S)")
-        self._details = [re.compile(rf"(?<!\S)(?:{p})(?!\S)") for p in vocabulary.patient_details]
+        self._details = [
+            re.compile(rf"(?<!\S)(?:{p})(?!\S)")
+            for p in [*vocabulary.patient_details, *vocabulary.framing_phrases]
+        ]
         variant_words = {w for v in self._canonical for w in v.split()}
         # Words a typo may have meant: the monograph's, clinicians' variants and stopwords ("oftn").
         spelled = corpus_words | variant_words | self._stop | self._generic
@@ -116,7 +121,7 @@ class QueryExpander:
         if unknown:
             raise CorpusError(f"{path.name}: synonym targets not in the monograph: {sorted(unknown)}")
         try:
-            [re.compile(p) for p in vocabulary.patient_details]
+            [re.compile(p) for p in [*vocabulary.patient_details, *vocabulary.framing_phrases]]
         except re.error as exc:
             raise CorpusError(f"{path.name}: patient_details holds an invalid pattern: {exc}") from exc
         codes = frozenset(c for d in corpus.documents for c in _CODE.findall(d.text.lower()))
@@ -197,7 +202,10 @@ class QueryExpander:
             [*(p.replace("|", " ") for p in phrases + context_phrases), *(c[0][0] for c in concepts)]
         )
         # The typo-corrected question is embedded: "cyles of besposna" is far from every passage.
-        expanded = " ".join([spelled, *(a for a in added if a not in spelled)])
+        # Framing words ("quick question", "really") are left out of what is embedded: they carry no topic
+        # and must not move the question away from the passages that answer it.
+        embedded = " ".join(w for w in spelled.split() if w not in self._framing and w not in _CONVERSATION)
+        expanded = " ".join([embedded, *(a for a in added if a not in spelled)])
         return Expansion(
             text=expanded, concepts=concepts, unknown=unknown, subject=subject, context=context, filler=filler
         )

@@ -153,9 +153,12 @@ def test_two_documents_side_by_side(corpus_copy: Path) -> None:
         (lambda d: (d / "besponsa-precautions.meta.yaml").unlink(), "no provenance"),
         (
             lambda d: (d / "besponsa-precautions.meta.yaml").write_text("id: [unclosed"),
-            "not valid provenance",
+            "cannot read",
         ),
-        (lambda d: (d / "besponsa-precautions.meta.yaml").write_text("id: x\n"), "not valid provenance"),
+        (
+            lambda d: (d / "besponsa-precautions.meta.yaml").write_text("id: x\n"),
+            "does not follow its schema",
+        ),
         (lambda d: [p.unlink() for p in d.glob("*.txt")], "no monograph"),
     ],
 )

@@ -456,8 +456,8 @@ def test_final_blind_sets_do_not_regress(tmp_path: Path) -> None:
     code = blind.main(["--check", "--data-dir", str(tmp_path / "data"), "--out", str(out)])
     assert code == 0
     columns = json.loads((out / "blind.json").read_text())
-    assert set(columns) == {"development", "final blind"}
-    assert columns["final blind"]["answers"]["cases"] >= 150
-    assert columns["final blind"]["guardrail"]["cases"] >= 150
-    assert columns["final blind"]["guardrail"]["weaker_beside"] == 0
+    assert {"development", "final blind 1"} <= set(columns)
+    assert columns["final blind 1"]["answers"]["cases"] >= 150
+    assert columns["final blind 1"]["guardrail"]["cases"] >= 150
+    assert all(c["guardrail"]["weaker_beside"] == 0 for c in columns.values())
     assert "| false_refusal |" in (out / "blind.md").read_text()
