@@ -78,6 +78,7 @@ _ASKING_START = frozenset(
         "okay",
     ]
 )
+_PREAMBLE_WORDS = 5  # "just checking,", "I'm a nursing student,": a preamble is short
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
@@ -192,6 +193,8 @@ def split_question(
     # only hints at the topic.
     clauses = [c for c in clauses if c]
     first = next((i for i, c in enumerate(clauses) if c[0][0] in _ASKING_START), 0)
+    if any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first]):
+        first = 0  # "I was wondering whether liver monitoring carries on ..., or ...": that is the question
     preamble, clauses = clauses[:first], clauses[first:]
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
     asking_text = " ".join(t for c in clauses for t, _ in c)

@@ -358,9 +358,7 @@ class Reader:
         """
         before = self._before_drug.find(doc)
         backs = self._retract_back.find(doc)
-        moved = bool(self._correction.find(doc)) and (
-            bool(self._other_product.find(doc)) or bool(self._foreign(doc))
-        )
+        moved = bool(self._correction.find(doc)) and bool(self._other_product.find(doc))
         out = []
         for m in mentions:
             same = [s for s in before if not sentences.between(*_order(s, m.span))]
