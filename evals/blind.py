@@ -92,10 +92,10 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# Development and final blind sets, side by side",
         "",
-        "Final blind: written by helpers who saw only the monograph and the rule specification, after a round "
-        "of logic changes, and measured once then (set 1 after round 1, set 2 after round 2; set 1 is re-run "
-        "here with the current logic). Development: the original set plus the two blind development sets "
-        "(used to diagnose, then folded in).",
+        "Final blind: written by helpers who saw only the monograph and the rule specification, after a "
+        "round of logic changes, and measured once then (set 1 after round 1, set 2 after round 2; set 1 is "
+        "re-run here with the current logic). Development: the original set plus the two blind development "
+        "sets (used to diagnose, then folded in).",
         "",
         "## Answers",
         "",
