@@ -28,9 +28,13 @@ def _is_loopback(host: str) -> bool:
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
-    from assistant.settings import Settings
+    from assistant.errors import ConfigError
+    from assistant.settings import load_settings
 
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:  # one line, no traceback, nothing written
+        sys.exit(f"cannot start: {exc}")
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

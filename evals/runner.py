@@ -240,12 +240,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from assistant import Assistant, AssistantError
     from assistant.embedding import load_embeddings
-    from assistant.settings import Settings
+    from assistant.settings import load_settings
 
     from . import report
     from .baseline import PlainBaseline
 
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    try:
+        settings = load_settings(data_dir=args.data_dir) if args.data_dir else load_settings()
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:

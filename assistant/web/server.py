@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 
 from ..corpus import load_corpus
 from ..errors import IndexUnavailable, InvalidQuestion
-from ..settings import PROJECT_ROOT, Settings
+from ..settings import PROJECT_ROOT, Settings, load_settings
 from . import ui
 from .api import INDEX_DOWN, AssistantSlot, NotReady, api_router
 from .embed import embed_router
@@ -148,4 +148,4 @@ def build_app(settings: Settings | None = None, assistant: Assistant | None = No
 
 def create_app() -> FastAPI:
     """uvicorn factory (``--factory``): settings from the environment, Assistant loaded in background."""
-    return build_app(Settings())
+    return build_app(load_settings())
