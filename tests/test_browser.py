@@ -324,3 +324,54 @@ def test_embed_shows_reasons_context_and_not_covered(browser: object, app_url: s
         shot(tab, "embed-reasons-partial")
     finally:
         context.close()
+
+
+def test_embedding_as_documented_with_origins_from_the_environment(browser: object, tmp_path: Path) -> None:
+    """Issue 15: app.py started the way the README says, ASSISTANT_ALLOWED_ORIGINS comma-separated in its
+    environment: a page on one allowed origin frames /embed and gets an answer; a third origin is refused by
+    frame-ancestors and by CORS."""
+    import httpx
+
+    from tests.procs import AppProcess
+
+    intranet_port, wards_port = free_port(INTRANET_HOST), free_port("127.0.0.4")
+    origins = f"http://{INTRANET_HOST}:{intranet_port}, http://127.0.0.4:{wards_port}"
+    app = AppProcess(
+        PROJECT_ROOT, tmp_path, env={"ASSISTANT_ALLOWED_ORIGINS": origins}, data_dir=tmp_path / "data"
+    )
+    try:
+        app.wait_ready()
+        site = StaticPage(INTRANET_HOST, intranet_port, intranet_page(app.url))
+        stranger = StaticPage(STRANGER_HOST, free_port(STRANGER_HOST), intranet_page(app.url))
+        context = browser.new_context()
+        try:
+            tab = context.new_page()
+            tab.goto(site.url, wait_until="load")
+            frame = tab.frame_locator("#assistant")
+            frame.locator("#question").fill(GUARDRAIL_QUESTION)
+            frame.locator("#ask").click()
+            frame.locator(".banner").first.wait_for(timeout=60000)
+            assert GUARDRAIL_QUOTE in frame.locator("#log").text_content()
+            shot(tab, "embed-env-origins")
+
+            refused = context.new_page()
+            refused.goto(stranger.url, wait_until="load")
+            refused.wait_for_timeout(1000)
+            framed = [f for f in refused.frames if f is not refused.main_frame]
+            assert framed and all(f.query_selector("#question") is None for f in framed)
+        finally:
+            context.close()
+            site.close()
+            stranger.close()
+        allowed = httpx.options(
+            f"{app.url}/api/ask",
+            headers={"Origin": f"http://127.0.0.4:{wards_port}", "Access-Control-Request-Method": "POST"},
+        )
+        assert allowed.headers.get("access-control-allow-origin") == f"http://127.0.0.4:{wards_port}"
+        stranger_origin = f"http://{STRANGER_HOST}:1"
+        denied = httpx.options(
+            f"{app.url}/api/ask", headers={"Origin": stranger_origin, "Access-Control-Request-Method": "POST"}
+        )
+        assert denied.headers.get("access-control-allow-origin") != stranger_origin
+    finally:
+        app.stop()
