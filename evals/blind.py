@@ -29,7 +29,12 @@ from . import guardrail as guardrail_eval
 from .runner import EVALS_DIR, Case, load_dataset, run_system
 
 SETS = EVALS_DIR / "sets"
-DEV_QA = (EVALS_DIR / "dataset.jsonl", SETS / "blind_dev_qa.jsonl", SETS / "blind_dev2_qa.jsonl")
+DEV_QA = (
+    EVALS_DIR / "dataset.jsonl",
+    SETS / "blind_dev_qa.jsonl",
+    SETS / "blind_dev2_qa.jsonl",
+    SETS / "blind_dev3_qa.jsonl",  # near-misses; written after round 2 and used for no logic change
+)
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
     SETS / "blind_dev_guardrail.yaml",
@@ -94,8 +99,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "",
         "Final blind: written by helpers who saw only the monograph and the rule specification, after a "
         "round of logic changes, and measured once then (set 1 after round 1, set 2 after round 2; set 1 is "
-        "re-run here with the current logic). Development: the original set plus the two blind development "
-        "sets (used to diagnose, then folded in).",
+        "re-run here with the current logic). Development: the original set plus the blind development sets "
+        "(used to diagnose, then folded in; the third, of near-misses, changed no logic).",
         "",
         "## Answers",
         "",
