@@ -46,7 +46,6 @@ class Analyte(_Strict):
     limit: Limit
     judges_normal: bool = True
     units: dict[str, float] = Field(default_factory=dict)  # normalised unit -> factor to the limit's unit
-    unitless: UnitRange | None = None
     unitless_ranges: list[UnitRange] = Field(default_factory=list)
     grades: list[float] = Field(default_factory=list)  # high: upper bounds of grades 1-3 as x limit
     grade_cutoffs: list[float] = Field(default_factory=list)  # low: lower bounds of grades 1-3
@@ -101,6 +100,9 @@ class LabReader:
             rf"|x (?P<b>{_NUMBER}) {_ULN}|(?P<c>{_NUMBER}) xuln)(?![a-z])"
         )
         self._value_any = re.compile(rf"^{_SKIP}{_NUMBER}")
+        self._skip = re.compile(rf"^{_SKIP}")
+        # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
+        self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
         self._given_uln = re.compile(
             rf"^[^.;?!]{{0,30}}?\( ?(?:uln|ref|reference|normal|nl) (?:< |<= |up to )?{_NUMBER}"
         )
@@ -120,41 +122,30 @@ class LabReader:
         return readings
 
     def _read_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
-        start = doc.starts[span.end - 1] + len(doc.text.split(" ")[span.end - 1]) + 1
+        # The text after the analyte name: where the next token starts (or the end of the text).
+        start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
         rest = doc.text[start:]
-        grade = _GRADE.match(re.sub(rf"^{_SKIP}", "", rest))
+        skipped = len(rest) - len(self._skip.sub("", rest, count=1))
+        grade = _GRADE.match(rest, skipped)
         if grade:
             number = _ROMAN.get(grade.group(1)) or int(grade.group(1))
-            consumed = len(rest) - len(re.sub(rf"^{_SKIP}", "", rest)) + grade.end()
-            return self._graded(doc, span, consumed, start, key, analyte, number)
+            return self._graded(doc, self._span(doc, span, start, grade.end()), key, analyte, number)
         multiple = self._multiple.match(rest)
         if multiple and analyte.direction == "high":
-            amount = multiple.group("a") or multiple.group("b") or multiple.group("c")
-            value = self._number(amount)
+            value = self._number(multiple.group("a") or multiple.group("b") or multiple.group("c"))
             if value is None:
                 return None
             where = self._span(doc, span, start, multiple.end())
-            words = doc.words(where)
             if value <= 1:
-                return LabReading(
-                    key, analyte.condition, "negated", where, words, f"'{words}' read as normal"
-                )
-            return LabReading(
-                key,
-                analyte.condition,
-                "present",
-                where,
-                words,
-                f"'{words}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
-                f"{self._grade_text(analyte, value)}",
-            )
+                return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
+            reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
+            return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
         found = self._value_any.match(rest)
         if not found:
             return None
-        value_text = found.group(1)
         after = rest[found.end() :].lstrip()
-        unit, factor, unit_len = self._unit(after, analyte)
-        raw = self._number(value_text)
+        unit, factor, unit_len = self._unit(after, key, analyte)
+        raw = self._number(found.group(1))
         if raw is None:
             return None
         limit = analyte.limit.value
@@ -169,43 +160,46 @@ class LabReader:
                 return None  # implausible in every unit: the number alone says nothing
         else:
             readings = [(unit, factor)]
-        end = found.end() + (len(rest[found.end() :]) - len(after)) + unit_len
-        where = self._span(doc, span, start, end)
-        words = doc.words(where)
         verdicts = {self._judge(raw * f, limit, analyte) for _, f in readings}
         if len(verdicts) != 1:
             return None  # "bili 8": 8 mg/dL is grade 4, 8 umol/L is normal; only a unit or a word can tell
         verdict = verdicts.pop()
-        value = raw * readings[0][1]
-        source = (
-            f"{limit:g} {analyte.limit.unit}" if limit == analyte.limit.value else f"{limit:g} (as stated)"
-        )
+        where = self._span(doc, span, start, len(rest) - len(after) + unit_len)
         if verdict == "normal":
-            return LabReading(key, analyte.condition, "negated", where, words, f"'{words}' read as normal")
+            return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
         if verdict == "not low":  # no lower reference limit recorded: not called normal
-            return LabReading(
-                key, analyte.condition, "negated", where, words, f"'{words}' read as not low", clears=False
+            return self._reading(
+                doc, where, key, analyte, "'{words}' read as not low", present=False, clears=False
             )
+        value = raw * readings[0][1]
         if analyte.direction == "high":
-            ratio = value / limit
-            return LabReading(
-                key,
-                analyte.condition,
-                "present",
-                where,
-                words,
-                f"'{words}' read as {analyte.label} above the reference upper limit {source}: "
-                f"{ratio:.1f} x ULN{self._grade_text(analyte, ratio)}",
+            source = (
+                f"{limit:g} {analyte.limit.unit}"
+                if limit == analyte.limit.value
+                else f"{limit:g} (as stated)"
             )
-        return LabReading(
-            key,
-            analyte.condition,
-            "present",
-            where,
-            words,
-            f"'{words}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
-            f"{self._grade_text(analyte, value)}",
-        )
+            ratio = value / limit
+            reason = f"'{{words}}' read as {analyte.label} above the reference upper limit {source}: "
+            reason += f"{ratio:.1f} x ULN"
+            return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, ratio))
+        reason = f"'{{words}}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
+        return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
+
+    @staticmethod
+    def _reading(
+        doc: Doc,
+        where: Span,
+        key: str,
+        analyte: Analyte,
+        reason: str,
+        *,
+        present: bool = True,
+        clears: bool = True,
+    ) -> LabReading:
+        """One reading of ``where``; ``reason`` names the words read as ``{words}``."""
+        words = doc.words(where)
+        status = "present" if present else "negated"
+        return LabReading(key, analyte.condition, status, where, words, reason.format(words=words), clears)
 
     @staticmethod
     def _judge(value: float, limit: float, analyte: Analyte) -> str:
@@ -215,21 +209,12 @@ class LabReader:
             return "abnormal"
         return "normal" if analyte.judges_normal else "not low"
 
-    def _graded(
-        self, doc: Doc, span: Span, consumed: int, start: int, key: str, analyte: Analyte, grade: int
-    ) -> LabReading:
-        where = self._span(doc, span, start, consumed)
-        words = doc.words(where)
+    def _graded(self, doc: Doc, where: Span, key: str, analyte: Analyte, grade: int) -> LabReading:
         if grade == 0:
-            return LabReading(key, analyte.condition, "negated", where, words, f"'{words}' read as normal")
+            return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
         change = "raised" if analyte.direction == "high" else "low"
-        return LabReading(
-            key,
-            analyte.condition,
-            "present",
-            where,
-            words,
-            f"'{words}' read as {change} {analyte.label} (CTCAE grade {grade})",
+        return self._reading(
+            doc, where, key, analyte, f"'{{words}}' read as {change} {analyte.label} (CTCAE grade {grade})"
         )
 
     @staticmethod
@@ -241,8 +226,8 @@ class LabReader:
             end += 1
         return Span(name.start, end)
 
-    def _unit(self, after: str, analyte: Analyte) -> tuple[str | None, float, int]:
-        for unit in sorted(analyte.units, key=len, reverse=True):
+    def _unit(self, after: str, key: str, analyte: Analyte) -> tuple[str | None, float, int]:
+        for unit in self._units[key]:
             if after == unit or after.startswith(unit + " "):
                 return unit, analyte.units[unit], len(unit)
         return None, 1.0, 0
@@ -250,10 +235,7 @@ class LabReader:
     @staticmethod
     def _unitless(raw: float, analyte: Analyte) -> list[tuple[str, float]]:
         """Every unit a bare number is plausible in."""
-        ranges = list(analyte.unitless_ranges)
-        if analyte.unitless is not None:
-            ranges.append(analyte.unitless)
-        return [(r.unit, r.factor) for r in ranges if r.min <= raw <= r.max]
+        return [(r.unit, r.factor) for r in analyte.unitless_ranges if r.min <= raw <= r.max]
 
     def _number(self, text: str) -> float | None:
         if text in self._limits.number_words:
