@@ -29,7 +29,6 @@ from .text import Speller, english_words, is_everyday_word, normalise, read, ste
 RRF_K = 60
 _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
-_TOKEN = re.compile(r"[a-z]+")
 # A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
 _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names

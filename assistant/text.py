@@ -94,7 +94,6 @@ def normalise(text: str) -> str:
 class Text:
     """A text as every stage sees it."""
 
-    original: str
     normalised: str
     tokens: tuple[str, ...]  # words and punctuation, in order
     words: tuple[str, ...]  # the tokens that are words or numbers
@@ -107,7 +106,7 @@ def read(text: str) -> Text:
     normalised = normalise(text)
     tokens = tuple(normalised.split())
     found = tuple(t for t in tokens if t[0].isalnum())
-    return Text(text, normalised, tokens, found, tuple(stem(w) for w in found))
+    return Text(normalised, tokens, found, tuple(stem(w) for w in found))
 
 
 def words(text: str) -> list[str]:

@@ -241,14 +241,11 @@ class Guardrail:
                     w = f"{line.subjects[q.condition]}{CONTEXT_MARK} + {q.words}"
                     old = found.get(q.condition, _Found([], []))
                     found[q.condition] = _Found(
-                        [*old.words, w], [*old.reasons, f"'{w}' read as {self._label(q)}"]
+                        [*old.words, w], [*old.reasons, f"'{w}' read as {self._reader.labels[q.condition]}"]
                     )
             if found:
                 return found
         return {}
-
-    def _label(self, m: Mention) -> str:
-        return self._reader.labels[m.condition]
 
     @staticmethod
     def _severe(turns: Sequence[Reading]) -> list[str]:

@@ -483,9 +483,11 @@ class Reader:
         for cond in reaction:
             if cond.severity is not None:
                 words += [(s, True) for s in cond.severity.find(doc)]
-        words = [
-            (s, sign) for s, sign in words if not self._cued((s,), *self._negators(doc), self._scope(doc))
-        ]
+        # "no ICU admission needed": a negated severity word says nothing. Cues and scope found once.
+        before = self._before.find(doc) + self._hypo_before.find(doc)
+        after = self._after.find(doc)
+        scope = Boundaries(len(doc.surface), [*self._boundaries.find(doc), *self._intent.find(doc)])
+        words = [(s, sign) for s, sign in words if not self._cued((s,), before, after, scope)]
         severe: list[str] = []
         free: list[str] = []
         window = max((c.severity_window for c in reaction), default=5)
@@ -513,12 +515,6 @@ class Reader:
             elif not present:
                 free.append(doc.words(span))
         return tuple(dict.fromkeys(severe)), tuple(dict.fromkeys(free))
-
-    def _negators(self, doc: Doc) -> tuple[list[Span], list[Span]]:
-        return self._before.find(doc) + self._hypo_before.find(doc), self._after.find(doc)
-
-    def _scope(self, doc: Doc) -> Boundaries:
-        return Boundaries(len(doc.surface), [*self._boundaries.find(doc), *self._intent.find(doc)])
 
     @staticmethod
     def _nearest_mention(
