@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -256,6 +257,7 @@ class Composer:
         self.calibration = calibration or Calibration()
         # Clinical words the product knows though the monograph does not ("rechallenge"): not named things.
         self._clinical = clinical_words
+        self._kinds_asked = lru_cache(maxsize=4096)(self._kinds_asked_uncached)
         self._answer_types = dict(answer_types or {})
         self._subject_words = [w for w in subject_words if w in corpus.vocabulary]
         # A word in the passage itself counts fully; a word only in its section title counts half.
@@ -400,6 +402,11 @@ class Composer:
         stems = self._stems[best.passage.id]
         return any(all(s in stems for s in alternative) for alternative in rarest)
 
+    def _kinds_asked_uncached(self, text: str, typed: str) -> tuple[AnswerType, ...]:
+        """The kinds of answer a clause asks for, read on the words as corrected and as typed ("antiemetic"
+        must not become another word). Memoised: ``compose`` asks it up to three times per clause."""
+        return tuple(t for t in self._answer_types.values() if t.asks.search(text) or t.asks.search(typed))
+
     def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
         text) that ask only for that."""
@@ -410,10 +417,8 @@ class Composer:
             names = [w for w in unknown if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS)]
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
-            kinds = [  # on the words as typed and as corrected: "antiemetic" must not become another word
-                t.label
-                for t in self._answer_types.values()
-                if (t.asks.search(clause.text) or t.asks.search(clause.typed)) and not t.answered_by(passages)
+            kinds = [
+                t.label for t in self._kinds_asked(clause.text, clause.typed) if not t.answered_by(passages)
             ]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
