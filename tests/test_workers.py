@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.procs import AppProcess, child_env
+from tests.procs import AppProcess, child_env, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -81,14 +81,19 @@ QUESTIONS = [
 ]
 
 
+def _ready_in_a_row(url: str, count: int) -> bool:
+    return all(httpx.get(f"{url}/api/health", timeout=30).status_code == 200 for _ in range(count))
+
+
 def test_app_with_two_workers_on_the_embedded_store_answers_concurrent_requests(tmp_path: Path) -> None:
     app = AppProcess(tmp_path, tmp_path, workers=2, data_dir=tmp_path / "data", collection="two-workers")
     try:
         app.wait_ready(timeout=150)
-        # Both workers up (uvicorn logs each start), and both loaded: health on fresh connections.
+        # Both workers up (uvicorn logs each start). Each loads its Assistant in the background after
+        # start, so the first ready answer may come from one worker while the other is still loading:
+        # wait until 20 fresh connections in a row, spread by the kernel over both, all say ready.
         assert app.logs().count("Application startup complete") == 2, app.logs()[-3000:]
-        for _ in range(20):
-            assert httpx.get(f"{app.url}/api/health", timeout=30).status_code == 200
+        assert wait_until(lambda: _ready_in_a_row(app.url, 20), timeout=150, interval=0.5), app.logs()[-3000:]
 
         def ask(case: tuple[str, str, bool]) -> tuple[int, dict, tuple[str, str, bool]]:
             with httpx.Client(base_url=app.url, timeout=60) as client:  # a new connection per request
