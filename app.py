@@ -11,11 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import os
 import sys
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported, in every worker
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _is_loopback(host: str) -> bool:
@@ -29,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from assistant.errors import ConfigError
-    from assistant.settings import load_settings
+    from assistant.settings import apply_library_defaults, load_settings
+
+    apply_library_defaults()  # before gradio and the model load; worker processes inherit them
 
     try:
         settings = load_settings()

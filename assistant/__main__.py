@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import AssistantError
 from .models import Answer
-from .settings import Settings, describe, load_settings
+from .settings import Settings, apply_library_defaults, describe, load_settings
 
 
 def _print_answer(answer: Answer, as_json: bool) -> None:
@@ -92,6 +92,7 @@ def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    apply_library_defaults()
     parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     ask = commands.add_parser("ask", help="answer one question")

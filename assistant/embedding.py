@@ -7,7 +7,6 @@ Hugging Face cache.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -33,9 +32,6 @@ def _model_path(settings: Settings) -> str:
 
 def load_embeddings(settings: Settings) -> Embeddings:
     """Load the model on CPU with normalised vectors (cosine similarity = dot product)."""
-    # Offline by construction: a missing model must fail here, not try the network.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from langchain_huggingface import HuggingFaceEmbeddings
 
     path = _model_path(settings)
@@ -44,7 +40,8 @@ def load_embeddings(settings: Settings) -> Embeddings:
     try:
         return HuggingFaceEmbeddings(
             model_name=path,
-            model_kwargs={"device": "cpu"},
+            # Offline by construction: a missing model fails here instead of trying the network.
+            model_kwargs={"device": "cpu", "local_files_only": True},
             encode_kwargs={"normalize_embeddings": True},
         )
     except Exception as exc:  # sentence-transformers raises several types for a bad model

@@ -9,6 +9,7 @@ becomes one ``ConfigError`` line naming the variable, what is wrong and the expe
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -183,6 +184,22 @@ EXPECTED: dict[str, str] = {
     "port": "a port number from 1 to 65535",
     "allowed_origins": "comma-separated origins like https://intranet.example.org",
 }
+
+
+# Third-party libraries read these at import: offline, no telemetry, no analytics. Set by entry points only.
+LIBRARY_DEFAULTS = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+def apply_library_defaults() -> None:
+    """Set the libraries' environment defaults (an operator's own value wins). Call before importing them:
+    app.py, the CLI, ``python -m evals`` and the test suite do, library modules never."""
+    for name, value in LIBRARY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 def variable(field: str) -> str:

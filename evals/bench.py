@@ -19,11 +19,9 @@ from pathlib import Path
 
 import yaml
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 from assistant import Assistant, Settings
 from assistant.embedding import load_embeddings
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import PROJECT_ROOT, apply_library_defaults
 
 QUESTIONS_FILE = PROJECT_ROOT / "tests" / "data" / "dev_questions.yaml"
 
@@ -57,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="passes over the question set")
     args = parser.parse_args(argv)
+    apply_library_defaults()
     questions = _questions()
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -225,10 +224,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m evals``; returns the exit code (0 ok, 1 gate failed, 2 bad input)."""
+    from assistant.settings import apply_library_defaults
+
     args = parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    apply_library_defaults()
     try:
         cases = load_dataset(args.dataset)
     except DatasetError as exc:

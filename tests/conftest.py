@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
 from assistant import Assistant, Settings
 from assistant.embedding import load_embeddings
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import PROJECT_ROOT, apply_library_defaults
+
+# The suite is an entry point: before test modules import gradio or load the model.
+apply_library_defaults()
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 
