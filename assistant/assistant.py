@@ -26,7 +26,7 @@ from .errors import InvalidQuestion
 from .guardrail import Guardrail, render_verdicts
 from .index import VectorIndex
 from .llm import SKIPPED_RULE_FIRED, CheckedWriter, load_checks, make_chat_model
-from .models import Answer, Passage, Quote, RuleHit
+from .models import Answer, Passage, RuleHit, unique_quotes
 from .retrieval import HybridRetriever, LexicalIndex, QueryExpander
 from .settings import Settings
 from .suggestions import Suggestions
@@ -151,13 +151,7 @@ class Assistant:
 
     def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
         """Rule verdicts first, whatever retrieval found; then the quoted passages."""
-        quotes: list[Quote] = []
-        seen: set[tuple[str, int, int]] = set()
-        for q in [*(q for h in hits for q in h.quotes), *draft.quotes]:
-            key = (q.document, q.start, q.end)
-            if key not in seen:
-                seen.add(key)
-                quotes.append(q)
+        quotes = unique_quotes([*(q for h in hits for q in h.quotes), *draft.quotes])
         if hits:
             parts = [render_verdicts(hits)]
             if not draft.abstained:
@@ -194,9 +188,8 @@ class Assistant:
         if result.text is None:
             answer.metadata["llm_rejected"] = result.rejected
             return
-        quotes = [*(q for h in hits for q in h.quotes), *result.quotes]
         answer.text = "\n\n".join([render_verdicts(hits), result.text] if hits else [result.text])
-        answer.quotes = list({(q.document, q.start, q.end): q for q in quotes}.values())
+        answer.quotes = unique_quotes([*(q for h in hits for q in h.quotes), *result.quotes])
         answer.metadata["generator"] = "llm"
 
     def _record(self, answer: Answer, channel: str, question: str) -> None:

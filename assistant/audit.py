@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from .models import Answer, Quote
+from .models import Answer
 from .settings import Settings
 
 Rating = Literal["up", "down"]
@@ -85,20 +85,12 @@ def _utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def shown_quotes(answer: Answer) -> list[Quote]:
-    """Every span the clinician saw: the answer's quotes, then the guardrail's, without repeats."""
-    seen: dict[tuple[str, int, int], Quote] = {}
-    for quote in [*answer.quotes, *(q for hit in answer.guardrail for q in hit.quotes)]:
-        seen.setdefault((quote.document, quote.start, quote.end), quote)
-    return list(seen.values())
-
-
 def _rule_ids(answer: Answer) -> str:
     return json.dumps([hit.rule_id for hit in answer.guardrail])
 
 
 def _offsets(answer: Answer) -> str:
-    return json.dumps([[q.document, q.start, q.end] for q in shown_quotes(answer)])
+    return json.dumps([[q.document, q.start, q.end] for q in answer.shown_quotes()])
 
 
 class AuditStore:

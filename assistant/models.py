@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,6 +76,14 @@ class Quote(BaseModel):
         )
 
 
+def unique_quotes(quotes: Iterable[Quote]) -> list[Quote]:
+    """Each monograph span once, first occurrence first: a rule and a passage often quote one sentence."""
+    spans: dict[tuple[str, int, int], Quote] = {}
+    for quote in quotes:
+        spans.setdefault((quote.document, quote.start, quote.end), quote)
+    return list(spans.values())
+
+
 class RuleHit(BaseModel):
     """A guardrail rule that fired, with the words that made it fire and what they were read as.
 
@@ -107,6 +116,10 @@ class Answer(BaseModel):
     corpus_version: str
     suggestions: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def shown_quotes(self) -> list[Quote]:
+        """Every span the clinician saw: the answer's quotes, then the guardrail's, without repeats."""
+        return unique_quotes([*self.quotes, *(q for hit in self.guardrail for q in hit.quotes)])
 
     @property
     def sections(self) -> list[str]:

@@ -139,13 +139,7 @@ Ask = Callable[[str, list[dict[str, Any]] | None], Any]
 
 def observe(answer: Any, latency_ms: float) -> tuple[Observed, tuple[str, ...]]:
     """Read what the metrics need from an ``Answer``: every quote shown, rule quotes included."""
-    quotes: list[Any] = []
-    seen: set[tuple[str, int, int]] = set()
-    for quote in [*answer.quotes, *(q for hit in answer.guardrail for q in hit.quotes)]:
-        key = (quote.document, quote.start, quote.end)
-        if key not in seen:
-            seen.add(key)
-            quotes.append(quote)
+    quotes = answer.shown_quotes()
     fired = tuple(dict.fromkeys(hit.rule_id for hit in answer.guardrail))
     sections = tuple(dict.fromkeys(q.section for q in answer.quotes))
     observed = Observed(
