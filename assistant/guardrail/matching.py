@@ -11,13 +11,17 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import RulesError
 from ..text import normalise
 
-if TYPE_CHECKING:
-    from .schema import Term
+
+class Regex(Protocol):
+    """A ``{re: ...}`` entry of the rules file; only its pattern matters here, so matching does not
+    depend on the rules-file schema."""
+
+    re: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class Doc:
 class Terms:
     """A list of phrases and regexes compiled into one pattern that matches whole tokens only."""
 
-    def __init__(self, items: Iterable[Term], where: str) -> None:
+    def __init__(self, items: Iterable[str | Regex], where: str) -> None:
         literals: set[str] = set()
         patterns: list[str] = []
         for item in items:
