@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -155,6 +156,27 @@ def test_guardrail_question_shows_the_banner_quotes_and_highlights(page: object)
     assert "does not replace, clinical judgement" in page.locator("#disclaimer").text_content()
     assert "Monograph version" in page.locator("#monograph-version").text_content()
     shot(page, "ui-guardrail")
+    assert page.dialogs == []
+
+
+def test_enter_sends_shift_enter_adds_a_line_and_the_box_keeps_focus(page: object) -> None:
+    """The chat convention clinicians know: Enter sends, Shift+Enter a new line; focus stays in the box."""
+    box = page.locator("#question textarea")
+    box.click()
+    box.type("CBC before")
+    box.press("Shift+Enter")
+    box.type("each dose?")
+    assert box.input_value() == "CBC before\neach dose?"  # a new line, nothing sent
+    assert page.locator('#chat [data-testid="bot"]').count() == 0
+
+    box.press("Enter")
+    page.locator('#chat [data-testid="bot"]').first.wait_for(timeout=30000)
+    assert "Check complete blood count before each administration." in page.locator("#chat").text_content()
+    page.wait_for_function("() => document.querySelector('#question textarea').value === ''")
+    assert page.evaluate("() => document.activeElement === document.querySelector('#question textarea')")
+
+    ask(page, "How often are LFTs checked?")  # sent with the Ask button: the cursor comes back
+    page.wait_for_function("() => document.activeElement === document.querySelector('#question textarea')")
     assert page.dialogs == []
 
 
@@ -324,6 +346,58 @@ def test_embed_shows_reasons_context_and_not_covered(browser: object, app_url: s
         shot(tab, "embed-reasons-partial")
     finally:
         context.close()
+
+
+def test_embed_enter_sends_shift_enter_adds_a_line_and_focus_returns(browser: object, app_url: str) -> None:
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(app_url + "/embed", wait_until="load")
+        box = tab.locator("#question")
+        box.click()
+        box.type("CBC before")
+        box.press("Shift+Enter")
+        box.type("each dose?")
+        assert box.input_value() == "CBC before\neach dose?"
+        assert tab.locator(".msg.bot").count() == 0
+
+        box.press("Enter")
+        tab.locator(".msg.bot").first.wait_for(timeout=30000)
+        assert (
+            "Check complete blood count before each administration."
+            in tab.locator(".msg.bot").first.text_content()
+        )
+        assert box.input_value() == ""
+        tab.wait_for_function("() => document.activeElement === document.getElementById('question')")
+
+        box.fill("How often are LFTs checked?")
+        tab.locator("#ask").click()  # the button takes focus; the answer gives it back to the box
+        tab.locator(".msg.bot").nth(1).wait_for(timeout=30000)
+        tab.wait_for_function("() => document.activeElement === document.getElementById('question')")
+    finally:
+        context.close()
+
+
+def test_api_docs_render_with_no_request_leaving_loopback(browser: object, app_url: str) -> None:
+    """/docs on an intranet without internet: Swagger UI from local assets, the ask endpoint shown."""
+    context = browser.new_context()
+    requested: list[str] = []
+    try:
+        tab = context.new_page()
+        tab.on("request", lambda request: requested.append(request.url))
+        failed: list[str] = []
+        tab.on("requestfailed", lambda request: failed.append(request.url))
+        tab.goto(app_url + "/docs", wait_until="load")
+        tab.locator(
+            "#operations-default-ask_api_ask_post, [id^=operations-][id$=_api_ask_post]"
+        ).first.wait_for(timeout=15000)
+        assert "/api/ask" in tab.locator(".swagger-ui").text_content()
+        shot(tab, "api-docs")
+    finally:
+        context.close()
+    hosts = {urlsplit(url).hostname for url in requested if not url.startswith(("data:", "blob:"))}
+    assert hosts == {"127.0.0.1"}, sorted(requested)
+    assert failed == []
 
 
 def test_embedding_as_documented_with_origins_from_the_environment(browser: object, tmp_path: Path) -> None:

@@ -188,7 +188,12 @@ function showAnswer(a) {
   document.getElementById("version").textContent = "Monograph version " + a.corpus_version.slice(0, 12);
 }
 
+// The cursor stays in the question box after every answer or error, ready for the next question.
 async function ask(question) {
+  try { await send(question); } finally { box.focus(); }
+}
+
+async function send(question) {
   if (!question.trim()) { problem("Please type a question."); return; }
   if (question.length > MAX) {
     problem("The question is " + question.length + " characters long; the limit is " + MAX + ".");
@@ -221,7 +226,10 @@ async function ask(question) {
 
 form.addEventListener("submit", (event) => { event.preventDefault(); ask(box.value); });
 box.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); ask(box.value); }
+  // Enter sends, Shift+Enter adds a line; not while an input method is composing a character.
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  ask(box.value);
 });
 </script>
 </body>

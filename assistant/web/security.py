@@ -20,10 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
 
-# Swagger UI and ReDoc pages load their scripts from this CDN (FastAPI's defaults).
-_DOCS_CDN = "https://cdn.jsdelivr.net"
-_DOCS_PATHS = ("/docs", "/redoc")
-
 
 def frame_ancestors(allowed_origins: Iterable[str]) -> str:
     return " ".join(["'self'", *allowed_origins])
@@ -55,16 +51,14 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
         self.app = app
         inline = "'self' 'unsafe-inline'"
-        self.default_csp = content_security_policy(allowed_origins, script=inline, style=inline)
-        self.docs_csp = content_security_policy(
-            allowed_origins, script=f"{inline} {_DOCS_CDN}", style=f"{inline} {_DOCS_CDN}"
-        ).replace("img-src 'self'", "img-src 'self' https://fastapi.tiangolo.com")
+        # One policy for every page: /docs is served from local assets (fastapi-offline), no CDN.
+        self.csp = content_security_policy(allowed_origins, script=inline, style=inline)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = self.docs_csp if scope["path"] in _DOCS_PATHS else self.default_csp
+        csp = self.csp
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

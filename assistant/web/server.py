@@ -23,6 +23,7 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from ..corpus import load_corpus
 from ..errors import IndexUnavailable, InvalidQuestion
@@ -112,13 +113,16 @@ def build_app(settings: Settings | None = None, assistant: Assistant | None = No
         yield
         slot.stopping.set()
 
-    app = FastAPI(
+    # /docs from the assets bundled in fastapi-offline: an intranet without internet still gets its docs.
+    app = FastAPIOffline(
         title="Besponsa precautions assistant",
         description="Answers from the Besponsa precautions monograph only: verbatim quotes with their "
         "section, a deterministic guardrail for stopping/holding treatment, and abstention otherwise.",
         version="1",
         lifespan=lifespan,
         redoc_url=None,
+        favicon_url=None,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would ask validator.swagger.io
     )
     app.state.slot = slot
     app.state.settings = settings
@@ -132,6 +136,7 @@ def build_app(settings: Settings | None = None, assistant: Assistant | None = No
         ui.build_ui(slot.get, settings),
         path="/",
         css=ui.CSS,
+        head=ui.HEAD,
         footer_links=[],
         run_history=False,  # Gradio would otherwise keep past questions in the browser's storage
         ssr_mode=False,

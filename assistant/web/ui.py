@@ -71,6 +71,18 @@ CSS = """
 #status p { color: #b45309; font-weight: 600; }
 """
 
+# Chat convention: Enter sends (Gradio does so for a one-line box that may grow), Shift+Enter adds a
+# line. After a click on Ask or a suggestion, the cursor goes back to the question box, so the next
+# question can be typed at once. A plain inline script: the page's CSP allows inline, not eval.
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("#ask, .suggestion")) return;
+  const box = document.querySelector("#question textarea");
+  if (box) setTimeout(() => box.focus(), 0);
+});
+</script>"""
+QUESTION_MAX_LINES = 8
+
 AssistantSource = Callable[[], "Assistant"]
 
 
@@ -336,7 +348,9 @@ def build_ui(assistant: Assistant | AssistantSource, settings: Settings) -> gr.B
                     question = gr.Textbox(
                         label="Your question",
                         placeholder=f"Type a question (up to {settings.max_question_chars} characters)",
-                        lines=2,
+                        lines=1,  # Enter sends; Shift+Enter adds a line and the box grows
+                        max_lines=QUESTION_MAX_LINES,
+                        autofocus=True,
                         scale=5,
                         elem_id="question",
                     )
