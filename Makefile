@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run run-workers test eval eval-blind eval-check bench lint browser-deps load load-server clean
+.PHONY: install index run run-workers test test-fast screenshots eval eval-blind eval-check bench lint browser-deps load load-server clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,17 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "browser tests need /usr/bin/chromium: sudo apt-get install -y chromium"; fi; }
 
-test: install browser-deps
-	$(BIN)/python -m ruff check .
+# Everything: the same lint as `make lint`, then every test (real model, servers, browser).
+test: lint browser-deps
 	$(BIN)/python -m pytest
+
+# The inner loop: unit tests with a deterministic fake embedder; no browser, server or child process.
+test-fast: install
+	$(BIN)/python -m pytest --fast -q
+
+# Regenerate the README's screenshot from the browser test (docs/).
+screenshots: install browser-deps
+	$(BIN)/python -m pytest -q tests/test_browser.py -k readme_screenshot --screenshots
 
 run-workers: index
 	$(BIN)/python app.py --workers 2
@@ -56,7 +64,8 @@ load-server: install
 	$(BIN)/python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60
 
 lint: install
-	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check .
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

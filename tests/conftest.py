@@ -11,11 +11,44 @@ from langchain_core.embeddings import Embeddings
 from assistant import Assistant, Settings
 from assistant.embedding import load_embeddings
 from assistant.settings import PROJECT_ROOT, apply_library_defaults
+from tests.fakes import HashingEmbeddings
 
 # The suite is an entry point: before test modules import gradio or load the model.
 apply_library_defaults()
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
+# The fast tier leaves out what needs a browser, a server, a child process or the real model's meaning.
+NOT_IN_FAST_TIER = ("browser", "server", "process", "model")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="unit tier (make test-fast): a deterministic fake embedder; leaves out tests marked "
+        + ", ".join(NOT_IN_FAST_TIER),
+    )
+    parser.addoption("--screenshots", action="store_true", help="write the README's screenshots to docs/")
+
+
+README_SHOTS = PROJECT_ROOT / "docs"
+
+
+@pytest.fixture(scope="session")
+def readme_shots(request: pytest.FixtureRequest) -> Path | None:
+    """Where the README's screenshots go (``make screenshots``); None: leave the committed ones alone."""
+    return README_SHOTS if request.config.getoption("--screenshots") else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--fast"):
+        return
+    kept, left_out = [], []
+    for item in items:
+        (left_out if any(item.get_closest_marker(m) for m in NOT_IN_FAST_TIER) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 class CountingEmbeddings(Embeddings):
@@ -36,8 +69,10 @@ class CountingEmbeddings(Embeddings):
 
 
 @pytest.fixture(scope="session")
-def embeddings() -> Embeddings:
-    """The bundled all-MiniLM-L6-v2, for real."""
+def embeddings(request: pytest.FixtureRequest) -> Embeddings:
+    """The bundled all-MiniLM-L6-v2, for real; in the fast tier a deterministic fake (tests/fakes.py)."""
+    if request.config.getoption("--fast"):
+        return HashingEmbeddings()
     return load_embeddings(Settings())
 
 

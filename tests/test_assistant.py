@@ -24,6 +24,7 @@ def _assert_grounded(bot: Assistant, answer: Answer) -> None:
         assert q.text in answer.text or all(line in answer.text for line in q.text.splitlines())
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("case", DEV["answerable"], ids=lambda c: c["q"])
 def test_in_scope_questions_are_answered_from_the_right_sentence(assistant: Assistant, case) -> None:
     answer = assistant.ask(case["q"])
@@ -41,6 +42,7 @@ def test_out_of_scope_questions_abstain(assistant: Assistant, question: str) -> 
     assert answer.quotes == [] and answer.guardrail == []
 
 
+@pytest.mark.model
 def test_answer_leads_with_the_sections_then_quotes(assistant: Assistant) -> None:
     answer = assistant.ask("How often are LFTs checked?")
     lead = answer.text.splitlines()[0]
@@ -183,6 +185,7 @@ NEUTRAL = [
 ]
 
 
+@pytest.mark.model
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     question=st.sampled_from(COVERED),
@@ -204,6 +207,7 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(
     assert not assistant.ask(changed).abstained, changed
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("question", "not_covered"),
     [

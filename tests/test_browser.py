@@ -180,6 +180,29 @@ def test_enter_sends_shift_enter_adds_a_line_and_the_box_keeps_focus(page: objec
     assert page.dialogs == []
 
 
+README_SHOT = "chat-guardrail.png"
+
+
+def test_readme_screenshot_of_a_guardrail_answer(page: object, readme_shots: Path | None) -> None:
+    """The README's picture: banner, quotes and highlighted monograph, all in view. ``make screenshots``
+    writes it to docs/; otherwise it goes to test-artifacts/ and the committed one is left alone."""
+    ask(page, GUARDRAIL_QUESTION)
+    page.locator("#guardrail-banner .guardrail").wait_for()
+    mark = page.locator("#monograph mark.quoted", has_text="Discontinue the drug immediately").first
+    mark.scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    banner, answer = (
+        page.locator("#guardrail-banner .guardrail"),
+        page.locator('#chat [data-testid="bot"]').first,
+    )
+    for shown in (banner, answer, mark):
+        assert shown.is_visible()
+    target = (readme_shots or ARTIFACTS) / README_SHOT
+    target.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(target))  # the viewport: what a clinician sees first
+    assert target.stat().st_size > 10_000
+
+
 def test_out_of_scope_question_shows_the_not_covered_message(page: object) -> None:
     ask(page, OUT_OF_SCOPE)
     last = page.locator('#chat [data-testid="bot"]').last.text_content()

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.settings import PROJECT_ROOT
 from tests.procs import child_env
+
+pytestmark = pytest.mark.process
 
 
 def test_chat_shows_reasons_and_not_covered(tmp_path: Path) -> None:

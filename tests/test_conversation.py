@@ -440,11 +440,13 @@ def _assert_verdicts_first(ans: Any, where: str) -> None:
         assert 0 <= ans.text.find(hit.message) < first_other, where
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("name", list(CONVERSATIONS))
 def test_conversation(assistant: Any, name: str) -> None:
     _run(assistant, CONVERSATIONS[name])
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("name", ["sos four turns", "topic switch is not polluted"])
 def test_conversation_with_gradio_content_blocks(assistant: Any, name: str) -> None:
     _run(assistant, CONVERSATIONS[name], blocks=True)
@@ -459,6 +461,7 @@ def test_malformed_history_is_an_invalid_question(assistant: Any, history: objec
         assistant.ask("How often are LFTs checked?", history=history)
 
 
+@pytest.mark.model
 def test_every_suggestion_is_answered(assistant: Any, suggestions: Suggestions) -> None:
     unanswered = [q for q in suggestions.questions if assistant.ask(q).abstained]
     assert unanswered == []

@@ -85,6 +85,7 @@ def copy_of(built_data: Path, tmp_path: Path, **settings: object) -> Settings:
     return Settings(data_dir=tmp_path / "data", collection=COLLECTION, **settings)
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("damage", "rebuilt"),
     [
@@ -175,6 +176,7 @@ BAD_START = [
 ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(("break_it", "message"), BAD_START)
 def test_bad_corpus_or_rules_stop_the_cli_with_a_clear_error(
     tmp_path: Path, corpus_copy: Path, break_it: Callable[[Path], None], message: str
@@ -209,6 +211,7 @@ def test_bad_rules_stop_the_web_app(tmp_path: Path, corpus_copy: Path, workers: 
 
 
 # ------------------------------------------------------------------------------------ corpus change
+@pytest.mark.model
 def test_changed_corpus_is_rebuilt_at_start_and_answers_carry_the_new_version(
     tmp_path: Path, built_data: Path, corpus_copy: Path, embeddings: Embeddings
 ) -> None:

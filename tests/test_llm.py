@@ -406,6 +406,7 @@ GOOD_MONITORING = (
 )
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("reply", "rejected"),
     [

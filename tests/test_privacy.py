@@ -26,6 +26,8 @@ from assistant import Assistant, Settings
 from assistant.web import ui
 from tests.procs import AppProcess, run_cli
 
+pytestmark = pytest.mark.process  # the CLI and the web app write the files it inspects
+
 PATIENT = "MRN 48151623 Jane Roe"
 NEEDLES = (b"48151623", b"Jane Roe")  # also each part alone, in case one were stored without the other
 QUESTION = f"{PATIENT}: platelets low, should we hold Besponsa?"

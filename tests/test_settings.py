@@ -69,6 +69,7 @@ def test_the_readme_table_is_the_code_s() -> None:
     assert documented == {variable(name) for name in Settings.model_fields}
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_well_formed_value_takes_effect(name: str) -> None:
     value, shown, _ = CASES[name]
@@ -81,6 +82,7 @@ def test_a_well_formed_value_takes_effect(name: str) -> None:
         assert value not in done.stdout  # secrets are masked
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_malformed_value_gets_one_line_from_the_cli(name: str, tmp_path: Path) -> None:
     _, _, bad = CASES[name]
@@ -92,6 +94,7 @@ def test_a_malformed_value_gets_one_line_from_the_cli(name: str, tmp_path: Path)
     assert "; expected " in lines[0] and "Traceback" not in done.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_malformed_value_stops_app_py_with_one_line(name: str, tmp_path: Path) -> None:
     _, _, bad = CASES[name]
@@ -109,6 +112,7 @@ def test_a_malformed_value_stops_app_py_with_one_line(name: str, tmp_path: Path)
     assert not data.exists()  # nothing written to the data folder
 
 
+@pytest.mark.process
 def test_evals_stop_with_one_line_on_bad_configuration(tmp_path: Path) -> None:
     done = run(["-m", "evals", "--no-baseline", "--limit", "1"], ASSISTANT_TOP_K="many")
     assert done.returncode == 2
