@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .metrics import HIGHER_IS_BETTER, METRICS
-
-if TYPE_CHECKING:
-    from .runner import SystemRun
+from .results import SystemRun
 
 JSON_NAME = "report.json"
 MD_NAME = "report.md"

@@ -15,16 +15,10 @@ import yaml
 from assistant.corpus import load_corpus
 from assistant.models import Quote
 from evals import metrics, report
+from evals.cases import DEFAULT_DATASET, DatasetError, load_dataset
 from evals.metrics import Expected, Observed
-from evals.runner import (
-    DEFAULT_DATASET,
-    CaseResult,
-    DatasetError,
-    SystemRun,
-    load_dataset,
-    load_thresholds,
-    main,
-)
+from evals.results import CaseResult, SystemRun
+from evals.runner import load_thresholds, main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "corpus"
@@ -392,6 +386,15 @@ def test_report_lists_failures_and_compares_systems(tmp_path: Path, cases) -> No
     md = (tmp_path / "report.md").read_text()
     assert "| evidence_recall |" in md and picked[0].id in md
     assert all(p.stat().st_size > 1000 for p in written[2:])
+
+
+@pytest.mark.parametrize("module", ["cases", "results", "metrics", "report", "runner"])
+def test_each_evals_module_imports_alone_and_report_never_loads_the_runner(module: str) -> None:
+    """A fresh interpreter per module: no import cycle, and the report reads results, not the runner."""
+    probe = f"import sys, evals.{module}; print('evals.runner' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(module == "runner")
 
 
 def test_baseline_chunks_are_verbatim_lines(corpus) -> None:
