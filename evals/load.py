@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
 MAX_CLIENTS = 64
@@ -48,13 +50,10 @@ class Stats:
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0
 
-    def percentile(self, q: float) -> float:
-        """Nearest-rank percentile of successful latencies (ms)."""
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-        return ordered[rank - 1]
+    def latency(self, q: int) -> str:
+        """A percentile of the successful requests' latencies (``evals.metrics.percentile``), for people."""
+        value = percentile(self.latencies_ms, q)
+        return "n/a" if value is None else f"{value:.0f} ms"
 
 
 def is_loopback_url(url: str) -> bool:
@@ -206,9 +205,9 @@ def report(stats: Stats, elapsed: float, clients: int, url: str) -> str:
         f"duration      {elapsed:.1f} s",
         f"requests      {stats.sent} ({done} ok, {errors} errors)",
         f"throughput    {done / elapsed:.1f} requests/s",
-        f"latency p50   {stats.percentile(50):.0f} ms",
-        f"latency p95   {stats.percentile(95):.0f} ms",
-        f"latency p99   {stats.percentile(99):.0f} ms",
+        f"latency p50   {stats.latency(50)}",
+        f"latency p95   {stats.latency(95)}",
+        f"latency p99   {stats.latency(99)}",
         f"errors        {errors}" + (f" {dict(stats.errors)}" if errors else ""),
     ]
     return "\n".join(lines)

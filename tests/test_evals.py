@@ -159,6 +159,39 @@ def test_latency_percentiles(values: list[float], p50: float | None, p95: float 
     assert (got50, got95) == ((None, None) if p50 is None else (pytest.approx(p50), pytest.approx(p95)))
 
 
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([7.0], 1, 7.0),  # one value is every percentile of itself
+        ([7.0], 99, 7.0),
+        ([1.0, 2.0], 50, 1.5),
+        ([3.0, 1.0, 2.0], 1, 1.02),  # never below the fastest ...
+        ([3.0, 1.0, 2.0], 99, 2.98),  # ... nor above the slowest
+        (list(range(1, 21)), 95, 19.05),  # "exclusive" would give 19.95, nearest rank 19
+        ([1.0, 2.0, 3.0, 4.0, 100.0], 99, 96.16),
+    ],
+)
+def test_percentile_interpolates_between_ranks(values: list[float], q: int, expected: float) -> None:
+    assert metrics.percentile(values, q) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("q", [0, 100, 50.5, -1, True])
+def test_percentile_rejects_what_is_not_an_integer_from_1_to_99(q) -> None:
+    with pytest.raises(ValueError, match="integer from 1 to 99"):
+        metrics.percentile([1.0, 2.0], q)
+
+
+def test_load_report_uses_the_same_percentile() -> None:
+    from evals.load import Stats, report
+
+    latencies = [float(v) for v in range(100, 2100, 100)]  # 20 requests: 100 .. 2000 ms
+    stats = Stats(latencies_ms=latencies, sent=20)
+    text = report(stats, 10.0, 4, "http://127.0.0.1:1")
+    assert f"latency p95   {metrics.percentile(latencies, 95):.0f} ms" in text  # 1905, not nearest-rank 1900
+    assert "latency p95   1905 ms" in text
+    assert "latency p50   n/a" in report(Stats(sent=3), 1.0, 1, "http://127.0.0.1:1")  # all failed
+
+
 def _observed(text="", quotes=(), fired=(), abstained=False, latency=1.0, error=None) -> Observed:
     return Observed(text, tuple(quotes), tuple(fired), abstained, latency, error)
 
