@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import os
 import signal
@@ -31,11 +30,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
 from .metrics import percentile
+from .remote import is_loopback_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
@@ -54,16 +53,6 @@ class Stats:
         """A percentile of the successful requests' latencies (``evals.metrics.percentile``), for people."""
         value = percentile(self.latencies_ms, q)
         return "n/a" if value is None else f"{value:.0f} ms"
-
-
-def is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def load_questions(path: Path = DATASET) -> list[str]:
