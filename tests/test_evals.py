@@ -421,7 +421,7 @@ def test_report_lists_failures_and_compares_systems(tmp_path: Path, cases) -> No
     assert all(p.stat().st_size > 1000 for p in written[2:])
 
 
-@pytest.mark.parametrize("module", ["cases", "results", "metrics", "report", "runner"])
+@pytest.mark.parametrize("module", ["cases", "results", "metrics", "report", "runner", "remote"])
 def test_each_evals_module_imports_alone_and_report_never_loads_the_runner(module: str) -> None:
     """A fresh interpreter per module: no import cycle, and the report reads results, not the runner."""
     probe = f"import sys, evals.{module}; print('evals.runner' in sys.modules)"
