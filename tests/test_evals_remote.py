@@ -170,7 +170,8 @@ def test_a_service_on_another_corpus_version_is_refused_before_any_question(
 
 def test_the_overall_deadline_stops_the_run(service: Service, tmp_path: Path, capsys) -> None:
     recorded = service.answers_recorded()
-    assert main(["--url", service.url, "--deadline", "0.5", "--out", str(tmp_path / "out")]) == 2
+    args = ["--url", service.url, "--deadline", "0.5", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the overall deadline of 0.5 s (--deadline) passed after" in err[0]
     assert service.answers_recorded() - recorded < len(load_dataset(DEFAULT_DATASET))
