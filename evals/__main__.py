@@ -1,4 +1,6 @@
-"""``python -m evals [--dataset FILE] [--out DIR] [--check] [--no-baseline] [--limit N]``."""
+"""``python -m evals [--dataset FILE] [--out DIR] [--check] [--no-baseline] [--limit N]``; against a running
+service: ``python -m evals --url URL [--allow-host HOST] [--timeout S] [--deadline S]``.
+"""
 
 import sys
 

@@ -23,6 +23,8 @@ from assistant import Assistant, Settings
 from assistant.embedding import load_embeddings
 from assistant.settings import PROJECT_ROOT, apply_library_defaults
 
+from .metrics import percentile
+
 QUESTIONS_FILE = PROJECT_ROOT / "tests" / "data" / "dev_questions.yaml"
 
 
@@ -40,11 +42,6 @@ def _questions() -> list[str]:
     )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def _timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
@@ -55,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="passes over the question set")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     apply_library_defaults()
     questions = _questions()
 
@@ -79,15 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             _timed(lambda q=q: bot.guardrail.check(q)) for _ in range(args.rounds * 10) for q in questions
         ]
 
-    embed_p50 = statistics.median(embed)
-    ask_p50, ask_p95 = statistics.median(ask), _percentile(ask, 95)
-    guard_mean_us, guard_p95_us = statistics.mean(guard) * 1000, _percentile(guard, 95) * 1000
+    embed_p50, embed_p95 = percentile(embed, 50), percentile(embed, 95)
+    ask_p50, ask_p95 = percentile(ask, 50), percentile(ask, 95)
+    guard_mean_us, guard_p95_us = statistics.mean(guard) * 1000, percentile(guard, 95) * 1000
     rows = [
         ("questions", f"{len(questions)} x {args.rounds} rounds, {os.cpu_count()} CPU threads"),
         ("model load", f"{load_ms:.1f} ms"),
         ("cold start (build index)", f"{cold_ms:.1f} ms"),
         ("warm start (reuse index)", f"{warm_ms:.1f} ms"),
-        ("bare query embedding", f"p50 {embed_p50:.2f} ms, p95 {_percentile(embed, 95):.2f} ms"),
+        ("bare query embedding", f"p50 {embed_p50:.2f} ms, p95 {embed_p95:.2f} ms"),
         ("ask p50", f"{ask_p50:.2f} ms = {ask_p50 / embed_p50:.2f}x embedding (target <= 1.5x)"),
         ("ask p95", f"{ask_p95:.2f} ms = {ask_p95 / embed_p50:.2f}x embedding (target <= 3x)"),
         ("guardrail check", f"mean {guard_mean_us:.1f} us, p95 {guard_p95_us:.1f} us"),

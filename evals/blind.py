@@ -26,7 +26,8 @@ from typing import Any
 import yaml
 
 from . import guardrail as guardrail_eval
-from .runner import EVALS_DIR, Case, load_dataset, run_system
+from .cases import Case, load_dataset
+from .runner import EVALS_DIR, run_system
 
 SETS = EVALS_DIR / "sets"
 DEV_QA = (

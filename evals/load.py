@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import os
 import signal
@@ -31,9 +30,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
+
+from .metrics import percentile
+from .remote import is_loopback_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
@@ -48,23 +49,10 @@ class Stats:
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0
 
-    def percentile(self, q: float) -> float:
-        """Nearest-rank percentile of successful latencies (ms)."""
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-        return ordered[rank - 1]
-
-
-def is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    def latency(self, q: int) -> str:
+        """A percentile of the successful requests' latencies (``evals.metrics.percentile``), for people."""
+        value = percentile(self.latencies_ms, q)
+        return "n/a" if value is None else f"{value:.0f} ms"
 
 
 def load_questions(path: Path = DATASET) -> list[str]:
@@ -206,9 +194,9 @@ def report(stats: Stats, elapsed: float, clients: int, url: str) -> str:
         f"duration      {elapsed:.1f} s",
         f"requests      {stats.sent} ({done} ok, {errors} errors)",
         f"throughput    {done / elapsed:.1f} requests/s",
-        f"latency p50   {stats.percentile(50):.0f} ms",
-        f"latency p95   {stats.percentile(95):.0f} ms",
-        f"latency p99   {stats.percentile(99):.0f} ms",
+        f"latency p50   {stats.latency(50)}",
+        f"latency p95   {stats.latency(95)}",
+        f"latency p99   {stats.latency(99)}",
         f"errors        {errors}" + (f" {dict(stats.errors)}" if errors else ""),
     ]
     return "\n".join(lines)

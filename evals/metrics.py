@@ -17,7 +17,7 @@ mean is therefore a rate. Which cases each metric applies to:
 ``abstention_accuracy``  every case: the answer abstains exactly when the case is not answerable.
 ``quote_fidelity``       cases with at least one quote: share of quotes whose ``start:end`` span of the
                          named document is exactly the quoted text.
-``latency_ms_p50/p95``   every case: percentiles (linear interpolation) of the time ``ask`` took.
+``latency_ms_p50/p95``   every case: percentiles (``percentile``) of the time ``ask`` took.
 =======================  ==========================================================================
 
 A quote *covers* an evidence sentence when one text contains the other: the assistant may quote a whole
@@ -26,7 +26,7 @@ list whose one line is the evidence, or the rule quote may be the clause of a la
 
 from __future__ import annotations
 
-import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -128,14 +128,22 @@ def _verbatim(quote: QuoteLike, sources: Mapping[str, str]) -> bool:
     return text is not None and 0 <= quote.start < quote.end and text[quote.start : quote.end] == quote.text
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) by linear interpolation between ranks, as numpy does by default."""
+def percentile(values: Sequence[float], q: int) -> float | None:
+    """The q-th percentile (an integer, 1..99) of ``values``; the one definition eval, bench and load use.
+
+    ``statistics.quantiles(values, n=100, method="inclusive")``: linear interpolation between the two
+    closest ranks of the sorted values (numpy's default, R's type 7). "inclusive" treats the measured
+    latencies as the whole population, so a percentile never lies outside the observed range (the
+    default "exclusive" method would put the p95 of 20 samples above the slowest one). One value is
+    every percentile of itself; no value has none (None).
+    """
+    if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 99:
+        raise ValueError(f"percentile must be an integer from 1 to 99, not {q!r}")
     if not values:
         return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+    if len(values) == 1:  # quantiles() needs two points before Python 3.13
+        return float(values[0])
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def latency_ms_p50(latencies_ms: Sequence[float]) -> float | None:

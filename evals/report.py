@@ -1,7 +1,9 @@
 """Write what a run measured: report.json (for machines and diffs), report.md (for people), PNG plots.
 
-The JSON holds no timestamp and no per-case timing, so the committed reference run changes in a diff
-only where behaviour changed (the two latency percentiles aside).
+The JSON of an in-process run holds no timestamp and no per-case timing, so the committed reference run
+changes in a diff only where behaviour changed (the two latency percentiles aside). A run against a
+service (``--url``) describes one deployment at one moment, so its report also records ``target``: the
+URL, the corpus version the service reported, and when the run started (UTC).
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .metrics import HIGHER_IS_BETTER, METRICS
-
-if TYPE_CHECKING:
-    from .runner import SystemRun
+from .results import SystemRun
 
 JSON_NAME = "report.json"
 MD_NAME = "report.md"
@@ -51,8 +51,13 @@ def build(
     corpus_version: str,
     thresholds: Mapping[str, Mapping[str, float]],
     violations: Sequence[str],
+    target: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole report as JSON-ready data; the first run is the system under test."""
+    """The whole report as JSON-ready data; the first run is the system under test.
+
+    ``target``: for a run against a service, its ``url``, ``corpus_version``, ``started_at`` and
+    ``duration_s``; None for an in-process run.
+    """
     by_id = [
         {run.name: r for run in runs for r in run.results if r.case.id == case_id}
         for case_id in (r.case.id for r in runs[0].results)
@@ -89,6 +94,7 @@ def build(
             }
         rows.append(row)
     return {
+        **({"target": dict(target)} if target else {}),
         "dataset": dict(dataset),
         "corpus_version": corpus_version,
         "systems": [run.name for run in runs],
@@ -153,11 +159,21 @@ def _category_rows(data: Mapping[str, Any]) -> list[list[str]]:
     ]
 
 
+def _target_line(target: Mapping[str, Any], code: str = "") -> str:
+    """The service evaluated, in one line (``code``: the Markdown backtick, or nothing for the terminal)."""
+    version = target["corpus_version"][:12]
+    return (
+        f"{code}{target['url']}{code} (corpus version {code}{version}{code} as its /api/health reported), "
+        f"run started {target['started_at']}, took {target['duration_s']} s"
+    )
+
+
 def console_summary(data: Mapping[str, Any]) -> str:
     """Plain-text tables for the terminal: metrics side by side, then pass rates per category."""
     systems = data["systems"]
     total = data["dataset"]["cases"]
-    lines = _table(["metric", *systems, "gate", ""], metric_rows(data))
+    lines = [f"target: {_target_line(data['target'])}", ""] if "target" in data else []
+    lines += _table(["metric", *systems, "gate", ""], metric_rows(data))
     lines.append("")
     lines += _table(["category", "cases", *(f"{s} pass" for s in systems)], _category_rows(data))
     lines.append("")
@@ -181,6 +197,7 @@ def markdown(data: Mapping[str, Any]) -> str:
         f"Dataset `{data['dataset']['path']}`: {total} cases (sha256 `{data['dataset']['sha256'][:12]}`); "
         f"corpus version `{data['corpus_version'][:12]}`.",
         "Passed: " + ", ".join(f"**{s}** {data['passed'][s]}/{total}" for s in systems) + ".",
+        *([f"Target: {_target_line(data['target'], '`')}."] if "target" in data else []),
         "",
         "## Metrics",
         "",

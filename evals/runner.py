@@ -1,7 +1,8 @@
 """Run the evaluation: load the cases, ask each system every question, score, report, gate.
 
 The assistant is driven only through its public API (``Assistant.from_settings`` and ``ask``), the way
-a hospital's pharmacy team would drive it, so the suite measures what clinicians get.
+a hospital's pharmacy team would drive it, so the suite measures what clinicians get; with ``--url``,
+through a running deployment's ``POST /api/ask`` instead (``evals/remote.py``), scored the same way.
 """
 
 from __future__ import annotations
@@ -12,126 +13,22 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tqdm import tqdm
 
 from . import metrics
-from .metrics import CaseScore, Expected, Observed
+from .cases import DEFAULT_DATASET, Case, DatasetError, load_dataset
+from .metrics import Observed
+from .results import CaseResult, SystemRun
 
 EVALS_DIR = Path(__file__).resolve().parent
-DEFAULT_DATASET = EVALS_DIR / "dataset.jsonl"
 DEFAULT_THRESHOLDS = EVALS_DIR / "thresholds.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
 WARM_UP_QUESTION = "What is Besponsa?"
-
-
-class DatasetError(ValueError):
-    """A dataset line that does not follow the fixed format; the message names the file and line."""
-
-
-class Message(BaseModel):
-    """One conversation turn. ``content`` may be Gradio's list of content blocks as well as text."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["user", "assistant"]
-    content: str | list[dict[str, Any]]
-
-
-class Case(BaseModel):
-    """One line of ``dataset.jsonl`` (the format other teams write their own sets in)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1)
-    category: str = Field(min_length=1)
-    question: str = Field(min_length=1)
-    history: list[Message] | None = None
-    answerable: bool
-    evidence: list[str]
-    must_include: list[str]
-    guardrail: list[str]
-    # Partly covered questions: words the answer must name as not covered ("ursodiol").
-    not_covered: list[str] = Field(default_factory=list)
-
-    @field_validator("evidence", "must_include", "guardrail", "not_covered")
-    @classmethod
-    def _no_blank_strings(cls, values: list[str]) -> list[str]:
-        if any(not v.strip() for v in values):
-            raise ValueError("contains an empty string")
-        return values
-
-    @model_validator(mode="after")
-    def _evidence_matches_answerability(self) -> Case:
-        """Unanswerable cases rest on nothing; answerable ones must name what they rest on."""
-        if not self.answerable and self.evidence:
-            raise ValueError("an unanswerable case must have empty evidence")
-        if self.answerable and not self.evidence:
-            raise ValueError("an answerable case needs at least one evidence sentence")
-        return self
-
-    def expected(self) -> Expected:
-        return Expected(
-            answerable=self.answerable,
-            evidence=tuple(self.evidence),
-            must_include=tuple(self.must_include),
-            guardrail=tuple(self.guardrail),
-        )
-
-    def history_dicts(self) -> list[dict[str, Any]] | None:
-        return None if self.history is None else [m.model_dump() for m in self.history]
-
-
-def load_dataset(path: Path) -> list[Case]:
-    """Parse and validate every line; the first bad line stops the run with its line number."""
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such dataset file")
-    cases: list[Case] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            case = Case.model_validate_json(line)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'line'}: {err['msg']}" for err in exc.errors()
-            )
-            raise DatasetError(f"{path}:{number}: invalid case: {problems}") from None
-        if case.id in seen:
-            raise DatasetError(f"{path}:{number}: duplicate id {case.id!r} (first on line {seen[case.id]})")
-        seen[case.id] = number
-        cases.append(case)
-    if not cases:
-        raise DatasetError(f"{path}: no cases")
-    return cases
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """One case as one system answered it."""
-
-    case: Case
-    observed: Observed
-    score: CaseScore
-    sections: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SystemRun:
-    """A system's results over the whole dataset and its suite-level metrics."""
-
-    name: str
-    results: list[CaseResult]
-    metrics: dict[str, float | None]
-
-    @property
-    def passed(self) -> int:
-        return sum(r.score.passed for r in self.results)
 
 
 Ask = Callable[[str, list[dict[str, Any]] | None], Any]
@@ -154,15 +51,27 @@ def observe(answer: Any, latency_ms: float) -> tuple[Observed, tuple[str, ...]]:
 
 
 def run_system(
-    name: str, ask: Ask, cases: Sequence[Case], sources: dict[str, str], *, progress: bool = True
+    name: str,
+    ask: Ask,
+    cases: Sequence[Case],
+    sources: dict[str, str],
+    *,
+    progress: bool = True,
+    abort_on: tuple[type[Exception], ...] = (),
 ) -> SystemRun:
-    """Ask every case once, timing each call; an exception fails the case instead of the run."""
+    """Ask every case once, timing each call; an exception fails the case instead of the run.
+
+    ``abort_on``: exceptions that say the system cannot answer at all (a service unreachable), which stop
+    the run instead: scoring every remaining case as a failure would hide the reason.
+    """
     results = []
     for case in tqdm(cases, desc=f"{name:>9}", unit="case", disable=not progress, file=sys.stderr):
         started = time.perf_counter()
         try:
             answer = ask(case.question, case.history_dicts())
             observed, sections = observe(answer, (time.perf_counter() - started) * 1000)
+        except abort_on:
+            raise
         except Exception as exc:  # a crash is a failed case, reported with the others
             latency = (time.perf_counter() - started) * 1000
             observed = Observed("", (), (), False, latency, error=f"{type(exc).__name__}: {exc}")
@@ -213,44 +122,120 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="runtime data folder for index and audit (default: the assistant's settings)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    remote = parser.add_argument_group(
+        "a running service",
+        "Ask a deployment through POST /api/ask instead of an in-process Assistant. Quotes are checked "
+        "against the local corpus, which must be the version the service reports (else exit 2). The "
+        "baseline runs in process and is not run. Exit 2 with one line when the service cannot answer.",
+    )
+    remote.add_argument("--url", help="base address of the service, e.g. http://127.0.0.1:7860")
+    remote.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let --url name this host although it is not loopback (repeatable; loopback only by default)",
+    )
+    remote.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per request (default: %(default)s)"
+    )
+    remote.add_argument(
+        "--deadline", type=float, default=900.0, help="seconds for the whole run (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if args.timeout <= 0 or args.deadline <= 0:
+        parser.error("--timeout and --deadline must be positive")
+    if args.url and args.data_dir:
+        parser.error("--data-dir is for the in-process assistant; the service at --url has its own")
+    return args
+
+
+class CannotRun(Exception):
+    """The run cannot start or go on (no assistant, corpus mismatch): one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The systems' runs, what the report says about the target, and how long each step took."""
+
+    runs: list[SystemRun]
+    corpus_version: str
+    target: dict[str, Any] | None
+    timings: dict[str, float]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m evals``; returns the exit code (0 ok, 1 gate failed, 2 bad input)."""
     from assistant.settings import apply_library_defaults
 
+    from .remote import RemoteError, check_target
+
     args = parse_args(argv)
     apply_library_defaults()
     try:
+        url = check_target(args.url, args.allow_host) if args.url else None
         cases = load_dataset(args.dataset)
-    except DatasetError as exc:
+    except (DatasetError, RemoteError) as exc:  # before any request or model load
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.limit is not None:
         cases = cases[: max(args.limit, 0)]
     thresholds = load_thresholds(args.thresholds)
 
+    from . import report
+
+    try:
+        prepared = run_service(url, cases, args) if url else run_in_process(cases, args)
+    except (CannotRun, RemoteError) as exc:  # fail closed, with the reason and without a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runs = prepared.runs
+    violations = metrics.gate(runs[0].metrics, thresholds)
+    dataset_info = {
+        "path": _display_path(args.dataset),
+        "cases": len(cases),
+        "sha256": hashlib.sha256(args.dataset.read_bytes()).hexdigest(),
+    }
+    data = report.build(
+        runs,
+        dataset=dataset_info,
+        corpus_version=prepared.corpus_version,
+        thresholds=thresholds,
+        violations=violations,
+        target=prepared.target,
+    )
+    written = report.write_all(data, runs, args.out)
+    print(report.console_summary(data))
+    print("timings: " + ", ".join(f"{k}={v:.1f}" for k, v in prepared.timings.items()))
+    print("wrote " + ", ".join(_display_path(p) for p in written))
+    if violations:
+        print("threshold violations:\n  " + "\n  ".join(violations), file=sys.stderr)
+        if args.check:
+            return 1
+    elif args.check:
+        print("check: all metrics meet evals/thresholds.yaml")
+    return 0
+
+
+def run_in_process(cases: Sequence[Case], args: argparse.Namespace) -> Prepared:
+    """The assistant (and the baseline) loaded here, asked through ``Assistant.ask``."""
     from assistant import Assistant, AssistantError
     from assistant.embedding import load_embeddings
     from assistant.settings import load_settings
 
-    from . import report
     from .baseline import PlainBaseline
 
     try:
         settings = load_settings(data_dir=args.data_dir) if args.data_dir else load_settings()
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CannotRun(str(exc)) from None
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:
         embeddings = load_embeddings(settings)
         bot = Assistant.from_settings(settings, embeddings=embeddings)
-    except AssistantError as exc:  # fail closed, with the reason and without a traceback
-        print(f"error: the assistant cannot start: {exc}", file=sys.stderr)
-        return 2
+    except AssistantError as exc:
+        raise CannotRun(f"the assistant cannot start: {exc}") from None
     bot.ask(WARM_UP_QUESTION, channel="eval")
     timings["assistant_start_s"] = time.perf_counter() - started
     sources = {doc.id: doc.text for doc in bot.corpus.documents}
@@ -274,31 +259,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         timings["baseline_run_s"] = time.perf_counter() - started
         baseline.close()
+    return Prepared(runs=runs, corpus_version=bot.corpus.version, target=None, timings=timings)
 
-    violations = metrics.gate(runs[0].metrics, thresholds)
-    dataset_info = {
-        "path": _display_path(args.dataset),
-        "cases": len(cases),
-        "sha256": hashlib.sha256(args.dataset.read_bytes()).hexdigest(),
+
+def run_service(url: str, cases: Sequence[Case], args: argparse.Namespace) -> Prepared:
+    """A running service asked through ``POST /api/ask``; its quotes checked against the local corpus.
+
+    A service on another corpus version than the local one is refused before any question (CannotRun):
+    fidelity measured against other texts would be wrong, and silently so.
+    """
+    from assistant import AssistantError
+    from assistant.corpus import load_corpus
+    from assistant.settings import load_settings
+
+    from .remote import RemoteAnswerError, RemoteAssistant, RemoteError
+
+    try:
+        settings = load_settings()
+        corpus = load_corpus(settings.corpus_dir)
+    except AssistantError as exc:
+        raise CannotRun(f"the local corpus cannot be read: {exc}") from None
+    started_at = datetime.now(UTC)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with RemoteAssistant(url, timeout_s=args.timeout, deadline_s=args.deadline) as service:
+        served = service.health()["corpus_version"]
+        if served != corpus.version:
+            raise CannotRun(
+                f"{url} serves corpus version {served[:12]} but the local corpus "
+                f"({_display_path(settings.corpus_dir)}) is {corpus.version[:12]}: quotes cannot be checked "
+                "against other texts; evaluate with the corpus the service was deployed with"
+            )
+        try:
+            service.ask(WARM_UP_QUESTION)
+        except RemoteAnswerError as exc:
+            raise CannotRun(f"{url} could not answer the warm-up question: {exc}") from None
+        timings["service_ready_s"] = time.perf_counter() - started
+        sources = {doc.id: doc.text for doc in corpus.documents}
+        started = time.perf_counter()
+        run = run_system(
+            "assistant", service.ask, cases, sources, progress=not args.no_progress, abort_on=(RemoteError,)
+        )
+        timings["assistant_run_s"] = time.perf_counter() - started
+    target = {
+        "url": url,
+        "corpus_version": served,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "duration_s": round(sum(timings.values()), 1),
     }
-    data = report.build(
-        runs,
-        dataset=dataset_info,
-        corpus_version=bot.corpus.version,
-        thresholds=thresholds,
-        violations=violations,
-    )
-    written = report.write_all(data, runs, args.out)
-    print(report.console_summary(data))
-    print("timings: " + ", ".join(f"{k}={v:.1f}" for k, v in timings.items()))
-    print("wrote " + ", ".join(_display_path(p) for p in written))
-    if violations:
-        print("threshold violations:\n  " + "\n  ".join(violations), file=sys.stderr)
-        if args.check:
-            return 1
-    elif args.check:
-        print("check: all metrics meet evals/thresholds.yaml")
-    return 0
+    return Prepared(runs=[run], corpus_version=corpus.version, target=target, timings=timings)
 
 
 def _display_path(path: Path) -> str:

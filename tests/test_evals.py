@@ -15,16 +15,10 @@ import yaml
 from assistant.corpus import load_corpus
 from assistant.models import Quote
 from evals import metrics, report
+from evals.cases import DEFAULT_DATASET, DatasetError, load_dataset
 from evals.metrics import Expected, Observed
-from evals.runner import (
-    DEFAULT_DATASET,
-    CaseResult,
-    DatasetError,
-    SystemRun,
-    load_dataset,
-    load_thresholds,
-    main,
-)
+from evals.results import CaseResult, SystemRun
+from evals.runner import load_thresholds, main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "corpus"
@@ -163,6 +157,39 @@ def test_quote_fidelity(quotes: list[Quote], expected: float | None) -> None:
 def test_latency_percentiles(values: list[float], p50: float | None, p95: float | None) -> None:
     got50, got95 = metrics.latency_ms_p50(values), metrics.latency_ms_p95(values)
     assert (got50, got95) == ((None, None) if p50 is None else (pytest.approx(p50), pytest.approx(p95)))
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([7.0], 1, 7.0),  # one value is every percentile of itself
+        ([7.0], 99, 7.0),
+        ([1.0, 2.0], 50, 1.5),
+        ([3.0, 1.0, 2.0], 1, 1.02),  # never below the fastest ...
+        ([3.0, 1.0, 2.0], 99, 2.98),  # ... nor above the slowest
+        (list(range(1, 21)), 95, 19.05),  # "exclusive" would give 19.95, nearest rank 19
+        ([1.0, 2.0, 3.0, 4.0, 100.0], 99, 96.16),
+    ],
+)
+def test_percentile_interpolates_between_ranks(values: list[float], q: int, expected: float) -> None:
+    assert metrics.percentile(values, q) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("q", [0, 100, 50.5, -1, True])
+def test_percentile_rejects_what_is_not_an_integer_from_1_to_99(q) -> None:
+    with pytest.raises(ValueError, match="integer from 1 to 99"):
+        metrics.percentile([1.0, 2.0], q)
+
+
+def test_load_report_uses_the_same_percentile() -> None:
+    from evals.load import Stats, report
+
+    latencies = [float(v) for v in range(100, 2100, 100)]  # 20 requests: 100 .. 2000 ms
+    stats = Stats(latencies_ms=latencies, sent=20)
+    text = report(stats, 10.0, 4, "http://127.0.0.1:1")
+    assert f"latency p95   {metrics.percentile(latencies, 95):.0f} ms" in text  # 1905, not nearest-rank 1900
+    assert "latency p95   1905 ms" in text
+    assert "latency p50   n/a" in report(Stats(sent=3), 1.0, 1, "http://127.0.0.1:1")  # all failed
 
 
 def _observed(text="", quotes=(), fired=(), abstained=False, latency=1.0, error=None) -> Observed:
@@ -392,6 +419,15 @@ def test_report_lists_failures_and_compares_systems(tmp_path: Path, cases) -> No
     md = (tmp_path / "report.md").read_text()
     assert "| evidence_recall |" in md and picked[0].id in md
     assert all(p.stat().st_size > 1000 for p in written[2:])
+
+
+@pytest.mark.parametrize("module", ["cases", "results", "metrics", "report", "runner", "remote"])
+def test_each_evals_module_imports_alone_and_report_never_loads_the_runner(module: str) -> None:
+    """A fresh interpreter per module: no import cycle, and the report reads results, not the runner."""
+    probe = f"import sys, evals.{module}; print('evals.runner' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(module == "runner")
 
 
 def test_baseline_chunks_are_verbatim_lines(corpus) -> None:
