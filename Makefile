@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run run-workers test test-fast screenshots eval eval-blind eval-check bench lint browser-deps load load-server clean
+.PHONY: install index run run-workers test test-fast screenshots eval eval-url eval-blind eval-check bench lint browser-deps load load-server clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ run-workers: index
 
 eval: install
 	$(BIN)/python -m evals
+
+# The same cases, metrics and gate against a running deployment: make eval-url URL=http://127.0.0.1:7860
+eval-url: install
+	@test -n "$(URL)" || { echo "usage: make eval-url URL=http://127.0.0.1:7860"; exit 2; }
+	$(BIN)/python -m evals --url $(URL) --check
 
 eval-blind: install
 	$(BIN)/python -m evals.blind

@@ -421,6 +421,7 @@ def test_report_lists_failures_and_compares_systems(tmp_path: Path, cases) -> No
     assert all(p.stat().st_size > 1000 for p in written[2:])
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("module", ["cases", "results", "metrics", "report", "runner", "remote"])
 def test_each_evals_module_imports_alone_and_report_never_loads_the_runner(module: str) -> None:
     """A fresh interpreter per module: no import cycle, and the report reads results, not the runner."""
@@ -454,6 +455,7 @@ def _run_evals(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.process
 @pytest.mark.timeout(300)
 def test_full_suite_passes_the_gate(tmp_path: Path) -> None:
     """What CI relies on: the whole dataset, assistant and baseline, meets evals/thresholds.yaml."""
@@ -470,6 +472,7 @@ def test_full_suite_passes_the_gate(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "chroma").is_dir()  # index and audit went to the tmp data folder
 
 
+@pytest.mark.model
 @pytest.mark.timeout(300)
 def test_check_fails_when_a_threshold_is_missed(tmp_path: Path, capsys) -> None:
     """The gate bites: an unreachable bound makes --check exit 1 and name the metric (in-process, 3 cases)."""
@@ -483,6 +486,7 @@ def test_check_fails_when_a_threshold_is_missed(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "out" / "report.json").is_file()
 
 
+@pytest.mark.model
 @pytest.mark.timeout(600)
 def test_final_blind_sets_do_not_regress(tmp_path: Path) -> None:
     """The final blind sets (measured once, never tuned on) gate regressions at their measured values."""
