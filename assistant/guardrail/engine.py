@@ -186,17 +186,25 @@ class Guardrail:
             else:
                 state: dict[str, tuple[int, Mention]] = {}
                 resuming = any(t.resumes for t in turns)
+                # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
+                # finding: the rule says when to resume, so the finding that ended stays its evidence.
+                ended: dict[str, tuple[int, Mention]] = {}
                 for i, m in ordered:
                     if m.resume and m.status in _PRESENT and not resuming and not state:
                         m = replace(m, status="negated")  # "LFTs normal now, ok to start?": no hold to end
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
-                    elif m.status in {"negated", "retracted"}:
+                    elif m.status == "negated" or m.status == "retracted":
                         if m.analyte == "" or m.clears:  # "all LFTs normal", "plts now 190"
-                            state = {k: v for k, v in state.items() if m.analyte not in ("", k) and k != ""}
+                            cleared = {k: v for k, v in state.items() if m.analyte in ("", k) or k == ""}
+                            state = {k: v for k, v in state.items() if k not in cleared}
                         else:  # "ANC 4.0" is not low, but says nothing of "neutropenia" in general
-                            state.pop(m.analyte, None)
+                            cleared = {m.analyte: state.pop(m.analyte)} if m.analyte in state else {}
+                        if m.status == "negated":
+                            ended.update(cleared)
                 kept = list(state.values())
+                if not kept and turns[last].resumes:
+                    kept = list(ended.values())
             words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
             reasons = [self._reason(m, i != last) for i, m in kept]
             out[condition] = _Found(list(dict.fromkeys(words)), list(dict.fromkeys(reasons)))

@@ -43,6 +43,8 @@ class Analyte(_Strict):
     condition: str
     direction: Direction
     names: list[str] = Field(min_length=1)
+    # Names of the abnormal finding (CTCAE terms: "neutropenia"): a grade is read next to them, not a number.
+    findings: list[str] = Field(default_factory=list)
     limit: Limit
     judges_normal: bool = True
     units: dict[str, float] = Field(default_factory=dict)  # normalised unit -> factor to the limit's unit
@@ -79,12 +81,18 @@ _SKIP = (
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
     r"almost|nearly|approximately|of about) ){0,4}"
 )
-_GRADE = re.compile(r"(?:ctcae )?(?:grade|gr|g) ([0-4]|iv|iii|ii|i)(?![a-z0-9])")
+_GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
+_GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
+_GRADE_BEFORE = re.compile(rf"(?<![a-z0-9]){_GRADE_WORDS} $")  # "g 3 neutropenia", "grade 2 ast"
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _ULN = (
     r"(?:the )?(?:uln|upper limit(?: of normal)?|upper normal limit|normal|above normal|the normal"
     r"|upper limit normal)"
 )
+
+
+def _grade(match: re.Match[str]) -> int:
+    return _ROMAN.get(match.group(1)) or int(match.group(1))
 
 
 class LabReader:
@@ -93,6 +101,11 @@ class LabReader:
     def __init__(self, limits: LabLimits, where: str) -> None:
         self._limits = limits
         self._names = {key: Terms(a.names, f"{where}: {key}.names") for key, a in limits.analytes.items()}
+        self._findings = {
+            key: Terms(a.findings, f"{where}: {key}.findings")
+            for key, a in limits.analytes.items()
+            if a.findings
+        }
         words = "|".join(sorted((re.escape(w) for w in limits.number_words), key=len, reverse=True))
         amount = rf"(?P<a>{_NUMBER}|{words})" if words else rf"(?P<a>{_NUMBER})"
         self._multiple = re.compile(
@@ -111,15 +124,40 @@ class LabReader:
     def analyte_names(self) -> dict[str, Terms]:
         return self._names
 
+    @property
+    def finding_names(self) -> dict[str, Terms]:
+        return self._findings
+
     def read(self, doc: Doc) -> list[LabReading]:
         readings: list[LabReading] = []
-        for key, terms in self._names.items():
-            analyte = self._limits.analytes[key]
-            for span in terms.find(doc):
-                reading = self._read_after(doc, span, key, analyte)
-                if reading is not None:
-                    readings.append(reading)
+        for names, read_next in ((self._names, self._read_after), (self._findings, self._grade_after)):
+            for key, terms in names.items():
+                analyte = self._limits.analytes[key]
+                for span in terms.find(doc):
+                    reading = read_next(doc, span, key, analyte)
+                    reading = reading or self._grade_before(doc, span, key, analyte)
+                    if reading is not None:
+                        readings.append(reading)
         return readings
+
+    def _grade_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+        start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
+        grade = _GRADE.match(doc.text, start)
+        if not grade:
+            return None
+        where = self._span(doc, span, start, grade.end() - start)
+        return self._graded(doc, where, key, analyte, _grade(grade))
+
+    def _grade_before(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+        """A grade written before the name: "g 2 ast", "grade 3 neutropenia"."""
+        start = doc.starts[span.start]
+        grade = _GRADE_BEFORE.search(doc.text[:start])
+        if not grade:
+            return None
+        first = span.start
+        while first > 0 and doc.starts[first - 1] >= grade.start():
+            first -= 1
+        return self._graded(doc, Span(first, span.end), key, analyte, _grade(grade))
 
     def _read_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
         # The text after the analyte name: where the next token starts (or the end of the text).
@@ -128,8 +166,7 @@ class LabReader:
         skipped = len(rest) - len(self._skip.sub("", rest, count=1))
         grade = _GRADE.match(rest, skipped)
         if grade:
-            number = _ROMAN.get(grade.group(1)) or int(grade.group(1))
-            return self._graded(doc, self._span(doc, span, start, grade.end()), key, analyte, number)
+            return self._graded(doc, self._span(doc, span, start, grade.end()), key, analyte, _grade(grade))
         multiple = self._multiple.match(rest)
         if multiple and analyte.direction == "high":
             value = self._number(multiple.group("a") or multiple.group("b") or multiple.group("c"))

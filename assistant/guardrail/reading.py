@@ -169,7 +169,9 @@ class Reader:
         self._cues = Terms(spec.criteria.cues, f"{source}: criteria.cues")
         self._groups = tuple(compile_group(i, g, source) for i, g in enumerate(spec.criteria.groups))
         self._labs = LabReader(labs, f"{source}: lab limits")
-        self._analyte_by_name = {normalise(n): key for key, a in labs.analytes.items() for n in a.names}
+        self._analyte_by_name = {
+            normalise(n): key for key, a in labs.analytes.items() for n in [*a.names, *a.findings]
+        }
         self._fuzzy = spec.fuzzy
         self._known, self._fuzzy_vocabulary = self._vocabularies(spec, corpus)
         self.known_words = self._known - self._other_product.words
@@ -204,7 +206,7 @@ class Reader:
             self._resume_intents,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
-        every += list(self._labs.analyte_names.values())
+        every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
             known |= terms.words
