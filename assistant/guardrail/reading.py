@@ -145,6 +145,7 @@ class Reader:
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
         self._resume_intents = Terms(spec.resume_intents, f"{source}: resume_intents")
+        self._rest_of = Terms(spec.rest_of, f"{source}: rest_of")
         self._correction = Terms(spec.correction, f"{source}: correction")
         self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
         self._retract_back = Terms(spec.retract_back, f"{source}: retract_back")
@@ -204,6 +205,7 @@ class Reader:
             self._patient_ref,
             self._patient_switch,
             self._resume_intents,
+            self._rest_of,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
@@ -309,7 +311,9 @@ class Reader:
                     words = " ".join(doc.words(p) for p in parts)
                     how = status(parts, entry.negatable, cond_before, cond_after)
                     if entry.normal and how == "present":
-                        how = "negated"  # "LFTs fine": says the tests are normal
+                        # "LFTs fine" says the tests are normal; "rest of LFTs fine" says nothing of the one
+                        # named abnormal beside it.
+                        how = "other" if self._rest_near(doc, parts) else "negated"
                     whole = Span(min(p.start for p in parts), max(p.end for p in parts))
                     if cond.reaction and how == "present" and self._other_product_near(doc, whole, sentences):
                         how = "other"
@@ -569,6 +573,11 @@ class Reader:
                 if word.isalpha() and word not in self._known and not is_everyday_word(word):
                     return True
         return False
+
+    def _rest_near(self, doc: Doc, parts: Sequence[Span]) -> bool:
+        first, last = min(p.start for p in parts), max(p.end for p in parts)
+        rests = self._rest_of.find(doc)
+        return any(first - 2 <= r.end <= first or last <= r.start <= last + 1 for r in rests)
 
     def _analyte_of(self, doc: Doc, parts: Sequence[Span]) -> str:
         """The lab test a near-pair is about ("ALT ... raised" -> "alt"); "" for a test panel ("LFTs")."""

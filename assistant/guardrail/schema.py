@@ -144,6 +144,7 @@ class _RulesFile(_Strict):
     patient_ref: list[Term] = Field(default_factory=list)
     patient_deixis: list[Term] = Field(default_factory=list)
     resume_intents: list[Term] = Field(default_factory=list)
+    rest_of: list[Term] = Field(default_factory=list)
     patient_switch: list[Term] = Field(default_factory=list)
     retract_back: list[Term] = Field(default_factory=list)
     correction: list[Term] = Field(default_factory=list)
