@@ -29,6 +29,7 @@ from .reading import Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
+CYCLE_CONDITION = "cycle_limit"
 LAB_LIMITS_FILE = "lab_limits.yaml"
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
@@ -98,6 +99,7 @@ class Guardrail:
             self._reader.read(line, with_criteria=False) for line in context.splitlines() if line.strip()
         ]
         earlier = self._same_patient(asked, earlier)
+        asked = self._counted_cycles(asked, earlier)
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
         if decision is None:
@@ -121,6 +123,18 @@ class Guardrail:
             # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
             found = self._own_conditional(asked) or self._borrowed(asked, earlier)
         return self._rank(self._hits(found, severe, decision=decision))
+
+    @staticmethod
+    def _counted_cycles(asked: Reading, earlier: list[Reading]) -> Reading:
+        """"Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
+        given = max((t.cycles_given for t in [*earlier, asked]), default=0)
+        if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
+            return asked
+        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {given + 1}th cycle".replace(
+            "3th", "3rd"
+        )
+        mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
+        return replace(asked, mentions=(*asked.mentions, mention))
 
     @staticmethod
     def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:

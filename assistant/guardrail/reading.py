@@ -112,6 +112,10 @@ class Reading:
     resumes: bool = False  # it asks to resume or restart ("resume", "restart", "again")
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
+    # Counting cycles: the most cycles it says were given ("completed 2 cycles", "on C2D15": 2), and the
+    # words asking for one more ("one more", "another"), so "2 cycles" then "can we do one more?" is a 3rd.
+    cycles_given: int = 0
+    more_asked: str = ""
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -122,6 +126,9 @@ class Reading:
     @property
     def states_finding(self) -> bool:
         return any(m.status != "other" for m in self.mentions)
+
+
+_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "both": 2}
 
 
 class Reader:
@@ -146,6 +153,8 @@ class Reader:
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
         self._resume_intents = Terms(spec.resume_intents, f"{source}: resume_intents")
         self._rest_of = Terms(spec.rest_of, f"{source}: rest_of")
+        self._one_more = Terms(spec.cycle_count.one_more, f"{source}: cycle_count.one_more")
+        self._cycle_words = frozenset(normalise(w) for w in spec.cycle_count.cycle_words)
         self._correction = Terms(spec.correction, f"{source}: correction")
         self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
         self._retract_back = Terms(spec.retract_back, f"{source}: retract_back")
@@ -206,6 +215,7 @@ class Reader:
             self._patient_switch,
             self._resume_intents,
             self._rest_of,
+            self._one_more,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
@@ -342,6 +352,8 @@ class Reader:
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc),
             own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
+            cycles_given=self._cycles_given(doc),
+            more_asked=" ".join(doc.words(s) for s in self._one_more.find(doc)[:1]),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
             asks=tuple(doc.words(s) for s in self._asks.find(doc)),
@@ -573,6 +585,20 @@ class Reader:
                 if word.isalpha() and word not in self._known and not is_everyday_word(word):
                     return True
         return False
+
+    def _cycles_given(self, doc: Doc) -> int:
+        """Cycles given so far, from a count of cycles ("2 cycles", "two courses") or the cycle a patient is
+        in ("C2D15", "cycle 2 day 8"); 0 when the text gives none."""
+        tokens, most = doc.text.split(" "), 0
+        for i, token in enumerate(tokens):
+            number = _COUNTS.get(token) or (int(token) if token.isdigit() and len(token) < 3 else 0)
+            if not number:
+                continue
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            before = tokens[i - 1] if i else ""
+            if after in self._cycle_words or before in self._cycle_words or before == "c":
+                most = max(most, number)
+        return most
 
     def _rest_near(self, doc: Doc, parts: Sequence[Span]) -> bool:
         first, last = min(p.start for p in parts), max(p.end for p in parts)

@@ -126,6 +126,13 @@ class _Fuzzy(_Strict):
     not_typos: list[str] = Field(default_factory=list)
 
 
+class _CycleCount(_Strict):
+    """Counting cycles across turns: the words for a cycle, and for asking one more."""
+
+    cycle_words: list[str] = Field(default_factory=list)
+    one_more: list[Term] = Field(default_factory=list)
+
+
 class _RulesFile(_Strict):
     version: Literal[1]
     boundaries: list[Term] = Field(min_length=1)
@@ -145,6 +152,7 @@ class _RulesFile(_Strict):
     patient_deixis: list[Term] = Field(default_factory=list)
     resume_intents: list[Term] = Field(default_factory=list)
     rest_of: list[Term] = Field(default_factory=list)
+    cycle_count: _CycleCount = Field(default_factory=lambda: _CycleCount())
     patient_switch: list[Term] = Field(default_factory=list)
     retract_back: list[Term] = Field(default_factory=list)
     correction: list[Term] = Field(default_factory=list)
