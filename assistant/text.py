@@ -60,6 +60,7 @@ _FOLD = str.maketrans(
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
+_NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycles"
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
@@ -72,9 +73,9 @@ def normalise(text: str) -> str:
 
     Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
-    "S.O.S." and "s-o-s" -> "sos"; "can't" -> "cant"; hyphens, slashes and other symbols -> spaces;
-    punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" ->
-    "3 x") but decimals kept ("2.5"). Whole tokens separated by single spaces.
+    "S.O.S." and "s-o-s" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; hyphens, slashes and other
+    symbols -> spaces; punctuation kept as its own token (it ends clauses); digits split from letters
+    ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5"). Whole tokens separated by single spaces.
     """
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
@@ -83,6 +84,7 @@ def normalise(text: str) -> str:
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _INNER_APOSTROPHE.sub("", text)
+    text = _NUMBER_SIGN.sub(" number ", text)
     text = _OTHER.sub(" ", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")

@@ -42,7 +42,7 @@ TABLE = [
 # listed misses, which must still differ (strict xfail).
 BLIND_DEV = [
     PROJECT_ROOT / "evals" / "sets" / name
-    for name in ("blind_dev_guardrail.yaml", "blind_dev2_guardrail.yaml")
+    for name in ("blind_dev_guardrail.yaml", "blind_dev2_guardrail.yaml", "blind_dev3_guardrail.yaml")
 ]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
 KNOWN_WHY = {(k["q"], tuple(k.get("context", []))): k["why"] for group in KNOWN.values() for k in group}
@@ -248,6 +248,7 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("Dyspnée “mild”", 'dyspnee " mild "'),
         ("S\u200bO\u200bS con\u00adfirmed\u2060", "sos confirmed"),  # format characters (category Cf)
         ("s-o-s / V-O-D, t-cell", "sos vod , t cell"),
+        ("recommended # of cycles, #3", "recommended number of cycles , 3"),
         ("\u0405\u041e\u0405, V\u041fD, \u03bf", "sos , v d , o"),  # look-alikes only (not Pe)
     ],
 )

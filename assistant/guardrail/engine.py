@@ -126,7 +126,7 @@ class Guardrail:
 
     @staticmethod
     def _counted_cycles(asked: Reading, earlier: list[Reading]) -> Reading:
-        """"Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
+        """ "Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
         given = max((t.cycles_given for t in [*earlier, asked]), default=0)
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked

@@ -128,6 +128,7 @@ class Reading:
         return any(m.status != "other" for m in self.mentions)
 
 
+_INFUSION_WORDS = frozenset({"infusion", "transfusion", "drip", "bag"})
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "both": 2}
 
 
@@ -353,7 +354,7 @@ class Reader:
             foreign=self._foreign(doc),
             own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
             cycles_given=self._cycles_given(doc),
-            more_asked=" ".join(doc.words(s) for s in self._one_more.find(doc)[:1]),
+            more_asked=self._more_asked(doc),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
             asks=tuple(doc.words(s) for s in self._asks.find(doc)),
@@ -574,6 +575,12 @@ class Reader:
             for s in self._other_product.find(doc)
         ):
             return True
+        # "during the ampho B infusion": a rare word that is not ours just before the infusion word.
+        for i in range(lo, hi):
+            if doc.surface[i] in _INFUSION_WORDS and any(
+                self._rare(doc.surface[j]) for j in range(max(0, i - 2), i)
+            ):
+                return True
         # "to/with/from <drug>": a rare word that is not ours names another product.
         for i in range(mention.end, hi - 1):
             if doc.surface[i] in {"to", "from", "with"} and i + 1 < len(doc.surface):
@@ -582,9 +589,23 @@ class Reader:
                     if doc.surface[i + 1] not in {"the", "a", "his", "her"}
                     else (doc.surface[i + 2] if i + 2 < len(doc.surface) else "")
                 )
-                if word.isalpha() and word not in self._known and not is_everyday_word(word):
+                if self._rare(word):
                     return True
         return False
+
+    def _rare(self, word: str) -> bool:
+        """A word that names something the rules do not know (a product): not ours, not everyday English."""
+        return word.isalpha() and word not in self._known and not is_everyday_word(word)
+
+    def _more_asked(self, doc: Doc) -> str:
+        """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
+        drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic")."""
+        ours = {s.start for s in self._own_product.find(doc)}
+        for span in self._one_more.find(doc):
+            after = doc.surface[span.end] if span.end < len(doc.surface) else ""
+            if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
+                return doc.words(span)
+        return ""
 
     def _cycles_given(self, doc: Doc) -> int:
         """Cycles given so far, from a count of cycles ("2 cycles", "two courses") or the cycle a patient is
