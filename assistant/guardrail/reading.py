@@ -601,7 +601,10 @@ class Reader:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
         drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic")."""
         ours = {s.start for s in self._own_product.find(doc)}
+        negations = {s.end for s in self._before.find(doc)}
         for span in self._one_more.find(doc):
+            if span.start in negations:  # "no further inotuzumab planned"
+                continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
             if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
                 return doc.words(span)
