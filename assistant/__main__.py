@@ -21,7 +21,8 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
         print(json.dumps(answer.model_dump(), indent=2, ensure_ascii=False))
         return
     print(answer.text)
-    print(f"\n[monograph version {answer.corpus_version[:12]} · answer {answer.id}]")
+    written = f" · summary written by model {answer.generated.model}" if answer.generated else ""
+    print(f"\n[monograph version {answer.corpus_version[:12]}{written} · answer {answer.id}]")
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -164,13 +164,15 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 
 def run_cli(
-    args: list[str], cwd: Path, timeout: float = 120, **settings: object
+    args: list[str], cwd: Path, timeout: float = 120, input: str | None = None, **settings: object
 ) -> subprocess.CompletedProcess:
-    """``python -m assistant ARGS`` in ``cwd`` with the given settings; output captured as text."""
+    """``python -m assistant ARGS`` in ``cwd`` with the given settings (and ``input`` on stdin); output
+    captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
         cwd=cwd,
         env=child_env(**settings),
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "Not covered by the monograph"
-GENERATED = "Generated summary from the quoted passages (not a quote)"
 DISCLAIMER = (
     "This assistant quotes only the Besponsa (inotuzumab ozogamicin) precautions monograph. "
     "It supports, and does not replace, clinical judgement."
@@ -103,15 +102,18 @@ def safe_markdown(text: str) -> str:
 def render_answer(answer: Answer) -> str:
     """The answer's chat message (Markdown): guardrail headline, abstention notice, then the answer.
 
-    A language model's text is labelled as such, so that it is never taken for the monograph's words.
+    The text is ``Answer.text``, the rendering every channel shows (a language model's words under their
+    label, with the quotes they cite); the label is set in italics here.
     """
     actions = dict.fromkeys(ACTION_LABELS[hit.action] for hit in answer.guardrail if hit.role == "verdict")
     parts = [f"**⚠ Guardrail: {' · '.join(actions)}**"] if actions else []
     if answer.abstained:
         parts.append(f"**{NOT_COVERED}.**")
-    if answer.metadata.get("generator") == "llm":
-        parts.append(f"*{GENERATED}:*")
-    parts.append(safe_markdown(answer.text))
+    text = safe_markdown(answer.text)
+    if answer.generated is not None:
+        label = f"{safe_markdown(answer.generated.label)}:"
+        text = "\n\n".join(f"*{p}*" if p == label else p for p in text.split("\n\n"))
+    parts.append(text)
     return "\n\n".join(parts)
 
 
