@@ -183,6 +183,7 @@ class Assistant:
             not_covered=draft.not_covered,
             related=draft.related,
             corpus_version=self.corpus.version,
+            rules_version=self.guardrail.version,
             metadata={"retrieval": draft.diagnostics},
         )
 

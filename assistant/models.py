@@ -134,6 +134,7 @@ class Answer(BaseModel):
     # Passages offered when abstaining: close in meaning, but they do NOT answer the question.
     related: list[Quote] = Field(default_factory=list)
     corpus_version: str
+    rules_version: str = ""  # SHA-256 of the guardrail's rules and lab-limits files
     suggestions: list[str] = Field(default_factory=list)
     # Set only when a language model wrote part of ``text``: which words are generated, and what they cite.
     generated: Generated | None = None

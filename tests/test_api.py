@@ -132,7 +132,7 @@ def test_ask_returns_the_answer_json_with_guardrail_and_verbatim_quotes(
     answer = response.json()
     assert set(answer) == {
         "id", "text", "quotes", "guardrail", "abstained", "not_covered", "related", "corpus_version",
-        "suggestions", "generated", "metadata",
+        "rules_version", "suggestions", "generated", "metadata",
     }  # fmt: skip
     assert answer["generated"] is None and answer["metadata"]["generator"] == "extractive"
     assert answer["guardrail"][0]["action"] == "discontinue"
