@@ -31,7 +31,7 @@ from ..errors import IndexUnavailable, InvalidQuestion
 from ..guardrail import ACTION_LABELS, CONTEXT_HEADING
 from ..models import Answer, Quote, RuleHit
 from ..settings import Settings
-from .api import INDEX_DOWN, NotReady
+from .api import NotReady
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
@@ -237,8 +237,8 @@ def respond(
         answer = assistant.ask(message, turns, channel=channel)
     except (InvalidQuestion, NotReady) as exc:
         return Reply(chat, turns, answer_ids, status=str(exc))
-    except IndexUnavailable:
-        return Reply(chat, turns, answer_ids, status=INDEX_DOWN)
+    except IndexUnavailable as exc:
+        return Reply(chat, turns, answer_ids, status=exc.detail)
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("chat UI error %s", error_id)
