@@ -125,8 +125,10 @@ class Assistant:
         history: Sequence[Any] | None = None,
         *,
         channel: str = "python",
+        user: str | None = None,
     ) -> Answer:
-        """Answer one question, in the context of the conversation so far."""
+        """Answer one question, in the context of the conversation so far. ``user``: who asked, as the
+        hospital's sign-on names them (recorded in the audit only)."""
         started = time.perf_counter()
         question = self.validate(question)
         turns = normalize_history(history, self.settings.history_turns)
@@ -160,7 +162,7 @@ class Assistant:
             followup=resolution.followup,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-        self._record(answer, channel, question)
+        self._record(answer, channel, question, user)
         return answer
 
     def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
@@ -213,11 +215,15 @@ class Assistant:
         answer.quotes = unique_quotes([*(q for h in hits for q in h.quotes), *result.quotes])
         answer.metadata.update(generator="llm", model=writer.model_name)
 
-    def _record(self, answer: Answer, channel: str, question: str) -> None:
+    def _record(self, answer: Answer, channel: str, question: str, user: str | None) -> None:
         """Audit every answer; a failing audit store is logged, never shown to the clinician."""
         try:
             self.audit.record_answer(
-                answer, channel=channel, latency_ms=answer.metadata["latency_ms"], question=question
+                answer,
+                channel=channel,
+                latency_ms=answer.metadata["latency_ms"],
+                question=question,
+                user=user,
             )
         except Exception:
             log.exception("audit record failed for answer %s", answer.id)

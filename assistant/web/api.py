@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model, field_validator
 
@@ -23,6 +23,7 @@ from ..audit import UnknownAnswer
 from ..errors import AssistantError, IndexUnavailable
 from ..models import Answer
 from ..settings import Settings
+from .signon import SignOn
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
@@ -185,12 +186,18 @@ class Problem(BaseModel):
 def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
     """Routes under /api. Blocking work runs in FastAPI's thread pool (plain ``def`` handlers)."""
     router = APIRouter(prefix="/api", tags=["assistant"])
+    signon = SignOn(settings)
+
+    def user_of(http: Request) -> str | None:
+        return signon.user(http.client.host if http.client else None, http.headers)
+
     ask_model = ask_request_model(settings.max_question_chars)
     unavailable = {503: {"model": Problem, "description": "still starting, or the vector store is down"}}
 
     @router.post("/ask", response_model=Answer, responses={**unavailable, 500: {"model": Problem}})
     def ask(
         request: ask_model,  # type: ignore[valid-type]
+        http: Request,
         channel: Annotated[Literal["api", "embed"], Header(alias="X-Assistant-Channel")] = "api",
     ) -> Answer:
         """Answer one question from the monograph: quotes with sections, guardrail verdicts, or abstention.
@@ -199,7 +206,7 @@ def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
         vector store is unreachable (retry later).
         """
         history = [message.model_dump() for message in request.history]
-        return slot.get().ask(request.question, history, channel=channel)
+        return slot.get().ask(request.question, history, channel=channel, user=user_of(http))
 
     @router.get("/health", response_model=Health, responses=unavailable)
     def health() -> Health | JSONResponse:
@@ -224,11 +231,14 @@ def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
         )
 
     @router.post("/feedback", status_code=201, responses={404: {"model": Problem}, **unavailable})
-    def feedback(request: FeedbackRequest) -> dict[str, str]:
+    def feedback(request: FeedbackRequest, http: Request) -> dict[str, str]:
         """Record a like ("up") or dislike ("down") of an answer given by this service."""
         try:
             slot.get().audit.record_feedback(
-                answer_id=request.answer_id, rating=request.rating, comment=request.comment
+                answer_id=request.answer_id,
+                rating=request.rating,
+                comment=request.comment,
+                user=user_of(http),
             )
         except UnknownAnswer:
             raise HTTPException(404, "No answer with this id was given by this service.") from None
