@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
             app = build_app(settings)
         except AssistantError as exc:  # corpus, rules or settings that cannot work: do not serve
             sys.exit(f"cannot start: {exc}")
-        uvicorn.run(app, host=args.host, port=args.port)
+        # proxy_headers=False: the client address stays the TCP peer, which assistant/web/signon.py checks
+        # against ASSISTANT_TRUSTED_PROXIES before it believes a user header.
+        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False)
     else:
         from assistant.errors import AssistantError
         from assistant.web.server import preflight
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            proxy_headers=False,
         )
 
 

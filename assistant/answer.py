@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from .corpus import Corpus
 from .models import Quote
+from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Expansion, QueryExpander, Scored
 from .text import normalise, read, stem, words
 
@@ -40,13 +41,6 @@ CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the
 # An everyday word the monograph lacks ("drive", "vaccines") may be what is asked about: it weighs this share
 # of a word the monograph lacks. Words that only frame a question ("recognised", "worry") weigh nothing.
 FILLER_CREDIT = 0.35
-ABSTAIN_TEXT = (
-    "Not covered: the Besponsa (inotuzumab ozogamicin) precautions monograph does not address this "
-    "question, so no answer is given. Please check the full prescribing information or ask a "
-    "pharmacist."
-)
-NOT_COVERED_HEADING = "Not covered by the monograph:"
-RELATED_HEADING = "Related passages (they do not answer the question):"
 _SENTENCE_END = frozenset(".?!;:")
 _CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then"})
 _ASKING_START = frozenset(
@@ -468,32 +462,6 @@ class Composer:
             related=related,
             diagnostics={**(diagnostics or {}), "abstain_reason": reason},
         )
-
-
-def render_quotes(quotes: Sequence[Quote]) -> str:
-    """A one-line lead naming the sections, then each quote verbatim with its section."""
-    sections = list(dict.fromkeys(q.section for q in quotes))
-    lead = "The monograph addresses this under " + _join(sections) + ":"
-    return "\n\n".join([lead, *(_block(q) for q in quotes)])
-
-
-def render_not_covered(lines: Sequence[str]) -> str:
-    return f"{NOT_COVERED_HEADING} " + " ".join(lines)
-
-
-def render_related(quotes: Sequence[Quote]) -> str:
-    return "\n\n".join([RELATED_HEADING, *(_block(q) for q in quotes)])
-
-
-def _block(q: Quote) -> str:
-    lines = "\n".join(f"> {line}" for line in q.text.splitlines())
-    return f"{lines}\n> — *{q.section}*"
-
-
-def _join(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(f'"{i}"' for i in items)
-    return ", ".join(f'"{i}"' for i in items[:-1]) + f' and "{items[-1]}"'
 
 
 def _join_plain(items: Sequence[str]) -> str:

@@ -25,8 +25,16 @@ from .embedding import load_embeddings
 from .errors import InvalidQuestion
 from .guardrail import Guardrail, render_verdicts
 from .index import VectorIndex
-from .llm import SKIPPED_RULE_FIRED, CheckedWriter, load_checks, make_chat_model
-from .models import Answer, Passage, RuleHit, unique_quotes
+from .llm import (
+    SKIPPED_ABSTAINED,
+    SKIPPED_NO_MODEL,
+    SKIPPED_RULE_FIRED,
+    CheckedWriter,
+    load_checks,
+    make_chat_model,
+)
+from .models import Answer, Citation, Generated, Passage, RuleHit, unique_quotes
+from .rendering import GENERATED, render_generated
 from .retrieval import HybridRetriever, LexicalIndex, QueryExpander
 from .settings import Settings
 from .suggestions import Suggestions
@@ -117,8 +125,10 @@ class Assistant:
         history: Sequence[Any] | None = None,
         *,
         channel: str = "python",
+        user: str | None = None,
     ) -> Answer:
-        """Answer one question, in the context of the conversation so far."""
+        """Answer one question, in the context of the conversation so far. ``user``: who asked, as the
+        hospital's sign-on names them (recorded in the audit only)."""
         started = time.perf_counter()
         question = self.validate(question)
         turns = normalize_history(history, self.settings.history_turns)
@@ -136,17 +146,23 @@ class Assistant:
         draft = self.composer.compose(parts, ranked)
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
-        if self.writer is not None and not draft.abstained:
-            if hits:  # no pattern list can catch every way a model could contradict a rule: do not ask
-                answer.metadata["llm_skipped"] = SKIPPED_RULE_FIRED
-            else:
-                self._write(self.writer, answer, question, draft, hits)
+        # Why the model was not asked, whenever it was not: set on every path, so that no answer leaves
+        # a reader guessing. A rule comes first: no pattern list can catch every way a model could
+        # contradict a rule, so the model is not asked beside one.
+        if self.writer is None:
+            answer.metadata["llm_skipped"] = SKIPPED_NO_MODEL
+        elif hits:
+            answer.metadata["llm_skipped"] = SKIPPED_RULE_FIRED
+        elif draft.abstained:
+            answer.metadata["llm_skipped"] = SKIPPED_ABSTAINED
+        else:
+            self._write(self.writer, answer, question, draft, hits)
         answer.suggestions = self.suggestions.suggest(answer.sections, question, earlier=earlier)
         answer.metadata.update(
             followup=resolution.followup,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-        self._record(answer, channel, question)
+        self._record(answer, channel, question, user)
         return answer
 
     def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
@@ -169,6 +185,7 @@ class Assistant:
             not_covered=draft.not_covered,
             related=draft.related,
             corpus_version=self.corpus.version,
+            rules_version=self.guardrail.version,
             metadata={"retrieval": draft.diagnostics},
         )
 
@@ -188,15 +205,25 @@ class Assistant:
         if result.text is None:
             answer.metadata["llm_rejected"] = result.rejected
             return
-        answer.text = "\n\n".join([render_verdicts(hits), result.text] if hits else [result.text])
+        answer.generated = Generated(
+            label=GENERATED,
+            text=result.text,
+            model=writer.model_name,
+            citations=[Citation(number=n, quote=q) for n, q in zip(result.cited, result.quotes, strict=True)],
+        )
+        answer.text = render_generated(hits, answer.generated, answer.not_covered)
         answer.quotes = unique_quotes([*(q for h in hits for q in h.quotes), *result.quotes])
-        answer.metadata["generator"] = "llm"
+        answer.metadata.update(generator="llm", model=writer.model_name)
 
-    def _record(self, answer: Answer, channel: str, question: str) -> None:
+    def _record(self, answer: Answer, channel: str, question: str, user: str | None) -> None:
         """Audit every answer; a failing audit store is logged, never shown to the clinician."""
         try:
             self.audit.record_answer(
-                answer, channel=channel, latency_ms=answer.metadata["latency_ms"], question=question
+                answer,
+                channel=channel,
+                latency_ms=answer.metadata["latency_ms"],
+                question=question,
+                user=user,
             )
         except Exception:
             log.exception("audit record failed for answer %s", answer.id)

@@ -18,19 +18,21 @@ import logging
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 from filelock import FileLock
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from .corpus import Corpus
 from .embedding import model_name
-from .errors import IndexUnavailable
+from .errors import IndexMissing, IndexRebuilding, IndexUnavailable, StoreRejected, StoreUnreachable
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,26 +41,59 @@ BUILDER_SILENT_S = 60.0  # a "building" collection without a heartbeat for this 
 _POLL_S = 0.5
 
 
+def _auth_headers(settings: Settings) -> dict[str, str]:
+    if settings.chroma_auth_header is None:
+        return {}
+    name, _, value = settings.chroma_auth_header.get_secret_value().partition(":")
+    return {name.strip(): value.strip()}
+
+
+def _where(settings: Settings) -> str:
+    scheme = "https" if settings.chroma_ssl else "http"
+    return f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+
+
+def probe(settings: Settings) -> IndexUnavailable | None:
+    """Why the Chroma server cannot be used, asked over plain HTTP (the Chroma client reports a refused
+    token from a proxy as a bare exception): nothing answers, or it refuses the credentials; None if neither.
+    """
+    where = _where(settings)
+    try:
+        response = httpx.get(f"{where}/api/v2/auth/identity", headers=_auth_headers(settings), timeout=5)
+    except httpx.HTTPError as exc:
+        return StoreUnreachable(
+            f"Chroma server at {where} is unreachable ({type(exc).__name__}): start it, or check "
+            "ASSISTANT_CHROMA_HOST, ASSISTANT_CHROMA_PORT and ASSISTANT_CHROMA_SSL"
+        )
+    if response.status_code in (401, 403):
+        return StoreRejected(
+            f"Chroma server at {where} refused the credentials (HTTP {response.status_code}): check "
+            "ASSISTANT_CHROMA_AUTH_HEADER against the token the server or its proxy expects"
+        )
+    return None
+
+
+def _server_error(settings: Settings, exc: Exception) -> IndexUnavailable:
+    """The error that says what to do: unreachable, credentials refused, or the server's own error."""
+    return probe(settings) or IndexUnavailable(
+        f"Chroma server at {_where(settings)} error: {type(exc).__name__}"
+    )
+
+
 def make_client(settings: Settings) -> ClientAPI:
     """An embedded persistent client or an HTTP client, telemetry off in both."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_mode == "server":
-        headers = {}
-        if settings.chroma_auth_header is not None:
-            name, _, value = settings.chroma_auth_header.get_secret_value().partition(":")
-            headers[name.strip()] = value.strip()
         try:
             return chromadb.HttpClient(
                 host=settings.chroma_host,
                 port=settings.chroma_port,
                 ssl=settings.chroma_ssl,
-                headers=headers or None,
+                headers=_auth_headers(settings) or None,
                 settings=chroma_settings,
             )
-        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
-            raise IndexUnavailable(
-                f"Chroma server at {settings.chroma_host}:{settings.chroma_port} is unreachable"
-            ) from exc
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError/bare Exception variants
+            raise _server_error(settings, exc) from exc
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
@@ -71,6 +106,8 @@ class VectorIndex:
     embeddings: Embeddings
     rebuilt: bool
     entries: int
+    settings: Settings | None = None  # to find the collection again on a Chroma server (see ``_recover``)
+    wanted: dict[str, object] = field(default_factory=dict)  # the metadata of a complete, current index
 
     @classmethod
     def open(
@@ -118,7 +155,7 @@ class VectorIndex:
                 meta = collection.metadata or {}
                 complete = meta.get("state") == "ready" and collection.count() == wanted["entries"]
                 if complete and not rebuild and all(meta.get(k) == v for k, v in wanted.items()):
-                    return cls(collection, embeddings, rebuilt=False, entries=wanted["entries"])
+                    return cls(collection, embeddings, False, wanted["entries"], settings, wanted)
                 client.delete_collection(settings.collection)
             collection = client.create_collection(
                 settings.collection,
@@ -130,36 +167,90 @@ class VectorIndex:
             raise
         except Exception as exc:
             if settings.chroma_mode == "server":
-                raise IndexUnavailable(f"Chroma server error: {type(exc).__name__}") from exc
+                raise _server_error(settings, exc) from exc
             raise
         _fill(collection, corpus, embeddings, progress, wanted)
         # The version is only recorded once every passage is in: an interrupted build is never reused.
         collection.modify(metadata={**wanted, "state": "ready"})
-        return cls(collection, embeddings, rebuilt=True, entries=wanted["entries"])
+        return cls(collection, embeddings, True, wanted["entries"], settings, wanted)
 
     def query(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest passages as (passage id, cosine similarity), best first.
 
         A list's similarity is that of its closest entry (the whole list or one of its items).
         """
-        try:
-            result = self.collection.query(
+
+        def run() -> chromadb.QueryResult:
+            return self.collection.query(
                 query_embeddings=[list(vector)], n_results=self.entries, include=["distances"]
             )
+
+        try:
+            result = run()
         except Exception as exc:
-            raise IndexUnavailable(f"vector store query failed: {type(exc).__name__}") from exc
+            self._recover(exc)
+            try:
+                result = run()
+            except Exception as again:
+                raise IndexUnavailable(f"vector store query failed: {type(again).__name__}") from again
         best: dict[str, float] = {}
         for entry, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
             best.setdefault(entry.split("#", 1)[0], 1.0 - float(distance))  # results come best first
         return list(best.items())[:k]
 
-    def ping(self) -> bool:
-        """True when the store answers (used by health checks)."""
+    def check(self) -> None:
+        """Raise the IndexUnavailable that says what is wrong, if the store cannot answer (health checks)."""
         try:
             self.collection.count()
-        except Exception:
+        except Exception as exc:
+            self._recover(exc)
+
+    def ping(self) -> bool:
+        """True when the store answers."""
+        try:
+            self.check()
+        except IndexUnavailable:
             return False
         return True
+
+    def _recover(self, exc: Exception) -> None:
+        """After a failed call: use the collection again if it was rebuilt under the same name (by
+        ``python -m assistant index`` or another worker), else raise the error that says what to do."""
+        settings = self.settings
+        if settings is None or settings.chroma_mode != "server":
+            raise IndexUnavailable(f"vector store failed: {type(exc).__name__}") from exc
+        problem = probe(settings)
+        if problem is not None:
+            raise problem from exc
+        name, where = settings.collection, _where(settings)
+        rebuild = "rebuild it with `python -m assistant index` (the app resumes by itself once it is built)"
+        try:
+            collection = make_client(settings).get_collection(name, embedding_function=None)
+            count = collection.count()
+        except NotFoundError:
+            raise IndexMissing(
+                f"collection {name!r} is missing from the Chroma server at {where} (did it lose its data?): "
+                + rebuild
+            ) from exc
+        except IndexUnavailable:
+            raise
+        except Exception as error:
+            raise _server_error(settings, error) from exc
+        meta = collection.metadata or {}
+        heartbeat = meta.get("heartbeat")
+        alive = isinstance(heartbeat, int | float) and time.time() - heartbeat < BUILDER_SILENT_S
+        if meta.get("state") == "building" and alive:
+            raise IndexRebuilding(f"collection {name!r} on {where} is being rebuilt by another process")
+        current = all(meta.get(k) == v for k, v in self.wanted.items())
+        if meta.get("state") != "ready" or count != self.entries or not current:
+            raise IndexMissing(
+                f"collection {name!r} on {where} is empty, incomplete or of another corpus ({count} of "
+                f"{self.entries} entries, state {meta.get('state')!r}): " + rebuild
+            ) from exc
+        if collection.id == self.collection.id:
+            raise IndexUnavailable(f"Chroma server at {where} error: {type(exc).__name__}") from exc
+        log.info("collection %r was rebuilt on %s; using the new one", name, where)
+        self.collection = collection
 
 
 def _wait_for_other_builder(client: ClientAPI, settings: Settings, wanted: dict[str, object]) -> Collection:

@@ -37,6 +37,8 @@ from .settings import Settings
 
 CHECKS_FILE = "llm_checks.yaml"
 SKIPPED_RULE_FIRED = "a guardrail rule fired: the rule is shown in the monograph's words"
+SKIPPED_ABSTAINED = "no passage answers the question: nothing to write from"
+SKIPPED_NO_MODEL = "no language model is configured"
 
 SYSTEM_PROMPT = """\
 You help clinicians with the precautions monograph of inotuzumab ozogamicin (Besponsa).
@@ -91,11 +93,15 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
 
 @dataclass(frozen=True)
 class WriterResult:
-    """The checked answer (``text``), or why it was rejected (``rejected``); never both."""
+    """The checked answer (``text``), or why it was rejected (``rejected``); never both.
+
+    ``cited``: the passage numbers the text cites, in order of first citation; ``quotes``: their quotes.
+    """
 
     text: str | None
     quotes: list[Quote] = field(default_factory=list)
     rejected: str | None = None
+    cited: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,15 @@ class CheckedWriter:
         self.checks = checks
         self._texts = [_squash(d.text) for d in corpus.documents]
 
+    @property
+    def model_name(self) -> str:
+        """The model's name as the endpoint knows it (for the answer and the audit)."""
+        for attribute in ("model_name", "model"):
+            name = getattr(self.chat_model, attribute, None)
+            if isinstance(name, str) and name:
+                return name
+        return self.chat_model._llm_type
+
     def messages(
         self, question: str, passages: Sequence[Passage], hits: Sequence[RuleHit]
     ) -> list[SystemMessage | HumanMessage]:
@@ -224,7 +239,7 @@ class CheckedWriter:
         )
         if reason:
             return WriterResult(None, rejected=reason)
-        return WriterResult(text, quotes=[Quote.of(passages[k - 1]) for k in cited])
+        return WriterResult(text, quotes=[Quote.of(passages[k - 1]) for k in cited], cited=cited)
 
     def _misquote(self, text: str) -> str | None:
         stray = _QUOTE_MARK.search(_QUOTED.sub(" ", text))

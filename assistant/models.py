@@ -100,6 +100,26 @@ class RuleHit(BaseModel):
     role: Literal["verdict", "context"] = "verdict"
 
 
+class Citation(BaseModel):
+    """One ``[number]`` in a language model's text and the verbatim quote it points to."""
+
+    number: int
+    quote: Quote
+
+
+class Generated(BaseModel):
+    """The part of an answer a language model wrote: checked, but never a quote.
+
+    ``Answer.text`` already shows it under ``label`` with the quotes of its citations; this field is for an
+    integrator who lays an answer out itself and must label the model's words the same way.
+    """
+
+    label: str
+    text: str
+    model: str
+    citations: list[Citation]
+
+
 class Answer(BaseModel):
     """What the assistant tells the clinician, and everything needed to audit it."""
 
@@ -114,7 +134,10 @@ class Answer(BaseModel):
     # Passages offered when abstaining: close in meaning, but they do NOT answer the question.
     related: list[Quote] = Field(default_factory=list)
     corpus_version: str
+    rules_version: str = ""  # SHA-256 of the guardrail's rules and lab-limits files
     suggestions: list[str] = Field(default_factory=list)
+    # Set only when a language model wrote part of ``text``: which words are generated, and what they cite.
+    generated: Generated | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def shown_quotes(self) -> list[Quote]:

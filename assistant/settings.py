@@ -8,6 +8,7 @@ becomes one ``ConfigError`` line naming the variable, what is wrong and the expe
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -81,6 +82,46 @@ class Settings(BaseSettings):
         default_factory=list,
         description="origins allowed to frame /embed and call the API (CORS), comma-separated",
     )
+
+    # Who asked: the user a single-sign-on reverse proxy passes in a header
+    user_header: str | None = Field(
+        default=None,
+        description="header naming the signed-on user (X-Forwarded-User); believed from trusted proxies only",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of the sign-on proxies, comma-separated",
+    )
+
+    @field_validator("user_header", mode="before")
+    @classmethod
+    def _header_name(cls, value: object) -> object:
+        if isinstance(value, str) and value and not re.fullmatch(r"[A-Za-z0-9-]{1,100}", value):
+            raise ValueError(f"not a header name: {value!r}")
+        return value or None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """A comma-separated string or a JSON list of IP addresses or networks (10.0.0.5, 10.1.0.0/16)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not a JSON list ({exc.msg})") from exc
+            else:
+                value = [part.strip() for part in text.split(",") if part.strip()]
+        if isinstance(value, list):
+            proxies = [str(v).strip() for v in value]
+            for proxy in proxies:
+                try:
+                    ipaddress.ip_network(proxy, strict=False)
+                except ValueError:
+                    raise ValueError(f"not an IP address or network: {proxy!r}") from None
+            return proxies
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -164,14 +164,79 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 
 def run_cli(
-    args: list[str], cwd: Path, timeout: float = 120, **settings: object
+    args: list[str], cwd: Path, timeout: float = 120, input: str | None = None, **settings: object
 ) -> subprocess.CompletedProcess:
-    """``python -m assistant ARGS`` in ``cwd`` with the given settings; output captured as text."""
+    """``python -m assistant ARGS`` in ``cwd`` with the given settings (and ``input`` on stdin); output
+    captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
         cwd=cwd,
         env=child_env(**settings),
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+class TokenProxy:
+    """An authenticating reverse proxy on loopback, as a hospital puts in front of ``chroma run``: forwards
+    to the Chroma server only requests carrying ``Authorization: Bearer <token>``, answers 401 otherwise."""
+
+    def __init__(self, target_port: int, token: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        target = f"http://{LOOPBACK}:{target_port}"
+        hop = {
+            "host",
+            "content-length",
+            "connection",
+            "authorization",
+            "accept-encoding",
+            "transfer-encoding",
+        }
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if self.headers.get("Authorization") != f"Bearer {token}":
+                    self._reply(401, {"Content-Type": "application/json"}, b'{"message": "bad token"}')
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
+                answer = httpx.request(
+                    self.command, target + self.path, content=body or None, headers=headers, timeout=60
+                )
+                kept = {
+                    k: v
+                    for k, v in answer.headers.items()
+                    if k.lower() not in hop | {"content-encoding", "date", "server"}
+                }
+                self._reply(answer.status_code, kept, answer.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = forward
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TokenProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

@@ -132,8 +132,9 @@ def test_ask_returns_the_answer_json_with_guardrail_and_verbatim_quotes(
     answer = response.json()
     assert set(answer) == {
         "id", "text", "quotes", "guardrail", "abstained", "not_covered", "related", "corpus_version",
-        "suggestions", "metadata",
+        "rules_version", "suggestions", "generated", "metadata",
     }  # fmt: skip
+    assert answer["generated"] is None and answer["metadata"]["generator"] == "extractive"
     assert answer["guardrail"][0]["action"] == "discontinue"
     assert answer["guardrail"][0]["role"] == "verdict" and answer["guardrail"][0]["reasons"]
     assert answer["quotes"] and not answer["abstained"]
@@ -280,10 +281,11 @@ def test_embed_page_runs_only_its_own_nonced_script(client: httpx.Client) -> Non
 
 
 def test_embed_page_labels_model_text_and_shows_the_disclaimer(client: httpx.Client) -> None:
-    from assistant.web.ui import DISCLAIMER, GENERATED
+    from assistant.rendering import GENERATED
+    from assistant.web.ui import DISCLAIMER
 
     page = client.get("/embed").text
-    assert json.dumps(GENERATED) in page and 'a.metadata.generator === "llm"' in page
+    assert json.dumps(GENERATED) in page and 'line === GENERATED + ":"' in page
     assert json.dumps(DISCLAIMER) in page
 
 

@@ -472,3 +472,72 @@ def test_embedding_as_documented_with_origins_from_the_environment(browser: obje
         assert denied.headers.get("access-control-allow-origin") != stranger_origin
     finally:
         app.stop()
+
+
+# ------------------------------------------------------------------------------- with a language model
+MODEL_REPLY = "Liver function is monitored weekly during treatment [1]."
+MODEL_QUESTION = "How often should liver function be monitored?"
+
+
+@pytest.fixture(scope="module")
+def llm_app_url(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+    """The app with a deterministic fake language model in place of the remote one."""
+    from tests.test_llm import RecordingChatModel
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("llm-ui-data"))
+    bot = Assistant.from_settings(
+        settings, embeddings=embeddings, chat_model=RecordingChatModel(reply=MODEL_REPLY)
+    )
+    with serving(build_app(settings, bot)) as url:
+        yield url
+
+
+def _cited_quote(url: str) -> str:
+    """The quote behind [1], as the API gives it (the same engine the pages call)."""
+    import httpx
+
+    body = httpx.post(f"{url}/api/ask", json={"question": MODEL_QUESTION}, timeout=30).json()
+    [citation] = body["generated"]["citations"]
+    assert citation["number"] == 1
+    return citation["quote"]["text"]
+
+
+def test_chat_labels_model_text_and_shows_the_quote_it_cites(browser: object, llm_app_url: str) -> None:
+    from assistant.rendering import GENERATED
+
+    quote = _cited_quote(llm_app_url)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = context.new_page()
+        tab.goto(llm_app_url + "/", wait_until="load")
+        tab.wait_for_selector("#question textarea")
+        ask(tab, MODEL_QUESTION)
+        message = tab.locator('#chat [data-testid="bot"]').first
+        text = message.text_content()
+        assert text.index(GENERATED) < text.index(MODEL_REPLY) < text.index(quote)
+        assert message.locator("em", has_text=GENERATED).count() == 1  # set apart from the model's words
+        assert quote in message.locator("blockquote").first.text_content()
+        shot(tab, "ui-generated")
+    finally:
+        context.close()
+
+
+def test_embed_labels_model_text_and_shows_the_quote_it_cites(browser: object, llm_app_url: str) -> None:
+    from assistant.rendering import GENERATED
+
+    quote = _cited_quote(llm_app_url)
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(llm_app_url + "/embed", wait_until="load")
+        tab.locator("#question").fill(MODEL_QUESTION)
+        tab.locator("#ask").click()
+        answer = tab.locator(".msg.bot").first
+        answer.wait_for(timeout=30000)
+        assert answer.locator(".generated").text_content() == f"{GENERATED}:"
+        text = answer.text_content()
+        assert text.index(GENERATED) < text.index(MODEL_REPLY) < text.index(quote)
+        assert quote in answer.locator("blockquote").first.text_content()
+        shot(tab, "embed-generated")
+    finally:
+        context.close()

@@ -18,7 +18,15 @@ from pydantic import Field
 
 from assistant.corpus import Corpus, load_corpus
 from assistant.errors import ConfigError
-from assistant.llm import SKIPPED_RULE_FIRED, CheckedWriter, WriterChecks, load_checks, make_chat_model
+from assistant.llm import (
+    SKIPPED_ABSTAINED,
+    SKIPPED_NO_MODEL,
+    SKIPPED_RULE_FIRED,
+    CheckedWriter,
+    WriterChecks,
+    load_checks,
+    make_chat_model,
+)
 from assistant.models import Passage, Quote, RuleHit
 from assistant.settings import PROJECT_ROOT, Settings
 from tests.fake_openai_server import Reply, ScriptedOpenAI
@@ -425,7 +433,8 @@ GOOD_MONITORING = (
 def test_model_answer_without_rule_is_checked_and_labelled(
     session_settings: Settings, embeddings: Any, extractive: dict[str, Any], reply: str, rejected: str | None
 ) -> None:
-    from assistant.web.ui import GENERATED, render_answer
+    from assistant.rendering import GENERATED, quote_block
+    from assistant.web.ui import render_answer
 
     model = RecordingChatModel(reply=reply)
     bot = _bot(session_settings, embeddings, model)
@@ -436,20 +445,42 @@ def test_model_answer_without_rule_is_checked_and_labelled(
     assert all(bot.corpus.is_verbatim(q) for q in ans.quotes)
     if rejected is None:
         assert ans.metadata["generator"] == "llm" and "llm_rejected" not in ans.metadata
-        assert ans.text == reply and len(ans.quotes) == 2
+        assert ans.generated is not None and ans.generated.text == reply and len(ans.quotes) == 2
+        assert ans.generated.model == "recording" and ans.metadata["model"] == "recording"
+        # The model's words under their label, then the quote behind each [n], verbatim
+        assert ans.text.startswith(f"{GENERATED}:\n\n{reply}\n\n")
+        for citation in ans.generated.citations:
+            assert f"[{citation.number}]\n{quote_block(citation.quote)}" in ans.text
+        assert [c.quote for c in ans.generated.citations] == ans.quotes
         assert render_answer(ans).startswith(f"*{GENERATED}:*")
     else:
         assert ans.metadata["generator"] == "extractive"
         assert ans.metadata["llm_rejected"].startswith(rejected), ans.metadata["llm_rejected"]
         assert (ans.text, ans.quotes) == (extractive[MONITORING].text, extractive[MONITORING].quotes)
-        assert GENERATED not in render_answer(ans)
+        assert ans.generated is None and GENERATED not in render_answer(ans)
 
 
 def test_abstention_never_reaches_the_model(session_settings: Settings, embeddings: Any) -> None:
     model = RecordingChatModel(reply="Take 5 mg daily [1].")
     ans = _bot(session_settings, embeddings, model).ask("Is Besponsa safe in pregnancy?")
     assert ans.abstained and ans.metadata["generator"] == "extractive"
+    assert ans.metadata["llm_skipped"] == SKIPPED_ABSTAINED
     assert model.calls == []
+
+
+def test_a_rule_beside_an_abstention_says_why_the_model_was_not_asked(
+    session_settings: Settings, embeddings: Any
+) -> None:
+    """Retrieval abstains (no dose for a 3rd cycle) but the cycle-limit rule fires: the rule is the reason."""
+    model = RecordingChatModel(reply="Take 5 mg daily [1].")
+    ans = _bot(session_settings, embeddings, model).ask("What dose should we use for a 3rd cycle?")
+    assert [h.rule_id for h in ans.guardrail] == ["cycle_limit"] and ans.abstained
+    assert ans.metadata["llm_skipped"] == SKIPPED_RULE_FIRED
+    assert model.calls == [] and ans.generated is None
+
+
+def test_without_a_model_the_answer_says_none_is_configured(assistant: Any) -> None:
+    assert assistant.ask(MONITORING).metadata["llm_skipped"] == SKIPPED_NO_MODEL
 
 
 def test_checks_come_from_the_settings_corpus_folder(

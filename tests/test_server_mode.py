@@ -8,6 +8,7 @@ app starts before the server.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -16,13 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 from langchain_core.embeddings import Embeddings
+from pydantic import SecretStr
 
 from assistant import Assistant, Settings
 from assistant.corpus import load_corpus
+from assistant.errors import StoreRejected, StoreUnreachable
 from assistant.index import BUILDER_SILENT_S, VectorIndex, make_client
 from assistant.web import build_app
 from tests.conftest import CountingEmbeddings
-from tests.procs import ChromaServer, free_port, serving, wait_until
+from tests.procs import ChromaServer, TokenProxy, free_port, serving, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -212,6 +215,7 @@ def test_app_started_before_chroma_becomes_ready_when_it_comes_up(tmp_path: Path
         with serving(build_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as client:
             assert wait_until(lambda: client.get("/api/health").json()["status"] == "unavailable", 60)
             assert client.get("/api/health").status_code == 503
+            assert "cannot be reached" in client.get("/api/health").json()["detail"]
             assert_clear_503(ask(client))
 
             chroma.start()  # an empty server: the app's loader builds the index into it
@@ -221,3 +225,66 @@ def test_app_started_before_chroma_becomes_ready_when_it_comes_up(tmp_path: Path
             assert any(LFT_SENTENCE in q["text"] for q in response.json()["quotes"])
     finally:
         chroma.stop()
+
+
+# ------------------------------------------------------------------------ errors that say what to do
+def test_nothing_listening_is_reported_as_unreachable_with_the_settings_to_check(tmp_path: Path) -> None:
+    settings = Settings(chroma_mode="server", chroma_port=free_port(), data_dir=tmp_path)
+    with pytest.raises(StoreUnreachable, match=r"unreachable.*ASSISTANT_CHROMA_PORT"):
+        make_client(settings)
+
+
+def test_refused_credentials_are_reported_as_such_in_health_and_the_log(
+    chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = load_corpus(Settings().corpus_dir)
+    with TokenProxy(chroma.port, "s3cret") as proxy:
+        right = Settings(
+            chroma_mode="server",
+            chroma_port=proxy.port,
+            chroma_auth_header="Authorization: Bearer s3cret",
+            data_dir=tmp_path / "right",
+            collection="behind-proxy",
+        )
+        assert VectorIndex.open(right, corpus, embeddings).collection.count() > 0  # the proxy forwards
+        wrong = right.model_copy(update={"chroma_auth_header": SecretStr("Authorization: Bearer wrong")})
+        with pytest.raises(StoreRejected, match=r"refused the credentials.*ASSISTANT_CHROMA_AUTH_HEADER"):
+            VectorIndex.open(wrong, corpus, embeddings)
+
+        caplog.set_level(logging.WARNING)
+        wrong = wrong.model_copy(update={"data_dir": tmp_path / "wrong"})
+        with serving(build_app(wrong)) as url, httpx.Client(base_url=url, timeout=30) as client:
+            assert wait_until(lambda: client.get("/api/health").json()["status"] == "unauthorized", 90)
+            health = client.get("/api/health")
+            answer = ask(client)
+    assert health.status_code == 503 and "refused the assistant's credentials" in health.json()["detail"]
+    assert answer.status_code == 503 and "try again shortly" not in answer.json()["detail"].lower()
+    assert "unreachable" not in health.text
+    assert any("ASSISTANT_CHROMA_AUTH_HEADER" in r.getMessage() for r in caplog.records)
+
+
+def test_a_server_that_lost_its_data_needs_a_rebuild_never_try_again_shortly(
+    chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = server_settings(chroma, tmp_path / "data", "lost-data")
+    bot = Assistant.from_settings(settings, embeddings=embeddings)
+    caplog.set_level(logging.WARNING)
+    with serving(build_app(settings, bot)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        assert ask(client).status_code == 200
+        for lose in ("emptied", "deleted"):
+            server = make_client(settings)
+            server.delete_collection(settings.collection)
+            if lose == "emptied":  # the server came back with an empty collection of the same name
+                server.create_collection(settings.collection, embedding_function=None)
+            health, answer = client.get("/api/health"), ask(client)
+            for response in (health, answer):
+                assert response.status_code == 503, lose
+                assert response.json()["status"] == "needs_rebuild"
+                assert "needs a rebuild" in response.json()["detail"]
+                assert "try again" not in response.json()["detail"].lower()
+            assert "retry-after" not in answer.headers
+            assert any("python -m assistant index" in r.getMessage() for r in caplog.records)
+
+            # An operator rebuilds it (as `python -m assistant index` does): the app resumes by itself
+            VectorIndex.open(settings, bot.corpus, embeddings, rebuild=True)
+            assert ask(client).status_code == 200 and client.get("/api/health").status_code == 200

@@ -42,6 +42,8 @@ CASES = {
         "https://intranet.hospital.example,https://wards.hospital.example",
         "intranet.hospital.example",
     ),
+    "user_header": ("X-Forwarded-User", "X-Forwarded-User", "X Forwarded User"),
+    "trusted_proxies": ("10.0.0.5, 10.1.0.0/16", "10.0.0.5,10.1.0.0/16", "proxy.hospital"),
 }
 
 

@@ -15,6 +15,7 @@ came back at 12"). A request for facts ("what are the risk factors for SOS?") st
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -48,7 +49,10 @@ class _Found:
 class Guardrail:
     """The loaded, validated rules. Immutable after ``load``; ``check`` is pure and thread-safe."""
 
-    def __init__(self, spec: RulesFile, corpus: Corpus, source: str, labs: LabLimits) -> None:
+    def __init__(
+        self, spec: RulesFile, corpus: Corpus, source: str, labs: LabLimits, version: str = ""
+    ) -> None:
+        self.version = version  # SHA-256 of the rules and lab-limits files, recorded with every answer
         self._rules = tuple(compile_rule(rule, spec, corpus, source) for rule in spec.rules)
         ids = [r.id for r in self._rules]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -76,7 +80,9 @@ class Guardrail:
         """Read and validate ``path`` (and the lab limits beside it); any problem raises ``RulesError``."""
         spec = read_rules(path)
         labs = load_data(path.parent / LAB_LIMITS_FILE, LabLimits, RulesError)
-        return cls(spec, corpus, str(path), labs)
+        files = (path.read_bytes(), (path.parent / LAB_LIMITS_FILE).read_bytes())
+        version = hashlib.sha256(b"\0".join(files)).hexdigest()
+        return cls(spec, corpus, str(path), labs, version)
 
     @property
     def vocabulary(self) -> frozenset[str]:

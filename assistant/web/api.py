@@ -15,14 +15,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model, field_validator
 
 from ..audit import UnknownAnswer
-from ..errors import AssistantError
+from ..errors import AssistantError, IndexUnavailable
 from ..models import Answer
 from ..settings import Settings
+from .signon import SignOn
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
@@ -32,11 +33,9 @@ log = logging.getLogger(__name__)
 MAX_HISTORY_MESSAGES = 1000  # a bound on the request; the assistant reads Settings.history_turns of it
 MAX_HISTORY_CHARS = 20_000
 MAX_COMMENT_CHARS = 1000
-Status = Literal["loading", "unavailable", "failed", "ready"]
+Status = Literal["loading", "unavailable", "unauthorized", "needs_rebuild", "rebuilding", "failed", "ready"]
 
-INDEX_DOWN = (
-    "The monograph index is unavailable right now, so no answer can be given. Please try again shortly."
-)
+INDEX_DOWN = IndexUnavailable.detail
 _NOT_READY = {
     "loading": "The assistant is still starting. Please try again in a moment.",
     "unavailable": INDEX_DOWN,
@@ -51,36 +50,56 @@ class NotReady(AssistantError):
 class AssistantSlot:
     """Holds the Assistant once a background thread has loaded it, or says why it is not there yet.
 
-    status: "loading" (building it), "unavailable" (the vector store cannot be reached; retrying),
-    "failed" (a start-up error that needs a person), "ready".
+    status: "loading" (building it), "failed" (a start-up error that needs a person), "ready", or the
+    vector store's problem while retrying (``IndexUnavailable.status``: "unavailable", "unauthorized"...).
     """
 
     def __init__(self, assistant: "Assistant | None" = None) -> None:
         self._assistant = assistant
-        self._status: Literal["loading", "unavailable", "failed", "ready"] = (
-            "ready" if assistant else "loading"
-        )
+        self._status: str = "ready" if assistant else "loading"
+        self._detail: str | None = None
         self._lock = threading.Lock()
+        self._reported: str | None = None
         self.stopping = threading.Event()
 
     def fill(self, assistant: "Assistant") -> None:
         with self._lock:
             self._assistant, self._status = assistant, "ready"
 
-    def mark(self, status: Literal["unavailable", "failed"]) -> None:
+    def mark(self, status: Literal["failed"] | IndexUnavailable) -> None:
+        """Not ready: failed for good, or waiting for the vector store (the error says why)."""
         with self._lock:
             if self._assistant is None:
-                self._status = status
+                if isinstance(status, IndexUnavailable):
+                    self._status, self._detail = status.status, status.detail
+                else:
+                    self._status, self._detail = status, None
+
+    def report(self, problem: IndexUnavailable) -> None:
+        """Log a vector-store problem once per change (health checks poll: no line per poll)."""
+        with self._lock:
+            if str(problem) == self._reported:
+                return
+            self._reported = str(problem)
+        log.warning("vector store %s: %s", problem.status, problem)
+
+    def recovered(self) -> None:
+        with self._lock:
+            self._reported = None
 
     @property
-    def status(self) -> Status:
+    def detail(self) -> str:
+        return self._detail or _NOT_READY.get(self._status, INDEX_DOWN)
+
+    @property
+    def status(self) -> str:
         return self._status
 
     def get(self) -> "Assistant":
         """The loaded Assistant, or NotReady with a message fit for a clinician."""
         assistant = self._assistant
         if assistant is None:
-            raise NotReady(_NOT_READY[self._status])
+            raise NotReady(self.detail)
         return assistant
 
     def load_in_background(self, load: Callable[[], "Assistant | None"]) -> None:
@@ -167,12 +186,18 @@ class Problem(BaseModel):
 def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
     """Routes under /api. Blocking work runs in FastAPI's thread pool (plain ``def`` handlers)."""
     router = APIRouter(prefix="/api", tags=["assistant"])
+    signon = SignOn(settings)
+
+    def user_of(http: Request) -> str | None:
+        return signon.user(http.client.host if http.client else None, http.headers)
+
     ask_model = ask_request_model(settings.max_question_chars)
     unavailable = {503: {"model": Problem, "description": "still starting, or the vector store is down"}}
 
     @router.post("/ask", response_model=Answer, responses={**unavailable, 500: {"model": Problem}})
     def ask(
         request: ask_model,  # type: ignore[valid-type]
+        http: Request,
         channel: Annotated[Literal["api", "embed"], Header(alias="X-Assistant-Channel")] = "api",
     ) -> Answer:
         """Answer one question from the monograph: quotes with sections, guardrail verdicts, or abstention.
@@ -181,17 +206,23 @@ def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
         vector store is unreachable (retry later).
         """
         history = [message.model_dump() for message in request.history]
-        return slot.get().ask(request.question, history, channel=channel)
+        return slot.get().ask(request.question, history, channel=channel, user=user_of(http))
 
     @router.get("/health", response_model=Health, responses=unavailable)
     def health() -> Health | JSONResponse:
-        """200 once the Assistant is loaded and its vector store answers; 503 otherwise."""
+        """200 once the Assistant is loaded and its vector store answers; 503 otherwise, with a status that
+        says why: loading, failed, unavailable (unreachable), unauthorized (credentials refused),
+        needs_rebuild (the index is missing or empty), rebuilding."""
         status = slot.status
         if status != "ready":
-            return JSONResponse({"status": status, "detail": _NOT_READY[status]}, status_code=503)
+            return JSONResponse({"status": status, "detail": slot.detail}, status_code=503)
         bot = slot.get()
-        if not bot.ready():
-            return JSONResponse({"status": "unavailable", "detail": INDEX_DOWN}, status_code=503)
+        try:
+            bot.index.check()
+        except IndexUnavailable as problem:
+            slot.report(problem)
+            return JSONResponse({"status": problem.status, "detail": problem.detail}, status_code=503)
+        slot.recovered()
         return Health(
             status="ready",
             corpus_version=bot.corpus.version,
@@ -200,11 +231,14 @@ def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
         )
 
     @router.post("/feedback", status_code=201, responses={404: {"model": Problem}, **unavailable})
-    def feedback(request: FeedbackRequest) -> dict[str, str]:
+    def feedback(request: FeedbackRequest, http: Request) -> dict[str, str]:
         """Record a like ("up") or dislike ("down") of an answer given by this service."""
         try:
             slot.get().audit.record_feedback(
-                answer_id=request.answer_id, rating=request.rating, comment=request.comment
+                answer_id=request.answer_id,
+                rating=request.rating,
+                comment=request.comment,
+                user=user_of(http),
             )
         except UnknownAnswer:
             raise HTTPException(404, "No answer with this id was given by this service.") from None

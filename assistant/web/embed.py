@@ -18,9 +18,10 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from ..guardrail import ACTION_LABELS, CONTEXT_HEADING
+from ..rendering import GENERATED
 from ..settings import Settings
 from .security import content_security_policy
-from .ui import DISCLAIMER, GENERATED, NOT_COVERED
+from .ui import DISCLAIMER, NOT_COVERED
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -46,6 +47,7 @@ _PAGE = """<!doctype html>
                margin-bottom: 6px; font-weight: 600; }
   blockquote { margin: 4px 0 4px 4px; padding-left: 8px; border-left: 3px solid #9ca3af; }
   cite { display: block; font-size: 12px; color: #4b5563; }
+  .generated { font-style: italic; font-weight: 600; color: #92400e; }
   .problem { color: #b45309; font-weight: 600; }
   form { display: flex; gap: 6px; margin-top: 6px; }
   textarea { flex: 1; resize: none; font: inherit; padding: 4px; }
@@ -108,7 +110,8 @@ function say(cls, text) {
 function problem(text) { say("problem", text); }
 
 // The answer text is Markdown; show its "> " quote lines as blockquotes, everything else as
-// paragraphs, all through textContent (no Markdown or HTML is ever interpreted).
+// paragraphs, all through textContent (no Markdown or HTML is ever interpreted). The label over a
+// language model's words is set apart, as in the chat.
 function answerText(text) {
   const box = el("div", "text");
   let quote = null;
@@ -120,7 +123,8 @@ function answerText(text) {
       quote.appendChild(source ? el("cite", null, "\\u2014 " + source[1]) : el("div", null, body));
     } else {
       quote = null;
-      if (line.trim()) box.appendChild(el("p", null, line));
+      if (line === GENERATED + ":") box.appendChild(el("p", "generated", line));
+      else if (line.trim()) box.appendChild(el("p", null, line));
     }
   }
   return box;
@@ -163,7 +167,6 @@ function showAnswer(a) {
     node.appendChild(box);
   }
   if (a.abstained) node.appendChild(el("div", "abstained", NOT_COVERED + "."));
-  if (a.metadata && a.metadata.generator === "llm") node.appendChild(el("div", "generated", GENERATED));
   node.appendChild(answerText(a.text));
   const tools = el("div", "tools");
   for (const [label, rating] of [["Helpful", "up"], ["Not helpful", "down"]]) {

@@ -29,7 +29,7 @@ from ..corpus import load_corpus
 from ..errors import IndexUnavailable, InvalidQuestion
 from ..settings import PROJECT_ROOT, Settings, load_settings
 from . import ui
-from .api import INDEX_DOWN, AssistantSlot, NotReady, api_router
+from .api import AssistantSlot, NotReady, api_router
 from .embed import embed_router
 from .security import install_security
 
@@ -59,8 +59,8 @@ def load_assistant(settings: Settings, slot: AssistantSlot) -> Assistant | None:
         try:
             return Assistant.from_settings(settings, embeddings=embeddings)
         except IndexUnavailable as exc:
-            slot.mark("unavailable")
-            log.warning("vector store unavailable at start (%s); retrying in %.0f s", exc, RETRY_SECONDS)
+            slot.mark(exc)
+            log.warning("vector store %s at start: %s; retrying in %.0f s", exc.status, exc, RETRY_SECONDS)
             slot.stopping.wait(RETRY_SECONDS)
     return None
 
@@ -84,8 +84,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IndexUnavailable)
     async def index_unavailable(_: Request, exc: IndexUnavailable) -> JSONResponse:
-        log.warning("vector store unavailable: %s", exc)
-        return JSONResponse({"detail": INDEX_DOWN}, status_code=503, headers={"Retry-After": "5"})
+        log.warning("vector store %s: %s", exc.status, exc)
+        headers = {"Retry-After": "5"} if exc.retry else {}
+        return JSONResponse({"detail": exc.detail, "status": exc.status}, status_code=503, headers=headers)
 
     @app.exception_handler(NotReady)
     async def not_ready(_: Request, exc: NotReady) -> JSONResponse:

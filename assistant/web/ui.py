@@ -31,7 +31,8 @@ from ..errors import IndexUnavailable, InvalidQuestion
 from ..guardrail import ACTION_LABELS, CONTEXT_HEADING
 from ..models import Answer, Quote, RuleHit
 from ..settings import Settings
-from .api import INDEX_DOWN, NotReady
+from .api import NotReady
+from .signon import SignOn
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "Not covered by the monograph"
-GENERATED = "Generated summary from the quoted passages (not a quote)"
 DISCLAIMER = (
     "This assistant quotes only the Besponsa (inotuzumab ozogamicin) precautions monograph. "
     "It supports, and does not replace, clinical judgement."
@@ -103,15 +103,18 @@ def safe_markdown(text: str) -> str:
 def render_answer(answer: Answer) -> str:
     """The answer's chat message (Markdown): guardrail headline, abstention notice, then the answer.
 
-    A language model's text is labelled as such, so that it is never taken for the monograph's words.
+    The text is ``Answer.text``, the rendering every channel shows (a language model's words under their
+    label, with the quotes they cite); the label is set in italics here.
     """
     actions = dict.fromkeys(ACTION_LABELS[hit.action] for hit in answer.guardrail if hit.role == "verdict")
     parts = [f"**⚠ Guardrail: {' · '.join(actions)}**"] if actions else []
     if answer.abstained:
         parts.append(f"**{NOT_COVERED}.**")
-    if answer.metadata.get("generator") == "llm":
-        parts.append(f"*{GENERATED}:*")
-    parts.append(safe_markdown(answer.text))
+    text = safe_markdown(answer.text)
+    if answer.generated is not None:
+        label = f"{safe_markdown(answer.generated.label)}:"
+        text = "\n\n".join(f"*{p}*" if p == label else p for p in text.split("\n\n"))
+    parts.append(text)
     return "\n\n".join(parts)
 
 
@@ -222,6 +225,7 @@ def respond(
     answer_ids: dict[int, str] | None = None,
     *,
     channel: str = "ui",
+    user: str | None = None,
 ) -> Reply:
     """Ask one question in the conversation so far; never raises, reports problems in ``status``.
 
@@ -232,11 +236,11 @@ def respond(
     chat, turns, answer_ids = list(chat or []), list(turns or []), dict(answer_ids or {})
     try:
         assistant = bot() if callable(bot) else bot
-        answer = assistant.ask(message, turns, channel=channel)
+        answer = assistant.ask(message, turns, channel=channel, user=user)
     except (InvalidQuestion, NotReady) as exc:
         return Reply(chat, turns, answer_ids, status=str(exc))
-    except IndexUnavailable:
-        return Reply(chat, turns, answer_ids, status=INDEX_DOWN)
+    except IndexUnavailable as exc:
+        return Reply(chat, turns, answer_ids, status=exc.detail)
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("chat UI error %s", error_id)
@@ -259,7 +263,11 @@ def respond(
 
 
 def record_like(
-    bot: Assistant | AssistantSource, answer_ids: dict[int, str], index: object, liked: object
+    bot: Assistant | AssistantSource,
+    answer_ids: dict[int, str],
+    index: object,
+    liked: object,
+    user: str | None = None,
 ) -> str:
     """Store a like/dislike of the answer at chat position ``index``; returns the status line."""
     rating = {True: "up", False: "down"}.get(liked) if isinstance(liked, bool) else None
@@ -269,7 +277,7 @@ def record_like(
         return ""  # a like taken back, or a click on a question: nothing to record
     try:
         assistant = bot() if callable(bot) else bot
-        assistant.audit.record_feedback(answer_id=answer_id, rating=rating)
+        assistant.audit.record_feedback(answer_id=answer_id, rating=rating, user=user)
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("feedback error %s", error_id)
@@ -295,8 +303,21 @@ def build_ui(assistant: Assistant | AssistantSource, settings: Settings) -> gr.B
             return "", "", "The assistant is still starting. Please reload the page in a moment."
         return version_line(corpus), render_monograph(corpus), ""
 
-    def on_ask(message: str, chat: list[Any], turns: list[dict[str, str]], ids: dict[int, str]) -> tuple:
-        reply = respond(source, message, chat, turns, ids)
+    signon = SignOn(settings)
+
+    def user_of(request: gr.Request | None) -> str | None:
+        if request is None:
+            return None
+        return signon.user(request.client.host if request.client else None, request.headers)
+
+    def on_ask(
+        message: str,
+        chat: list[Any],
+        turns: list[dict[str, str]],
+        ids: dict[int, str],
+        request: gr.Request,
+    ) -> tuple:
+        reply = respond(source, message, chat, turns, ids, user=user_of(request))
         corpus = corpus_or_none()
         if reply.answer is None:
             return (reply.chat, message, reply.status, gr.update(), gr.update(), turns, ids, *_buttons([]))
@@ -312,8 +333,8 @@ def build_ui(assistant: Assistant | AssistantSource, settings: Settings) -> gr.B
             *_buttons(reply.suggestions),
         )
 
-    def on_like(ids: dict[int, str], data: gr.LikeData) -> str:
-        return record_like(source, ids, data.index, data.liked)
+    def on_like(ids: dict[int, str], data: gr.LikeData, request: gr.Request) -> str:
+        return record_like(source, ids, data.index, data.liked, user=user_of(request))
 
     def on_clear() -> tuple:
         corpus = corpus_or_none()
