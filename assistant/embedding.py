@@ -31,12 +31,26 @@ def _model_path(settings: Settings) -> str:
 
 
 def load_embeddings(settings: Settings) -> Embeddings:
-    """Load the model on CPU with normalised vectors (cosine similarity = dot product)."""
-    from langchain_huggingface import HuggingFaceEmbeddings
-
+    """Load the model on CPU with normalised vectors (cosine similarity = dot product): on ONNX Runtime by
+    default (``Settings.encoder``), exported once into the data folder; on PyTorch when asked."""
     path = _model_path(settings)
     if settings.embedding_model and "/" in path and not Path(path).exists() and path.startswith((".", "/")):
         raise ConfigError(f"embedding model folder {path} does not exist")
+    if settings.encoder == "onnx":
+        if not Path(path).is_dir():
+            raise ConfigError(f"ONNX needs a local model folder, not {path!r}: set ASSISTANT_ENCODER=torch")
+        from .onnx_encoder import OnnxEmbeddings, cached_model
+
+        try:
+            return OnnxEmbeddings(Path(path), cached_model(Path(path), settings.data_dir / "onnx"))
+        except ConfigError:
+            raise
+        except Exception as exc:  # export or runtime errors of a model that does not fit
+            raise ConfigError(
+                f"cannot run embedding model {path!r} on ONNX ({exc}); try ASSISTANT_ENCODER=torch"
+            ) from exc
+    from langchain_huggingface import HuggingFaceEmbeddings
+
     try:
         return HuggingFaceEmbeddings(
             model_name=path,

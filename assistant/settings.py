@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         default="", description="sentence-transformers model folder; empty: the bundled one"
     )
+    encoder: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="onnx: the model exported once to ONNX Runtime (same vectors, faster); torch: PyTorch",
+    )
 
     # Vector store
     chroma_mode: Literal["embedded", "server"] = Field(
@@ -207,6 +211,7 @@ EXPECTED: dict[str, str] = {
     "corpus_dir": "a folder path",
     "data_dir": "a folder path",
     "embedding_model": "a model folder path or name",
+    "encoder": "onnx or torch",
     "chroma_mode": "embedded or server",
     "chroma_host": "a host name or address",
     "chroma_port": "a port number from 1 to 65535",

@@ -58,20 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     questions = _questions()
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp))
-        load_ms = _timed(lambda: load_embeddings(settings))
+        settings = Settings(data_dir=Path(tmp))  # the default encoder: ONNX Runtime
+        export_ms = _timed(lambda: load_embeddings(settings))  # exports the model into the empty folder
+        load_ms = _timed(lambda: load_embeddings(settings))  # reuses the exported file
+        torch_load_ms = _timed(lambda: load_embeddings(settings.model_copy(update={"encoder": "torch"})))
         embeddings = load_embeddings(settings)
+        torch_embeddings = load_embeddings(settings.model_copy(update={"encoder": "torch"}))
         cold_ms = _timed(lambda: Assistant.from_settings(settings, embeddings=embeddings))
         warm_ms = _timed(lambda: Assistant.from_settings(settings, embeddings=embeddings))
+        warm_total_ms = _timed(lambda: Assistant.from_settings(settings))  # model load included
         bot = Assistant.from_settings(settings, embeddings=embeddings)
 
         for q in questions:  # warm-up
             embeddings.embed_query(q)
+            torch_embeddings.embed_query(q)
             bot.ask(q)
         embed: list[float] = []
+        torch_embed: list[float] = []
         ask: list[float] = []
-        for _ in range(args.rounds):  # interleaved, so a busy machine slows both alike
+        for _ in range(args.rounds):  # interleaved, so a busy machine slows all alike
             for q in questions:
+                torch_embed.append(_timed(lambda q=q: torch_embeddings.embed_query(q)))
                 embed.append(_timed(lambda q=q: embeddings.embed_query(q)))
                 ask.append(_timed(lambda q=q: bot.ask(q)))
         guard = [
@@ -79,16 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         ]
 
     embed_p50, embed_p95 = percentile(embed, 50), percentile(embed, 95)
+    torch_p50, torch_p95 = percentile(torch_embed, 50), percentile(torch_embed, 95)
     ask_p50, ask_p95 = percentile(ask, 50), percentile(ask, 95)
     guard_mean_us, guard_p95_us = statistics.mean(guard) * 1000, percentile(guard, 95) * 1000
     rows = [
         ("questions", f"{len(questions)} x {args.rounds} rounds, {os.cpu_count()} CPU threads"),
-        ("model load", f"{load_ms:.1f} ms"),
+        ("ONNX export (first start)", f"{export_ms:.1f} ms"),
+        ("model load: ONNX, torch", f"{load_ms:.1f} ms, {torch_load_ms:.1f} ms"),
         ("cold start (build index)", f"{cold_ms:.1f} ms"),
-        ("warm start (reuse index)", f"{warm_ms:.1f} ms"),
-        ("bare query embedding", f"p50 {embed_p50:.2f} ms, p95 {embed_p95:.2f} ms"),
-        ("ask p50", f"{ask_p50:.2f} ms = {ask_p50 / embed_p50:.2f}x embedding (target <= 1.5x)"),
-        ("ask p95", f"{ask_p95:.2f} ms = {ask_p95 / embed_p50:.2f}x embedding (target <= 3x)"),
+        ("warm start (reuse index)", f"{warm_ms:.1f} ms; with the model load {warm_total_ms:.1f} ms"),
+        ("bare embedding, PyTorch", f"p50 {torch_p50:.2f} ms, p95 {torch_p95:.2f} ms"),
+        ("bare embedding, ONNX", f"p50 {embed_p50:.2f} ms, p95 {embed_p95:.2f} ms"),
+        ("ask p50", f"{ask_p50:.2f} ms = {ask_p50 / torch_p50:.2f}x a PyTorch embedding (target <= 0.75x)"),
+        ("ask p95", f"{ask_p95:.2f} ms = {ask_p95 / torch_p50:.2f}x a PyTorch embedding"),
         ("guardrail check", f"mean {guard_mean_us:.1f} us, p95 {guard_p95_us:.1f} us"),
     ]
     for name, value in rows:

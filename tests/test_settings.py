@@ -21,6 +21,7 @@ CASES = {
     "corpus_dir": ("/tmp/other-corpus", "/tmp/other-corpus", "\t"),
     "data_dir": ("/tmp/other-data", "/tmp/other-data", " "),
     "embedding_model": ("/opt/models/minilm", "/opt/models/minilm", "bad\nname"),
+    "encoder": ("torch", "torch", "gpu"),
     "chroma_mode": ("server", "server", "cluster"),
     "chroma_host": ("10.0.0.5", "10.0.0.5", "two words"),
     "chroma_port": ("8001", "8001", "eighty"),
