@@ -26,6 +26,19 @@ SECRET = "********"
 _ORIGIN = re.compile(r"https?://[^/\s,]+")
 
 
+def _listed(value: object) -> object:
+    """A list setting as operators write it: comma-separated ("a,b") or a JSON list ('["a","b"]')."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list ({exc.msg})") from exc
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     """Every knob of the assistant. Defaults run fully offline from a fresh clone."""
 
@@ -108,15 +121,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         """A comma-separated string or a JSON list of IP addresses or networks (10.0.0.5, 10.1.0.0/16)."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    value = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"not a JSON list ({exc.msg})") from exc
-            else:
-                value = [part.strip() for part in text.split(",") if part.strip()]
+        value = _listed(value)
         if isinstance(value, list):
             proxies = [str(v).strip() for v in value]
             for proxy in proxies:
@@ -131,15 +136,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         """A comma-separated string or a JSON list, each an origin such as https://intranet.example.org."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    value = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"not a JSON list ({exc.msg})") from exc
-            else:
-                value = [part.strip() for part in text.split(",") if part.strip()]
+        value = _listed(value)
         if isinstance(value, list):
             origins = [str(v).strip().rstrip("/") for v in value]
             bad = [o for o in origins if not _ORIGIN.fullmatch(o)]
