@@ -38,6 +38,11 @@ _CONDITIONAL: frozenset[Status] = frozenset({"conditional"})
 _STRENGTH = {"discontinue": 0, "interrupt": 1, "limit": 2}
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 @dataclass(frozen=True)
 class _Found:
     """A condition's evidence in the conversation: the words, and the reasons to show."""
@@ -136,9 +141,7 @@ class Guardrail:
         given = max((t.cycles_given for t in [*earlier, asked]), default=0)
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked
-        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {given + 1}th cycle".replace(
-            "3th", "3rd"
-        )
+        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {_ordinal(given + 1)} cycle"
         mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
         return replace(asked, mentions=(*asked.mentions, mention))
 
