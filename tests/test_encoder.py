@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant import Assistant, Settings, onnx_encoder
 from assistant.corpus import load_corpus
-from assistant.embedding import load_embeddings
+from assistant.embedding import CachedEmbeddings, load_embeddings, load_model
 from assistant.errors import ConfigError
 from evals.cases import load_dataset
 from evals.runner import DEFAULT_DATASET
@@ -20,12 +21,12 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def torch_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Embeddings:
-    return load_embeddings(Settings(data_dir=tmp_path_factory.mktemp("torch"), encoder="torch"))
+    return load_model(Settings(data_dir=tmp_path_factory.mktemp("torch"), encoder="torch"))
 
 
 @pytest.fixture(scope="module")
 def onnx_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Embeddings:
-    return load_embeddings(Settings(data_dir=tmp_path_factory.mktemp("onnx"), encoder="onnx"))
+    return load_model(Settings(data_dir=tmp_path_factory.mktemp("onnx"), encoder="onnx"))
 
 
 def test_onnx_and_torch_vectors_agree(onnx_embeddings: Embeddings, torch_embeddings: Embeddings) -> None:
@@ -63,7 +64,7 @@ def test_the_export_is_cached_by_model_hash_and_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(data_dir=tmp_path)
-    first = load_embeddings(settings)
+    first = load_model(settings)
     files = list((tmp_path / "onnx").glob("*.onnx"))
     assert len(files) == 1 and files[0] == first.onnx_file
 
@@ -71,7 +72,7 @@ def test_the_export_is_cached_by_model_hash_and_reused(
         raise AssertionError("exported again although the cached file exists")
 
     monkeypatch.setattr(onnx_encoder, "export", no_second_export)
-    again = load_embeddings(settings)
+    again = load_model(settings)
     assert again.onnx_file == first.onnx_file
     assert again.embed_query("LFTs weekly") == first.embed_query("LFTs weekly")
 
@@ -82,3 +83,74 @@ def test_a_model_that_cannot_run_on_onnx_names_the_setting(tmp_path: Path) -> No
     (folder / "config.json").write_text("{}")
     with pytest.raises(ConfigError, match="ASSISTANT_ENCODER=torch"):
         load_embeddings(Settings(data_dir=tmp_path / "data", embedding_model=str(folder)))
+
+
+def _questions() -> list[str]:
+    return [case.question for case in load_dataset(DEFAULT_DATASET)]
+
+
+def test_one_thread_and_all_threads_give_the_same_vectors(onnx_embeddings: Embeddings) -> None:
+    """An encode alone runs on the wide session, one beside others on the narrow one: same numbers."""
+    assert isinstance(onnx_embeddings, onnx_encoder.OnnxEmbeddings) and onnx_embeddings.threads == 2
+    narrow = onnx_encoder.OnnxEmbeddings(onnx_embeddings.model_dir, onnx_embeddings.onnx_file, threads=1)
+    for question in _questions()[:40]:
+        assert narrow.embed_query(question) == onnx_embeddings.embed_query(question), question
+
+
+def test_concurrent_queries_get_their_own_vectors(onnx_embeddings: Embeddings) -> None:
+    """Many threads at once (wide and narrow sessions both busy): each gets the vector of its question."""
+    questions = _questions()[:48]
+    expected = [onnx_embeddings.embed_query(q) for q in questions]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(onnx_embeddings.embed_query, questions))
+    assert got == expected
+
+
+def test_micro_batching_gives_the_same_vectors_concurrently(onnx_embeddings: Embeddings) -> None:
+    batching = onnx_encoder.BatchingEmbeddings(onnx_embeddings)
+    questions = _questions()[:48]
+    expected = np.array([onnx_embeddings.embed_query(q) for q in questions])
+    with ThreadPoolExecutor(8) as pool:  # queries of different lengths padded into one batch
+        got = np.array(list(pool.map(batching.embed_query, questions)))
+    assert (got * expected).sum(axis=1).min() >= 0.9999
+
+
+def test_micro_batching_passes_an_error_to_every_waiting_caller(onnx_embeddings: Embeddings) -> None:
+    batching = onnx_encoder.BatchingEmbeddings(onnx_embeddings)
+    with pytest.raises(TypeError):
+        batching.embed_query(None)  # type: ignore[arg-type]
+    assert len(batching.embed_query("LFTs weekly")) == 384  # the encoder thread lives on
+
+
+def test_the_cache_returns_the_models_vector_and_counts_hits(onnx_embeddings: Embeddings) -> None:
+    cached = CachedEmbeddings(onnx_embeddings, size=2)
+    first = cached.embed_query("SOS risk factors")
+    first.append(0.0)  # a caller changing its list does not change the cached vector
+    assert cached.embed_query("SOS risk factors") == onnx_embeddings.embed_query("SOS risk factors")
+    for question in ("a", "b", "c"):
+        cached.embed_query(question)
+    info = cached.cache_info()
+    assert (info.hits, info.misses, info.currsize, info.maxsize) == (1, 4, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("size", "batching", "kind"),
+    [
+        (0, False, onnx_encoder.OnnxEmbeddings),
+        (0, True, onnx_encoder.BatchingEmbeddings),
+        (16, False, CachedEmbeddings),
+    ],
+)
+def test_settings_choose_the_encoder_and_cache(tmp_path: Path, size: int, batching: bool, kind: type) -> None:
+    settings = Settings(data_dir=tmp_path, cache_size=size, encoder_batching=batching)
+    assert type(load_embeddings(settings)) is kind
+
+
+def test_a_cached_answer_still_writes_its_audit_row(tmp_path: Path, onnx_embeddings: Embeddings) -> None:
+    cached = CachedEmbeddings(onnx_embeddings, size=8)
+    bot = Assistant.from_settings(Settings(data_dir=tmp_path), embeddings=cached)
+    answers = [bot.ask("How often are LFTs checked?", channel="eval") for _ in range(3)]
+    assert cached.cache_info().hits == 2
+    ids = {a.id for a in answers}
+    assert len(ids) == 3
+    assert ids <= {row["answer_id"] for row in bot.audit.rows()}
