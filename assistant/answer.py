@@ -288,6 +288,10 @@ class Composer:
                     for c in concepts
                     if c in kept or not any(c in k.expansion.concepts for k in parts.clauses)
                 ]
+            elif context.concepts and any(k.text not in blocked for k in parts.clauses):
+                # An open clause with no topic of its own ("SOS on ino: what to do with the drug, and
+                # what defibrotide dose?") asks about the statements' topic.
+                concepts = list(context.concepts)
         hints = [*asking.context, *(c for c in context.concepts + context.context if c not in concepts)]
         # Everyday words the monograph lacks, and shorthand it does not know ("tki"), in what is asked.
         unmet = [*asking.filler, *(w for w in asking.unknown if len(w) < _NAMED_MIN_LENGTH)]
@@ -425,11 +429,14 @@ class Composer:
     def _something_else_asked(
         parts: QuestionParts, blocked: Sequence[str], union: Mapping[str, float]
     ) -> bool:
-        """Another clause asks about a monograph concept that the quoted passages contain."""
+        """Another clause asks about a monograph concept that the quoted passages contain. A clause with no
+        topic of its own asks about the statements' topic ("SOS on ino: what to do with the drug, and what
+        defibrotide dose?")."""
         for clause in parts.clauses:
             if clause.text in blocked:
                 continue
-            for concept in clause.expansion.concepts:
+            topic = clause.expansion.concepts or parts.context.concepts
+            for concept in topic:
                 if any(all(stem(w) in union for w in phrase) for phrase in concept):
                     return True
         return False

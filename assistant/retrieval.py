@@ -50,6 +50,8 @@ class Vocabulary(BaseModel):
     # Words that frame a question rather than name its topic ("recognised", "real", "worry"): weightless.
     framing: list[str] = Field(default_factory=list)
     framing_phrases: list[str] = Field(default_factory=list)
+    # Nouns that, after "this" and a word or two, name the drug itself: "this leukemia drug".
+    drug_nouns: list[str] = Field(default_factory=list)
 
 
 Concept = tuple[tuple[str, ...], ...]
@@ -91,6 +93,11 @@ class QueryExpander:
         self._framing = frozenset(vocabulary.framing)
         cues = "|".join(re.escape(normalise(n)) for n in sorted(vocabulary.negations, key=len, reverse=True))
         self._negated_re = re.compile(rf"(?<!\S)(?:{cues})(?!\S)[^;:.?!]*") if cues else None
+        nouns = "|".join(re.escape(normalise(n)) for n in vocabulary.drug_nouns)
+        # "this leukemia drug": the words between "this" and the noun describe the drug, not a topic.
+        self._drug_ref = (
+            re.compile(rf"(?<!\S)this(?:\s+[a-z]\S*){{1,2}}?\s+(?:{nouns})(?!\S)") if nouns else None
+        )
         self._generic = frozenset(vocabulary.generic) | frozenset(vocabulary.subject)
         self._subject = frozenset(vocabulary.subject)
         self._canonical: dict[str, list[str]] = {}
@@ -187,6 +194,8 @@ class QueryExpander:
         for pattern in self._details:
             normal = pattern.sub(" ", normal)
         spelled = " ".join(self._spell(t) if t.isalpha() else t for t in normal.split())
+        if self._drug_ref is not None:
+            spelled = self._drug_ref.sub("this drug", spelled)
         # "No signs of SOS so far; how often ...": a finding the question rules out is context for
         # the question, not its topic.
         negated = " ; ".join(self._negated_re.findall(spelled)) if self._negated_re else ""
