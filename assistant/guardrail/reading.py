@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
-from ..text import is_everyday_word, normalise
+from ..text import fold_spelling, is_everyday_word, normalise
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
@@ -185,12 +185,15 @@ class Reader:
         }
         self._fuzzy = spec.fuzzy
         self._known, self._fuzzy_vocabulary = self._vocabularies(spec, corpus)
+        self._folded_vocabulary = {w: fold_spelling(w) for w in self._fuzzy_vocabulary}
         self.known_words = self._known - self._other_product.words
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
 
     def _vocabularies(self, spec: RulesFile, corpus: Corpus) -> tuple[frozenset[str], tuple[str, ...]]:
         """Words never corrected, and the condition/severity words a typo may be corrected to."""
         medical: set[str] = set(self._severity.words)
+        for names in (*self._labs.analyte_names.values(), *self._labs.finding_names.values()):
+            medical |= names.words  # "plaquets" is a typo of "plaquetas"
         for cond in self._conditions:
             for entry in cond.entries:
                 for terms in (entry.any,) if entry.any else entry.near or ():
@@ -661,7 +664,15 @@ class Reader:
         best = process.extractOne(
             token, self._fuzzy_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
         )
-        return best[0] if best is not None else token
+        if best is not None:
+            return best[0]
+        if is_everyday_word(token):
+            return token
+        # Spelt as another language spells it ("shock anafilactic"): compare the folded spellings.
+        folded = process.extractOne(
+            fold_spelling(token), self._folded_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
+        )
+        return folded[2] if folded is not None else token
 
     @staticmethod
     def _pairs(
