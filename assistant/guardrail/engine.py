@@ -26,21 +26,15 @@ from ..data import load_data
 from ..errors import RulesError
 from ..models import RuleHit
 from .labs import LabLimits
-from .reading import Mention, Reader, Reading, Status
+from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status, ordinal
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
-CYCLE_CONDITION = "cycle_limit"
 LAB_LIMITS_FILE = "lab_limits.yaml"
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
 _CONDITIONAL: frozenset[Status] = frozenset({"conditional"})
 _STRENGTH = {"discontinue": 0, "interrupt": 1, "limit": 2}
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -141,7 +135,7 @@ class Guardrail:
         given = max((t.cycles_given for t in [*earlier, asked]), default=0)
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked
-        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {_ordinal(given + 1)} cycle"
+        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {ordinal(given + 1)} cycle"
         mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
         return replace(asked, mentions=(*asked.mentions, mention))
 

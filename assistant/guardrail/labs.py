@@ -75,8 +75,8 @@ class LabReading:
 
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
-# A value may also group its thousands by spaces ("plts 30 000", as typed in much of Europe); a reference range
-# may not ("(ref 40-129)" is normalised to "40 129").
+# A value may also group its thousands by spaces ("plts 30 000", as typed in much of Europe); a reference
+# range may not ("(ref 40-129)" is normalised to "40 129").
 _VALUE = r"(\d{1,3}(?: \d{3})+(?![\d.])|" + _NUMBER[1:]
 _SKIP = (
     r"(?:(?:is|was|were|are|of|at|=|:|now|today|todays|this|am|pm|morning|came|come|back|to|only|just|still|"

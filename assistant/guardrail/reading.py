@@ -129,6 +129,45 @@ class Reading:
 
 
 _INFUSION_WORDS = frozenset({"infusion", "transfusion", "drip", "bag"})
+CYCLE_CONDITION = "cycle_limit"
+_ORDINALS = {"third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+# Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
+_ELLIPSIS_FOLLOWERS = frozenset(
+    {
+        "or",
+        "and",
+        "given",
+        "if",
+        "as",
+        "since",
+        "because",
+        "now",
+        "then",
+        "with",
+        "for",
+        "in",
+        "at",
+        "after",
+        "before",
+        "to",
+        "too",
+        "anyway",
+        "instead",
+        "later",
+        "soon",
+        "still",
+        "ok",
+        "okay",
+    }
+)
+
+
+def ordinal(n: int) -> str:
+    """3 -> "3rd", 13 -> "13th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "both": 2}
 
 
@@ -341,6 +380,8 @@ class Reader:
                 if reading.status == "present" and reading.analyte in cond.sign_labs:
                     signs_seen.setdefault(cond.name, []).append((reading.analyte, reading.span))
         mentions += self._signs(doc, signs_seen)
+        if not any(m.condition == CYCLE_CONDITION for m in mentions):
+            mentions += self._elided_cycle(doc, sentences)
         mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
         if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
@@ -612,6 +653,29 @@ class Reader:
             if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
                 return doc.words(span)
         return ""
+
+    def _elided_cycle(self, doc: Doc, sentences: Boundaries) -> list[Mention]:
+        """ "Stop after 2 cycles or push for a 3rd?": an ordinal of a 3rd or later one with its noun left out
+        (nothing but punctuation or a function word after it) refers back to the cycles named before it in
+        its sentence."""
+        surface = doc.surface
+        cycles = [i for i, w in enumerate(surface) if w in self._cycle_words and w != "c"]
+        for i, word in enumerate(surface):
+            number = _ORDINALS.get(word) or (
+                int(word) if word.isdigit() and i + 1 < len(surface) and surface[i + 1] in {"rd", "th"} else 0
+            )
+            if number < 3 or i == 0 or surface[i - 1] not in {"a", "the"}:
+                continue
+            end = i + 1 if word in _ORDINALS else i + 2
+            after = surface[end] if end < len(surface) else "."
+            if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
+                continue  # "a 3rd dose", "the third week": the noun is there
+            before = [c for c in cycles if c < i and not sentences.between(c, i)]
+            if before:
+                words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
+                reason = f"'{words}' read as a {ordinal(number)} cycle (the noun left out)"
+                return [Mention(CYCLE_CONDITION, words, "present", Span(i - 1, end), reason=reason)]
+        return []
 
     def _cycles_given(self, doc: Doc) -> int:
         """Cycles given so far, from a count of cycles ("2 cycles", "two courses") or the cycle a patient is
