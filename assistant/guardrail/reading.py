@@ -9,7 +9,7 @@ which rules fire; ``engine`` decides that from the readings of every user turn.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -348,7 +348,7 @@ class Reader:
                     for q in seconds if not entry.normal else ():
                         how = status((q,), entry.negatable, cond_before, cond_after)
                         qualifiers.append(Mention(cond.name, doc.words(q), how, q))
-                    matches = self._pairs(firsts, seconds, entry.window, bounds)
+                    matches = self._pairs(doc, firsts, seconds, entry.window, bounds)
                 else:
                     assert entry.any is not None
                     matches = [(span,) for span in entry.any.find(doc)]
@@ -562,7 +562,7 @@ class Reader:
                 continue
             # Findings of any status compete: "the severe one was the transfusion reaction" is not ours.
             anything = [m for m in mentions if m.status in {"present", "other"}]
-            nearest = self._nearest_mention(span, anything, sentences)
+            nearest = self._nearest_mention(doc, span, anything, sentences)
             if nearest is not None:
                 mention, distance = nearest
                 if mention in reactions and distance <= window:
@@ -581,7 +581,7 @@ class Reader:
 
     @staticmethod
     def _nearest_mention(
-        span: Span, mentions: list[Mention], sentences: Boundaries
+        doc: Doc, span: Span, mentions: list[Mention], sentences: Boundaries
     ) -> tuple[Mention, int] | None:
         best: tuple[Mention, int] | None = None
         for m in mentions:
@@ -591,7 +591,7 @@ class Reader:
                 left, right = (span, m.span) if span.start < m.span.start else (m.span, span)
                 if sentences.between(left.end, right.start):
                     continue
-                distance = right.start - left.end
+                distance = doc.gap(left.end, right.start)
             if best is None or distance < best[1]:
                 best = (m, distance)
         return best
@@ -739,22 +739,18 @@ class Reader:
         return folded[2] if folded is not None else token
 
     @staticmethod
+    @staticmethod
     def _pairs(
-        firsts: list[Span], seconds: list[Span], window: int, clauses: Boundaries
+        doc: Doc, firsts: list[Span], seconds: list[Span], window: int, clauses: Boundaries
     ) -> list[tuple[Span, ...]]:
-        """A word of each list, at most ``window`` tokens apart in the same clause ("ALT ... 3x ULN")."""
+        """A word of each list, at most ``window`` words apart in the same clause ("ALT ... 3x ULN")."""
         pairs: list[tuple[Span, ...]] = []
-        if not firsts or not seconds:
-            return pairs
-        starts = [b.start for b in seconds]  # already in text order
-        reach = window + max(b.end - b.start for b in seconds)
         for a in firsts:
-            lo, hi = bisect_left(starts, a.start - reach), bisect_right(starts, a.end + window)
-            for b in seconds[lo:hi]:
+            for b in seconds:
                 if a.overlaps(b):
                     continue
                 left, right = (a, b) if a.start < b.start else (b, a)
-                if right.start - left.end <= window and not clauses.between(left.end, right.start):
+                if doc.gap(left.end, right.start) <= window and not clauses.between(left.end, right.start):
                     pairs.append((a, b))
         return pairs
 
