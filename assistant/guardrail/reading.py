@@ -130,6 +130,9 @@ class Reading:
 
 _INFUSION_WORDS = frozenset({"infusion", "transfusion", "drip", "bag"})
 CYCLE_CONDITION = "cycle_limit"
+# Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
+_ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
+_ATTACHMENT_REACH = 4
 _ORDINALS = {"third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -368,8 +371,15 @@ class Reader:
                         # named abnormal beside it.
                         how = "other" if self._rest_near(doc, parts) else "negated"
                     whole = Span(min(p.start for p in parts), max(p.end for p in parts))
-                    if cond.reaction and how == "present" and self._other_product_near(doc, whole, sentences):
-                        how = "other"
+                    if (
+                        cond.reaction
+                        and how == "present"
+                        and self._another_products(doc, parts[0], whole, sentences)
+                    ):
+                        # Another product's symptom: only its own words, so that a severity word between it
+                        # and our drug's name ("minor reaction during IVIG, then a SEVERE reaction during the
+                        # inotuzumab") is not taken as near it.
+                        how, whole, words = "other", parts[0], doc.words(parts[0])
                     analyte = self._analyte_of(doc, parts)
                     mentions.append(Mention(cond.name, words, how, whole, analyte, resume=entry.resume))
             for group in cond.signs:
@@ -606,6 +616,37 @@ class Reader:
         if any(m.span.start <= span.end < m.span.end for m in mentions):
             return False
         return nxt not in self._severity.words and nxt not in _FUNCTION_WORDS
+
+    def _another_products(self, doc: Doc, symptom: Span, whole: Span, sentences: Boundaries) -> bool:
+        """A reaction to another product: the product its symptom is attached to decides ("rash during the
+        rituximab infusion ... besponsa tomorrow", "grade 3 rash from cotrimoxazole, besponsa infusions
+        uneventful"); without one, the products near the whole mention do."""
+        attached = self._attached_product(doc, symptom)
+        return attached == "other" if attached else self._other_product_near(doc, whole, sentences)
+
+    def _attached_product(self, doc: Doc, symptom: Span) -> str:
+        """ "ours" or "other" for the product named right after the preposition that attaches a symptom to
+        its cause ("fever and chills DURING an FFP transfusion", "rash FROM cotrimoxazole", "rigors WITH
+        ino");
+        "" when none is named there."""
+        surface = doc.surface
+        reach = min(len(surface), symptom.end + _ATTACHMENT_REACH)
+        for i in range(symptom.end, reach):
+            if surface[i] in _PUNCTUATION:
+                return ""
+            if surface[i] not in _ATTACHING:
+                continue
+            ours = {s.start for s in self._own_product.find(doc)}
+            others = {s.start for s in self._other_product.find(doc)}
+            for j in range(i + 1, min(len(surface), i + 1 + _ATTACHMENT_REACH)):
+                if surface[j] in _PUNCTUATION:
+                    break
+                if j in ours:
+                    return "ours"
+                if j in others or self._rare(surface[j]):
+                    return "other"
+            return ""
+        return ""
 
     def _other_product_near(self, doc: Doc, mention: Span, sentences: Boundaries) -> bool:
         """A reaction to another product: "urticaria during the platelet transfusion", "anaphylaxis to
