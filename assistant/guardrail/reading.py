@@ -133,6 +133,7 @@ CYCLE_CONDITION = "cycle_limit"
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
+_DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 _ORDINALS = {"third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -204,6 +205,9 @@ class Reader:
         past = spec.past_resolved
         self._resolved = Terms(past.resolved if past else [], f"{source}: past_resolved.resolved")
         self._past = Terms(past.past if past else [], f"{source}: past_resolved.past")
+        mistaken = spec.mistaken_belief
+        self._belief = Terms(mistaken.belief if mistaken else [], f"{source}: mistaken_belief.belief")
+        self._contrast = Terms(mistaken.contrast if mistaken else [], f"{source}: mistaken_belief.contrast")
         self._deixis = Terms(spec.patient_deixis, f"{source}: patient_deixis")
         self._own_context = Terms(spec.own_context, f"{source}: own_context")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
@@ -264,6 +268,7 @@ class Reader:
             self._one_more,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
+        every += [self._belief, self._contrast]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
@@ -426,11 +431,15 @@ class Reader:
         - "VOD after HSCT in 2019, long before any inotuzumab": a history, not this drug's finding
           (hypothetical; the monograph lists previous SOS as a risk factor);
         - "worried about VOD but hepatology excluded it": the finding is retracted;
+        - "thought it was a G3 reaction to ino but it was red man from the vanco": a belief taken back in
+          its sentence is retracted, and so is a diagnosis denied for another ("not SOS, it's congestive
+          hepatopathy"), which "no signs of SOS now" (perhaps resolved) is not;
         - "correction: the reaction was to the red cell transfusion": a reaction is moved to another
           product, which retracts the reaction (and an earlier turn's).
         """
         before = self._before_drug.find(doc)
         backs = self._retract_back.find(doc)
+        beliefs, contrasts = self._belief.find(doc), self._contrast.find(doc)
         moved = bool(self._correction.find(doc)) and bool(self._other_product.find(doc))
         out = []
         for m in mentions:
@@ -440,6 +449,18 @@ class Reader:
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
             if m.status in {"present", "negated"} and later:
                 m = replace(m, status="retracted")
+            believed = any(
+                b.end <= m.span.start and not sentences.between(*_order(b, m.span)) for b in beliefs
+            )
+            taken_back = any(
+                c.start >= m.span.end
+                and not sentences.between(*_order(m.span, c))
+                and self._names_another_cause(doc, c, sentences)
+                for c in contrasts
+            )
+            denied = m.status == "negated" and m.span.start > 0 and doc.surface[m.span.start - 1] in _DENIAL
+            if ((m.status == "present" and believed) or denied) and taken_back:
+                m = replace(m, status="retracted")
             if moved and m.status in {"present", "other"} and m.condition in self.reaction_conditions:
                 m = replace(m, status="retracted")
             out.append(m)
@@ -447,6 +468,18 @@ class Reader:
             cue = self._correction.find(doc)[0]
             out += [Mention(c, doc.words(cue), "retracted", cue) for c in sorted(self.reaction_conditions)]
         return out
+
+    def _names_another_cause(self, doc: Doc, contrast: Span, sentences: Boundaries) -> bool:
+        """ "... but it was red man from the vanco": what follows the contrast in its sentence names another
+        product or diagnosis (a rare word), and no severity ("but it turned out severe" keeps it)."""
+        end = contrast.end
+        while end < len(doc.surface) and not sentences.between(end, end + 1):
+            end += 1
+        rest = Span(contrast.end, end)
+        if any(s.overlaps(rest) for s in self._severity.find(doc)):
+            return False
+        others = any(s.overlaps(rest) for s in self._other_product.find(doc))
+        return others or any(self._rare(w) for w in doc.surface[rest.start : rest.end])
 
     def _past_resolved(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
         """A mild reaction at an earlier infusion that has resolved is not a current reaction."""
