@@ -9,6 +9,7 @@ which rules fire; ``engine`` decides that from the readings of every user turn.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -116,6 +117,9 @@ class Reading:
     # words asking for one more ("one more", "another"), so "2 cycles" then "can we do one more?" is a 3rd.
     cycles_given: int = 0
     more_asked: str = ""
+    # A correction ("sorry typo, it's 0.9") and the numbers it gives that no lab value here was read from.
+    corrects: bool = False
+    loose_numbers: tuple[str, ...] = ()
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -133,6 +137,7 @@ CYCLE_CONDITION = "cycle_limit"
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 _ORDINALS = {"third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
@@ -413,6 +418,12 @@ class Reader:
             foreign=self._foreign(doc),
             own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
             cycles_given=self._cycles_given(doc),
+            corrects=bool(self._correction.find(doc)),
+            loose_numbers=tuple(
+                w
+                for i, w in enumerate(doc.surface)
+                if _DECIMAL.fullmatch(w) and not any(m.span.start <= i < m.span.end for m in mentions)
+            ),
             more_asked=self._more_asked(doc),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
