@@ -9,6 +9,9 @@ look-alike letters that retrieval never saw, and coverage counted words that BM2
 - ``read``: a text's tokens, words and stems (memoised: a question is read once per ``ask``).
 - ``stem``: the one English (Snowball) stemmer.
 - ``Speller``: typo correction by edit distance with transpositions ("ofetn" -> "often").
+- ``fold_spelling``: the spelling of a Greek-derived medical word with ph/f, th/t, y/i, ae/e, oe/e, k/c and
+  doubled letters merged, so that "anafilactic" or "trombocitopenia" (Romance-language spellings) meet the
+  English word.
 - ``is_everyday_word``: common English ("recognised", "worry", "kids") as opposed to a rare term
   ("ursodiol", "voriconazole"), from the ``wordfreq`` frequency lists (bundled data, no download).
 """
@@ -34,6 +37,7 @@ __all__ = [
     "Speller",
     "Text",
     "english_words",
+    "fold_spelling",
     "is_everyday_word",
     "normalise",
     "read",
@@ -90,6 +94,18 @@ def normalise(text: str) -> str:
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = _DIGIT_LETTER.sub(" ", text)
     return " ".join(text.split())
+
+
+_SPELLING = (("ph", "f"), ("th", "t"), ("ae", "e"), ("oe", "e"), ("y", "i"), ("k", "c"))
+_DOUBLED = re.compile(r"([a-z])\1+")
+
+
+def fold_spelling(word: str) -> str:
+    """One spelling for the ways languages write the same Greek-derived medical word: "anaphylactic" and
+    "anafilactic" both give "anafilactic", "thrombocytopenia" and "trombocitopenia" "trombocitopenia"."""
+    for written, said in _SPELLING:
+        word = word.replace(written, said)
+    return _DOUBLED.sub(r"\1", word)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,12 @@ TABLE = [
 # listed misses, which must still differ (strict xfail).
 BLIND_DEV = [
     PROJECT_ROOT / "evals" / "sets" / name
-    for name in ("blind_dev_guardrail.yaml", "blind_dev2_guardrail.yaml", "blind_dev3_guardrail.yaml")
+    for name in (
+        "blind_dev_guardrail.yaml",
+        "blind_dev2_guardrail.yaml",
+        "blind_dev3_guardrail.yaml",
+        "blind_dev4_guardrail.yaml",
+    )
 ]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
 KNOWN_WHY = {(k["q"], tuple(k.get("context", []))): k["why"] for group in KNOWN.values() for k in group}

@@ -16,6 +16,7 @@ came back at 12"). A request for facts ("what are the risk factors for SOS?") st
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -26,21 +27,16 @@ from ..data import load_data
 from ..errors import RulesError
 from ..models import RuleHit
 from .labs import LabLimits
-from .reading import Mention, Reader, Reading, Status
+from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status, ordinal
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
-CYCLE_CONDITION = "cycle_limit"
 LAB_LIMITS_FILE = "lab_limits.yaml"
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
 _CONDITIONAL: frozenset[Status] = frozenset({"conditional"})
 _STRENGTH = {"discontinue": 0, "interrupt": 1, "limit": 2}
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +106,7 @@ class Guardrail:
             self._reader.read(line, with_criteria=False) for line in context.splitlines() if line.strip()
         ]
         earlier = self._same_patient(asked, earlier)
+        asked = self._corrected_value(asked, earlier)
         asked = self._counted_cycles(asked, earlier)
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
@@ -141,9 +138,23 @@ class Guardrail:
         given = max((t.cycles_given for t in [*earlier, asked]), default=0)
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked
-        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {_ordinal(given + 1)} cycle"
+        reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {ordinal(given + 1)} cycle"
         mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
         return replace(asked, mentions=(*asked.mentions, mention))
+
+    def _corrected_value(self, asked: Reading, earlier: list[Reading]) -> Reading:
+        """ "bili 2.9" then "sorry typo, it's 0.9": a number given in a correction replaces the value of the
+        latest earlier lab reading, and is read against the same limits."""
+        if not asked.corrects or not asked.loose_numbers or any(m.analyte for m in asked.mentions):
+            return asked
+        values = [m for turn in earlier for m in turn.mentions if m.analyte and m.reason]
+        if not values:
+            return asked
+        last = values[-1]
+        text = _NUMBER.sub(asked.loose_numbers[0], last.words, count=1)
+        read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
+        corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
+        return replace(asked, mentions=(*asked.mentions, *corrected))
 
     @staticmethod
     def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:

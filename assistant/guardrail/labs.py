@@ -73,7 +73,11 @@ class LabReading:
     clears: bool = True  # a normal reading ends an earlier abnormal one of the same test
 
 
+# Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
+# A value may also group its thousands by spaces ("plts 30 000", as typed in much of Europe); a reference
+# range may not ("(ref 40-129)" is normalised to "40 129").
+_VALUE = r"(\d{1,3}(?: \d{3})+(?![\d.])|" + _NUMBER[1:]
 _SKIP = (
     r"(?:(?:is|was|were|are|of|at|=|:|now|today|todays|this|am|pm|morning|came|come|back|to|only|just|still|"
     r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
@@ -109,10 +113,10 @@ class LabReader:
         words = "|".join(sorted((re.escape(w) for w in limits.number_words), key=len, reverse=True))
         amount = rf"(?P<a>{_NUMBER}|{words})" if words else rf"(?P<a>{_NUMBER})"
         self._multiple = re.compile(
-            rf"^{_SKIP}(?:{amount}(?: (?:x|times|fold))? {_ULN}"
+            rf"^{_SKIP}(?:{amount}(?: (?:x|times|fold)(?: of)?)? {_ULN}"
             rf"|x (?P<b>{_NUMBER}) {_ULN}|(?P<c>{_NUMBER}) xuln)(?![a-z])"
         )
-        self._value_any = re.compile(rf"^{_SKIP}{_NUMBER}")
+        self._value_any = re.compile(rf"^{_SKIP}{_VALUE}")
         self._skip = re.compile(rf"^{_SKIP}")
         # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
@@ -277,6 +281,8 @@ class LabReader:
     def _number(self, text: str) -> float | None:
         if text in self._limits.number_words:
             return self._limits.number_words[text]
+        if re.fullmatch(r"\d{1,3}(?: \d{3})+", text):  # "30 000"
+            text = text.replace(" ", "")
         parts = text.split(" , ")
         try:
             if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):

@@ -42,6 +42,7 @@ class Doc:
     text: str
     starts: tuple[int, ...]
     surface: tuple[str, ...]
+    counted: tuple[int, ...] = ()  # words before each token (see ``gap``)
 
     @classmethod
     def of(cls, tokens: Sequence[str], surface: Sequence[str]) -> Doc:
@@ -49,10 +50,25 @@ class Doc:
         for token in tokens:
             starts.append(pos)
             pos += len(token) + 1
-        return cls(" ".join(tokens), tuple(starts), tuple(surface))
+        counted = [0]
+        for i, token in enumerate(tokens):
+            counted.append(counted[-1] + _is_word(token, tokens[i + 1] if i + 1 < len(tokens) else ""))
+        return cls(" ".join(tokens), tuple(starts), tuple(surface), tuple(counted))
 
     def words(self, span: Span) -> str:
         return " ".join(self.surface[span.start : span.end])
+
+    def gap(self, start: int, end: int) -> int:
+        """Words in tokens ``start:end``, how far apart two phrases read: punctuation, numbers and the letters
+        of "C1D8" or "x10^9" ("c 1 d 8") do not count, so "fever during the infusion on C1D1, then on C1D8 a
+        reaction" is as close as it reads."""
+        return self.counted[end] - self.counted[start] if end > start else 0
+
+
+def _is_word(token: str, following: str) -> int:
+    if not any(c.isalpha() for c in token):
+        return 0
+    return 0 if len(token) == 1 and following[:1].isdigit() else 1
 
 
 class Terms:

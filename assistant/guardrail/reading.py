@@ -9,7 +9,8 @@ which rules fire; ``engine`` decides that from the readings of every user turn.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -19,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
-from ..text import is_everyday_word, normalise
+from ..text import fold_spelling, is_everyday_word, normalise
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
@@ -116,6 +117,9 @@ class Reading:
     # words asking for one more ("one more", "another"), so "2 cycles" then "can we do one more?" is a 3rd.
     cycles_given: int = 0
     more_asked: str = ""
+    # A correction ("sorry typo, it's 0.9") and the numbers it gives that no lab value here was read from.
+    corrects: bool = False
+    loose_numbers: tuple[str, ...] = ()
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -129,6 +133,50 @@ class Reading:
 
 
 _INFUSION_WORDS = frozenset({"infusion", "transfusion", "drip", "bag"})
+CYCLE_CONDITION = "cycle_limit"
+# Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
+_ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
+_ATTACHMENT_REACH = 4
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+_DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
+_ORDINALS = {"third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+# Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
+_ELLIPSIS_FOLLOWERS = frozenset(
+    {
+        "or",
+        "and",
+        "given",
+        "if",
+        "as",
+        "since",
+        "because",
+        "now",
+        "then",
+        "with",
+        "for",
+        "in",
+        "at",
+        "after",
+        "before",
+        "to",
+        "too",
+        "anyway",
+        "instead",
+        "later",
+        "soon",
+        "still",
+        "ok",
+        "okay",
+    }
+)
+
+
+def ordinal(n: int) -> str:
+    """3 -> "3rd", 13 -> "13th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "both": 2}
 
 
@@ -162,6 +210,9 @@ class Reader:
         past = spec.past_resolved
         self._resolved = Terms(past.resolved if past else [], f"{source}: past_resolved.resolved")
         self._past = Terms(past.past if past else [], f"{source}: past_resolved.past")
+        mistaken = spec.mistaken_belief
+        self._belief = Terms(mistaken.belief if mistaken else [], f"{source}: mistaken_belief.belief")
+        self._contrast = Terms(mistaken.contrast if mistaken else [], f"{source}: mistaken_belief.contrast")
         self._deixis = Terms(spec.patient_deixis, f"{source}: patient_deixis")
         self._own_context = Terms(spec.own_context, f"{source}: own_context")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
@@ -185,12 +236,15 @@ class Reader:
         }
         self._fuzzy = spec.fuzzy
         self._known, self._fuzzy_vocabulary = self._vocabularies(spec, corpus)
+        self._folded_vocabulary = {w: fold_spelling(w) for w in self._fuzzy_vocabulary}
         self.known_words = self._known - self._other_product.words
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
 
     def _vocabularies(self, spec: RulesFile, corpus: Corpus) -> tuple[frozenset[str], tuple[str, ...]]:
         """Words never corrected, and the condition/severity words a typo may be corrected to."""
         medical: set[str] = set(self._severity.words)
+        for names in (*self._labs.analyte_names.values(), *self._labs.finding_names.values()):
+            medical |= names.words  # "plaquets" is a typo of "plaquetas"
         for cond in self._conditions:
             for entry in cond.entries:
                 for terms in (entry.any,) if entry.any else entry.near or ():
@@ -219,6 +273,7 @@ class Reader:
             self._one_more,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
+        every += [self._belief, self._contrast]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         for terms in every:
@@ -306,7 +361,7 @@ class Reader:
                     for q in seconds if not entry.normal else ():
                         how = status((q,), entry.negatable, cond_before, cond_after)
                         qualifiers.append(Mention(cond.name, doc.words(q), how, q))
-                    matches = self._pairs(firsts, seconds, entry.window, bounds)
+                    matches = self._pairs(doc, firsts, seconds, entry.window, bounds)
                 else:
                     assert entry.any is not None
                     matches = [(span,) for span in entry.any.find(doc)]
@@ -326,8 +381,15 @@ class Reader:
                         # named abnormal beside it.
                         how = "other" if self._rest_near(doc, parts) else "negated"
                     whole = Span(min(p.start for p in parts), max(p.end for p in parts))
-                    if cond.reaction and how == "present" and self._other_product_near(doc, whole, sentences):
-                        how = "other"
+                    if (
+                        cond.reaction
+                        and how == "present"
+                        and self._another_products(doc, parts[0], whole, sentences)
+                    ):
+                        # Another product's symptom: only its own words, so that a severity word between it
+                        # and our drug's name ("minor reaction during IVIG, then a SEVERE reaction during the
+                        # inotuzumab") is not taken as near it.
+                        how, whole, words = "other", parts[0], doc.words(parts[0])
                     analyte = self._analyte_of(doc, parts)
                     mentions.append(Mention(cond.name, words, how, whole, analyte, resume=entry.resume))
             for group in cond.signs:
@@ -338,6 +400,8 @@ class Reader:
                 if reading.status == "present" and reading.analyte in cond.sign_labs:
                     signs_seen.setdefault(cond.name, []).append((reading.analyte, reading.span))
         mentions += self._signs(doc, signs_seen)
+        if not any(m.condition == CYCLE_CONDITION for m in mentions):
+            mentions += self._elided_cycle(doc, sentences)
         mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
         if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
@@ -354,6 +418,12 @@ class Reader:
             foreign=self._foreign(doc),
             own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
             cycles_given=self._cycles_given(doc),
+            corrects=bool(self._correction.find(doc)),
+            loose_numbers=tuple(
+                w
+                for i, w in enumerate(doc.surface)
+                if _DECIMAL.fullmatch(w) and not any(m.span.start <= i < m.span.end for m in mentions)
+            ),
             more_asked=self._more_asked(doc),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
@@ -372,11 +442,15 @@ class Reader:
         - "VOD after HSCT in 2019, long before any inotuzumab": a history, not this drug's finding
           (hypothetical; the monograph lists previous SOS as a risk factor);
         - "worried about VOD but hepatology excluded it": the finding is retracted;
+        - "thought it was a G3 reaction to ino but it was red man from the vanco": a belief taken back in
+          its sentence is retracted, and so is a diagnosis denied for another ("not SOS, it's congestive
+          hepatopathy"), which "no signs of SOS now" (perhaps resolved) is not;
         - "correction: the reaction was to the red cell transfusion": a reaction is moved to another
           product, which retracts the reaction (and an earlier turn's).
         """
         before = self._before_drug.find(doc)
         backs = self._retract_back.find(doc)
+        beliefs, contrasts = self._belief.find(doc), self._contrast.find(doc)
         moved = bool(self._correction.find(doc)) and bool(self._other_product.find(doc))
         out = []
         for m in mentions:
@@ -386,6 +460,18 @@ class Reader:
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
             if m.status in {"present", "negated"} and later:
                 m = replace(m, status="retracted")
+            believed = any(
+                b.end <= m.span.start and not sentences.between(*_order(b, m.span)) for b in beliefs
+            )
+            taken_back = any(
+                c.start >= m.span.end
+                and not sentences.between(*_order(m.span, c))
+                and self._names_another_cause(doc, c, sentences)
+                for c in contrasts
+            )
+            denied = m.status == "negated" and m.span.start > 0 and doc.surface[m.span.start - 1] in _DENIAL
+            if ((m.status == "present" and believed) or denied) and taken_back:
+                m = replace(m, status="retracted")
             if moved and m.status in {"present", "other"} and m.condition in self.reaction_conditions:
                 m = replace(m, status="retracted")
             out.append(m)
@@ -393,6 +479,18 @@ class Reader:
             cue = self._correction.find(doc)[0]
             out += [Mention(c, doc.words(cue), "retracted", cue) for c in sorted(self.reaction_conditions)]
         return out
+
+    def _names_another_cause(self, doc: Doc, contrast: Span, sentences: Boundaries) -> bool:
+        """ "... but it was red man from the vanco": what follows the contrast in its sentence names another
+        product or diagnosis (a rare word), and no severity ("but it turned out severe" keeps it)."""
+        end = contrast.end
+        while end < len(doc.surface) and not sentences.between(end, end + 1):
+            end += 1
+        rest = Span(contrast.end, end)
+        if any(s.overlaps(rest) for s in self._severity.find(doc)):
+            return False
+        others = any(s.overlaps(rest) for s in self._other_product.find(doc))
+        return others or any(self._rare(w) for w in doc.surface[rest.start : rest.end])
 
     def _past_resolved(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
         """A mild reaction at an earlier infusion that has resolved is not a current reaction."""
@@ -518,7 +616,7 @@ class Reader:
                 continue
             # Findings of any status compete: "the severe one was the transfusion reaction" is not ours.
             anything = [m for m in mentions if m.status in {"present", "other"}]
-            nearest = self._nearest_mention(span, anything, sentences)
+            nearest = self._nearest_mention(doc, span, anything, sentences)
             if nearest is not None:
                 mention, distance = nearest
                 if mention in reactions and distance <= window:
@@ -537,7 +635,7 @@ class Reader:
 
     @staticmethod
     def _nearest_mention(
-        span: Span, mentions: list[Mention], sentences: Boundaries
+        doc: Doc, span: Span, mentions: list[Mention], sentences: Boundaries
     ) -> tuple[Mention, int] | None:
         best: tuple[Mention, int] | None = None
         for m in mentions:
@@ -547,7 +645,7 @@ class Reader:
                 left, right = (span, m.span) if span.start < m.span.start else (m.span, span)
                 if sentences.between(left.end, right.start):
                     continue
-                distance = right.start - left.end
+                distance = doc.gap(left.end, right.start)
             if best is None or distance < best[1]:
                 best = (m, distance)
         return best
@@ -562,6 +660,37 @@ class Reader:
         if any(m.span.start <= span.end < m.span.end for m in mentions):
             return False
         return nxt not in self._severity.words and nxt not in _FUNCTION_WORDS
+
+    def _another_products(self, doc: Doc, symptom: Span, whole: Span, sentences: Boundaries) -> bool:
+        """A reaction to another product: the product its symptom is attached to decides ("rash during the
+        rituximab infusion ... besponsa tomorrow", "grade 3 rash from cotrimoxazole, besponsa infusions
+        uneventful"); without one, the products near the whole mention do."""
+        attached = self._attached_product(doc, symptom)
+        return attached == "other" if attached else self._other_product_near(doc, whole, sentences)
+
+    def _attached_product(self, doc: Doc, symptom: Span) -> str:
+        """ "ours" or "other" for the product named right after the preposition that attaches a symptom to
+        its cause ("fever and chills DURING an FFP transfusion", "rash FROM cotrimoxazole", "rigors WITH
+        ino");
+        "" when none is named there."""
+        surface = doc.surface
+        reach = min(len(surface), symptom.end + _ATTACHMENT_REACH)
+        for i in range(symptom.end, reach):
+            if surface[i] in _PUNCTUATION:
+                return ""
+            if surface[i] not in _ATTACHING:
+                continue
+            ours = {s.start for s in self._own_product.find(doc)}
+            others = {s.start for s in self._other_product.find(doc)}
+            for j in range(i + 1, min(len(surface), i + 1 + _ATTACHMENT_REACH)):
+                if surface[j] in _PUNCTUATION:
+                    break
+                if j in ours:
+                    return "ours"
+                if j in others or self._rare(surface[j]):
+                    return "other"
+            return ""
+        return ""
 
     def _other_product_near(self, doc: Doc, mention: Span, sentences: Boundaries) -> bool:
         """A reaction to another product: "urticaria during the platelet transfusion", "anaphylaxis to
@@ -609,6 +738,29 @@ class Reader:
             if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
                 return doc.words(span)
         return ""
+
+    def _elided_cycle(self, doc: Doc, sentences: Boundaries) -> list[Mention]:
+        """ "Stop after 2 cycles or push for a 3rd?": an ordinal of a 3rd or later one with its noun left out
+        (nothing but punctuation or a function word after it) refers back to the cycles named before it in
+        its sentence."""
+        surface = doc.surface
+        cycles = [i for i, w in enumerate(surface) if w in self._cycle_words and w != "c"]
+        for i, word in enumerate(surface):
+            number = _ORDINALS.get(word) or (
+                int(word) if word.isdigit() and i + 1 < len(surface) and surface[i + 1] in {"rd", "th"} else 0
+            )
+            if number < 3 or i == 0 or surface[i - 1] not in {"a", "the"}:
+                continue
+            end = i + 1 if word in _ORDINALS else i + 2
+            after = surface[end] if end < len(surface) else "."
+            if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
+                continue  # "a 3rd dose", "the third week": the noun is there
+            before = [c for c in cycles if c < i and not sentences.between(c, i)]
+            if before:
+                words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
+                reason = f"'{words}' read as a {ordinal(number)} cycle (the noun left out)"
+                return [Mention(CYCLE_CONDITION, words, "present", Span(i - 1, end), reason=reason)]
+        return []
 
     def _cycles_given(self, doc: Doc) -> int:
         """Cycles given so far, from a count of cycles ("2 cycles", "two courses") or the cycle a patient is
@@ -661,25 +813,29 @@ class Reader:
         best = process.extractOne(
             token, self._fuzzy_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
         )
-        return best[0] if best is not None else token
+        if best is not None:
+            return best[0]
+        if is_everyday_word(token):
+            return token
+        # Spelt as another language spells it ("shock anafilactic"): compare the folded spellings.
+        folded = process.extractOne(
+            fold_spelling(token), self._folded_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
+        )
+        return folded[2] if folded is not None else token
 
     @staticmethod
+    @staticmethod
     def _pairs(
-        firsts: list[Span], seconds: list[Span], window: int, clauses: Boundaries
+        doc: Doc, firsts: list[Span], seconds: list[Span], window: int, clauses: Boundaries
     ) -> list[tuple[Span, ...]]:
-        """A word of each list, at most ``window`` tokens apart in the same clause ("ALT ... 3x ULN")."""
+        """A word of each list, at most ``window`` words apart in the same clause ("ALT ... 3x ULN")."""
         pairs: list[tuple[Span, ...]] = []
-        if not firsts or not seconds:
-            return pairs
-        starts = [b.start for b in seconds]  # already in text order
-        reach = window + max(b.end - b.start for b in seconds)
         for a in firsts:
-            lo, hi = bisect_left(starts, a.start - reach), bisect_right(starts, a.end + window)
-            for b in seconds[lo:hi]:
+            for b in seconds:
                 if a.overlaps(b):
                     continue
                 left, right = (a, b) if a.start < b.start else (b, a)
-                if right.start - left.end <= window and not clauses.between(left.end, right.start):
+                if doc.gap(left.end, right.start) <= window and not clauses.between(left.end, right.start):
                     pairs.append((a, b))
         return pairs
 

@@ -99,6 +99,11 @@ class _PastResolved(_Strict):
     past: list[Term] = Field(min_length=1)
 
 
+class _MistakenBelief(_Strict):
+    belief: list[Term] = Field(min_length=1)
+    contrast: list[Term] = Field(min_length=1)
+
+
 class _Rule(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     action: str
@@ -158,6 +163,7 @@ class _RulesFile(_Strict):
     correction: list[Term] = Field(default_factory=list)
     before_drug: list[Term] = Field(default_factory=list)
     past_resolved: _PastResolved | None = None
+    mistaken_belief: _MistakenBelief | None = None
     own_context: list[Term] = Field(default_factory=list)
     negation: _GlobalNegation
     hypothetical: _Negation
