@@ -149,6 +149,32 @@ def is_everyday_word(word: str) -> bool:
     return zipf_frequency(word, "en") >= EVERYDAY_ZIPF
 
 
+# Numbers written as words, as clinicians count cycles and doses ("two courses", "a third one").
+_CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "both": 2}
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+}  # fmt: skip
+
+
+def cardinal(word: str) -> int:
+    """The count a token names ("two", "both", "3"), or 0."""
+    if word.isdigit() and len(word) < 3:
+        return int(word)
+    return _CARDINALS.get(word, 0)
+
+
+def ordinal_word(word: str) -> int:
+    """The position an ordinal word names ("third" -> 3), or 0. Digits with a suffix ("3rd") are two
+    tokens after ``read``: "3", "rd"."""
+    return _ORDINAL_WORDS.get(word, 0)
+
+
+def ordinal(n: int) -> str:
+    """3 -> "3rd", 13 -> "13th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 @cache
 def english_words() -> frozenset[str]:
     """Everyday English words (letters only), for telling a typo of one ("devleoped") from a rare term."""

@@ -26,8 +26,9 @@ from ..corpus import Corpus
 from ..data import load_data
 from ..errors import RulesError
 from ..models import RuleHit
+from ..text import ordinal
 from .labs import LabLimits
-from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status, ordinal
+from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"

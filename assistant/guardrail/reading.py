@@ -20,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
-from ..text import fold_spelling, is_everyday_word, normalise
+from ..text import cardinal, fold_spelling, is_everyday_word, normalise, ordinal, ordinal_word
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
@@ -132,14 +132,12 @@ class Reading:
         return any(m.status != "other" for m in self.mentions)
 
 
-_INFUSION_WORDS = frozenset({"infusion", "transfusion", "drip", "bag"})
 CYCLE_CONDITION = "cycle_limit"
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
-_ORDINALS = {"third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
 _ELLIPSIS_FOLLOWERS = frozenset(
     {
@@ -171,15 +169,6 @@ _ELLIPSIS_FOLLOWERS = frozenset(
 )
 
 
-def ordinal(n: int) -> str:
-    """3 -> "3rd", 13 -> "13th"."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "both": 2}
-
-
 class Reader:
     """The rules file's vocabulary compiled into matchers. Immutable after construction; ``read`` is pure."""
 
@@ -204,6 +193,7 @@ class Reader:
         self._rest_of = Terms(spec.rest_of, f"{source}: rest_of")
         self._one_more = Terms(spec.cycle_count.one_more, f"{source}: cycle_count.one_more")
         self._cycle_words = frozenset(normalise(w) for w in spec.cycle_count.cycle_words)
+        self._infusion_words = frozenset(normalise(w) for w in spec.infusion_words)
         self._correction = Terms(spec.correction, f"{source}: correction")
         self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
         self._retract_back = Terms(spec.retract_back, f"{source}: retract_back")
@@ -706,7 +696,7 @@ class Reader:
             return True
         # "during the ampho B infusion": a rare word that is not ours just before the infusion word.
         for i in range(lo, hi):
-            if doc.surface[i] in _INFUSION_WORDS and any(
+            if doc.surface[i] in self._infusion_words and any(
                 self._rare(doc.surface[j]) for j in range(max(0, i - 2), i)
             ):
                 return True
@@ -746,12 +736,12 @@ class Reader:
         surface = doc.surface
         cycles = [i for i, w in enumerate(surface) if w in self._cycle_words and w != "c"]
         for i, word in enumerate(surface):
-            number = _ORDINALS.get(word) or (
+            number = ordinal_word(word) or (
                 int(word) if word.isdigit() and i + 1 < len(surface) and surface[i + 1] in {"rd", "th"} else 0
             )
             if number < 3 or i == 0 or surface[i - 1] not in {"a", "the"}:
                 continue
-            end = i + 1 if word in _ORDINALS else i + 2
+            end = i + 1 if ordinal_word(word) else i + 2
             after = surface[end] if end < len(surface) else "."
             if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
                 continue  # "a 3rd dose", "the third week": the noun is there
@@ -767,7 +757,7 @@ class Reader:
         in ("C2D15", "cycle 2 day 8"); 0 when the text gives none."""
         tokens, most = doc.text.split(" "), 0
         for i, token in enumerate(tokens):
-            number = _COUNTS.get(token) or (int(token) if token.isdigit() and len(token) < 3 else 0)
+            number = cardinal(token)
             if not number:
                 continue
             after = tokens[i + 1] if i + 1 < len(tokens) else ""

@@ -152,6 +152,7 @@ class _RulesFile(_Strict):
     mild: list[Term] = Field(default_factory=list)
     other_patient: list[Term] = Field(default_factory=list)
     other_product: list[Term] = Field(default_factory=list)
+    infusion_words: list[str] = Field(default_factory=list)
     own_product: list[Term] = Field(default_factory=list)
     patient_ref: list[Term] = Field(default_factory=list)
     patient_deixis: list[Term] = Field(default_factory=list)
