@@ -36,6 +36,7 @@ DEV_QA = (
     SETS / "blind_dev2_qa.jsonl",
     SETS / "blind_dev3_qa.jsonl",  # near-misses; written after round 2 and used for no logic change
     SETS / "blind_dev4_qa.jsonl",  # round 4 (its writer left every guardrail label empty: answers only)
+    SETS / "blind_dev5_qa.jsonl",  # round 5
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -43,6 +44,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev2_guardrail.yaml",
     SETS / "blind_dev3_guardrail.yaml",  # round 3
     SETS / "blind_dev4_guardrail.yaml",  # round 4
+    SETS / "blind_dev5_guardrail.yaml",  # round 5
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
