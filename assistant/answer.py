@@ -74,6 +74,7 @@ _ASKING_START = frozenset(
     ]
 )
 _PREAMBLE_WORDS = 5  # "just checking,", "I'm a nursing student,": a preamble is short
+_ASKED_TOGETHER = frozenset({"?", "and", "also", "plus"})  # what ends a clause that is asked, not a frame
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
@@ -177,19 +178,29 @@ def split_question(
     # A new clause starts where a question word follows a comma or a conjunction ("..., and what ALT
     # threshold ...?", "... - specifically, is voriconazole OK?"); "does gemtuzumab also cause SOS?" is one.
     clauses: list[list[tuple[str, str]]] = [[]]
+    closers: list[set[str]] = [set()]  # the separators after each clause ("?", ",", "and")
     for i, (token, typed) in enumerate(asking_pairs):
         following = asking_pairs[i + 1][0] if i + 1 < len(asking_pairs) else ""
         starts = following in _ASKING_START or following in _CLAUSE_SPLIT
         if token in _SENTENCE_END or (token in _CLAUSE_SPLIT and starts):
-            clauses.append([])
+            if clauses[-1]:
+                clauses.append([])
+                closers.append(set())
+            closers[-2 if len(closers) > 1 else -1].add(token)  # ", and": both close the clause before
         elif token not in _CLAUSE_SPLIT or clauses[-1]:
             clauses[-1].append((token, typed))
+        else:
+            closers[-2 if len(closers) > 1 else -1].add(token)
     # A preamble before the question ("just checking, what are ...", "quick one, is ...") frames it: it
-    # only hints at the topic.
-    clauses = [c for c in clauses if c]
+    # only hints at the topic. A clause that is a question itself ("ino can cause SOS right?") or is joined
+    # to the next by "and" ("SOS risk factors for besp, and should ...?") is asked, not a preamble.
+    kept = [(c, closer) for c, closer in zip(clauses, closers, strict=True) if c]
+    clauses = [c for c, _ in kept]
     first = next((i for i, c in enumerate(clauses) if c[0][0] in _ASKING_START), 0)
     if any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first]):
         first = 0  # "I was wondering whether liver monitoring carries on ..., or ...": that is the question
+    if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
+        first = 0
     preamble, clauses = clauses[:first], clauses[first:]
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
     asking_text = " ".join(t for c in clauses for t, _ in c)
