@@ -328,8 +328,13 @@ class Composer:
         out += [([frozenset({f"?{w}"})], self._unknown_weight * FILLER_CREDIT) for w in unmet]
         return out
 
-    def compose(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Draft:
-        """Quote the passages that answer the question, name what is not covered, or abstain."""
+    def compose(
+        self, parts: QuestionParts, ranked: Sequence[Scored], quoted_before: frozenset[str] = frozenset()
+    ) -> Draft:
+        """Quote the passages that answer the question, name what is not covered, or abstain.
+
+        ``quoted_before``: passages an earlier answer in the conversation quoted; they count as close in
+        meaning (the coverage tests still apply)."""
         cal = self.calibration
         _, pessimistic = self._not_covered(parts, [])  # clauses that ask for what no passage may give
         wanted = self._weighted(parts, pessimistic)
@@ -346,7 +351,9 @@ class Composer:
         candidates = [(c, s) for c, s in candidates if c > 0]
         if not candidates:
             return self._abstain("no retrieved passage contains the question's terms", parts, [], ranked)
-        close = [(c, s) for c, s in candidates if s.dense >= cal.min_similarity]
+        close = [
+            (c, s) for c, s in candidates if s.dense >= cal.min_similarity or s.passage.id in quoted_before
+        ]
         if not close:
             best = max(s.dense for _, s in candidates)
             diagnostics = {"similarity": round(best, 3)}

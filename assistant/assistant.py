@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 
 from .answer import AnswerTypes, Composer, Draft, split_question
 from .audit import AuditStore
-from .conversation import Cues, load_cues, normalize_history, resolve
+from .conversation import Cues, load_cues, normalize_history, quoted_before, resolve
 from .corpus import Corpus, load_corpus
 from .data import load_data
 from .embedding import load_embeddings
@@ -143,7 +143,8 @@ class Assistant:
         # The guardrail reads every earlier user turn (never the answers, which quote the rules): a
         # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
-        draft = self.composer.compose(parts, ranked)
+        quoted = quoted_before(turns, [(p.id, p.text) for p in self.corpus.passages])
+        draft = self.composer.compose(parts, ranked, quoted)
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         # Why the model was not asked, whenever it was not: set on every path, so that no answer leaves

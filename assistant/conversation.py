@@ -264,3 +264,22 @@ def default_cues() -> Cues:
     from .settings import PROJECT_ROOT
 
     return load_cues(PROJECT_ROOT / "corpus")
+
+
+_QUOTED_RUN = 6  # words in a row an earlier answer must share with a passage to have quoted it
+
+
+def quoted_before(history: Sequence[tuple[str, str]], passages: Sequence[tuple[str, str]]) -> frozenset[str]:
+    """Ids of the passages (id, text) that an earlier answer in this conversation quoted: a run of words
+    shared with an assistant turn. A follow-up about the same passage ("so peds ok? what age?") is close
+    to it through the conversation, even when the short question alone is far from it in meaning."""
+    said = [words(text) for role, text in history if role == "assistant"]
+    if not said:
+        return frozenset()
+    runs = {tuple(w[i : i + _QUOTED_RUN]) for w in said for i in range(len(w) - _QUOTED_RUN + 1)}
+    quoted = set()
+    for pid, text in passages:
+        w = words(text)
+        if any(tuple(w[i : i + _QUOTED_RUN]) in runs for i in range(len(w) - _QUOTED_RUN + 1)):
+            quoted.add(pid)
+    return frozenset(quoted)

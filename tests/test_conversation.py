@@ -22,6 +22,7 @@ from assistant.conversation import (
     Cues,
     load_cues,
     normalize_history,
+    quoted_before,
     resolve,
 )
 from assistant.corpus import load_corpus
@@ -498,3 +499,46 @@ def test_any_history_is_accepted_or_refused_cleanly(cues: Cues, history: object,
     assert all(role in ("user", "assistant", "system") and text.strip() for role, text in turns)
     resolution = resolve(question, turns, FakeExpander(), cues)
     assert resolution.query.startswith(question.strip()) or resolution.query == question
+
+
+PASSAGES = [
+    (
+        "p1",
+        "Monitor liver function weekly during treatment and for at least one month after transplantation.",
+    ),
+    ("p2", "Check complete blood count before each administration."),
+]
+
+
+@pytest.mark.parametrize(
+    ("history", "quoted"),
+    [
+        ([], set()),
+        ([("user", "how often LFTs?")], set()),  # a user turn quotes nothing
+        (
+            [("assistant", 'It says "monitor liver function weekly during treatment and for at least".')],
+            {"p1"},
+        ),
+        ([("assistant", "Liver function weekly.")], set()),  # too short to be a quote
+        (
+            [("assistant", "Check complete blood count before each administration. Monitor liver function.")],
+            {"p2"},
+        ),
+    ],
+)
+def test_quoted_before_finds_the_passages_an_earlier_answer_quoted(
+    history: list[tuple[str, str]], quoted: set[str]
+) -> None:
+    assert quoted_before(history, PASSAGES) == quoted
+
+
+@pytest.mark.model
+def test_a_short_follow_up_on_a_quoted_passage_is_answered(assistant: Any) -> None:
+    """'What about a 2 year old?' is far in meaning from the long indication sentence, but the previous
+    answer quoted it: the follow-up is answered from it, not refused."""
+    first = assistant.ask("ino ok in kids?", channel="eval")
+    assert not first.abstained
+    history = [{"role": "user", "content": "ino ok in kids?"}, {"role": "assistant", "content": first.text}]
+    answer = assistant.ask("what about a 2 year old?", history=history, channel="eval")
+    assert not answer.abstained
+    assert any("children aged 1 year and older" in q.text for q in answer.quotes)
