@@ -36,6 +36,7 @@ class UnitRange(_Strict):
     min: float
     max: float
     factor: float = 1.0
+    whole: bool = False  # reported in whole numbers in this unit: a value with decimals is not in it
 
 
 class Analyte(_Strict):
@@ -85,6 +86,7 @@ _SKIP = (
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
     r"almost|nearly|approximately|of about) ){0,4}"
 )
+_WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
 _GRADE_BEFORE = re.compile(rf"(?<![a-z0-9]){_GRADE_WORDS} $")  # "g 3 neutropenia", "grade 2 ast"
@@ -196,7 +198,7 @@ class LabReader:
             if limit_value:
                 limit, factor, unit = limit_value, 1.0, unit or "the stated ULN"
         if unit is None:
-            readings = self._unitless(raw, analyte)
+            readings = self._unitless(raw, analyte, decimals=not _WHOLE.fullmatch(found.group(1)))
             if not readings:
                 return None  # implausible in every unit: the number alone says nothing
         else:
@@ -274,9 +276,13 @@ class LabReader:
         return None, 1.0, 0
 
     @staticmethod
-    def _unitless(raw: float, analyte: Analyte) -> list[tuple[str, float]]:
-        """Every unit a bare number is plausible in."""
-        return [(r.unit, r.factor) for r in analyte.unitless_ranges if r.min <= raw <= r.max]
+    def _unitless(raw: float, analyte: Analyte, *, decimals: bool) -> list[tuple[str, float]]:
+        """Every unit a bare number is plausible in ("bili 5.2" is not umol/L, reported in whole numbers)."""
+        return [
+            (r.unit, r.factor)
+            for r in analyte.unitless_ranges
+            if r.min <= raw <= r.max and not (decimals and r.whole)
+        ]
 
     def _number(self, text: str) -> float | None:
         if text in self._limits.number_words:
