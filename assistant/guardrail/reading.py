@@ -20,7 +20,15 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
-from ..text import cardinal, fold_spelling, is_everyday_word, normalise, ordinal, ordinal_word
+from ..text import (
+    cardinal,
+    fold_spelling,
+    is_everyday_word,
+    negates_word,
+    normalise,
+    ordinal,
+    ordinal_word,
+)
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
@@ -804,7 +812,7 @@ class Reader:
             token, self._fuzzy_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
         )
         if best is not None:
-            return best[0]
+            return token if negates_word(token, best[0]) else best[0]  # "afebrile" is not "febrile"
         if is_everyday_word(token):
             return token
         # Spelt as another language spells it ("shock anafilactic"): compare the folded spellings.
