@@ -208,6 +208,8 @@ class Reader:
         past = spec.past_resolved
         self._resolved = Terms(past.resolved if past else [], f"{source}: past_resolved.resolved")
         self._past = Terms(past.past if past else [], f"{source}: past_resolved.past")
+        self._day = Terms(past.day if past else [], f"{source}: past_resolved.day")
+        self._today = Terms(past.today if past else [], f"{source}: past_resolved.today")
         mistaken = spec.mistaken_belief
         self._belief = Terms(mistaken.belief if mistaken else [], f"{source}: mistaken_belief.belief")
         self._contrast = Terms(mistaken.contrast if mistaken else [], f"{source}: mistaken_belief.contrast")
@@ -271,6 +273,7 @@ class Reader:
             self._one_more,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
+        every += [self._day, self._today]
         every += [self._belief, self._contrast]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
@@ -491,15 +494,23 @@ class Reader:
         return others or any(self._rare(w) for w in doc.surface[rest.start : rest.end])
 
     def _past_resolved(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
-        """A mild reaction at an earlier infusion that has resolved is not a current reaction."""
-        resolved, past = self._resolved.find(doc), self._past.find(doc)
-        if not resolved or not past:
+        """A mild reaction at an earlier infusion that has resolved is not a current reaction. Earlier: said
+        so ("last week"), or on a treatment day other than the one the text calls today ("chills during the
+        C1D1 infusion, gone the same day. Today C1D8 ...")."""
+        resolved = self._resolved.find(doc)
+        if not resolved:
             return mentions
         stops = sorted(e.start for e in ends)
 
         def sentence(span: Span) -> int:
             return sum(1 for i in stops if i < span.start)
 
+        past = self._past.find(doc)
+        days = self._day.find(doc)
+        today_sentences = {sentence(s) for s in self._today.find(doc)}
+        current = {doc.words(d) for d in days if sentence(d) in today_sentences}
+        if current:
+            past += [d for d in days if doc.words(d) not in current]
         past_sentences = {sentence(s) for s in resolved} & {sentence(s) for s in past}
         reaction = {c.name for c in self._conditions if c.reaction}
         return [
