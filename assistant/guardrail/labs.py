@@ -84,7 +84,10 @@ _SKIP = (
     r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
-    r"almost|nearly|approximately|of about) ){0,4}"
+    r"almost|nearly|approximately|of about|"
+    # A verb of staying before "at": "plts stuck at 45", "ANC sitting at 0.8", "bili peaked at 4"
+    r"(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
+    r" at) ){0,4}"
 )
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"

@@ -772,13 +772,15 @@ class Reader:
         return []
 
     def _cycles_given(self, doc: Doc) -> int:
-        """Cycles given so far, from a count of cycles ("2 cycles", "two courses") or the cycle a patient is
-        in ("C2D15", "cycle 2 day 8"); 0 when the text gives none."""
+        """Cycles given so far, from a count of cycles ("2 cycles", "two courses", "2nd cycle done") or the
+        cycle a patient is in ("C2D15", "cycle 2 day 8"); 0 when the text gives none."""
         tokens, most = doc.text.split(" "), 0
         for i, token in enumerate(tokens):
-            number = cardinal(token)
+            number = cardinal(token) or ordinal_word(token)
             if not number:
                 continue
+            if tokens[i + 1 : i + 2] in (["st"], ["nd"], ["rd"], ["th"]):  # "2nd cycle done"
+                i += 1
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
             before = tokens[i - 1] if i else ""
             if after in self._cycle_words or before in self._cycle_words or before == "c":
