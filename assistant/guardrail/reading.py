@@ -400,7 +400,7 @@ class Reader:
             for reading in labs:
                 if reading.status == "present" and reading.analyte in cond.sign_labs:
                     signs_seen.setdefault(cond.name, []).append((reading.analyte, reading.span))
-        mentions += self._signs(doc, signs_seen)
+        mentions += self._signs(doc, signs_seen, mentions)
         if not any(m.condition == CYCLE_CONDITION for m in mentions):
             mentions += self._elided_cycle(doc, sentences)
         mentions = self._in_time_and_place(doc, mentions, sentences)
@@ -425,7 +425,7 @@ class Reader:
                 for i, w in enumerate(doc.surface)
                 if _DECIMAL.fullmatch(w) and not any(m.span.start <= i < m.span.end for m in mentions)
             ),
-            more_asked=self._more_asked(doc),
+            more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
             asks=tuple(doc.words(s) for s in self._asks.find(doc)),
@@ -578,10 +578,17 @@ class Reader:
             if w.isalpha() and len(w) >= 3 and w not in self._known and not is_everyday_word(w)
         )
 
-    def _signs(self, doc: Doc, seen: dict[str, list[tuple[str, Span]]]) -> list[Mention]:
-        """Signs that together suggest a condition ("tender hepatomegaly, ascites, weight +4 kg")."""
+    def _signs(
+        self, doc: Doc, seen: dict[str, list[tuple[str, Span]]], mentions: Sequence[Mention]
+    ) -> list[Mention]:
+        """Signs that together suggest a condition ("tender hepatomegaly, ascites, weight +4 kg"), unless the
+        text denies the condition by name ("ascites and weight gain from heart failure ... not SOS"): the
+        clinician who names and denies it has weighed the signs."""
         out = []
+        denied = {m.condition for m in mentions if m.status in {"negated", "retracted"} and not m.analyte}
         for cond in self._conditions:
+            if cond.name in denied:
+                continue
             found = seen.get(cond.name, [])
             groups = {name for name, _ in found}
             if not cond.signs or len(groups) < cond.signs_min:
@@ -735,13 +742,18 @@ class Reader:
         """A word that names something the rules do not know (a product): not ours, not everyday English."""
         return word.isalpha() and word not in self._known and not is_everyday_word(word)
 
-    def _more_asked(self, doc: Doc) -> str:
+    def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
-        drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic")."""
+        drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic"), and not when
+        it is part of a cycle already read ("another patient got SOS on a third cycle": that mention's status
+        decides)."""
         ours = {s.start for s in self._own_product.find(doc)}
         negations = {s.end for s in self._before.find(doc)}
+        cycles = [m.span for m in mentions if m.condition == CYCLE_CONDITION]
         for span in self._one_more.find(doc):
             if span.start in negations:  # "no further inotuzumab planned"
+                continue
+            if any(span.overlaps(c) for c in cycles):
                 continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
             if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
