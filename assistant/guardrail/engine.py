@@ -186,8 +186,11 @@ class Guardrail:
             return _Found([word], [f"'{word}' read as asking what to do while the finding is present"])
         if not asked.asks and (asked.states_finding or asked.free_severe):
             for turn in reversed(earlier):  # a finding added after the decision was asked
-                if turn.intent:
-                    word = turn.intent[0] + CONTEXT_MARK
+                # Asked by a decision phrase, or by a question about our treatment ("ino D8 today - labs
+                # fine?" then "oh and plts just came back at 38").
+                pending = turn.intent or (turn.asks if turn.own_product and not turn.informational else ())
+                if pending:
+                    word = pending[0] + CONTEXT_MARK
                     return _Found([word], [f"'{word}' read as a pending treatment decision"])
                 if turn.informational:
                     break
