@@ -585,7 +585,12 @@ class Reader:
         text denies the condition by name ("ascites and weight gain from heart failure ... not SOS"): the
         clinician who names and denies it has weighed the signs."""
         out = []
-        denied = {m.condition for m in mentions if m.status in {"negated", "retracted"} and not m.analyte}
+        denied = {
+            m.condition
+            for m in mentions
+            if not m.analyte
+            and (m.status == "retracted" or (m.status == "negated" and self._denied_by_name(doc, m.span)))
+        }
         for cond in self._conditions:
             if cond.name in denied:
                 continue
@@ -599,6 +604,11 @@ class Reader:
             reason = f"'{words}' read as signs that together suggest {cond.label} (suspected)"
             out.append(Mention(cond.name, words, "present", whole, "", reason))
         return out
+
+    @staticmethod
+    def _denied_by_name(doc: Doc, span: Span) -> bool:
+        """ "not SOS", "no VOD": the negation stands right before the name (not "(not mine) had VOD")."""
+        return span.start > 0 and doc.surface[span.start - 1] in _DENIAL | {"no"}
 
     def _severity_of(
         self, doc: Doc, mentions: list[Mention], sentences: Boundaries
