@@ -385,7 +385,7 @@ class Reader:
                     if (
                         cond.reaction
                         and how == "present"
-                        and self._another_products(doc, parts[0], whole, sentences)
+                        and self._another_products(doc, parts[0], whole, sentences, clauses)
                     ):
                         # Another product's symptom: only its own words, so that a severity word between it
                         # and our drug's name ("minor reaction during IVIG, then a SEVERE reaction during the
@@ -687,12 +687,36 @@ class Reader:
             return False
         return nxt not in self._severity.words and nxt not in _FUNCTION_WORDS
 
-    def _another_products(self, doc: Doc, symptom: Span, whole: Span, sentences: Boundaries) -> bool:
+    def _another_products(
+        self, doc: Doc, symptom: Span, whole: Span, sentences: Boundaries, clauses: Boundaries
+    ) -> bool:
         """A reaction to another product: the product its symptom is attached to decides ("rash during the
         rituximab infusion ... besponsa tomorrow", "grade 3 rash from cotrimoxazole, besponsa infusions
-        uneventful"); without one, the products near the whole mention do."""
-        attached = self._attached_product(doc, symptom)
-        return attached == "other" if attached else self._other_product_near(doc, whole, sentences)
+        uneventful"); then the one product named in the symptom's clause ("the rituximab gave him a grade 3
+        IRR with hypotension, but the inotuzumab ran with mild chills"); else the products near the whole
+        mention."""
+        owner = self._attached_product(doc, symptom) or self._clause_product(doc, symptom, clauses)
+        return owner == "other" if owner else self._other_product_near(doc, whole, sentences)
+
+    def _clause_product(self, doc: Doc, symptom: Span, clauses: Boundaries) -> str:
+        """ "ours" or "other" when the symptom's clause names only one kind of product, else "". A symptom in
+        brackets belongs to the clause the bracket opens in ("rituximab reaction (fever, chills)")."""
+        surface, start = doc.surface, symptom.start
+        for i in range(start - 1, -1, -1):
+            if surface[i] == ")":
+                break
+            if surface[i] == "(":
+                start = i
+                break
+        while start > 0 and not clauses.between(start - 1, start):
+            start -= 1
+        end = symptom.end
+        while end < len(surface) and not clauses.between(end, end + 1):
+            end += 1
+        clause = Span(start, end)
+        ours = any(s.overlaps(clause) for s in self._own_product.find(doc))
+        other = any(s.overlaps(clause) for s in self._other_product.find(doc))
+        return "" if ours == other else ("ours" if ours else "other")
 
     def _attached_product(self, doc: Doc, symptom: Span) -> str:
         """ "ours" or "other" for the product named right after the preposition that attaches a symptom to
