@@ -145,6 +145,7 @@ CYCLE_CONDITION = "cycle_limit"
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+_WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -408,7 +409,13 @@ class Reader:
         if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
             mentions = self._past_resolved(doc, mentions, sentence_ends)
         own_topic = any(m.status == "present" for m in mentions)
-        criteria = self._criteria(doc) if with_criteria and not mentions else None
+        # A yes/no question about a named patient or a scheduled dose ("bay 2, ino C2D15 due ... all within
+        # range. any reason to hold?") asks whether to act for that patient, not when the rules apply ("bed
+        # 3, C1D8: when do we hold?" still does).
+        about_patient = bool(self._patient_ref.find(doc) or self._day.find(doc)) and not any(
+            w in _WH_WORDS for w in doc.surface
+        )
+        criteria = self._criteria(doc) if with_criteria and not mentions and not about_patient else None
         refs = self._patient_ref.find(doc)
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
