@@ -85,8 +85,9 @@ _SKIP = (
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
     r"almost|nearly|approximately|of about|"
-    # A verb of staying before "at": "plts stuck at 45", "ANC sitting at 0.8", "bili peaked at 4"
-    r"(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
+    # "a": the French "at" ("thrombopenie a 30 G/L"); a verb of staying before "at": "plts stuck at 45",
+    # "ANC sitting at 0.8", "bili peaked at 4"
+    r"a|(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
     r" at) ){0,4}"
 )
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
@@ -139,7 +140,7 @@ class LabReader:
 
     def read(self, doc: Doc) -> list[LabReading]:
         readings: list[LabReading] = []
-        for names, read_next in ((self._names, self._read_after), (self._findings, self._grade_after)):
+        for names, read_next in ((self._names, self._read_after), (self._findings, self._finding_after)):
             for key, terms in names.items():
                 analyte = self._limits.analytes[key]
                 for span in terms.find(doc):
@@ -148,6 +149,16 @@ class LabReader:
                     if reading is not None:
                         readings.append(reading)
         return readings
+
+    def _finding_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+        """A grade ("neutropenia G3") or an abnormal value ("thrombocytopenia at 30 G/L") after the name of a
+        finding. A value that is not abnormal ("neutropenia 5 days") is not its value: the name stands."""
+        reading = self._grade_after(doc, span, key, analyte)
+        if reading is None:
+            reading = self._read_after(doc, span, key, analyte)
+            if reading is not None and reading.status != "present":
+                return None
+        return reading
 
     def _grade_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
         start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
