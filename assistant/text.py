@@ -12,6 +12,7 @@ look-alike letters that retrieval never saw, and coverage counted words that BM2
 - ``fold_spelling``: the spelling of a Greek-derived medical word with ph/f, th/t, y/i, ae/e, oe/e, k/c and
   doubled letters merged, so that "anafilactic" or "trombocitopenia" (Romance-language spellings) meet the
   English word.
+- ``negates_word``: "afebrile" is not a typo of "febrile" but its negation (a privative prefix).
 - ``is_everyday_word``: common English ("recognised", "worry", "kids") as opposed to a rare term
   ("ursodiol", "voriconazole"), from the ``wordfreq`` frequency lists (bundled data, no download).
 """
@@ -39,6 +40,7 @@ __all__ = [
     "english_words",
     "fold_spelling",
     "is_everyday_word",
+    "negates_word",
     "normalise",
     "read",
     "stem",
@@ -147,6 +149,15 @@ def stem(word: str) -> str:
 def is_everyday_word(word: str) -> bool:
     """True for common English words: they carry no clinical topic the monograph could lack."""
     return zipf_frequency(word, "en") >= EVERYDAY_ZIPF
+
+
+# Prefixes that negate the word they are put before ("afebrile", "anuric", "nonfebrile", "unremarkable").
+_PRIVATIVE_PREFIXES = ("a", "an", "non", "un")
+
+
+def negates_word(word: str, base: str) -> bool:
+    """True when ``word`` is ``base`` with a privative prefix: the opposite of ``base``, not a typo of it."""
+    return any(word == prefix + base for prefix in _PRIVATIVE_PREFIXES)
 
 
 # Numbers written as words, as clinicians count cycles and doses ("two courses", "a third one").

@@ -186,8 +186,11 @@ class Guardrail:
             return _Found([word], [f"'{word}' read as asking what to do while the finding is present"])
         if not asked.asks and (asked.states_finding or asked.free_severe):
             for turn in reversed(earlier):  # a finding added after the decision was asked
-                if turn.intent:
-                    word = turn.intent[0] + CONTEXT_MARK
+                # Asked by a decision phrase, or by a question about our treatment ("ino D8 today - labs
+                # fine?" then "oh and plts just came back at 38").
+                pending = turn.intent or (turn.asks if turn.own_product and not turn.informational else ())
+                if pending:
+                    word = pending[0] + CONTEXT_MARK
                     return _Found([word], [f"'{word}' read as a pending treatment decision"])
                 if turn.informational:
                     break
@@ -201,11 +204,21 @@ class Guardrail:
         Permanent conditions (SOS, and a reaction once it was severe) stay once present anywhere, unless a
         later turn RETRACTS them ("SOS ruled out"). Others follow the latest statement per lab test: "ALT 300"
         then "ALT back to normal, resume?" is a resumption question (the recovery phrase fires the rule,
-        which says when to resume), while
-        "bilirubin high last cycle, all LFTs normal now" is normal.
+        which says when to resume), while "bilirubin high last cycle, all LFTs normal now" is normal.
+        While a permanent discontinuation is in force (SOS, a severe reaction) there is no hold to end: "VOD
+        last week" then "bili trending down, when can we restart?" is the SOS resolving, which the SOS rule
+        answers; a liver value abnormal now still counts.
         """
         out: dict[str, _Found] = {}
         last = len(turns) - 1
+        permanent = (*self._permanent, *(self._severable if severe else ()))
+        in_force = any(
+            m.condition in permanent
+            and m.status == "present"
+            and not any(t.retracts(m.condition) for t in turns[i + 1 :])
+            for i, turn in enumerate(turns)
+            for m in turn.mentions
+        )
         for condition in self._condition_names:
             ordered = sorted(
                 ((i, m) for i, turn in enumerate(turns) for m in turn.mentions if m.condition == condition),
@@ -225,7 +238,7 @@ class Guardrail:
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
                 for i, m in ordered:
-                    if m.resume and m.status in _PRESENT and not resuming and not state:
+                    if m.resume and m.status in _PRESENT and (in_force or (not resuming and not state)):
                         m = replace(m, status="negated")  # "LFTs normal now, ok to start?": no hold to end
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
@@ -238,7 +251,7 @@ class Guardrail:
                         if m.status == "negated":
                             ended.update(cleared)
                 kept = list(state.values())
-                if not kept and turns[last].resumes:
+                if not kept and turns[last].resumes and not in_force:
                     kept = list(ended.values())
             words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
             reasons = [self._reason(m, i != last) for i, m in kept]

@@ -36,6 +36,7 @@ class UnitRange(_Strict):
     min: float
     max: float
     factor: float = 1.0
+    whole: bool = False  # reported in whole numbers in this unit: a value with decimals is not in it
 
 
 class Analyte(_Strict):
@@ -83,8 +84,13 @@ _SKIP = (
     r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
-    r"almost|nearly|approximately|of about) ){0,4}"
+    r"almost|nearly|approximately|of about|"
+    # "a": the French "at" ("thrombopenie a 30 G/L"); a verb of staying before "at": "plts stuck at 45",
+    # "ANC sitting at 0.8", "bili peaked at 4"
+    r"a|(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
+    r" at) ){0,4}"
 )
+_WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
 _GRADE_BEFORE = re.compile(rf"(?<![a-z0-9]){_GRADE_WORDS} $")  # "g 3 neutropenia", "grade 2 ast"
@@ -134,7 +140,7 @@ class LabReader:
 
     def read(self, doc: Doc) -> list[LabReading]:
         readings: list[LabReading] = []
-        for names, read_next in ((self._names, self._read_after), (self._findings, self._grade_after)):
+        for names, read_next in ((self._names, self._read_after), (self._findings, self._finding_after)):
             for key, terms in names.items():
                 analyte = self._limits.analytes[key]
                 for span in terms.find(doc):
@@ -143,6 +149,16 @@ class LabReader:
                     if reading is not None:
                         readings.append(reading)
         return readings
+
+    def _finding_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+        """A grade ("neutropenia G3") or an abnormal value ("thrombocytopenia at 30 G/L") after the name of a
+        finding. A value that is not abnormal ("neutropenia 5 days") is not its value: the name stands."""
+        reading = self._grade_after(doc, span, key, analyte)
+        if reading is None:
+            reading = self._read_after(doc, span, key, analyte)
+            if reading is not None and reading.status != "present":
+                return None
+        return reading
 
     def _grade_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
         start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
@@ -196,7 +212,7 @@ class LabReader:
             if limit_value:
                 limit, factor, unit = limit_value, 1.0, unit or "the stated ULN"
         if unit is None:
-            readings = self._unitless(raw, analyte)
+            readings = self._unitless(raw, analyte, decimals=not _WHOLE.fullmatch(found.group(1)))
             if not readings:
                 return None  # implausible in every unit: the number alone says nothing
         else:
@@ -274,9 +290,13 @@ class LabReader:
         return None, 1.0, 0
 
     @staticmethod
-    def _unitless(raw: float, analyte: Analyte) -> list[tuple[str, float]]:
-        """Every unit a bare number is plausible in."""
-        return [(r.unit, r.factor) for r in analyte.unitless_ranges if r.min <= raw <= r.max]
+    def _unitless(raw: float, analyte: Analyte, *, decimals: bool) -> list[tuple[str, float]]:
+        """Every unit a bare number is plausible in ("bili 5.2" is not umol/L, reported in whole numbers)."""
+        return [
+            (r.unit, r.factor)
+            for r in analyte.unitless_ranges
+            if r.min <= raw <= r.max and not (decimals and r.whole)
+        ]
 
     def _number(self, text: str) -> float | None:
         if text in self._limits.number_words:

@@ -20,7 +20,15 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
-from ..text import cardinal, fold_spelling, is_everyday_word, normalise, ordinal, ordinal_word
+from ..text import (
+    cardinal,
+    fold_spelling,
+    is_everyday_word,
+    negates_word,
+    normalise,
+    ordinal,
+    ordinal_word,
+)
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
@@ -137,6 +145,7 @@ CYCLE_CONDITION = "cycle_limit"
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+_WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -200,6 +209,8 @@ class Reader:
         past = spec.past_resolved
         self._resolved = Terms(past.resolved if past else [], f"{source}: past_resolved.resolved")
         self._past = Terms(past.past if past else [], f"{source}: past_resolved.past")
+        self._day = Terms(past.day if past else [], f"{source}: past_resolved.day")
+        self._today = Terms(past.today if past else [], f"{source}: past_resolved.today")
         mistaken = spec.mistaken_belief
         self._belief = Terms(mistaken.belief if mistaken else [], f"{source}: mistaken_belief.belief")
         self._contrast = Terms(mistaken.contrast if mistaken else [], f"{source}: mistaken_belief.contrast")
@@ -263,6 +274,7 @@ class Reader:
             self._one_more,
         ]
         every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
+        every += [self._day, self._today]
         every += [self._belief, self._contrast]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
@@ -374,7 +386,7 @@ class Reader:
                     if (
                         cond.reaction
                         and how == "present"
-                        and self._another_products(doc, parts[0], whole, sentences)
+                        and self._another_products(doc, parts[0], whole, sentences, clauses)
                     ):
                         # Another product's symptom: only its own words, so that a severity word between it
                         # and our drug's name ("minor reaction during IVIG, then a SEVERE reaction during the
@@ -389,7 +401,7 @@ class Reader:
             for reading in labs:
                 if reading.status == "present" and reading.analyte in cond.sign_labs:
                     signs_seen.setdefault(cond.name, []).append((reading.analyte, reading.span))
-        mentions += self._signs(doc, signs_seen)
+        mentions += self._signs(doc, signs_seen, mentions)
         if not any(m.condition == CYCLE_CONDITION for m in mentions):
             mentions += self._elided_cycle(doc, sentences)
         mentions = self._in_time_and_place(doc, mentions, sentences)
@@ -397,7 +409,13 @@ class Reader:
         if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
             mentions = self._past_resolved(doc, mentions, sentence_ends)
         own_topic = any(m.status == "present" for m in mentions)
-        criteria = self._criteria(doc) if with_criteria and not mentions else None
+        # A yes/no question about a named patient or a scheduled dose ("bay 2, ino C2D15 due ... all within
+        # range. any reason to hold?") asks whether to act for that patient, not when the rules apply ("bed
+        # 3, C1D8: when do we hold?" still does).
+        about_patient = bool(self._patient_ref.find(doc) or self._day.find(doc)) and not any(
+            w in _WH_WORDS for w in doc.surface
+        )
+        criteria = self._criteria(doc) if with_criteria and not mentions and not about_patient else None
         refs = self._patient_ref.find(doc)
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
@@ -414,7 +432,7 @@ class Reader:
                 for i, w in enumerate(doc.surface)
                 if _DECIMAL.fullmatch(w) and not any(m.span.start <= i < m.span.end for m in mentions)
             ),
-            more_asked=self._more_asked(doc),
+            more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
             asks=tuple(doc.words(s) for s in self._asks.find(doc)),
@@ -483,15 +501,23 @@ class Reader:
         return others or any(self._rare(w) for w in doc.surface[rest.start : rest.end])
 
     def _past_resolved(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
-        """A mild reaction at an earlier infusion that has resolved is not a current reaction."""
-        resolved, past = self._resolved.find(doc), self._past.find(doc)
-        if not resolved or not past:
+        """A mild reaction at an earlier infusion that has resolved is not a current reaction. Earlier: said
+        so ("last week"), or on a treatment day other than the one the text calls today ("chills during the
+        C1D1 infusion, gone the same day. Today C1D8 ...")."""
+        resolved = self._resolved.find(doc)
+        if not resolved:
             return mentions
         stops = sorted(e.start for e in ends)
 
         def sentence(span: Span) -> int:
             return sum(1 for i in stops if i < span.start)
 
+        past = self._past.find(doc)
+        days = self._day.find(doc)
+        today_sentences = {sentence(s) for s in self._today.find(doc)}
+        current = {doc.words(d) for d in days if sentence(d) in today_sentences}
+        if current:
+            past += [d for d in days if doc.words(d) not in current]
         past_sentences = {sentence(s) for s in resolved} & {sentence(s) for s in past}
         reaction = {c.name for c in self._conditions if c.reaction}
         return [
@@ -559,10 +585,22 @@ class Reader:
             if w.isalpha() and len(w) >= 3 and w not in self._known and not is_everyday_word(w)
         )
 
-    def _signs(self, doc: Doc, seen: dict[str, list[tuple[str, Span]]]) -> list[Mention]:
-        """Signs that together suggest a condition ("tender hepatomegaly, ascites, weight +4 kg")."""
+    def _signs(
+        self, doc: Doc, seen: dict[str, list[tuple[str, Span]]], mentions: Sequence[Mention]
+    ) -> list[Mention]:
+        """Signs that together suggest a condition ("tender hepatomegaly, ascites, weight +4 kg"), unless the
+        text denies the condition by name ("ascites and weight gain from heart failure ... not SOS"): the
+        clinician who names and denies it has weighed the signs."""
         out = []
+        denied = {
+            m.condition
+            for m in mentions
+            if not m.analyte
+            and (m.status == "retracted" or (m.status == "negated" and self._denied_by_name(doc, m.span)))
+        }
         for cond in self._conditions:
+            if cond.name in denied:
+                continue
             found = seen.get(cond.name, [])
             groups = {name for name, _ in found}
             if not cond.signs or len(groups) < cond.signs_min:
@@ -573,6 +611,11 @@ class Reader:
             reason = f"'{words}' read as signs that together suggest {cond.label} (suspected)"
             out.append(Mention(cond.name, words, "present", whole, "", reason))
         return out
+
+    @staticmethod
+    def _denied_by_name(doc: Doc, span: Span) -> bool:
+        """ "not SOS", "no VOD": the negation stands right before the name (not "(not mine) had VOD")."""
+        return span.start > 0 and doc.surface[span.start - 1] in _DENIAL | {"no"}
 
     def _severity_of(
         self, doc: Doc, mentions: list[Mention], sentences: Boundaries
@@ -651,12 +694,36 @@ class Reader:
             return False
         return nxt not in self._severity.words and nxt not in _FUNCTION_WORDS
 
-    def _another_products(self, doc: Doc, symptom: Span, whole: Span, sentences: Boundaries) -> bool:
+    def _another_products(
+        self, doc: Doc, symptom: Span, whole: Span, sentences: Boundaries, clauses: Boundaries
+    ) -> bool:
         """A reaction to another product: the product its symptom is attached to decides ("rash during the
         rituximab infusion ... besponsa tomorrow", "grade 3 rash from cotrimoxazole, besponsa infusions
-        uneventful"); without one, the products near the whole mention do."""
-        attached = self._attached_product(doc, symptom)
-        return attached == "other" if attached else self._other_product_near(doc, whole, sentences)
+        uneventful"); then the one product named in the symptom's clause ("the rituximab gave him a grade 3
+        IRR with hypotension, but the inotuzumab ran with mild chills"); else the products near the whole
+        mention."""
+        owner = self._attached_product(doc, symptom) or self._clause_product(doc, symptom, clauses)
+        return owner == "other" if owner else self._other_product_near(doc, whole, sentences)
+
+    def _clause_product(self, doc: Doc, symptom: Span, clauses: Boundaries) -> str:
+        """ "ours" or "other" when the symptom's clause names only one kind of product, else "". A symptom in
+        brackets belongs to the clause the bracket opens in ("rituximab reaction (fever, chills)")."""
+        surface, start = doc.surface, symptom.start
+        for i in range(start - 1, -1, -1):
+            if surface[i] == ")":
+                break
+            if surface[i] == "(":
+                start = i
+                break
+        while start > 0 and not clauses.between(start - 1, start):
+            start -= 1
+        end = symptom.end
+        while end < len(surface) and not clauses.between(end, end + 1):
+            end += 1
+        clause = Span(start, end)
+        ours = any(s.overlaps(clause) for s in self._own_product.find(doc))
+        other = any(s.overlaps(clause) for s in self._other_product.find(doc))
+        return "" if ours == other else ("ours" if ours else "other")
 
     def _attached_product(self, doc: Doc, symptom: Span) -> str:
         """ "ours" or "other" for the product named right after the preposition that attaches a symptom to
@@ -716,13 +783,18 @@ class Reader:
         """A word that names something the rules do not know (a product): not ours, not everyday English."""
         return word.isalpha() and word not in self._known and not is_everyday_word(word)
 
-    def _more_asked(self, doc: Doc) -> str:
+    def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
-        drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic")."""
+        drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic"), and not when
+        it is part of a cycle already read ("another patient got SOS on a third cycle": that mention's status
+        decides)."""
         ours = {s.start for s in self._own_product.find(doc)}
         negations = {s.end for s in self._before.find(doc)}
+        cycles = [m.span for m in mentions if m.condition == CYCLE_CONDITION]
         for span in self._one_more.find(doc):
             if span.start in negations:  # "no further inotuzumab planned"
+                continue
+            if any(span.overlaps(c) for c in cycles):
                 continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
             if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
@@ -753,13 +825,15 @@ class Reader:
         return []
 
     def _cycles_given(self, doc: Doc) -> int:
-        """Cycles given so far, from a count of cycles ("2 cycles", "two courses") or the cycle a patient is
-        in ("C2D15", "cycle 2 day 8"); 0 when the text gives none."""
+        """Cycles given so far, from a count of cycles ("2 cycles", "two courses", "2nd cycle done") or the
+        cycle a patient is in ("C2D15", "cycle 2 day 8"); 0 when the text gives none."""
         tokens, most = doc.text.split(" "), 0
         for i, token in enumerate(tokens):
-            number = cardinal(token)
+            number = cardinal(token) or ordinal_word(token)
             if not number:
                 continue
+            if tokens[i + 1 : i + 2] in (["st"], ["nd"], ["rd"], ["th"]):  # "2nd cycle done"
+                i += 1
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
             before = tokens[i - 1] if i else ""
             if after in self._cycle_words or before in self._cycle_words or before == "c":
@@ -804,7 +878,7 @@ class Reader:
             token, self._fuzzy_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
         )
         if best is not None:
-            return best[0]
+            return token if negates_word(token, best[0]) else best[0]  # "afebrile" is not "febrile"
         if is_everyday_word(token):
             return token
         # Spelt as another language spells it ("shock anafilactic"): compare the folded spellings.

@@ -97,6 +97,8 @@ class _Condition(_Strict):
 class _PastResolved(_Strict):
     resolved: list[Term] = Field(min_length=1)
     past: list[Term] = Field(min_length=1)
+    day: list[Term] = Field(default_factory=list)  # a treatment day's label ("C1D8")
+    today: list[Term] = Field(default_factory=list)  # words that make a day label the current one
 
 
 class _MistakenBelief(_Strict):
