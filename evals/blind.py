@@ -52,6 +52,7 @@ FINALS = {
     "final blind 1": ((SETS / "blind_final_qa.jsonl",), (SETS / "blind_final_guardrail.yaml",)),
     "final blind 2": ((SETS / "blind_final2_qa.jsonl",), (SETS / "blind_final2_guardrail.yaml",)),
     "final blind 3": ((SETS / "blind_final3_qa.jsonl",), (SETS / "blind_final3_guardrail.yaml",)),
+    "final blind 4": ((SETS / "blind_final4_qa.jsonl",), (SETS / "blind_final4_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -106,9 +107,9 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "",
         "Final blind: written by helpers who saw only the monograph and the rule specification, after a "
         "round of logic changes, and measured once then (set 1 after round 1, set 2 after round 2, set 3 "
-        "after round 3; earlier sets are re-run here with the current logic). Development: the original sets "
-        "plus the blind development sets (used to diagnose, then folded in; the third QA set, of "
-        "near-misses, changed no logic; the third guardrail set drove round 3).",
+        "after round 3, set 4 after round 5; earlier sets are re-run here with the current logic). "
+        "Development: the original sets plus the blind development sets (used to diagnose, then folded in; "
+        "sets 4 and 5 drove rounds 4 and 5).",
         "",
         "## Answers",
         "",
