@@ -42,11 +42,14 @@ RETRY_SECONDS = 5.0
 
 
 def preflight(settings: Settings) -> None:
-    """Fail closed before serving: the corpus and the guardrail rules must load and agree."""
+    """Fail closed before serving: the corpus and the guardrail rules must load and agree, and the audit
+    database must answer (its schema is migrated here, once, before any worker starts)."""
+    from ..audit import AuditStore
     from ..guardrail import Guardrail
 
     corpus = load_corpus(settings.corpus_dir)
     Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
+    AuditStore.from_settings(settings).close()
 
 
 def load_assistant(settings: Settings, slot: AssistantSlot) -> Assistant | None:
