@@ -4,23 +4,27 @@ cannot be used stops start-up with one line that never shows the password."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from assistant import Assistant
 from assistant.audit import AuditStore
 from assistant.database import head, metadata, revision
 from assistant.errors import AuditUnavailable
 from assistant.models import Answer
 from assistant.settings import PROJECT_ROOT
+from assistant.web import build_app
 from evals.postgres import TempPostgres
-from tests.procs import child_env, free_port
+from tests.procs import child_env, free_port, serving
 
 LEGACY_DUMP = PROJECT_ROOT / "tests" / "data" / "audit_before_alembic.sql"
 LEGACY_IDS = ("ab35970cd7e7499bad9df1a5cd9a9a42", "e852d6b601da43958bde75efdadc95f9")
@@ -78,6 +82,7 @@ def test_a_file_written_before_alembic_is_upgraded_in_place(tmp_path: Path) -> N
 _MIGRATE = """
 import sys, time
 from pathlib import Path
+from assistant import Assistant
 from assistant.audit import AuditStore
 
 rendezvous, count = Path(sys.argv[2]), int(sys.argv[3])
@@ -155,3 +160,24 @@ def test_app_py_stops_at_start_on_a_database_it_cannot_use(postgres: TempPostgre
     lines = [line for line in done.stderr.splitlines() if line.startswith("cannot start")]
     assert len(lines) == 1 and "audit database" in lines[0] and "ASSISTANT_DATABASE_URL" in lines[0]
     assert "not-the-password-0417" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.server
+def test_feedback_while_the_database_is_gone_is_a_503_never_a_stack_trace(
+    assistant: Assistant, postgres: TempPostgres, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = dataclasses.replace(assistant, audit=AuditStore(pg_url))
+    with serving(build_app(assistant.settings, bot)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        answer = client.post("/api/ask", json={"question": "How often are LFTs checked?"}).json()
+        assert (
+            client.post("/api/feedback", json={"answer_id": answer["id"], "rating": "up"}).status_code == 201
+        )
+        engine = sa.create_engine(postgres.url(), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        with engine.connect() as db:  # the database goes away under the running app
+            db.exec_driver_sql(f"DROP DATABASE {sa.make_url(pg_url).database} WITH (FORCE)")
+        engine.dispose()
+        refused = client.post("/api/feedback", json={"answer_id": answer["id"], "rating": "down"})
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+    assert refused.json()["detail"] == AuditUnavailable.detail and "Traceback" not in refused.text
+    logged = [r.getMessage() for r in caplog.records if "audit database" in r.getMessage()]
+    assert logged and all(sa.make_url(pg_url).password not in line for line in logged)

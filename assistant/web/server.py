@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from ..corpus import load_corpus
-from ..errors import IndexUnavailable, InvalidQuestion
+from ..errors import AuditUnavailable, IndexUnavailable, InvalidQuestion
 from ..settings import PROJECT_ROOT, Settings, load_settings
 from . import ui
 from .api import AssistantSlot, NotReady, api_router
@@ -90,6 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("vector store %s: %s", exc.status, exc)
         headers = {"Retry-After": "5"} if exc.retry else {}
         return JSONResponse({"detail": exc.detail, "status": exc.status}, status_code=503, headers=headers)
+
+    @app.exception_handler(AuditUnavailable)
+    async def audit_unavailable(_: Request, exc: AuditUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        return JSONResponse({"detail": exc.detail}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(NotReady)
     async def not_ready(_: Request, exc: NotReady) -> JSONResponse:
