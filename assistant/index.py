@@ -145,12 +145,6 @@ class Restorer:
             with self._lock:
                 self._failed_at = None
 
-    def wait(self, timeout: float) -> None:
-        """Until the running rebuild, if any, has ended (tests)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
 
 @dataclass
 class VectorIndex:
