@@ -57,6 +57,7 @@ class Stats:
     sent: int = 0
     warmups: int = 0  # one request per target before the clock starts; answered and audited, not timed
     audit_rows: int | None = None  # rows the shared audit database holds afterwards (--hosts)
+    audit_bytes: int | None = None  # the answers table's size on disk, indexes included (--hosts)
 
     def latency(self, q: int) -> str:
         """A percentile of the successful requests' latencies (``evals.metrics.percentile``), for people."""
@@ -260,6 +261,11 @@ def report(stats: Stats, elapsed: float, clients: int, urls: list[str]) -> str:
         lines.append(
             f"audit rows    {stats.audit_rows} (requests {stats.sent + stats.warmups}, warm-ups included)"
         )
+    if stats.audit_rows and stats.audit_bytes is not None:
+        lines.append(
+            f"audit size    {stats.audit_bytes / 1e6:.1f} MB in PostgreSQL, indexes included "
+            f"({stats.audit_bytes / stats.audit_rows / 1000:.2f} kB per answer)"
+        )
     return "\n".join(lines)
 
 
@@ -268,15 +274,18 @@ def audited(stats: Stats) -> bool:
     return stats.audit_rows is None or stats.audit_rows == stats.sent + stats.warmups
 
 
-def count_audit_rows(database: str) -> int:
-    """The answers the shared audit database holds."""
-    from assistant.audit import AuditStore
+def measure_audit(database: str) -> tuple[int, int]:
+    """The answers the shared PostgreSQL audit database holds, and the bytes that table takes."""
+    import sqlalchemy as sa
 
-    store = AuditStore(database)
+    engine = sa.create_engine(database, poolclass=sa.NullPool)
     try:
-        return store.count()
+        with engine.connect() as db:
+            rows = db.execute(sa.text("SELECT count(*) FROM answers")).scalar_one()
+            size = db.execute(sa.text("SELECT pg_total_relation_size('answers')")).scalar_one()
     finally:
-        store.close()
+        engine.dispose()
+    return int(rows), int(size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting PostgreSQL, chroma run and {args.hosts} app hosts (workers={args.workers} each) ...")
         with started_hosts(args.hosts, args.workers) as (urls, database):
             stats, elapsed = measure(urls)
-            stats.audit_rows = count_audit_rows(database)
+            stats.audit_rows, stats.audit_bytes = measure_audit(database)
     else:
         store = "a Chroma server" if args.chroma_server else "the embedded store"
         print(f"starting app.py (workers={args.workers}, {store}) on loopback ...", flush=True)
