@@ -92,21 +92,20 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
 
 
-def make_engine(url: str, *, pooled: bool = True) -> Engine:
-    """An engine for ``url``. SQLite: WAL, so several processes append while others read; NORMAL sync, durable
-    across application crashes in WAL mode without an fsync per answer. PostgreSQL: connections checked before
-    use, so a restarted server costs no request. ``pooled=False`` for a one-off connection (a lock)."""
+def make_engine(url: str) -> Engine:
+    """A pooled engine for ``url``. SQLite: WAL, so several processes append while others read; NORMAL sync,
+    durable across application crashes in WAL mode without an fsync per answer. PostgreSQL: connections
+    checked before use, so a restarted server costs no request."""
     path = sqlite_file(url)
-    options: dict[str, object] = {} if pooled else {"poolclass": sa.NullPool}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 10.0}, **options)
+        engine = sa.create_engine(url, connect_args={"timeout": 10.0})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = sa.create_engine(
-            url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}, **options
+            url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
         )
-    # A pooled connection must not cross a fork (uvicorn's reloader, a test's child): the child opens its own.
+    # A pooled connection must not cross a fork (a forked child would share its socket or file): reopen.
     sa.event.listen(engine, "connect", _remember_pid)
     sa.event.listen(engine, "checkout", _same_process)
     return engine
