@@ -111,11 +111,12 @@ def _display_order(answer: Answer) -> list:
 
 
 class AuditStore:
-    """Append-only answer and feedback log in the database ``database`` names: an SQLAlchemy URL, or the path
-    of an SQLite file (``Settings.audit_url``)."""
+    """Append-only answer and feedback log in the database ``database`` names: an SQLAlchemy URL
+    (``Settings.audit_url``), or the path of an SQLite file."""
 
     def __init__(self, database: str | Path, *, store_question_text: bool = False) -> None:
-        self.url = database if isinstance(database, str) else f"sqlite:///{Path(database)}"
+        is_url = isinstance(database, str) and "://" in database
+        self.url = str(database) if is_url else f"sqlite:///{Path(database)}"
         self.path = sqlite_file(self.url)  # None unless SQLite
         self.store_question_text = store_question_text
         self.engine = make_engine(self.url)

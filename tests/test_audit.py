@@ -142,6 +142,8 @@ def test_from_settings_uses_the_data_folder_and_privacy_setting(tmp_path: Path) 
     store = AuditStore.from_settings(Settings(data_dir=tmp_path / "data"))
     assert store.path == tmp_path / "data" / "audit.sqlite3"
     assert store.store_question_text is False
+    # A path given as text is a file too, not a URL.
+    assert AuditStore(str(tmp_path / "other.sqlite3")).url == f"sqlite:///{tmp_path / 'other.sqlite3'}"
 
 
 @pytest.mark.server
