@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run run-workers test test-fast screenshots eval eval-url eval-blind eval-check bench lint browser-deps load load-server clean
+.PHONY: install index run run-workers test test-fast screenshots eval eval-url eval-blind eval-check bench lint browser-deps postgres-deps load load-server load-hosts clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,15 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "browser tests need /usr/bin/chromium: sudo apt-get install -y chromium"; fi; }
 
-# Everything: the same lint as `make lint`, then every test (real model, servers, browser).
-test: lint browser-deps
+# PostgreSQL server binaries for the audit database tests (the tests start their own server as the
+# unprivileged `postgres` user in a temporary folder; the Debian package's own cluster is not used).
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "database tests need PostgreSQL's server binaries: sudo apt-get install -y postgresql"; fi; }
+
+# Everything: the same lint as `make lint`, then every test (real model, servers, browser, PostgreSQL).
+test: lint browser-deps postgres-deps
 	$(BIN)/python -m pytest
 
 # The inner loop: unit tests with a deterministic fake embedder; no browser, server or child process.
@@ -67,6 +74,10 @@ load: install
 
 load-server: install
 	$(BIN)/python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60
+
+# Two app hosts (separate processes, data folders and ports) sharing one Chroma server and one PostgreSQL.
+load-hosts: install postgres-deps
+	$(BIN)/python -m evals.load --hosts 2 --clients 16 --seconds 60
 
 lint: install
 	$(BIN)/python -m ruff check .

@@ -8,6 +8,7 @@ ans = bot.ask("How often are LFTs checked?")
 from .assistant import Assistant
 from .errors import (
     AssistantError,
+    AuditUnavailable,
     ConfigError,
     CorpusError,
     IndexUnavailable,
@@ -21,6 +22,7 @@ __all__ = [
     "Answer",
     "Assistant",
     "AssistantError",
+    "AuditUnavailable",
     "ConfigError",
     "CorpusError",
     "IndexUnavailable",

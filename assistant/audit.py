@@ -1,4 +1,4 @@
-"""The audit trail: one SQLite row per answer given and per feedback received.
+"""The audit trail: one row per answer given and per feedback received, in one database for the service.
 
 An auditor must be able to replay what the assistant showed ("the assistant told me X") without the store
 holding what clinicians typed, which may identify a patient. So each answer row keeps the corpus and rules
@@ -9,12 +9,11 @@ read, the not-covered names) are kept only when ``store_question_text`` allows f
 replaced by a "withheld" mark, the row lists them in ``withheld``, and the model text's own hash is kept.
 Question and comment text are dropped unless ``store_question_text`` is on.
 
-Files written by an older version are upgraded in place: missing columns are added, old rows keep NULLs.
-
-SQLite in WAL mode lets several app processes (uvicorn workers) append while others read. Each thread
-keeps its own connection (reopened after a fork), so one store object is safe to share between threads
-and an insert costs a fraction of a millisecond: closing the last connection to a WAL database
-checkpoints it, which is what made a connection-per-call store slow.
+The database (``assistant/database.py``) is an SQLite file in the data folder by default, or the PostgreSQL
+server every host shares (``ASSISTANT_DATABASE_URL``): then feedback sent through one host finds the answer
+another host gave, and one export covers the whole service. Opening a store brings its schema up to date
+(files written by an older version are upgraded in place). Connections are pooled, so an insert costs a
+fraction of a millisecond and one store object is safe to share between threads.
 """
 
 from __future__ import annotations
@@ -22,16 +21,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import sqlalchemy as sa
+
+from .database import answers, feedback, make_engine, migrate, reporting, shown, sqlite_file
 from .models import Answer
 from .settings import Settings
 
@@ -39,64 +36,15 @@ Rating = Literal["up", "down"]
 RATINGS: frozenset[str] = frozenset({"up", "down"})
 Table = Literal["answers", "feedback"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id             INTEGER PRIMARY KEY,
-    time           TEXT    NOT NULL,  -- UTC, ISO 8601
-    answer_id      TEXT    NOT NULL,
-    channel        TEXT    NOT NULL,
-    corpus_version TEXT    NOT NULL,
-    rule_ids       TEXT    NOT NULL,  -- JSON list of rule ids that fired
-    quotes         TEXT    NOT NULL,  -- JSON [[document, start, end], ...]
-    abstained      INTEGER NOT NULL,
-    latency_ms     REAL    NOT NULL,
-    question       TEXT               -- NULL unless store_question_text
-);
-CREATE INDEX IF NOT EXISTS answers_answer_id ON answers (answer_id);
-CREATE INDEX IF NOT EXISTS answers_time ON answers (time);
-CREATE TABLE IF NOT EXISTS feedback (
-    id             INTEGER PRIMARY KEY,
-    time           TEXT    NOT NULL,
-    answer_id      TEXT    NOT NULL,
-    rating         TEXT    NOT NULL CHECK (rating IN ('up', 'down')),
-    rule_ids       TEXT    NOT NULL,
-    quotes         TEXT    NOT NULL,
-    corpus_version TEXT    NOT NULL,
-    comment        TEXT,              -- NULL unless store_question_text
-    question       TEXT               -- NULL unless store_question_text
-);
-CREATE INDEX IF NOT EXISTS feedback_time ON feedback (time);
-"""
-# Columns added after the first release: added to an existing file when missing (upgrade in place).
-_ADDED: dict[str, tuple[tuple[str, str], ...]] = {
-    "answers": (
-        ("rules_version", "TEXT"),  # SHA-256 of the rules and lab-limits files
-        ("rules", "TEXT"),  # JSON [[rule_id, action, role], ...] in display order
-        ("generator", "TEXT"),  # "extractive" or "llm"
-        ("model", "TEXT"),  # the language model's name when generator is "llm"
-        ("shown_sha256", "TEXT"),  # SHA-256 of Answer.text, UTF-8
-        ("shown", "TEXT"),  # Answer.text, with the withheld parts marked
-        ("withheld", "TEXT"),  # JSON list of the parts withheld for privacy
-        ("generated_sha256", "TEXT"),  # SHA-256 of the model's own words, when a model wrote them
-        ("user", "TEXT"),  # who asked, from the trusted sign-on header (ASSISTANT_USER_HEADER)
-    ),
-    "feedback": (("user", "TEXT"),),
-}
 WITHHELD = "[withheld for privacy: {}]"
 MODEL_TEXT = "the language model's text"
 REASONS = "what the guardrail read in the question"
 NOT_COVERED = "what the question named that the monograph does not cover"
 
+_TABLES: dict[str, sa.Table] = {"answers": answers, "feedback": feedback}
 _COLUMNS: dict[str, tuple[str, ...]] = {
-    "answers": (
-        "time", "answer_id", "channel", "corpus_version", "rule_ids", "quotes", "abstained", "latency_ms",
-        "question", "rules_version", "rules", "generator", "model", "shown_sha256", "shown", "withheld",
-        "generated_sha256", "user",
-    ),
-    "feedback": (
-        "time", "answer_id", "rating", "rule_ids", "quotes", "corpus_version", "comment", "question", "user",
-    ),
-}  # fmt: skip
+    name: tuple(c.name for c in table.columns if c.name != "id") for name, table in _TABLES.items()
+}
 
 
 class UnknownAnswer(LookupError):
@@ -163,47 +111,36 @@ def _display_order(answer: Answer) -> list:
 
 
 class AuditStore:
-    """Append-only answer and feedback log in one SQLite file (``Settings.audit_db``)."""
+    """Append-only answer and feedback log in the database ``database`` names: an SQLAlchemy URL
+    (``Settings.audit_url``), or the path of an SQLite file."""
 
-    def __init__(self, path: Path, *, store_question_text: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, database: str | Path, *, store_question_text: bool = False) -> None:
+        is_url = isinstance(database, str) and "://" in database
+        self.url = str(database) if is_url else f"sqlite:///{Path(database)}"
+        self.path = sqlite_file(self.url)  # None unless SQLite
         self.store_question_text = store_question_text
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._connect() as db:
-            # WAL is a property of the file: set once, every later connection (any process) uses it.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-            for table, columns in _ADDED.items():
-                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                for name, kind in columns:
-                    if name not in present:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        self.engine = make_engine(self.url)
+        migrate(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditStore:
-        return cls(settings.audit_db, store_question_text=settings.store_question_text)
+        return cls(settings.audit_url, store_question_text=settings.store_question_text)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection, inside a transaction that commits on success."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None or self._local.pid != os.getpid():
-            db = sqlite3.connect(self.path, timeout=10.0)
-            db.row_factory = sqlite3.Row
-            # NORMAL is durable across application crashes in WAL mode and avoids an fsync per answer.
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db, self._local.pid = db, os.getpid()
-        with db:
-            yield db
+    def __repr__(self) -> str:
+        return f"AuditStore({shown(self.url)!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections (a store is reopened by making another)."""
+        self.engine.dispose()
 
     def _allowed(self, text: str | None) -> str | None:
         return text if self.store_question_text and text else None
 
     @property
     def journal_mode(self) -> str:
-        with self._connect() as db:
-            return str(db.execute("PRAGMA journal_mode").fetchone()[0])
+        """SQLite's journal mode ("wal"): several processes append while others read."""
+        with reporting(self.url), self.engine.connect() as db:
+            return str(db.exec_driver_sql("PRAGMA journal_mode").scalar())
 
     def record_answer(
         self,
@@ -215,7 +152,7 @@ class AuditStore:
         user: str | None = None,
     ) -> None:
         """One row per answer shown, whatever the channel (python, api, ui, embed, cli, eval)."""
-        shown, withheld = (answer.text, []) if self.store_question_text else withhold(answer)
+        text, withheld = (answer.text, []) if self.store_question_text else withhold(answer)
         generated = answer.generated
         row = {
             "time": _now(),
@@ -232,32 +169,35 @@ class AuditStore:
             "generator": "llm" if generated else "extractive",
             "model": generated.model if generated else None,
             "shown_sha256": sha256(answer.text),
-            "shown": shown,
+            "shown": text,
             "withheld": json.dumps(withheld),
             "generated_sha256": sha256(generated.text) if generated else None,
             "user": user,
         }
-        with self._connect() as db:
-            db.execute(
-                f"INSERT INTO answers ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
+        with reporting(self.url), self.engine.begin() as db:
+            db.execute(answers.insert().values(**row))
+
+    def _latest(self, answer_id: str, columns: tuple[str, ...]) -> dict[str, object] | None:
+        query = (
+            sa.select(*(answers.c[name] for name in columns))
+            .where(answers.c.answer_id == answer_id)
+            .order_by(answers.c.id.desc())
+            .limit(1)
+        )
+        with reporting(self.url), self.engine.connect() as db:
+            found = db.execute(query).mappings().first()
+        return dict(found) if found is not None else None
 
     def replay(self, answer_id: str) -> Replay:
         """The answer as it was shown, from its row; UnknownAnswer for an id never recorded."""
-        with self._connect() as db:
-            found = db.execute(
-                f"SELECT {', '.join(_COLUMNS['answers'])} FROM answers WHERE answer_id = ? ORDER BY id DESC",
-                (answer_id,),
-            ).fetchone()
-        if found is None:
+        row = self._latest(answer_id, _COLUMNS["answers"])
+        if row is None:
             raise UnknownAnswer(f"no answer {answer_id!r} in the audit trail")
-        row = dict(found)
         text = row["shown"]
-        withheld = json.loads(row["withheld"]) if row["withheld"] else []
+        withheld = json.loads(str(row["withheld"])) if row["withheld"] else []
         if text is None or withheld or not row["shown_sha256"]:
-            return Replay(row, text, withheld, None)
-        return Replay(row, text, withheld, sha256(str(text)) == row["shown_sha256"])
+            return Replay(row, text, withheld, None)  # type: ignore[arg-type]
+        return Replay(row, str(text), withheld, sha256(str(text)) == row["shown_sha256"])
 
     def record_feedback(
         self,
@@ -272,49 +212,54 @@ class AuditStore:
         """Store a like/dislike with what the rated answer showed.
 
         Pass ``answer`` when the caller still has it; otherwise its rule ids, offsets and corpus version
-        are copied from the ``answers`` table (so feedback works across worker processes). Raises
+        are copied from the ``answers`` table (so feedback works across worker processes and hosts). Raises
         ValueError for a rating other than "up"/"down" and UnknownAnswer for an id never recorded.
         """
         if rating not in RATINGS:
             raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
         if answer is not None and answer.id != answer_id:
             raise ValueError("answer_id does not match the answer given")
-        with self._connect() as db:
-            if answer is not None:
-                facts = (_rule_ids(answer), _offsets(answer), answer.corpus_version)
-            else:
-                facts = db.execute(
-                    "SELECT rule_ids, quotes, corpus_version FROM answers WHERE answer_id = ?"
-                    " ORDER BY id DESC LIMIT 1",
-                    (answer_id,),
-                ).fetchone()
-                if facts is None:
-                    raise UnknownAnswer(f"no answer {answer_id!r} in the audit trail")
-                facts = tuple(facts)
-            db.execute(
-                "INSERT INTO feedback (time, answer_id, rating, rule_ids, quotes, corpus_version, comment,"
-                " question, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), answer_id, rating, *facts, self._allowed(comment), self._allowed(question), user),
-            )
+        if answer is not None:
+            facts = {
+                "rule_ids": _rule_ids(answer),
+                "quotes": _offsets(answer),
+                "corpus_version": answer.corpus_version,
+            }
+        else:
+            found = self._latest(answer_id, ("rule_ids", "quotes", "corpus_version"))
+            if found is None:
+                raise UnknownAnswer(f"no answer {answer_id!r} in the audit trail")
+            facts = found
+        row = {
+            "time": _now(),
+            "answer_id": answer_id,
+            "rating": rating,
+            **facts,
+            "comment": self._allowed(comment),
+            "question": self._allowed(question),
+            "user": user,
+        }
+        with reporting(self.url), self.engine.begin() as db:
+            db.execute(feedback.insert().values(**row))
 
     def rows(
         self, table: Table = "answers", *, since: datetime | None = None, user: str | None = None
     ) -> list[dict[str, object]]:
         """Rows of one table, oldest first, as dicts (for export, tests and the audit CLI); ``user``: only
         that user's rows."""
-        columns = _COLUMNS[table]  # also rejects an unknown table name before it reaches SQL
-        query = f"SELECT {', '.join(columns)} FROM {table}"
-        conditions, params = [], []
+        chosen = _TABLES[table]  # also rejects an unknown table name
+        query = sa.select(*(chosen.c[name] for name in _COLUMNS[table])).order_by(chosen.c.id)
         if since is not None:
-            conditions.append("time >= ?")
-            params.append(_utc_iso(since))
+            query = query.where(chosen.c.time >= _utc_iso(since))
         if user is not None:
-            conditions.append("user = ?")
-            params.append(user)
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
-        with self._connect() as db:
-            return [dict(row) for row in db.execute(query + " ORDER BY id", params)]
+            query = query.where(chosen.c.user == user)
+        with reporting(self.url), self.engine.connect() as db:
+            return [dict(row) for row in db.execute(query).mappings()]
+
+    def count(self, table: Table = "answers") -> int:
+        """How many rows a table holds (the load test compares it with the requests sent)."""
+        with reporting(self.url), self.engine.connect() as db:
+            return int(db.execute(sa.select(sa.func.count()).select_from(_TABLES[table])).scalar_one())
 
     def export_csv(
         self,

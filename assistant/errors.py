@@ -9,6 +9,7 @@
     │   ├── StoreRejected    the Chroma server refused the credentials (401/403): fix the setting
     │   └── IndexMissing     the collection is missing or empty (the server lost its data): rebuild it
     │       └── IndexRebuilding  another process is rebuilding it: wait
+    ├── AuditUnavailable     the audit database cannot be reached or used (ASSISTANT_DATABASE_URL)
     └── InvalidQuestion      a question that is empty or too long; nothing was asked
 
 Start-up errors (Config/Corpus/Rules) fail closed: the program stops rather than serve unchecked text.
@@ -73,6 +74,15 @@ class IndexMissing(IndexUnavailable):
         "then. Please contact the service desk."
     )
     retry = False
+
+
+class AuditUnavailable(AssistantError):
+    """The audit database cannot be reached or used. ``str(exc)`` names it (never its password) for the log;
+    ``detail`` is for a clinician. At start-up it stops the program with that one line."""
+
+    detail = (
+        "The audit record is unavailable right now, so this could not be recorded. Please try again shortly."
+    )
 
 
 class InvalidQuestion(AssistantError, ValueError):

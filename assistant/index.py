@@ -4,21 +4,30 @@ The index is a cache of the corpus. The collection's metadata records the corpus
 embedding model; when either differs (or the collection is incomplete) the index is rebuilt, otherwise
 it is reused without embedding anything.
 
-Several processes may start at once (uvicorn workers, a CLI next to the app). A file lock in the data
-folder makes one of them the builder while the others wait and then reuse its index; in embedded mode
-this matters most, because Chroma's embedded store is not made for several writing processes. A Chroma
-server may also be shared by processes on other hosts, which no local lock reaches: there a collection
-marked "building" whose builder still shows signs of life (a heartbeat in its metadata, refreshed after
-every batch) is waited for, and only one that has gone silent is taken over and rebuilt.
+Several processes may start at once (uvicorn workers, a CLI next to the app). A lock makes one of them
+the builder while the others wait and then reuse its index (``assistant/locks.py``): a file lock in the
+data folder, which matters most in embedded mode because Chroma's embedded store is not made for several
+writing processes; or, for a Chroma server shared by hosts that share a PostgreSQL audit database, an
+advisory lock there. Hosts without one rely on the collection's own marks: a collection marked "building"
+whose builder still shows signs of life (a heartbeat in its metadata, refreshed after every batch) is
+waited for, and only one that has gone silent is taken over and rebuilt.
+
+A Chroma server that comes back without its data (a new volume, a restore) is noticed by the next query
+or health check: the collection is missing, empty, or an abandoned build. Each process that notices starts
+one background rebuild under the same lock, so exactly one rebuilds while the others wait and then reuse
+it; meanwhile the status is "rebuilding", and answers resume by themselves. A collection that holds
+another corpus or model (the next monograph version, built by newer hosts) is never rebuilt over.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import chromadb
 import httpx
@@ -26,19 +35,21 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
-from filelock import FileLock
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from .corpus import Corpus
 from .embedding import model_name
 from .errors import IndexMissing, IndexRebuilding, IndexUnavailable, StoreRejected, StoreUnreachable
+from .locks import index_build_lock
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 _BATCH = 32
 BUILDER_SILENT_S = 60.0  # a "building" collection without a heartbeat for this long was abandoned
 _POLL_S = 0.5
+RESTORE_RETRY_S = 30.0  # after a failed background rebuild, wait this long before the next attempt
+REBUILD = "rebuild it with `python -m assistant index` (the app resumes by itself once it is built)"
 
 
 def _auth_headers(settings: Settings) -> dict[str, str]:
@@ -98,6 +109,43 @@ def make_client(settings: Settings) -> ClientAPI:
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
 
+class Restorer:
+    """Runs one background rebuild at a time for a process, and pauses after one that failed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._failed_at: float | None = None
+
+    def start(self, rebuild: Callable[[], None]) -> bool:
+        """True when a rebuild is running (this call may have started it); False while pausing after a
+        failure, so a rebuild that cannot succeed is not retried on every request."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return True
+            if self._failed_at is not None and time.monotonic() - self._failed_at < RESTORE_RETRY_S:
+                return False
+            self._thread = threading.Thread(
+                target=self._run, args=(rebuild,), name="index-rebuild", daemon=True
+            )
+            self._thread.start()
+            return True
+
+    def _run(self, rebuild: Callable[[], None]) -> None:
+        try:
+            rebuild()
+        except Exception as exc:  # a rebuild that fails must show in health and the log, never kill a worker
+            kind = type(exc).__name__
+            log.error(
+                "rebuilding the lost index failed (%s: %s); retrying in %.0f s", kind, exc, RESTORE_RETRY_S
+            )
+            with self._lock:
+                self._failed_at = time.monotonic()
+        else:
+            with self._lock:
+                self._failed_at = None
+
+
 @dataclass
 class VectorIndex:
     """A Chroma collection holding one vector per passage, plus one per list item."""
@@ -108,6 +156,8 @@ class VectorIndex:
     entries: int
     settings: Settings | None = None  # to find the collection again on a Chroma server (see ``_recover``)
     wanted: dict[str, object] = field(default_factory=dict)  # the metadata of a complete, current index
+    corpus: Corpus | None = None  # to rebuild a collection the server lost
+    restorer: Restorer = field(default_factory=Restorer)
 
     @classmethod
     def open(
@@ -121,7 +171,7 @@ class VectorIndex:
     ) -> VectorIndex:
         """Reuse the index if it matches the corpus and model (unless ``rebuild``); else build it."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(settings.data_dir / "index.lock"), timeout=600):
+        with index_build_lock(settings):
             if settings.chroma_mode == "server":
                 return cls._open(make_client(settings), settings, corpus, embeddings, progress, rebuild)
             try:
@@ -155,7 +205,7 @@ class VectorIndex:
                 meta = collection.metadata or {}
                 complete = meta.get("state") == "ready" and collection.count() == wanted["entries"]
                 if complete and not rebuild and all(meta.get(k) == v for k, v in wanted.items()):
-                    return cls(collection, embeddings, False, wanted["entries"], settings, wanted)
+                    return cls(collection, embeddings, False, wanted["entries"], settings, wanted, corpus)
                 client.delete_collection(settings.collection)
             collection = client.create_collection(
                 settings.collection,
@@ -172,7 +222,7 @@ class VectorIndex:
         _fill(collection, corpus, embeddings, progress, wanted)
         # The version is only recorded once every passage is in: an interrupted build is never reused.
         collection.modify(metadata={**wanted, "state": "ready"})
-        return cls(collection, embeddings, True, wanted["entries"], settings, wanted)
+        return cls(collection, embeddings, True, wanted["entries"], settings, wanted, corpus)
 
     def query(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest passages as (passage id, cosine similarity), best first.
@@ -214,8 +264,9 @@ class VectorIndex:
         return True
 
     def _recover(self, exc: Exception) -> None:
-        """After a failed call: use the collection again if it was rebuilt under the same name (by
-        ``python -m assistant index`` or another worker), else raise the error that says what to do."""
+        """After a failed call: use the collection again if it was rebuilt under the same name (by another
+        process or ``python -m assistant index``), start rebuilding it if the server lost it, else raise the
+        error that says what to do."""
         settings = self.settings
         if settings is None or settings.chroma_mode != "server":
             raise IndexUnavailable(f"vector store failed: {type(exc).__name__}") from exc
@@ -223,15 +274,11 @@ class VectorIndex:
         if problem is not None:
             raise problem from exc
         name, where = settings.collection, _where(settings)
-        rebuild = "rebuild it with `python -m assistant index` (the app resumes by itself once it is built)"
         try:
             collection = make_client(settings).get_collection(name, embedding_function=None)
             count = collection.count()
         except NotFoundError:
-            raise IndexMissing(
-                f"collection {name!r} is missing from the Chroma server at {where} (did it lose its data?): "
-                + rebuild
-            ) from exc
+            self._lost(f"collection {name!r} is missing from the Chroma server at {where}", exc)
         except IndexUnavailable:
             raise
         except Exception as error:
@@ -241,16 +288,42 @@ class VectorIndex:
         alive = isinstance(heartbeat, int | float) and time.time() - heartbeat < BUILDER_SILENT_S
         if meta.get("state") == "building" and alive:
             raise IndexRebuilding(f"collection {name!r} on {where} is being rebuilt by another process")
-        current = all(meta.get(k) == v for k, v in self.wanted.items())
-        if meta.get("state") != "ready" or count != self.entries or not current:
+        found = f"{count} of {self.entries} entries, state {meta.get('state')!r}"
+        if count == 0 or meta.get("state") != "ready":
+            self._lost(f"collection {name!r} on {where} is empty or an abandoned build ({found})", exc)
+        if not all(meta.get(k) == v for k, v in self.wanted.items()):
             raise IndexMissing(
-                f"collection {name!r} on {where} is empty, incomplete or of another corpus ({count} of "
-                f"{self.entries} entries, state {meta.get('state')!r}): " + rebuild
+                f"collection {name!r} on {where} holds another index (corpus {meta.get('corpus_version')!r}, "
+                f"model {meta.get('embedding_model')!r}), not this process's: give each corpus version its "
+                "own ASSISTANT_COLLECTION, or " + REBUILD
             ) from exc
+        if count != self.entries:
+            self._lost(f"collection {name!r} on {where} is incomplete ({found})", exc)
         if collection.id == self.collection.id:
             raise IndexUnavailable(f"Chroma server at {where} error: {type(exc).__name__}") from exc
         log.info("collection %r was rebuilt on %s; using the new one", name, where)
         self.collection = collection
+
+    def _lost(self, what: str, exc: Exception) -> NoReturn:
+        """The server lost this index: rebuild it in the background (one process does, under the build lock;
+        the others wait and reuse it). Raises the status meanwhile: rebuilding, or needs_rebuild when the last
+        attempt failed moments ago (the log says why)."""
+        if self.corpus is not None and self.restorer.start(self._restore):
+            raise IndexRebuilding(f"{what} (did it lose its data?): rebuilding it from the corpus") from exc
+        raise IndexMissing(f"{what} (did it lose its data?): " + REBUILD) from exc
+
+    def _restore(self) -> None:
+        """Rebuild the collection under the build lock, or reuse it if another process rebuilt it first."""
+        settings, corpus = self.settings, self.corpus
+        assert settings is not None and corpus is not None  # only started by _lost, which checks
+        with index_build_lock(settings):
+            fresh = VectorIndex._open(make_client(settings), settings, corpus, self.embeddings, False, False)
+        self.collection = fresh.collection
+        where = f"{_where(settings)}/{settings.collection}"
+        if fresh.rebuilt:
+            log.warning("index rebuilt from the corpus into %s after the server lost it", where)
+        else:
+            log.info("index at %s was rebuilt by another process; using it", where)
 
 
 def _wait_for_other_builder(client: ClientAPI, settings: Settings, wanted: dict[str, object]) -> Collection:

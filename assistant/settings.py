@@ -26,6 +26,30 @@ SECRET = "********"
 _ORIGIN = re.compile(r"https?://[^/\s,]+")
 
 
+def database_url(text: str) -> str:
+    """``text`` as an SQLAlchemy URL of a database the store supports; PostgreSQL always through psycopg 3."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(text.strip())
+    except ArgumentError:
+        raise ValueError("not an SQLAlchemy URL") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend == "postgresql":
+        if driver not in ("psycopg", ""):
+            raise ValueError(f"the PostgreSQL driver must be psycopg (psycopg 3), not {driver!r}")
+        if not url.database:
+            raise ValueError("no database name")
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend == "sqlite" and driver in ("pysqlite", ""):
+        if url.database in (None, "", ":memory:"):
+            raise ValueError("an in-memory SQLite database would lose the audit trail; give a file")
+    else:
+        raise ValueError(f"unsupported database {url.drivername!r}: PostgreSQL or SQLite")
+    return url.render_as_string(hide_password=False)
+
+
 def _listed(value: object) -> object:
     """A list setting as operators write it: comma-separated ("a,b") or a JSON list ('["a","b"]')."""
     if not isinstance(value, str):
@@ -107,6 +131,11 @@ class Settings(BaseSettings):
 
     # Privacy and audit
     store_question_text: bool = Field(default=False, description="keep question text in audit/feedback")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="audit and feedback database, an SQLAlchemy URL (postgresql+psycopg://user:password@host/db);"
+        " unset: SQLite in the data folder",
+    )
 
     # Web
     host: str = Field(default="127.0.0.1", description="where app.py listens (also --host)")
@@ -199,6 +228,14 @@ class Settings(BaseSettings):
             raise ValueError("not one header of the form 'Name: value'")
         return value or None
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        """A database the store can run on, named without echoing the URL (it may hold a password)."""
+        if isinstance(value, str) and value:
+            return database_url(value)
+        return value or None
+
     @field_validator("llm_api_key", mode="before")
     @classmethod
     def _key(cls, value: object) -> object:
@@ -216,7 +253,20 @@ class Settings(BaseSettings):
 
     @property
     def audit_db(self) -> Path:
+        """The default audit database: an SQLite file in the data folder."""
         return self.data_dir / "audit.sqlite3"
+
+    @property
+    def audit_url(self) -> str:
+        """The SQLAlchemy URL of the audit and feedback database actually used."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.audit_db}"
+
+    @property
+    def shared_database(self) -> bool:
+        """True when the audit database is a PostgreSQL server, which every host can reach (and lock)."""
+        return self.audit_url.startswith("postgresql")
 
 
 # The expected form of each variable, for the one-line error a malformed value gets.
@@ -242,6 +292,7 @@ EXPECTED: dict[str, str] = {
     "llm_api_key": "the key",
     "llm_timeout_s": "a number of seconds above 0",
     "store_question_text": "true or false",
+    "database_url": "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:////PATH/audit.sqlite3",
     "host": "a host name or address",
     "port": "a port number from 1 to 65535",
     "allowed_origins": "comma-separated origins like https://intranet.example.org",

@@ -4,16 +4,20 @@
     python -m evals.load --clients 1,8            # one client, then eight, against the same app
     python -m evals.load --clients 16 --seconds 60 --workers 2
     python -m evals.load --workers 2 --chroma-server --clients 16 --seconds 60   # shared Chroma server
-    python -m evals.load --url http://127.0.0.1:7860
+    python -m evals.load --hosts 2 --clients 16 --seconds 60   # two app hosts, one Chroma, one PostgreSQL
+    python -m evals.load --url http://127.0.0.1:7860 [--url http://127.0.0.1:7861 ...]
 
 Questions are those of the evaluation set (evals/dataset.jsonl), asked in rotation. Prints requests/s,
-latency percentiles and the error count; exits 1 if any request failed. The app it starts has its query
-cache off unless ``--cache-size`` says otherwise, so the numbers are those of real work. Only loopback
-URLs are accepted: this is a tool for measuring, not for loading someone else's server. When it starts
-the app itself, the app gets a temporary data folder, so the load does not fill the real audit trail.
-With ``--chroma-server`` it also starts ``chroma run`` on a free loopback port (data in the temporary
-folder) and points the app's workers at it; the first worker builds the index into it, the others
-reuse it.
+latency percentiles and the error count; exits 1 if any request failed. The apps it starts have their query
+cache off unless ``--cache-size`` says otherwise, so the numbers are those of real work. Only loopback URLs
+are accepted: this is a tool for measuring, not for loading someone else's server. When it starts the app
+itself, the app gets a temporary data folder, so the load does not fill the real audit trail. With
+``--chroma-server`` it also starts ``chroma run`` on a free loopback port (data in the temporary folder) and
+points the app's workers at it; the first worker builds the index into it, the others reuse it. With
+``--hosts N`` it simulates N hosts: N app processes (each its own data folder and port, ``--workers`` each)
+sharing one Chroma server and one throwaway PostgreSQL audit database (``evals/postgres.py``; durable
+settings, so commits are real); clients are spread over the hosts, and afterwards the audit rows are counted
+and must equal the requests sent (warm-ups included).
 """
 
 from __future__ import annotations
@@ -30,19 +34,21 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from .metrics import percentile
+from .postgres import TempPostgres
 from .remote import is_loopback_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
 MAX_CLIENTS = 64
 MAX_SECONDS = 600
+MAX_HOSTS = 8
 START_TIMEOUT_S = 300
 
 
@@ -51,6 +57,9 @@ class Stats:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0
+    warmups: int = 0  # one request per target before the clock starts; answered and audited, not timed
+    audit_rows: int | None = None  # rows the shared audit database holds afterwards (--hosts)
+    audit_bytes: int | None = None  # the answers table's size on disk, indexes included (--hosts)
 
     def latency(self, q: int) -> str:
         """A percentile of the successful requests' latencies (``evals.metrics.percentile``), for people."""
@@ -59,7 +68,7 @@ class Stats:
 
 
 def _client_counts(text: str) -> list[int]:
-    """``8`` or ``1,8``: one load run per count, one after another against the same app."""
+    """``8`` or ``1,8``: one load run per count, one after another against the same apps."""
     try:
         return [int(part) for part in text.split(",")]
     except ValueError:
@@ -135,24 +144,63 @@ def started_app(
     workers: int, data_dir: Path | None, chroma_server: bool = False, cache_size: int = 0
 ) -> Iterator[str]:
     """Run ``python app.py`` on a free loopback port in a subprocess; stop it afterwards."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch:
-        env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir or scratch), "HF_HUB_OFFLINE": "1"}
-        env["ASSISTANT_CACHE_SIZE"] = str(cache_size)
-        command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--workers", str(workers)]
-        with ExitStack() as stack:
-            if chroma_server:
-                env.update(stack.enter_context(started_chroma(Path(scratch))))
+    with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch, ExitStack() as stack:
+        env = {"ASSISTANT_DATA_DIR": str(data_dir or scratch), "ASSISTANT_CACHE_SIZE": str(cache_size)}
+        if chroma_server:
+            env.update(stack.enter_context(started_chroma(Path(scratch))))
+        [url] = stack.enter_context(_serving([env], workers, Path(scratch)))
+        yield url
+
+
+@contextmanager
+def started_hosts(hosts: int, workers: int, cache_size: int = 0) -> Iterator[tuple[list[str], str]]:
+    """``hosts`` app processes, each with its own data folder and port, sharing one ``chroma run`` and one
+    PostgreSQL; yield their URLs and the audit database's URL."""
+    with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch, ExitStack() as stack:
+        folder = Path(scratch)
+        database = stack.enter_context(TempPostgres()).create_database("audit")
+        chroma = stack.enter_context(started_chroma(folder))
+        envs = [
+            {
+                **chroma,
+                "ASSISTANT_DATA_DIR": str(folder / f"host{n}"),
+                "ASSISTANT_DATABASE_URL": database,
+                "ASSISTANT_CACHE_SIZE": str(cache_size),
+            }
+            for n in range(hosts)
+        ]
+        yield stack.enter_context(_serving(envs, workers, folder)), database
+
+
+@contextmanager
+def _serving(envs: list[dict[str, str]], workers: int, logs: Path) -> Iterator[list[str]]:
+    """One ``python app.py`` per environment, started together (as hosts booting at once), each on a free
+    loopback port; yield their URLs once every one is ready, and stop them all afterwards."""
+    processes: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for n, settings in enumerate(envs):
+            port = free_port()
+            command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
+            env = {**os.environ, "HF_HUB_OFFLINE": "1", **settings}
             # A file, not a pipe nobody reads: a full pipe would block the app mid-run.
-            log = stack.enter_context((Path(scratch) / "app.log").open("wb"))
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                wait_ready(url, process, workers=workers)
-                yield url
-            finally:
-                stop(process)
+            with (logs / f"app{n}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [*command, "--workers", str(workers)],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                    )
+                )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            wait_ready(url, process, workers=workers)
+        yield urls
+    finally:
+        for process in processes:
+            stop(process)
 
 
 async def client_loop(
@@ -182,28 +230,41 @@ async def client_loop(
             stats.errors[f"HTTP {response.status_code}"] += 1
 
 
-async def run_load(url: str, clients: int, seconds: float, max_requests: int) -> tuple[Stats, float]:
+async def run_load(urls: list[str], clients: int, seconds: float, max_requests: int) -> tuple[Stats, float]:
+    """``clients`` simulated users spread over ``urls`` (client n asks ``urls[n % len(urls)]``)."""
     questions = load_questions()
     stats = Stats()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        await http.post("/api/ask", json={"question": questions[0]})  # warm-up, not counted
+    per_target = -(-clients // len(urls))
+    limits = httpx.Limits(max_connections=per_target, max_keepalive_connections=per_target)
+    async with AsyncExitStack() as stack:
+        https = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60, limits=limits))
+            for url in urls
+        ]
+        for http in https:  # warm-up, not timed
+            response = await http.post("/api/ask", json={"question": questions[0]})
+            stats.warmups += 1
+            if response.status_code != 200:
+                stats.errors[f"warm-up HTTP {response.status_code}"] += 1
         budget = [max_requests]
         started = time.monotonic()
         deadline = started + seconds
         step = max(1, len(questions) // clients)
         await asyncio.gather(
-            *(client_loop(http, questions, n * step, deadline, budget, stats) for n in range(clients))
+            *(
+                client_loop(https[n % len(https)], questions, n * step, deadline, budget, stats)
+                for n in range(clients)
+            )
         )
         elapsed = time.monotonic() - started
     return stats, elapsed
 
 
-def report(stats: Stats, elapsed: float, clients: int, url: str) -> str:
+def report(stats: Stats, elapsed: float, clients: int, urls: list[str]) -> str:
     done = len(stats.latencies_ms)
     errors = sum(stats.errors.values())
     lines = [
-        f"target        {url}/api/ask",
+        *(f"target        {url}/api/ask" for url in urls),
         f"clients       {clients}",
         f"duration      {elapsed:.1f} s",
         f"requests      {stats.sent} ({done} ok, {errors} errors)",
@@ -213,14 +274,44 @@ def report(stats: Stats, elapsed: float, clients: int, url: str) -> str:
         f"latency p99   {stats.latency(99)}",
         f"errors        {errors}" + (f" {dict(stats.errors)}" if errors else ""),
     ]
+    if stats.audit_rows is not None:
+        lines.append(
+            f"audit rows    {stats.audit_rows} (requests {stats.sent + stats.warmups}, warm-ups included)"
+        )
+    if stats.audit_rows and stats.audit_bytes is not None:
+        lines.append(
+            f"audit size    {stats.audit_bytes / 1e6:.1f} MB in PostgreSQL, indexes included "
+            f"({stats.audit_bytes / stats.audit_rows / 1000:.2f} kB per answer)"
+        )
     return "\n".join(lines)
+
+
+def audited(stats: Stats) -> bool:
+    """True unless the audit was counted and holds another number of rows than requests were sent."""
+    return stats.audit_rows is None or stats.audit_rows == stats.sent + stats.warmups
+
+
+def measure_audit(database: str) -> tuple[int, int]:
+    """The answers the shared PostgreSQL audit database holds, and the bytes that table takes."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(sa.text("SELECT count(*) FROM answers")).scalar_one()
+            size = db.execute(sa.text("SELECT pg_total_relation_size('answers')")).scalar_one()
+    finally:
+        engine.dispose()
+    return int(rows), int(size)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", help="a running app on loopback (default: start app.py on a free port)")
+    parser.add_argument(
+        "--url", action="append", help="a running app on loopback; repeat to spread clients over several"
+    )
     parser.add_argument(
         "--clients",
         type=_client_counts,
@@ -229,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=30.0, help="duration (default 30)")
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers when starting the app itself")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per app started here")
     parser.add_argument(
         "--data-dir", type=Path, help="data folder for the app started here (default: a temp one)"
     )
@@ -237,48 +328,72 @@ def main(argv: list[str] | None = None) -> int:
         "--chroma-server", action="store_true", help="also start a Chroma server on loopback for the app"
     )
     parser.add_argument(
+        "--hosts",
+        type=int,
+        default=0,
+        help="start this many app hosts sharing one Chroma server and one PostgreSQL (counts the audit rows)",
+    )
+    parser.add_argument(
         "--cache-size",
         type=int,
         default=0,
-        help="the started app's query cache (ASSISTANT_CACHE_SIZE); default 0, the targets hold without it",
+        help="the started apps' query cache (ASSISTANT_CACHE_SIZE); default 0, the targets hold without it",
     )
     args = parser.parse_args(argv)
     if not all(1 <= n <= MAX_CLIENTS for n in args.clients):
         parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
-    if args.cache_size < 0:
-        parser.error("--cache-size must be 0 (off) or more")
-    if args.url and args.cache_size:
-        parser.error(
-            "--cache-size applies to the app started here; set ASSISTANT_CACHE_SIZE on a running one"
-        )
     if not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be between 0 and {MAX_SECONDS}")
     if args.max_requests < 1:
         parser.error("--max-requests must be at least 1")
-    if args.url and args.chroma_server:
-        parser.error("--chroma-server starts the app itself; it cannot be combined with --url")
-    if args.url and not is_loopback_url(args.url):
-        parser.error(f"refusing {args.url}: load is only sent to loopback (127.0.0.0/8, ::1, localhost)")
+    if not 0 <= args.hosts <= MAX_HOSTS:
+        parser.error(f"--hosts must be between 1 and {MAX_HOSTS}")
+    if args.cache_size < 0:
+        parser.error("--cache-size must be 0 (off) or more")
+    if args.url and (args.chroma_server or args.hosts or args.cache_size):
+        parser.error(
+            "--chroma-server, --hosts and --cache-size start the apps themselves; they cannot be combined"
+            " with --url (set ASSISTANT_CACHE_SIZE on a running app)"
+        )
+    if args.hosts and (args.chroma_server or args.data_dir):
+        parser.error("--hosts starts its own Chroma server and data folders")
+    if args.hosts and len(args.clients) > 1:
+        parser.error("--hosts counts the audit rows of one run: give one --clients number")
+    for url in args.url or []:
+        if not is_loopback_url(url):
+            parser.error(f"refusing {url}: load is only sent to loopback (127.0.0.0/8, ::1, localhost)")
 
-    def run_all(url: str) -> list[Stats]:
+    def run_all(urls: list[str], database: str | None = None) -> list[Stats]:
+        """One run per client count, each reported as it ends."""
         results = []
         for clients in args.clients:
-            stats, elapsed = asyncio.run(run_load(url, clients, args.seconds, args.max_requests))
-            print(report(stats, elapsed, clients, url), flush=True)
+            stats, elapsed = asyncio.run(run_load(urls, clients, args.seconds, args.max_requests))
+            if database is not None:
+                stats.audit_rows, stats.audit_bytes = measure_audit(database)
+            print(report(stats, elapsed, clients, urls), flush=True)
             results.append(stats)
         return results
 
+    cache = f"query cache {args.cache_size}" if args.cache_size else "caches off"
     if args.url:
-        url = args.url.rstrip("/")
-        wait_ready(url, None, timeout=30)
-        results = run_all(url)
+        urls = [url.rstrip("/") for url in args.url]
+        for url in urls:
+            wait_ready(url, None, timeout=30)
+        results = run_all(urls)
+    elif args.hosts:
+        print(
+            f"starting PostgreSQL, chroma run and {args.hosts} app hosts (workers={args.workers} each,"
+            f" {cache}) ...",
+            flush=True,
+        )
+        with started_hosts(args.hosts, args.workers, args.cache_size) as (urls, database):
+            results = run_all(urls, database)
     else:
         store = "a Chroma server" if args.chroma_server else "the embedded store"
-        cache = f"query cache {args.cache_size}" if args.cache_size else "caches off"
         print(f"starting app.py (workers={args.workers}, {store}, {cache}) on loopback ...", flush=True)
         with started_app(args.workers, args.data_dir, args.chroma_server, args.cache_size) as url:
-            results = run_all(url)
-    return 1 if any(stats.errors for stats in results) else 0
+            results = run_all([url])
+    return 1 if any(stats.errors or not audited(stats) for stats in results) else 0
 
 
 if __name__ == "__main__":

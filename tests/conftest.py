@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from langchain_core.embeddings import Embeddings
 from assistant import Assistant, Settings
 from assistant.embedding import load_embeddings
 from assistant.settings import PROJECT_ROOT, apply_library_defaults
+from evals.postgres import TempPostgres
 from tests.fakes import HashingEmbeddings
 
 # The suite is an entry point: before test modules import gradio or load the model.
@@ -98,3 +101,20 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def assistant(session_settings: Settings, embeddings: Embeddings) -> Assistant:
     """One real assistant (real model, real embedded Chroma in a tmp folder) shared by read-only tests."""
     return Assistant.from_settings(session_settings, embeddings=embeddings)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TempPostgres]:
+    """One real PostgreSQL server for the session, in a temporary folder (evals/postgres.py); tests that use
+    it are marked ``server``. Each test takes a database of its own (``pg_url``)."""
+    server = TempPostgres(durable=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: TempPostgres) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return postgres.create_database(f"test_{uuid.uuid4().hex[:16]}")

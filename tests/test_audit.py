@@ -1,4 +1,5 @@
-"""The audit/feedback store on a real SQLite file: WAL, no question text by default, feedback, CSV export."""
+"""The audit/feedback store on a real SQLite file and a real PostgreSQL server: no question text by default,
+feedback, replay, CSV export (also through ``python -m assistant audit``); WAL and upgrades on SQLite."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from assistant.audit import AuditStore, UnknownAnswer
+from assistant.database import answers
 from assistant.models import Answer, Quote, RuleHit
 from assistant.settings import Settings
+from evals.postgres import TempPostgres
 
 PATIENT = "Patient Jane Roe MRN 4417-2290 has SOS, stop?"
 
@@ -33,9 +38,28 @@ def make_answer(*, guardrail: bool = False, abstained: bool = False) -> Answer:
     )
 
 
-def raw_rows(path: Path, table: str) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute(f"SELECT * FROM {table}").fetchall()
+def raw_rows(store: AuditStore, table: str) -> list[tuple]:
+    with store.engine.connect() as db:
+        return list(db.exec_driver_sql(f"SELECT * FROM {table}"))
+
+
+OpenStore = Callable[..., AuditStore]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> OpenStore:
+    """Opens stores on one database: an SQLite file, or a new database on the session's PostgreSQL server.
+    Two stores opened by it share the database, as two workers or two hosts do."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else tmp_path / "audit.sqlite3"
+    opened: list[AuditStore] = []
+
+    def open_(**options: bool) -> AuditStore:
+        opened.append(AuditStore(url, **options))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close()
 
 
 def test_database_is_in_wal_mode(tmp_path: Path) -> None:
@@ -54,9 +78,9 @@ def test_database_is_in_wal_mode(tmp_path: Path) -> None:
     ],
 )
 def test_answer_row_records_what_was_shown(
-    tmp_path: Path, guardrail: bool, abstained: bool, rule_ids: list[str], offsets: list[list[object]]
+    open_store: OpenStore, guardrail: bool, abstained: bool, rule_ids: list[str], offsets: list[list[object]]
 ) -> None:
-    store = AuditStore(tmp_path / "audit.sqlite3")
+    store = open_store()
     answer = make_answer(guardrail=guardrail, abstained=abstained)
     store.record_answer(answer, channel="api", latency_ms=12.5, question=PATIENT)
     [row] = store.rows("answers")
@@ -82,9 +106,30 @@ def test_question_text_is_nowhere_in_the_files_by_default(tmp_path: Path) -> Non
     assert all(b"4417-2290" not in f.read_bytes() for f in files)
 
 
-def test_question_and_comment_are_kept_only_when_allowed(tmp_path: Path) -> None:
-    path = tmp_path / "audit.sqlite3"
-    store = AuditStore(path, store_question_text=True)
+def _files_containing(folder: Path, needle: bytes) -> list[Path]:
+    return [f for f in folder.rglob("*") if f.is_file() and needle in f.read_bytes()]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("free_text", [False, True])
+def test_question_text_is_nowhere_in_the_postgresql_files_by_default(
+    postgres: TempPostgres, pg_url: str, free_text: bool
+) -> None:
+    """The server's own files (tables and write-ahead log) after a checkpoint; the control, with free text
+    allowed, finds the identifier there, which proves the search can see it."""
+    store = AuditStore(pg_url, store_question_text=free_text)
+    answer = make_answer(guardrail=True)
+    store.record_answer(answer, channel="ui", latency_ms=1.0, question=PATIENT)
+    store.record_feedback(answer_id=answer.id, rating="down", comment=PATIENT, question=PATIENT)
+    with store.engine.connect() as db:
+        db.exec_driver_sql("CHECKPOINT")
+    store.close()
+    assert postgres.folder is not None
+    assert bool(_files_containing(postgres.folder / "data", b"4417-2290")) is free_text
+
+
+def test_question_and_comment_are_kept_only_when_allowed(open_store: OpenStore) -> None:
+    store = open_store(store_question_text=True)
     answer = make_answer()
     store.record_answer(answer, channel="ui", latency_ms=1.0, question=PATIENT)
     store.record_feedback(answer_id=answer.id, rating="up", comment="useful", question=PATIENT)
@@ -97,16 +142,31 @@ def test_from_settings_uses_the_data_folder_and_privacy_setting(tmp_path: Path) 
     store = AuditStore.from_settings(Settings(data_dir=tmp_path / "data"))
     assert store.path == tmp_path / "data" / "audit.sqlite3"
     assert store.store_question_text is False
+    # A path given as text is a file too, not a URL.
+    assert AuditStore(str(tmp_path / "other.sqlite3")).url == f"sqlite:///{tmp_path / 'other.sqlite3'}"
+
+
+@pytest.mark.server
+def test_from_settings_uses_the_database_url_and_never_shows_its_password(pg_url: str) -> None:
+    store = AuditStore.from_settings(Settings(database_url=pg_url, store_question_text=True))
+    assert store.path is None and store.store_question_text is True
+    store.record_answer(make_answer(), channel="api", latency_ms=1.0)
+    assert store.count() == 1 and store.engine.dialect.name == "postgresql"
+    password = sa.make_url(pg_url).password
+    assert password and password not in repr(store) and "***" in repr(store)
+    store.close()
 
 
 @pytest.mark.parametrize("pass_answer", [True, False])
-def test_feedback_carries_the_rated_answers_rules_and_offsets(tmp_path: Path, pass_answer: bool) -> None:
-    """With the Answer in hand or only its id (another worker answered), the row is the same."""
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_feedback_carries_the_rated_answers_rules_and_offsets(
+    open_store: OpenStore, pass_answer: bool
+) -> None:
+    """With the Answer in hand or only its id (another worker or host answered), the row is the same."""
+    answering, rating = open_store(), open_store()
     answer = make_answer(guardrail=True)
-    store.record_answer(answer, channel="api", latency_ms=3.0)
-    store.record_feedback(answer=answer if pass_answer else None, answer_id=answer.id, rating="up")
-    [row] = store.rows("feedback")
+    answering.record_answer(answer, channel="api", latency_ms=3.0)
+    rating.record_feedback(answer=answer if pass_answer else None, answer_id=answer.id, rating="up")
+    [row] = answering.rows("feedback")
     assert row["answer_id"] == answer.id
     assert row["rating"] == "up"
     assert json.loads(row["rule_ids"]) == ["sos-discontinue"]
@@ -116,25 +176,25 @@ def test_feedback_carries_the_rated_answers_rules_and_offsets(tmp_path: Path, pa
 
 
 @pytest.mark.parametrize("rating", ["like", "", "UP", "1"])
-def test_feedback_rejects_a_rating_other_than_up_or_down(tmp_path: Path, rating: str) -> None:
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_feedback_rejects_a_rating_other_than_up_or_down(open_store: OpenStore, rating: str) -> None:
+    store = open_store()
     answer = make_answer()
     store.record_answer(answer, channel="api", latency_ms=1.0)
     with pytest.raises(ValueError, match="rating"):
         store.record_feedback(answer=answer, answer_id=answer.id, rating=rating)
-    assert raw_rows(tmp_path / "audit.sqlite3", "feedback") == []
+    assert raw_rows(store, "feedback") == []
 
 
-def test_feedback_for_an_unknown_answer_is_refused(tmp_path: Path) -> None:
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_feedback_for_an_unknown_answer_is_refused(open_store: OpenStore) -> None:
+    store = open_store()
     with pytest.raises(UnknownAnswer):
         store.record_feedback(answer_id="0" * 32, rating="up")
     with pytest.raises(ValueError, match="does not match"):
         store.record_feedback(answer=make_answer(), answer_id="0" * 32, rating="up")
 
 
-def test_export_csv_writes_rows_since_a_date(tmp_path: Path) -> None:
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_export_csv_writes_rows_since_a_date(open_store: OpenStore, tmp_path: Path) -> None:
+    store = open_store()
     first, second = make_answer(), make_answer(guardrail=True)
     store.record_answer(first, channel="cli", latency_ms=1.0)
     time.sleep(0.01)
@@ -161,10 +221,9 @@ def test_export_csv_writes_rows_since_a_date(tmp_path: Path) -> None:
     assert store.export_csv(tmp_path / "feedback.csv", table="feedback") == 1
 
 
-def test_concurrent_writers_lose_nothing_and_stay_fast(tmp_path: Path) -> None:
-    """One store shared by the app's threads plus a second store (another worker) on the same file."""
-    path = tmp_path / "audit.sqlite3"
-    stores = [AuditStore(path), AuditStore(path)]
+def test_concurrent_writers_lose_nothing_and_stay_fast(open_store: OpenStore) -> None:
+    """One store shared by the app's threads plus a second store (another worker or host) on one database."""
+    stores = [open_store(), open_store()]
     answer = make_answer(guardrail=True)
 
     def write(store: AuditStore) -> None:
@@ -181,7 +240,9 @@ def test_concurrent_writers_lose_nothing_and_stay_fast(tmp_path: Path) -> None:
     started = time.perf_counter()
     for _ in range(100):
         stores[0].record_answer(answer, channel="api", latency_ms=1.0)
-    assert (time.perf_counter() - started) / 100 < 0.002  # the Assistant records every answer inline
+    # The Assistant records every answer inline; PostgreSQL adds a round trip on loopback.
+    limit = 0.002 if stores[0].engine.dialect.name == "sqlite" else 0.005
+    assert (time.perf_counter() - started) / 100 < limit
 
 
 # ------------------------------------------------------------------------------ replay what was shown
@@ -220,10 +281,10 @@ def generated_answer(*, context_rule: bool = False) -> Answer:
     )
 
 
-def test_the_row_records_versions_rules_in_display_order_writer_and_hash(tmp_path: Path) -> None:
+def test_the_row_records_versions_rules_in_display_order_writer_and_hash(open_store: OpenStore) -> None:
     from assistant.audit import sha256
 
-    store = AuditStore(tmp_path / "audit.sqlite3")
+    store = open_store()
     answer = generated_answer(context_rule=True)
     store.record_answer(answer, channel="api", latency_ms=1.0, user="jdoe")
     [row] = store.rows()
@@ -260,24 +321,23 @@ def test_model_text_and_question_words_are_withheld_by_default(tmp_path: Path) -
     assert all(b"4417-2290" not in f.read_bytes() for f in tmp_path.iterdir())
 
 
-def test_with_free_text_allowed_the_text_is_kept_and_its_hash_matches(tmp_path: Path) -> None:
-    store = AuditStore(tmp_path / "audit.sqlite3", store_question_text=True)
+def test_with_free_text_allowed_the_text_is_kept_and_its_hash_matches(open_store: OpenStore) -> None:
+    store = open_store(store_question_text=True)
     answer = generated_answer()
     store.record_answer(answer, channel="ui", latency_ms=1.0)
     replay = store.replay(answer.id)
     assert (replay.text, replay.withheld, replay.hash_matches) == (answer.text, [], True)
 
 
-def test_an_extractive_answer_is_replayed_whole_by_default_and_tampering_shows(tmp_path: Path) -> None:
-    path = tmp_path / "audit.sqlite3"
-    store = AuditStore(path)
+def test_an_extractive_answer_is_replayed_whole_by_default_and_tampering_shows(open_store: OpenStore) -> None:
+    store = open_store()
     answer = make_answer(guardrail=True)
     store.record_answer(answer, channel="api", latency_ms=1.0)
     replay = store.replay(answer.id)
     assert (replay.text, replay.withheld, replay.hash_matches) == (answer.text, [], True)
     assert replay.row["generator"] == "extractive" and replay.row["model"] is None
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE answers SET shown = 'Continue the drug.'")
+    with store.engine.begin() as db:
+        db.execute(answers.update().values(shown="Continue the drug."))
     assert store.replay(answer.id).hash_matches is False
     with pytest.raises(UnknownAnswer):
         store.replay("0" * 32)
@@ -313,6 +373,39 @@ def test_a_file_from_the_first_release_is_upgraded_in_place(tmp_path: Path) -> N
     assert [r["user"] for r in store.rows("feedback")] == ["jdoe"]
     AuditStore(path)  # opening an upgraded file again changes nothing
     assert len(store.rows()) == 2
+
+
+@pytest.mark.process
+def test_the_audit_cli_exports_what_every_host_recorded(open_store: OpenStore, tmp_path: Path) -> None:
+    """``python -m assistant audit --since ... --csv`` on the database ASSISTANT_DATABASE_URL names."""
+    from tests.procs import run_cli
+
+    hosts = [open_store(), open_store()]
+    given = [make_answer(), make_answer(guardrail=True), make_answer(abstained=True)]
+    for i, answer in enumerate(given):
+        hosts[i % 2].record_answer(answer, channel="api", latency_ms=float(i + 1), user="jdoe" if i else None)
+    hosts[1].record_feedback(answer_id=given[0].id, rating="up")
+    today = datetime.now(UTC).date()
+    settings = {"data_dir": tmp_path / "elsewhere", "database_url": hosts[0].url}
+
+    export = tmp_path / "audit.csv"
+    done = run_cli(["audit", "--since", today.isoformat(), "--csv", str(export)], cwd=tmp_path, **settings)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"wrote 3 answers rows to {export}"
+    with export.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["answer_id"] for r in rows] == [a.id for a in given]
+    assert [(r["latency_ms"], r["abstained"], r["user"]) for r in rows] == [
+        ("1.0", "0", ""),
+        ("2.0", "0", "jdoe"),
+        ("3.0", "1", "jdoe"),
+    ]
+    assert all(r["question"] == "" for r in rows)
+    assert not (tmp_path / "elsewhere" / "audit.sqlite3").exists()  # the URL, not the data folder
+
+    feedback = tmp_path / "feedback.csv"
+    done = run_cli(["audit", "--csv", str(feedback), "--table", "feedback"], cwd=tmp_path, **settings)
+    assert done.returncode == 0 and "wrote 1 feedback rows" in done.stdout
 
 
 @pytest.mark.process

@@ -186,10 +186,23 @@ def test_load_report_uses_the_same_percentile() -> None:
 
     latencies = [float(v) for v in range(100, 2100, 100)]  # 20 requests: 100 .. 2000 ms
     stats = Stats(latencies_ms=latencies, sent=20)
-    text = report(stats, 10.0, 4, "http://127.0.0.1:1")
+    text = report(stats, 10.0, 4, ["http://127.0.0.1:1"])
     assert f"latency p95   {metrics.percentile(latencies, 95):.0f} ms" in text  # 1905, not nearest-rank 1900
     assert "latency p95   1905 ms" in text
-    assert "latency p50   n/a" in report(Stats(sent=3), 1.0, 1, "http://127.0.0.1:1")  # all failed
+    assert "latency p50   n/a" in report(Stats(sent=3), 1.0, 1, ["http://127.0.0.1:1"])  # all failed
+
+
+@pytest.mark.parametrize(("rows", "ok"), [(None, True), (22, True), (21, False), (23, False)])
+def test_load_report_compares_the_audit_rows_with_the_requests(rows: int | None, ok: bool) -> None:
+    from evals.load import Stats, audited, report
+
+    stats = Stats(latencies_ms=[10.0] * 20, sent=20, warmups=2, audit_rows=rows)
+    text = report(stats, 10.0, 4, ["http://127.0.0.1:1", "http://127.0.0.1:2"])
+    assert audited(stats) is ok
+    assert text.count("target ") == 2
+    assert ("audit rows" in text) is (rows is not None)
+    if rows is not None:
+        assert f"audit rows    {rows} (requests 22, warm-ups included)" in text
 
 
 def _observed(text="", quotes=(), fired=(), abstained=False, latency=1.0, error=None) -> Observed:

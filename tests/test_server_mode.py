@@ -263,12 +263,14 @@ def test_refused_credentials_are_reported_as_such_in_health_and_the_log(
     assert any("ASSISTANT_CHROMA_AUTH_HEADER" in r.getMessage() for r in caplog.records)
 
 
-def test_a_server_that_lost_its_data_needs_a_rebuild_never_try_again_shortly(
+def test_a_collection_the_server_lost_is_rebuilt_by_the_app_and_answers_resume(
     chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = server_settings(chroma, tmp_path / "data", "lost-data")
-    bot = Assistant.from_settings(settings, embeddings=embeddings)
-    caplog.set_level(logging.WARNING)
+    counter = CountingEmbeddings(embeddings)
+    bot = Assistant.from_settings(settings, embeddings=counter)
+    entries = bot.index.entries
+    caplog.set_level(logging.INFO)
     with serving(build_app(settings, bot)) as url, httpx.Client(base_url=url, timeout=30) as client:
         assert ask(client).status_code == 200
         for lose in ("emptied", "deleted"):
@@ -276,15 +278,46 @@ def test_a_server_that_lost_its_data_needs_a_rebuild_never_try_again_shortly(
             server.delete_collection(settings.collection)
             if lose == "emptied":  # the server came back with an empty collection of the same name
                 server.create_collection(settings.collection, embedding_function=None)
-            health, answer = client.get("/api/health"), ask(client)
+            embedded_before = counter.documents_embedded
+            health, answer = client.get("/api/health"), ask(client)  # the first notices; it starts rebuilding
             for response in (health, answer):
                 assert response.status_code == 503, lose
+                assert response.json()["status"] == "rebuilding", response.json()
+                assert "being rebuilt" in response.json()["detail"]
+            assert answer.headers["retry-after"] == "5"
+
+            # Nobody runs `python -m assistant index`: the app rebuilds it and answers again by itself.
+            assert wait_until(lambda: ask(client).status_code == 200, 120, 0.5), lose
+            assert client.get("/api/health").json()["status"] == "ready"
+            assert counter.documents_embedded - embedded_before == entries  # rebuilt once, not per request
+            assert make_client(settings).get_collection(settings.collection).count() == entries
+    rebuilt = [r for r in caplog.records if "index rebuilt from the corpus" in r.getMessage()]
+    assert len(rebuilt) == 2
+
+
+def test_a_collection_of_another_corpus_version_is_never_rebuilt_over(
+    chroma: ChromaServer, tmp_path: Path, embeddings: Embeddings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hosts of the next monograph version built over this name: this older host says so, leaves it alone."""
+    settings = server_settings(chroma, tmp_path / "data", "taken-over")
+    bot = Assistant.from_settings(settings, embeddings=embeddings)
+    caplog.set_level(logging.WARNING)
+    with serving(build_app(settings, bot)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        assert ask(client).status_code == 200
+        server = make_client(settings)
+        meta = {**server.get_collection(settings.collection).metadata, "corpus_version": "next-version"}
+        server.delete_collection(settings.collection)
+        newer = server.create_collection(settings.collection, metadata=meta, embedding_function=None)
+        newer.add(ids=["p1"], embeddings=[[0.1] * 384], documents=["a passage of the next version"])
+        for _ in range(3):
+            health, answer = client.get("/api/health"), ask(client)
+            for response in (health, answer):
+                assert response.status_code == 503
                 assert response.json()["status"] == "needs_rebuild"
                 assert "needs a rebuild" in response.json()["detail"]
                 assert "try again" not in response.json()["detail"].lower()
             assert "retry-after" not in answer.headers
-            assert any("python -m assistant index" in r.getMessage() for r in caplog.records)
-
-            # An operator rebuilds it (as `python -m assistant index` does): the app resumes by itself
-            VectorIndex.open(settings, bot.corpus, embeddings, rebuild=True)
-            assert ask(client).status_code == 200 and client.get("/api/health").status_code == 200
+            time.sleep(0.5)
+    kept = make_client(settings).get_collection(settings.collection)
+    assert kept.metadata["corpus_version"] == "next-version" and kept.count() == 1
+    assert any("ASSISTANT_COLLECTION" in r.getMessage() for r in caplog.records)

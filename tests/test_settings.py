@@ -39,6 +39,11 @@ CASES = {
     "llm_api_key": ("sk-123", "********", " sk-123 "),
     "llm_timeout_s": ("12.5", "12.5", "-1"),
     "store_question_text": ("true", "True", "sometimes"),
+    "database_url": (
+        "postgresql+psycopg://audit:s3cret@db.hospital.example:5432/audit",
+        "********",
+        "ftp://db/x",
+    ),
     "host": ("127.0.0.2", "127.0.0.2", "my host"),
     "port": ("8081", "8081", "70000"),
     "allowed_origins": (

@@ -232,7 +232,8 @@ def api_router(slot: AssistantSlot, settings: Settings) -> APIRouter:
 
     @router.post("/feedback", status_code=201, responses={404: {"model": Problem}, **unavailable})
     def feedback(request: FeedbackRequest, http: Request) -> dict[str, str]:
-        """Record a like ("up") or dislike ("down") of an answer given by this service."""
+        """Record a like ("up") or dislike ("down") of an answer given by this service (by any of its hosts
+        when they share a database). 503 when the audit database cannot be reached."""
         try:
             slot.get().audit.record_feedback(
                 answer_id=request.answer_id,

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from ..corpus import load_corpus
-from ..errors import IndexUnavailable, InvalidQuestion
+from ..errors import AuditUnavailable, IndexUnavailable, InvalidQuestion
 from ..settings import PROJECT_ROOT, Settings, load_settings
 from . import ui
 from .api import AssistantSlot, NotReady, api_router
@@ -42,11 +42,14 @@ RETRY_SECONDS = 5.0
 
 
 def preflight(settings: Settings) -> None:
-    """Fail closed before serving: the corpus and the guardrail rules must load and agree."""
+    """Fail closed before serving: the corpus and the guardrail rules must load and agree, and the audit
+    database must answer (its schema is migrated here, once, before any worker starts)."""
+    from ..audit import AuditStore
     from ..guardrail import Guardrail
 
     corpus = load_corpus(settings.corpus_dir)
     Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
+    AuditStore.from_settings(settings).close()
 
 
 def load_assistant(settings: Settings, slot: AssistantSlot) -> Assistant | None:
@@ -87,6 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("vector store %s: %s", exc.status, exc)
         headers = {"Retry-After": "5"} if exc.retry else {}
         return JSONResponse({"detail": exc.detail, "status": exc.status}, status_code=503, headers=headers)
+
+    @app.exception_handler(AuditUnavailable)
+    async def audit_unavailable(_: Request, exc: AuditUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        return JSONResponse({"detail": exc.detail}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(NotReady)
     async def not_ready(_: Request, exc: NotReady) -> JSONResponse:
