@@ -175,7 +175,7 @@ class AuditStore:
             "user": user,
         }
         with reporting(self.url), self.engine.begin() as db:
-            db.execute(answers.insert().values(**row))
+            db.execute(answers.insert(), row)  # parameters, not .values(): compiled once and cached
 
     def _latest(self, answer_id: str, columns: tuple[str, ...]) -> dict[str, object] | None:
         query = (
@@ -240,7 +240,7 @@ class AuditStore:
             "user": user,
         }
         with reporting(self.url), self.engine.begin() as db:
-            db.execute(feedback.insert().values(**row))
+            db.execute(feedback.insert(), row)
 
     def rows(
         self, table: Table = "answers", *, since: datetime | None = None, user: str | None = None
