@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from assistant.errors import ConfigError
-    from assistant.settings import apply_library_defaults, load_settings
+    from assistant.settings import apply_library_defaults, load_settings, share_workers
 
     apply_library_defaults()  # before gradio and the model load; worker processes inherit them
 
@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default=settings.host, help=f"bind address (default {settings.host})")
     parser.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port})")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=settings.workers, help=f"worker processes (default {settings.workers})"
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -65,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
             preflight(settings)
         except AssistantError as exc:
             sys.exit(f"cannot start: {exc}")
-        # Worker processes import the app themselves; each builds it from the environment.
+        # Worker processes import the app themselves; each builds it from the environment, which says how
+        # many of them share the machine's cores.
+        share_workers(args.workers)
         uvicorn.run(
             "assistant.web.server:create_app",
             factory=True,

@@ -74,8 +74,8 @@ def load_model(settings: Settings) -> Embeddings:
 
         try:
             onnx_file = cached_model(Path(path), settings.data_dir / "onnx")
-            encoder = OnnxEmbeddings(Path(path), onnx_file, threads=settings.encoder_threads)
-            return BatchingEmbeddings(encoder) if settings.encoder_batching else encoder
+            encoder = OnnxEmbeddings(Path(path), onnx_file, threads=settings.threads_per_encode)
+            return BatchingEmbeddings(encoder) if settings.batches_queries else encoder
         except ConfigError:
             raise
         except Exception as exc:  # export or runtime errors of a model that does not fit

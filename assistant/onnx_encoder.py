@@ -115,9 +115,7 @@ def _session(onnx_file: Path, threads: int) -> Any:
 class OnnxEmbeddings(Embeddings):
     """Mean-pooled, L2-normalised sentence vectors from an exported transformer (as sentence-transformers).
 
-    Two sessions over one file: an encode that runs alone gets ``threads`` intra-op threads (all the
-    cores it may use, so one clinician's answer comes fastest); one that starts while another is running
-    gets a single thread, so concurrent requests each take a core instead of fighting over all of them.
+    ``threads``: ONNX Runtime's intra-op threads for one encode (``Settings.encoder_threads``).
     """
 
     def __init__(self, model_dir: Path, onnx_file: Path, threads: int = 1) -> None:
@@ -129,17 +127,7 @@ class OnnxEmbeddings(Embeddings):
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
-        self._narrow = _session(onnx_file, 1)
-        self._wide = _session(onnx_file, threads) if threads > 1 else None
-        self._wide_free = threading.Lock()
-
-    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        if self._wide is not None and self._wide_free.acquire(blocking=False):
-            try:
-                return self._wide.run(None, feed)[0]
-            finally:
-                self._wide_free.release()
-        return self._narrow.run(None, feed)[0]
+        self._session = _session(onnx_file, threads)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
@@ -148,7 +136,7 @@ class OnnxEmbeddings(Embeddings):
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        hidden = self._run(feed)
+        hidden = self._session.run(None, feed)[0]
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
@@ -166,8 +154,9 @@ class OnnxEmbeddings(Embeddings):
 class BatchingEmbeddings(Embeddings):
     """One encoder thread that takes every query waiting at that moment and encodes them as one batch.
 
-    The alternative to one encode per request (``Settings.encoder_batching``): requests queue up while a
-    batch runs on all of the encoder's threads, and the next batch takes whatever arrived meanwhile.
+    For a process that has the machine's cores to itself (one worker): requests queue up while a batch runs
+    on all of its intra-op threads, and the next batch takes whatever arrived meanwhile. Several threads
+    encoding at once would fight over the same cores instead.
     """
 
     def __init__(self, encoder: OnnxEmbeddings, max_batch: int = BATCH) -> None:

@@ -81,14 +81,14 @@ class Settings(BaseSettings):
         description="onnx: the model exported once to ONNX Runtime (same vectors, faster); torch: PyTorch",
     )
     encoder_threads: int = Field(
-        default=2,
-        ge=1,
+        default=0,
+        ge=0,
         le=64,
-        description="ONNX threads for a query encoded alone; one encoded beside others gets 1 (a core each)",
+        description="ONNX threads per encode; 0: this machine's cores shared among the workers",
     )
-    encoder_batching: bool = Field(
-        default=False,
-        description="instead: one encoder thread that encodes the queries waiting at that moment as a batch",
+    encoder_batching: bool | None = Field(
+        default=None,
+        description="one encoder thread batching waiting queries; unset: when a process has several threads",
     )
     cache_size: int = Field(
         default=1024,
@@ -140,6 +140,7 @@ class Settings(BaseSettings):
     # Web
     host: str = Field(default="127.0.0.1", description="where app.py listens (also --host)")
     port: int = Field(default=7860, ge=1, le=65535, description="its port (also --port)")
+    workers: int = Field(default=1, ge=1, le=64, description="processes app.py starts (also --workers)")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="origins allowed to frame /embed and call the API (CORS), comma-separated",
@@ -248,6 +249,20 @@ class Settings(BaseSettings):
         return bool(self.llm_base_url and self.llm_model)
 
     @property
+    def threads_per_encode(self) -> int:
+        """``encoder_threads``, or this machine's cores shared among the worker processes: 2 cores and one
+        worker give 2; two workers give 1 each, so the processes do not fight over the same cores."""
+        return self.encoder_threads or max(1, (os.cpu_count() or 1) // self.workers)
+
+    @property
+    def batches_queries(self) -> bool:
+        """``encoder_batching``, or batching when a process has several threads: one encoder thread then
+        uses them all, where several requests encoding at once would fight over them."""
+        if self.encoder_batching is not None:
+            return self.encoder_batching
+        return self.threads_per_encode > 1
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
@@ -275,7 +290,7 @@ EXPECTED: dict[str, str] = {
     "data_dir": "a folder path",
     "embedding_model": "a model folder path or name",
     "encoder": "onnx or torch",
-    "encoder_threads": "a whole number from 1 to 64",
+    "encoder_threads": "a whole number from 0 (automatic) to 64",
     "encoder_batching": "true or false",
     "cache_size": "a whole number from 0 (off) to 1000000",
     "chroma_mode": "embedded or server",
@@ -295,6 +310,7 @@ EXPECTED: dict[str, str] = {
     "database_url": "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:////PATH/audit.sqlite3",
     "host": "a host name or address",
     "port": "a port number from 1 to 65535",
+    "workers": "a whole number from 1 to 64",
     "allowed_origins": "comma-separated origins like https://intranet.example.org",
 }
 
@@ -313,6 +329,12 @@ def apply_library_defaults() -> None:
     app.py, the CLI, ``python -m evals`` and the test suite do, library modules never."""
     for name, value in LIBRARY_DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+def share_workers(workers: int) -> None:
+    """Tell uvicorn's worker processes how many of them there are (they read their settings from the
+    environment): app.py calls it before starting them."""
+    os.environ[variable("workers")] = str(workers)
 
 
 def variable(field: str) -> str:

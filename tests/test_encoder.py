@@ -26,7 +26,7 @@ def torch_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Embeddings:
 
 @pytest.fixture(scope="module")
 def onnx_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Embeddings:
-    return load_model(Settings(data_dir=tmp_path_factory.mktemp("onnx"), encoder="onnx"))
+    return load_model(Settings(data_dir=tmp_path_factory.mktemp("onnx"), encoder_batching=False))
 
 
 def test_onnx_and_torch_vectors_agree(onnx_embeddings: Embeddings, torch_embeddings: Embeddings) -> None:
@@ -89,16 +89,8 @@ def _questions() -> list[str]:
     return [case.question for case in load_dataset(DEFAULT_DATASET)]
 
 
-def test_one_thread_and_all_threads_give_the_same_vectors(onnx_embeddings: Embeddings) -> None:
-    """An encode alone runs on the wide session, one beside others on the narrow one: same numbers."""
-    assert isinstance(onnx_embeddings, onnx_encoder.OnnxEmbeddings) and onnx_embeddings.threads == 2
-    narrow = onnx_encoder.OnnxEmbeddings(onnx_embeddings.model_dir, onnx_embeddings.onnx_file, threads=1)
-    for question in _questions()[:40]:
-        assert narrow.embed_query(question) == onnx_embeddings.embed_query(question), question
-
-
 def test_concurrent_queries_get_their_own_vectors(onnx_embeddings: Embeddings) -> None:
-    """Many threads at once (wide and narrow sessions both busy): each gets the vector of its question."""
+    """Many threads at once on one session: each gets the vector of its question."""
     questions = _questions()[:48]
     expected = [onnx_embeddings.embed_query(q) for q in questions]
     with ThreadPoolExecutor(8) as pool:
@@ -144,6 +136,30 @@ def test_the_cache_returns_the_models_vector_and_counts_hits(onnx_embeddings: Em
 def test_settings_choose_the_encoder_and_cache(tmp_path: Path, size: int, batching: bool, kind: type) -> None:
     settings = Settings(data_dir=tmp_path, cache_size=size, encoder_batching=batching)
     assert type(load_embeddings(settings)) is kind
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "threads", "batching", "expected"),
+    [
+        (2, 1, 0, None, (2, True)),  # one process owns both cores: one encoder thread batches on both
+        (2, 2, 0, None, (1, False)),  # two workers: one core each, one encode per request
+        (8, 3, 0, None, (2, True)),
+        (1, 4, 0, None, (1, False)),
+        (2, 1, 1, None, (1, False)),  # set explicitly
+        (2, 1, 0, False, (2, False)),
+    ],
+)
+def test_threads_are_the_cores_shared_among_workers(
+    monkeypatch: pytest.MonkeyPatch,
+    cores: int,
+    workers: int,
+    threads: int,
+    batching: bool | None,
+    expected: tuple[int, bool],
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    settings = Settings(workers=workers, encoder_threads=threads, encoder_batching=batching)
+    assert (settings.threads_per_encode, settings.batches_queries) == expected
 
 
 def test_a_cached_answer_still_writes_its_audit_row(tmp_path: Path, onnx_embeddings: Embeddings) -> None:

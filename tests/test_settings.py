@@ -22,7 +22,7 @@ CASES = {
     "data_dir": ("/tmp/other-data", "/tmp/other-data", " "),
     "embedding_model": ("/opt/models/minilm", "/opt/models/minilm", "bad\nname"),
     "encoder": ("torch", "torch", "gpu"),
-    "encoder_threads": ("1", "1", "0"),
+    "encoder_threads": ("1", "1", "-1"),
     "encoder_batching": ("true", "True", "often"),
     "cache_size": ("0", "0", "-1"),
     "chroma_mode": ("server", "server", "cluster"),
@@ -46,6 +46,7 @@ CASES = {
     ),
     "host": ("127.0.0.2", "127.0.0.2", "my host"),
     "port": ("8081", "8081", "70000"),
+    "workers": ("2", "2", "0"),
     "allowed_origins": (
         "https://intranet.hospital.example, https://wards.hospital.example",
         "https://intranet.hospital.example,https://wards.hospital.example",
