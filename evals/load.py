@@ -40,6 +40,8 @@ from pathlib import Path
 
 import httpx
 
+from assistant.settings import load_settings
+
 from .metrics import percentile
 from .postgres import TempPostgres
 from .remote import is_loopback_url
@@ -156,6 +158,7 @@ def started_app(
 def started_hosts(hosts: int, workers: int, cache_size: int = 0) -> Iterator[tuple[list[str], str]]:
     """``hosts`` app processes, each with its own data folder and port, sharing one ``chroma run`` and one
     PostgreSQL; yield their URLs and the audit database's URL."""
+    threads = load_settings().encoder_threads or max(1, (os.cpu_count() or 1) // (hosts * workers))
     with tempfile.TemporaryDirectory(prefix="assistant-load-") as scratch, ExitStack() as stack:
         folder = Path(scratch)
         database = stack.enter_context(TempPostgres()).create_database("audit")
@@ -166,6 +169,8 @@ def started_hosts(hosts: int, workers: int, cache_size: int = 0) -> Iterator[tup
                 "ASSISTANT_DATA_DIR": str(folder / f"host{n}"),
                 "ASSISTANT_DATABASE_URL": database,
                 "ASSISTANT_CACHE_SIZE": str(cache_size),
+                # Simulated hosts share this machine's cores, as real hosts would not: split them.
+                "ASSISTANT_ENCODER_THREADS": str(threads),
             }
             for n in range(hosts)
         ]
