@@ -27,9 +27,9 @@ from tests.procs import AppProcess, ChromaServer, run_cli, wait_until
 
 pytestmark = pytest.mark.server
 
-# The load run of `make test`. The issue asks for 60 s; `make load-hosts` runs those (README figures), and
-# this shorter run keeps the whole suite near its time budget while checking the same things.
-LOAD_SECONDS = 15.0
+# The load run of `make test`: 16 clients over both hosts for 60 s, as issue 14 asks (`make load-hosts` prints
+# the same run's figures for the README).
+LOAD_SECONDS = 60.0
 LOAD_CLIENTS = 16
 SOS_QUESTION = "What should I do if sinusoidal obstruction syndrome occurs?"
 LFT_QUESTION = "How often are LFTs checked?"
