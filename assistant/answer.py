@@ -186,11 +186,10 @@ def split_question(
             if clauses[-1]:
                 clauses.append([])
                 closers.append(set())
-            closers[-2 if len(closers) > 1 else -1].add(token)  # ", and": both close the clause before
         elif token not in _CLAUSE_SPLIT or clauses[-1]:
             clauses[-1].append((token, typed))
-        else:
-            closers[-2 if len(closers) > 1 else -1].add(token)
+            continue
+        closers[-2 if len(closers) > 1 else -1].add(token)  # ", and": both close the clause before
     # A preamble before the question ("just checking, what are ...", "quick one, is ...") frames it: it
     # only hints at the topic. A clause that is a question itself ("ino can cause SOS right?") or is joined
     # to the next by "and" ("SOS risk factors for besp, and should ...?") is asked, not a preamble.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -269,17 +269,18 @@ def default_cues() -> Cues:
 _QUOTED_RUN = 6  # words in a row an earlier answer must share with a passage to have quoted it
 
 
+@lru_cache(maxsize=1024)
+def _word_runs(text: str) -> frozenset[tuple[str, ...]]:
+    """Every run of ``_QUOTED_RUN`` words in a text (memoised: the passages are the same on every ask)."""
+    w = words(text)
+    return frozenset(tuple(w[i : i + _QUOTED_RUN]) for i in range(len(w) - _QUOTED_RUN + 1))
+
+
 def quoted_before(history: Sequence[tuple[str, str]], passages: Sequence[tuple[str, str]]) -> frozenset[str]:
     """Ids of the passages (id, text) that an earlier answer in this conversation quoted: a run of words
     shared with an assistant turn. A follow-up about the same passage ("so peds ok? what age?") is close
     to it through the conversation, even when the short question alone is far from it in meaning."""
-    said = [words(text) for role, text in history if role == "assistant"]
+    said = frozenset().union(*(_word_runs(text) for role, text in history if role == "assistant"))
     if not said:
         return frozenset()
-    runs = {tuple(w[i : i + _QUOTED_RUN]) for w in said for i in range(len(w) - _QUOTED_RUN + 1)}
-    quoted = set()
-    for pid, text in passages:
-        w = words(text)
-        if any(tuple(w[i : i + _QUOTED_RUN]) in runs for i in range(len(w) - _QUOTED_RUN + 1)):
-            quoted.add(pid)
-    return frozenset(quoted)
+    return frozenset(pid for pid, text in passages if _word_runs(text) & said)
