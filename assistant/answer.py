@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .corpus import Corpus
 from .models import Quote
@@ -85,18 +85,53 @@ _VERB_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary", "ity", "n
 
 @dataclass(frozen=True)
 class Calibration:
-    """Thresholds of the answerability test and of answer focus."""
+    """Thresholds of answer focus (which passages are quoted beside the best one)."""
 
-    min_coverage: float = 0.5  # the quoted passages must contain at least this share of what is asked
-    min_best_coverage: float = 0.4  # ... and the best one alone at least this share
-    min_similarity: float = 0.34  # cosine similarity of the best quoted passage to the question
+    floor_similarity: float = 0.2  # a passage less similar than this to the question is never quoted
+    quote_similarity: float = 0.34  # ... nor quoted beside the best one unless at least this similar
     related_similarity: float = 0.5  # passages this close may be offered as related when abstaining
-    semantic_similarity: float = 0.6  # ... or the best passage is this close in meaning,
-    semantic_min_coverage: float = 0.3  # covers this share alone and holds the most specific concept asked
     keep_coverage: float = 0.75  # a passage is quoted if it covers this share of the best passage's coverage
     keep_similarity_gap: float = 0.15  # ... and is at most this much less similar than the best one
     max_quotes: int = 3
     max_related: int = 2
+
+
+# What the answerability score reads; each value is reported in the answer's diagnostics.
+FEATURES = (
+    "coverage",  # weighted share of what is asked that the quoted passages contain
+    "best_coverage",  # ... that the best passage alone contains
+    "similarity",  # cosine similarity of the best passage to the question
+    "log_concepts",  # how many things are asked about (log): long questions dilute coverage
+    "quoted_before",  # 1 when an earlier answer in the conversation quoted the best passage
+)
+
+
+class Answerability(BaseModel):
+    """A logistic score over ``FEATURES`` (``corpus/answerability.yaml``): is the topic asked about covered?
+
+    Why a fitted score rather than hand-set cut-offs: a question may be long, wordy or lay and still close in
+    meaning (coverage low, similarity high), or share every word and mean something else. Fitted on the
+    development questions by ``python -m evals.calibrate``; deterministic, and each feature's contribution
+    is in the diagnostics. What is asked FOR (a dose, a threshold ...) is decided apart, by answer types.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, float]
+    intercept: float
+    threshold: float = Field(gt=0.0, lt=1.0)
+    source: str = ""
+
+    @field_validator("weights")
+    @classmethod
+    def _known(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != set(FEATURES):
+            raise ValueError(f"weights must name exactly these features: {', '.join(FEATURES)}")
+        return value
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.intercept + sum(w * features[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z))
 
 
 class AnswerType(BaseModel):
@@ -245,6 +280,7 @@ class Draft:
     not_covered: list[str] = field(default_factory=list)
     related: list[Quote] = field(default_factory=list)
     diagnostics: dict[str, float | int | str] = field(default_factory=dict)
+    best: Quote | None = None  # the passage that answers best (one of ``quotes``)
 
 
 class Composer:
@@ -257,8 +293,11 @@ class Composer:
         answer_types: Mapping[str, AnswerType] | None = None,
         calibration: Calibration | None = None,
         clinical_words: frozenset[str] = frozenset(),
+        answerability: Answerability | None = None,
     ) -> None:
         self.calibration = calibration or Calibration()
+        # None answers whenever a passage shares the question's concepts: only the calibration run wants that.
+        self.answerability = answerability
         # Clinical words the product knows though the monograph does not ("rechallenge"): not named things.
         self._clinical = clinical_words
         self._kinds_asked = lru_cache(maxsize=4096)(self._kinds_asked_uncached)
@@ -351,7 +390,7 @@ class Composer:
         if not candidates:
             return self._abstain("no retrieved passage contains the question's terms", parts, [], ranked)
         close = [
-            (c, s) for c, s in candidates if s.dense >= cal.min_similarity or s.passage.id in quoted_before
+            (c, s) for c, s in candidates if s.dense >= cal.floor_similarity or s.passage.id in quoted_before
         ]
         if not close:
             best = max(s.dense for _, s in candidates)
@@ -363,6 +402,7 @@ class Composer:
                 (c, s)
                 for c, s in close
                 if s is not best
+                and (s.dense >= cal.quote_similarity or s.passage.id in quoted_before)
                 and c >= cal.keep_coverage * best_cov
                 and s.dense >= best.dense - cal.keep_similarity_gap
             ),
@@ -373,19 +413,22 @@ class Composer:
         for s in chosen:
             for word, credit in self._stems[s.passage.id].items():
                 union[word] = max(credit, union.get(word, 0.0))
-        question_coverage = coverage(union)
-        diagnostics: dict[str, float | int | str] = {
-            "coverage": round(question_coverage, 3),
-            "best_coverage": round(best_cov, 3),
-            "similarity": round(best.dense, 3),
-            "concepts": len(wanted),
-            "unknown_terms": len(parts.asking.unknown),
+        features = {
+            "coverage": coverage(union),
+            "best_coverage": best_cov,
+            "similarity": best.dense,
+            "log_concepts": math.log(len(wanted)),
+            "quoted_before": float(best.passage.id in quoted_before),
         }
+        diagnostics: dict[str, float | int | str] = {
+            name: round(value, 3) for name, value in features.items()
+        }
+        diagnostics["unknown_terms"] = len(parts.asking.unknown)
+        if self.answerability is not None:
+            diagnostics["answerability"] = round(self.answerability.probability(features), 3)
         texts = [s.passage.text for s in chosen]
         missing, blocked = self._not_covered(parts, texts)
-        if (
-            question_coverage < cal.min_coverage or best_cov < cal.min_best_coverage
-        ) and not self._close_in_meaning(best, best_cov, wanted):
+        if self.answerability is not None and diagnostics["answerability"] < self.answerability.threshold:
             reason = "the monograph's passages cover too little of the question"
             return self._abstain(reason, parts, missing, chosen, diagnostics)
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
@@ -399,23 +442,14 @@ class Composer:
         text = render_quotes(quotes)
         if missing:
             text += "\n\n" + render_not_covered(missing)
-        return Draft(text=text, quotes=quotes, abstained=False, not_covered=missing, diagnostics=diagnostics)
-
-    def _close_in_meaning(
-        self, best: Scored, best_cov: float, wanted: Sequence[tuple[list[frozenset[str]], float]]
-    ) -> bool:
-        """A long or wordy question whose best passage is very close in meaning and contains the most
-        specific thing asked ("Is a previous episode of SOS a risk factor for getting it again?"): answered,
-        though its many words dilute the coverage."""
-        cal = self.calibration
-        if best.dense < cal.semantic_similarity or best_cov < cal.semantic_min_coverage:
-            return False
-        asked = [w for w in wanted if not any(s.startswith("?") for a in w[0] for s in a)]
-        if not asked:
-            return False
-        rarest, _ = max(asked, key=lambda w: w[1])
-        stems = self._stems[best.passage.id]
-        return any(all(s in stems for s in alternative) for alternative in rarest)
+        return Draft(
+            text=text,
+            quotes=quotes,
+            abstained=False,
+            not_covered=missing,
+            diagnostics=diagnostics,
+            best=Quote.of(best.passage),
+        )
 
     def _kinds_asked_uncached(self, text: str, typed: str) -> tuple[AnswerType, ...]:
         """The kinds of answer a clause asks for, read on the words as corrected and as typed ("antiemetic"
@@ -428,6 +462,9 @@ class Composer:
         missing: list[str] = []
         blocked: list[str] = []
         for clause in parts.clauses:
+            if blocked and blocked[-1] == _previous(parts, clause) and _is_option(clause):
+                blocked.append(clause.text)  # "exact ECG schedule - weekly? every cycle?": options of it
+                continue
             unknown = [*(w for w in clause.expansion.unknown if w not in self._clinical), *clause.codes]
             names = [w for w in unknown if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS)]
             if not clause.expansion.concepts:
@@ -486,6 +523,20 @@ class Composer:
             related=related,
             diagnostics={**(diagnostics or {}), "abstain_reason": reason},
         )
+
+
+_OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
+
+
+def _previous(parts: QuestionParts, clause: Clause) -> str:
+    index = parts.clauses.index(clause)
+    return parts.clauses[index - 1].text if index else ""
+
+
+def _is_option(clause: Clause) -> bool:
+    """A short fragment that offers a value for the clause before it rather than asking something new."""
+    tokens = clause.text.split()
+    return tokens[0] not in _ASKING_START and sum(t.isalnum() for t in tokens) <= _OPTION_WORDS
 
 
 def _join_plain(items: Sequence[str]) -> str:

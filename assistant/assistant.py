@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from .answer import AnswerTypes, Composer, Draft, split_question
+from .answer import Answerability, AnswerTypes, Composer, Draft, split_question
 from .audit import AuditStore
 from .conversation import Cues, load_cues, normalize_history, quoted_before, resolve
 from .corpus import Corpus, load_corpus
@@ -96,6 +96,7 @@ class Assistant:
                 expander.vocabulary.subject,
                 load_data(settings.corpus_dir / "answer_types.yaml", AnswerTypes),
                 clinical_words=guardrail.vocabulary,
+                answerability=load_data(settings.corpus_dir / "answerability.yaml", Answerability),
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),
@@ -167,11 +168,17 @@ class Assistant:
         return answer
 
     def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
-        """Rule verdicts first, whatever retrieval found; then the quoted passages."""
-        quotes = unique_quotes([*(q for h in hits for q in h.quotes), *draft.quotes])
+        """Rule verdicts first, whatever retrieval found; then the quoted passages, unless the passage that
+        answers best is a verdict's own sentence: then the verdict is the answer, and passages that only
+        share the finding's words ("Detect ALT, AST ..." beside "AST 4x ULN, continue?") are left out."""
+        verdict_quotes = [q for h in hits for q in h.quotes]
+        draft_shown = not draft.abstained and not (
+            hits and draft.best in verdict_quotes and not draft.not_covered
+        )
+        quotes = unique_quotes([*verdict_quotes, *(draft.quotes if draft_shown else [])])
         if hits:
             parts = [render_verdicts(hits)]
-            if not draft.abstained:
+            if draft_shown:
                 parts.append(draft.text)
             text = "\n\n".join(parts)
         else:

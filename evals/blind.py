@@ -37,6 +37,7 @@ DEV_QA = (
     SETS / "blind_dev3_qa.jsonl",  # near-misses; written after round 2 and used for no logic change
     SETS / "blind_dev4_qa.jsonl",  # round 4 (its writer left every guardrail label empty: answers only)
     SETS / "blind_dev5_qa.jsonl",  # round 5
+    SETS / "blind_dev6_qa.jsonl",  # round 6: diagnosed the fitted answerability score, then folded in
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",

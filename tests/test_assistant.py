@@ -172,6 +172,31 @@ def test_broken_answer_types_stop_start_up(
         )
 
 
+FITTED = "weights: {coverage: 2, best_coverage: 2, similarity: 2, log_concepts: -0.5, quoted_before: 0.7}"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("weights: [unclosed", "cannot read"),
+        (f"{FITTED}\nintercept: -1\nthreshold: 1.5", "threshold"),  # a probability cut-off
+        (f"{FITTED}\nthreshold: 0.7", "intercept"),  # missing
+        ("weights: {coverage: 2}\nintercept: -1\nthreshold: 0.7", "exactly these features"),
+        (f"{FITTED}\nintercept: -1\nthreshold: 0.7\nbias: 3", "answerability.yaml"),  # unknown key
+    ],
+)
+def test_a_broken_answerability_score_stops_start_up(
+    corpus_copy, embeddings, tmp_path, content: str, message: str
+) -> None:
+    from assistant import CorpusError, Settings
+
+    (corpus_copy / "answerability.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(CorpusError, match=message):
+        Assistant.from_settings(
+            Settings(corpus_dir=corpus_copy, data_dir=tmp_path / "data"), embeddings=embeddings
+        )
+
+
 # ------------------------------------------------------------------------------- answerability (issue 10)
 COVERED = [c["q"] for c in DEV["answerable"]]
 NEUTRAL = [
@@ -253,3 +278,38 @@ def test_related_passages_are_labelled_as_not_answering(assistant: Assistant) ->
         assert assistant.corpus.is_verbatim(quote)
     if answer.related:
         assert "Related passages (they do not answer the question):" in answer.text
+
+
+# ------------------------------------------------------------------------ the fitted answerability score
+def test_the_answerability_score_rises_with_coverage_and_meaning() -> None:
+    """The fitted weights say what a reader expects: more of the question covered, or a passage closer in
+    meaning, never makes an answer less likely; asking about more things at once does."""
+    from assistant.answer import Answerability
+    from assistant.data import load_data
+    from assistant.settings import Settings
+
+    score = load_data(Settings().corpus_dir / "answerability.yaml", Answerability)
+    base = {
+        "coverage": 0.5,
+        "best_coverage": 0.4,
+        "similarity": 0.5,
+        "log_concepts": 1.0,
+        "quoted_before": 0.0,
+    }
+    for feature in ("coverage", "best_coverage", "similarity", "quoted_before"):
+        assert score.probability({**base, feature: base[feature] + 0.3}) > score.probability(base), feature
+    assert score.probability({**base, "log_concepts": 2.0}) < score.probability(base)
+    assert 0.0 < score.probability(base) < 1.0
+
+
+@pytest.mark.model
+def test_the_answerability_diagnostics_explain_the_decision(assistant: Assistant) -> None:
+    """Each answer reports the features the score read and the probability it gave."""
+    from assistant.answer import FEATURES
+
+    answered = assistant.ask("How often should liver function be monitored?")
+    found = answered.metadata["retrieval"]
+    assert set(FEATURES) <= set(found)
+    assert found["answerability"] >= assistant.composer.answerability.threshold
+    refused = assistant.ask("What is the capital of France?")
+    assert refused.abstained

@@ -514,3 +514,33 @@ def test_final_blind_sets_do_not_regress(tmp_path: Path) -> None:
     assert columns["final blind 1"]["guardrail"]["cases"] >= 150
     assert all(c["guardrail"]["weaker_beside"] == 0 for c in columns.values())
     assert "| false_refusal |" in (out / "blind.md").read_text()
+
+
+# ---------------------------------------------------------------------------- answerability calibration
+def test_calibration_cross_validates_by_held_out_set() -> None:
+    """Each set is scored by a model fitted without it, so the threshold is chosen on unseen questions."""
+    from evals import calibrate
+
+    rows = [
+        {"set": f"s{i % 3}", "answerable": good, **dict.fromkeys(calibrate.FEATURES, 0.0), "coverage": cov}
+        for i, (good, cov) in enumerate([(True, 0.9), (False, 0.1)] * 30)
+    ]
+    counts = calibrate.cross_validate(rows)
+    assert set(counts) == set(calibrate.THRESHOLDS)
+    assert counts[0.5] == (0, 0)  # separable on coverage: no errors at an even threshold
+    assert all(fr + fa <= 60 for fr, fa in counts.values())
+
+
+@pytest.mark.model
+def test_the_committed_answerability_score_is_what_calibration_fits(tmp_path: Path) -> None:
+    """corpus/answerability.yaml is reproducible: re-fitting on the development sets gives the same
+    weights and threshold, so nobody hand-tuned it and a change to the features cannot go unfitted."""
+    from evals import calibrate
+
+    out = tmp_path / "answerability.yaml"
+    assert calibrate.main(["--data-dir", str(tmp_path / "data"), "--out", str(out)]) == 0
+    fitted = yaml.safe_load(out.read_text(encoding="utf-8"))
+    committed = yaml.safe_load(calibrate.OUT.read_text(encoding="utf-8"))
+    assert fitted["threshold"] == committed["threshold"]
+    assert fitted["weights"] == pytest.approx(committed["weights"], abs=1e-3)
+    assert fitted["intercept"] == pytest.approx(committed["intercept"], abs=1e-3)
