@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .corpus import Corpus
 from .models import Quote
@@ -92,6 +92,9 @@ class Calibration:
     related_similarity: float = 0.5  # passages this close may be offered as related when abstaining
     keep_coverage: float = 0.75  # a passage is quoted if it covers this share of the best passage's coverage
     keep_similarity_gap: float = 0.15  # ... and is at most this much less similar than the best one
+    # A passage that gives the kind of answer asked for is preferred as the best one when its coverage plus
+    # similarity is at least this share of the best candidate's.
+    steer_share: float = 0.6
     max_quotes: int = 3
     max_related: int = 2
 
@@ -146,6 +149,15 @@ class AnswerType(BaseModel):
     label: str
     asks: re.Pattern[str]
     answer: re.Pattern[str] | None = None
+    # A kind the monograph does give ("can it cause ...?" -> "can cause"): it is never "not covered"; the
+    # passages that give it are preferred as the best answer when they cover enough of the question.
+    steer: bool = False
+
+    @model_validator(mode="after")
+    def _steer_needs_answer(self) -> AnswerType:
+        if self.steer and self.answer is None:
+            raise ValueError("a steering answer type needs an answer pattern")
+        return self
 
     @field_validator("asks", "answer", mode="before")
     @classmethod
@@ -396,7 +408,7 @@ class Composer:
             best = max(s.dense for _, s in candidates)
             diagnostics = {"similarity": round(best, 3)}
             return self._abstain("no passage is close enough in meaning", parts, [], ranked, diagnostics)
-        best_cov, best = max(close, key=lambda cs: (cs[0] + cs[1].dense, cs[1].score))
+        best_cov, best = max(self._steered(parts, close), key=lambda cs: (cs[0] + cs[1].dense, cs[1].score))
         others = sorted(
             (
                 (c, s)
@@ -451,6 +463,18 @@ class Composer:
             best=Quote.of(best.passage),
         )
 
+    def _steered(self, parts: QuestionParts, close: list[tuple[float, Scored]]) -> list[tuple[float, Scored]]:
+        """The candidates that give the kind of answer asked for ("can it cause ...?": a passage that says
+        what it can cause), when one of them covers enough of the question; otherwise all of them."""
+        asked = [t for c in parts.clauses for t in self._kinds_asked(c.text, c.typed) if t.steer and t.answer]
+        if not asked:
+            return close
+        giving = [(c, s) for c, s in close if any(t.answered_by([s.passage.text]) for t in asked)]
+        top = max(c + s.dense for c, s in close)
+        if giving and max(c + s.dense for c, s in giving) >= self.calibration.steer_share * top:
+            return giving
+        return close
+
     def _kinds_asked_uncached(self, text: str, typed: str) -> tuple[AnswerType, ...]:
         """The kinds of answer a clause asks for, read on the words as corrected and as typed ("antiemetic"
         must not become another word). Memoised: ``compose`` asks it up to three times per clause."""
@@ -470,7 +494,9 @@ class Composer:
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
             kinds = [
-                t.label for t in self._kinds_asked(clause.text, clause.typed) if not t.answered_by(passages)
+                t.label
+                for t in self._kinds_asked(clause.text, clause.typed)
+                if not t.steer and not t.answered_by(passages)
             ]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
