@@ -5,9 +5,12 @@ words the monograph happens to contain:
 - what it is about: the monograph concepts named in the sentences that ask (``QuestionParts.asking``); the
   statements around them (patient details: "63-year-old, two prior salvage lines ...") only hint at the
   topic, and everyday words the monograph lacks ("recognised", "worry") weigh nothing;
-- the quoted passages must cover at least half of those concepts, weighted by how rare each is in the
-  monograph (IDF), the best passage alone at least 40 %, and the best passage must be close in meaning
-  (cosine similarity of the embeddings);
+- whether the topic is covered is a fitted logistic score (``Answerability``, ``corpus/answerability.yaml``,
+  written by ``python -m evals.calibrate`` from the development sets) over what the composer measures: the
+  share of those concepts (weighted by rarity in the monograph, IDF) that the quoted passages and the best
+  passage contain, the best passage's closeness in meaning (cosine similarity), how many things are asked
+  and whether an earlier answer quoted it. A long or lay question close in meaning is answered though its
+  words are not the monograph's; every feature and the probability are in the answer's diagnostics;
 - what it asks for: a kind of answer the monograph never gives (a dose amount, an infusion rate, a figure, a
   threshold, named drugs, pregnancy ...: ``corpus/answer_types.yaml``) or a named thing it never mentions
   (a rare word such as "ursodiol") is NOT COVERED. A clause of the question that asks only for such things is
@@ -15,8 +18,10 @@ words the monograph happens to contain:
 - when another clause of the question is covered, the answer quotes what covers it and names, in one line,
   what the monograph does not say (a partial answer); when nothing asked is covered, it abstains, and may
   offer related passages under a heading that says they do not answer the question.
-The thresholds live in ``Calibration``; coverage is compared with ">=", so the decision does not flip on a
-word that carries no topic (a property test adds filler words and patient ages to covered questions).
+Kinds of answer the monograph does give ("can it cause ...?", "how often?") steer which passage answers
+best. Focus thresholds live in ``Calibration``. The score is smooth in its features, so a word that carries
+no topic does not flip the decision (a property test adds filler words and patient ages to covered
+questions).
 """
 
 from __future__ import annotations
