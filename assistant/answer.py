@@ -78,7 +78,9 @@ _ASKING_START = frozenset(
         "okay",
     ]
 )
-_PREAMBLE_WORDS = 5  # "just checking,", "I'm a nursing student,": a preamble is short
+_PREAMBLE_WORDS = (
+    5  # a longer frame ("for the liver tests before each dose, which ...") needs a topic after it
+)
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus"})  # what ends a clause that is asked, not a frame
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
@@ -248,8 +250,11 @@ def split_question(
     kept = [(c, closer) for c, closer in zip(clauses, closers, strict=True) if c]
     clauses = [c for c, _ in kept]
     first = next((i for i, c in enumerate(clauses) if c[0][0] in _ASKING_START), 0)
-    if any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first]):
+    if any(_ASKING_VERBS & {t for t, _ in c} for c in clauses[:first]):
         first = 0  # "I was wondering whether liver monitoring carries on ..., or ...": that is the question
+    long_frame = any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first])
+    if long_frame and not expander.expand(" ".join(t for c in clauses[first:] for t, _ in c)).concepts:
+        first = 0  # "if he gets a transplant after this drug, is that more dangerous?": "that" is the frame
     if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
         first = 0
     preamble, clauses = clauses[:first], clauses[first:]
