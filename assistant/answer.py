@@ -39,7 +39,7 @@ from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Expansion, QueryExpander, Scored
-from .text import normalise, read, stem, words
+from .text import is_verb_form, normalise, read, stem, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -500,7 +500,11 @@ class Composer:
                 blocked.append(clause.text)  # "exact ECG schedule - weekly? every cycle?": options of it
                 continue
             unknown = [*(w for w in clause.expansion.unknown if w not in self._clinical), *clause.codes]
-            names = [w for w in unknown if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS)]
+            names = [
+                w
+                for w in unknown
+                if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS) and not is_verb_form(w)
+            ]
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
             kinds = [

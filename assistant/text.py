@@ -31,6 +31,7 @@ from rapidfuzz.distance import OSA
 from wordfreq import top_n_list, zipf_frequency
 
 EVERYDAY_ZIPF = 3.0  # a word used at least once per million words of English is everyday English
+VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 million words) exists
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
 __all__ = [
@@ -151,6 +152,14 @@ def is_everyday_word(word: str) -> bool:
     return zipf_frequency(word, "en") >= EVERYDAY_ZIPF
 
 
+@lru_cache(maxsize=4096)
+def is_verb_form(word: str) -> bool:
+    """True when English has "-ed" or "-ing" forms of the word's stem ("predisposes" -> "predisposed"):
+    a verb, not the name of a drug or a thing, which has no such forms ("ursodiol", "voriconazole")."""
+    base = stem(word)
+    return any(zipf_frequency(base + suffix, "en") >= VERB_FORM_ZIPF for suffix in ("ed", "ing"))
+
+
 # Prefixes that negate the word they are put before ("afebrile", "anuric", "nonfebrile", "unremarkable").
 _PRIVATIVE_PREFIXES = ("a", "an", "non", "un")
 
@@ -192,6 +201,10 @@ def english_words() -> frozenset[str]:
     return frozenset(w for w in top_n_list("en", _ENGLISH_LIST) if w.isalpha() and w.isascii())
 
 
+_PREFIX_MIN = 6  # a cut-off word this long is specific enough to stand for one word ("myelosupp")
+_PREFIX_CUT = 3  # ... when at least this many letters were cut
+
+
 class Speller:
     """The known word a misspelt word most likely meant: the closest by edit distance, where swapping two
     neighbouring letters counts as one edit ("ofetn" -> "often", "cyles" -> "cycles").
@@ -228,4 +241,13 @@ class Speller:
             if abs(len(t) - len(word)) <= limit
         ]
         best = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=limit)
-        return best[0] if best is not None else word
+        if best is not None:
+            return best[0]
+        # Clinicians shorten long words by cutting them ("myelosupp", "thrombocytop"): a word that begins
+        # exactly one known word that is clearly longer stands for it.
+        extended = [
+            t
+            for t in self._targets.get(word[0] if self._first else "", ())
+            if len(word) >= _PREFIX_MIN and t.startswith(word) and len(t) >= len(word) + _PREFIX_CUT
+        ]
+        return extended[0] if len(extended) == 1 else word

@@ -130,3 +130,27 @@ def test_synonym_targets_must_be_monograph_words(tmp_path: Path) -> None:
     bad.write_text("synonyms: {pregnancy: [preg]}\nstopwords: []\nsubject: []\ngeneric: []\n")
     with pytest.raises(CorpusError, match="pregnancy"):
         QueryExpander.from_file(bad, load_corpus(CORPUS_DIR))
+
+
+@pytest.mark.parametrize(
+    ("word", "verb"),
+    [
+        ("predisposes", True),  # "predisposed", "predisposing" exist: a verb
+        ("ursodiol", False),  # a drug has no -ed or -ing forms
+        ("voriconazole", False),
+        ("antihistamines", False),
+    ],
+)
+def test_verb_forms_are_not_names_of_things(word: str, verb: bool) -> None:
+    from assistant.text import is_verb_form
+
+    assert is_verb_form(word) is verb
+
+
+def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
+    from assistant.text import Speller
+
+    speller = Speller(["myelosuppression", "monitor"], ["myelosuppression", "monitor", "myeloid"])
+    assert speller.correct("myelosupp") == "myelosuppression"
+    assert speller.correct("myelo") == "myelo"  # too short to stand for one word
+    assert speller.correct("monito") == "monitor"  # one letter cut: a typo, corrected by edit distance
