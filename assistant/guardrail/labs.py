@@ -84,12 +84,15 @@ _SKIP = (
     r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
-    r"almost|nearly|approximately|of about|"
+    r"almost|nearly|approximately|of about|climbing|rising|increasing|trending up|from|persistently|"
+    r"consistently|repeatedly|again|very|still|low|high|"
+    r"elevated|raised|"
     # "a": the French "at" ("thrombopenie a 30 G/L"); a verb of staying before "at": "plts stuck at 45",
     # "ANC sitting at 0.8", "bili peaked at 4"
     r"a|(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
     r" at) ){0,4}"
 )
+_TREND = re.compile(rf" (?:> |to |then |now )+{_NUMBER}(?![\d.])")
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
@@ -126,8 +129,10 @@ class LabReader:
         self._skip = re.compile(rf"^{_SKIP}")
         # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
+        # "(ULN 40)", "(ref < 21)", and a range, whose upper end is the limit: "(ref 40-130)" -> "40 130".
         self._given_uln = re.compile(
-            rf"^[^.;?!]{{0,30}}?\( ?(?:uln|ref|reference|normal|nl) (?:< |<= |up to )?{_NUMBER}"
+            rf"^[^.;?!]{{0,30}}?\( ?(?:uln|ref|reference|normal|nl|rr)(?: range)? (?:< |<= |up to )?"
+            rf"(?:\d+(?:\.\d+)? (?:to )?)?{_NUMBER}"
         )
 
     @property
@@ -200,6 +205,9 @@ class LabReader:
         found = self._value_any.match(rest)
         if not found:
             return None
+        # A trend ("bili 1.8 -> 2.9 -> 4.2 mg/dL", "ALT 80 to 240") is judged by its latest value.
+        while trend := _TREND.match(rest, found.end()):
+            found = trend
         after = rest[found.end() :].lstrip()
         unit, factor, unit_len = self._unit(after, key, analyte)
         raw = self._number(found.group(1))

@@ -46,6 +46,8 @@ _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
+# Words after "one more" that time it rather than name another thing: "one more before transplant?"
+_MORE_THEN = frozenset({"of", "before", "prior", "pre", "ahead", "then", "until", "and", "or", "first"})
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -554,7 +556,9 @@ class Reader:
                 continue
             for w in reversed([w for w in infusions if w.end <= s.start]):
                 between = [t for t in doc.surface[w.end : s.start] if t.isalpha()]
-                event = set(doc.surface[w.end : w.end + 2]) & _INFUSION_EVENTS
+                # "Besponsa C1D1 started 13:30": cycle and day codes ("c 1 d 1") may stand in between.
+                following = [t for t in doc.surface[w.end : w.end + 6] if not (t.isdigit() or len(t) == 1)]
+                event = set(following[:2]) & _INFUSION_EVENTS
                 if event and len(between) <= _NARRATIVE_WORDS:
                     out.append((s, w))
                     break
@@ -797,7 +801,7 @@ class Reader:
             if any(span.overlaps(c) for c in cycles):
                 continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
-            if not after.isalnum() or after in self._cycle_words or span.end in ours or after == "of":
+            if not after.isalnum() or after in self._cycle_words or span.end in ours or after in _MORE_THEN:
                 return doc.words(span)
         return ""
 
