@@ -180,7 +180,8 @@ class Guardrail:
         if asked.intent:
             return _Found(list(asked.intent), [f"'{w}' read as a treatment decision" for w in asked.intent])
         states = any(m.status == "present" and m.stated for turn in [*earlier, asked] for m in turn.mentions)
-        about_other = asked.foreign and not asked.own_product  # "should we give G-CSF?"
+        # "should we give G-CSF?", "ALT 300 on blinatumomab (not ino) - continue blina?"
+        about_other = (asked.foreign or asked.other_decision) and not asked.own_product
         if asked.asks and not asked.informational and states and not about_other:
             word = asked.asks[0]
             return _Found([word], [f"'{word}' read as asking what to do while the finding is present"])

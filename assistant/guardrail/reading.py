@@ -48,6 +48,7 @@ _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start t
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
 # Words after "one more" that time it rather than name another thing: "one more before transplant?"
 _MORE_THEN = frozenset({"of", "before", "prior", "pre", "ahead", "then", "until", "and", "or", "first"})
+_OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -123,6 +124,7 @@ class Reading:
     resumes: bool = False  # it asks to resume or restart ("resume", "restart", "again")
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
+    other_decision: bool = False  # its only decision phrases are about another product ("continue blina?")
     # Counting cycles: the most cycles it says were given ("completed 2 cycles", "on C2D15": 2), and the
     # words asking for one more ("one more", "another"), so "2 cycles" then "can we do one more?" is a 3rd.
     cycles_given: int = 0
@@ -421,12 +423,16 @@ class Reader:
         refs = self._patient_ref.find(doc)
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
+        ours = self._ours(doc)
+        kept = [i for i in intent if not self._decides_other(doc, i, ours)]
+        other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
             patient=doc.words(refs[-1]) if refs else "",
             resumes=bool(self._resume_intents.find(doc)),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc),
-            own_product=bool(self._own_product.find(doc) or self._own_context.find(doc)),
+            own_product=bool(ours or self._own_context.find(doc)),
+            other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
             loose_numbers=tuple(
@@ -782,6 +788,25 @@ class Reader:
                 if self._rare(word):
                     return True
         return False
+
+    def _ours(self, doc: Doc) -> list[Span]:
+        """Our drug named, except where the text says it is not about it: "(not ino)", "not besponsa"."""
+        return [
+            s for s in self._own_product.find(doc) if not (s.start and doc.surface[s.start - 1] in _DENIAL)
+        ]
+
+    def _decides_other(self, doc: Doc, intent: Span, ours: list[Span]) -> bool:
+        """A decision about another product: "continue blina?", "hold the gemtuzumab?", "continue his
+        levetiracetam, not ino": its object, in the next few words, names another product and not ours."""
+        window = Span(intent.end, min(len(doc.surface), intent.end + _OBJECT_REACH))
+        if any(s.overlaps(window) for s in ours):
+            return False
+        if any(s.overlaps(window) for s in self._other_product.find(doc)):
+            return True
+        # A rare word may be our drug in other words ("suspend the medicament?"): another product only when
+        # the text says it is not about ours ("continue his levetiracetam, not ino").
+        denied = len(ours) < len(self._own_product.find(doc))
+        return denied and any(self._rare(doc.surface[i]) for i in range(window.start, window.end))
 
     def _rare(self, word: str) -> bool:
         """A word that names something the rules do not know (a product): not ours, not everyday English."""
