@@ -46,6 +46,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev3_guardrail.yaml",  # round 3
     SETS / "blind_dev4_guardrail.yaml",  # round 4
     SETS / "blind_dev5_guardrail.yaml",  # round 5
+    SETS / "blind_dev6_guardrail.yaml",  # round 6
+    SETS / "blind_dev7_guardrail.yaml",  # round 6, a second writer
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -421,6 +421,7 @@ class Reader:
         )
         criteria = self._criteria(doc) if with_criteria and not mentions and not about_patient else None
         refs = self._patient_ref.find(doc)
+        mentions = [self._cycle_of_other(doc, m) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
         ours = self._ours(doc)
@@ -788,6 +789,16 @@ class Reader:
                 if self._rare(word):
                     return True
         return False
+
+    def _cycle_of_other(self, doc: Doc, m: Mention) -> Mention:
+        """ "cycle 3 of blinatumomab": a cycle of another product is not ours."""
+        if m.condition != CYCLE_CONDITION or m.status != "present":
+            return m
+        follows = Span(m.span.end, min(len(doc.surface), m.span.end + 3))
+        joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
+        if joined and any(s.overlaps(follows) for s in self._other_product.find(doc)):
+            return replace(m, status="other")
+        return m
 
     def _ours(self, doc: Doc) -> list[Span]:
         """Our drug named, except where the text says it is not about it: "(not ino)", "not besponsa"."""
