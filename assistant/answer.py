@@ -47,7 +47,7 @@ CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the
 # of a word the monograph lacks. Words that only frame a question ("recognised", "worry") weigh nothing.
 FILLER_CREDIT = 0.35
 _SENTENCE_END = frozenset(".?!;:")
-_CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then"})
+_CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then", "+", "&"})
 _ASKING_START = frozenset(
     [
         "what",
@@ -81,7 +81,9 @@ _ASKING_START = frozenset(
 _PREAMBLE_WORDS = (
     5  # a longer frame ("for the liver tests before each dose, which ...") needs a topic after it
 )
-_ASKED_TOGETHER = frozenset({"?", "and", "also", "plus"})  # what ends a clause that is asked, not a frame
+_ASKED_TOGETHER = frozenset(
+    {"?", "and", "also", "plus", "+", "&"}
+)  # what ends a clause that is asked, not a frame
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
