@@ -102,10 +102,14 @@ class Guardrail:
         ``context``: the earlier USER turns of the conversation, one per line, oldest first (not the
         assistant's answers: they quote rule sentences).
         """
-        asked = self._reader.read(question)
-        earlier = [
-            self._reader.read(line, with_criteria=False) for line in context.splitlines() if line.strip()
-        ]
+        # Each turn after one that says our infusion is under way is read with that in mind: "pt getting
+        # ino now" then "he's having chills" is a reaction to it.
+        earlier, infusing = [], False
+        for line in (line for line in context.splitlines() if line.strip()):
+            turn = self._reader.read(line, with_criteria=False, infusing=infusing)
+            earlier.append(turn)
+            infusing = infusing or turn.infusing
+        asked = self._reader.read(question, infusing=infusing)
         earlier = self._same_patient(asked, earlier)
         asked = self._corrected_value(asked, earlier)
         asked = self._counted_cycles(asked, earlier)

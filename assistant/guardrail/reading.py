@@ -48,6 +48,9 @@ _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start t
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
 # Words after "one more" that time it rather than name another thing: "one more before transplant?"
 _MORE_THEN = frozenset({"of", "before", "prior", "pre", "ahead", "then", "until", "and", "or", "first"})
+# Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
+_GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
+_WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
@@ -125,6 +128,9 @@ class Reading:
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
     other_decision: bool = False  # its only decision phrases are about another product ("continue blina?")
+    infusing: bool = (
+        False  # our infusion is under way: "pt getting ino now, 20 min in", "Besponsa C1D1 today"
+    )
     # Counting cycles: the most cycles it says were given ("completed 2 cycles", "on C2D15": 2), and the
     # words asking for one more ("one more", "another"), so "2 cycles" then "can we do one more?" is a 3rd.
     cycles_given: int = 0
@@ -287,7 +293,10 @@ class Reader:
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
         return frozenset(known), tuple(targets)
 
-    def read(self, text: str, *, with_criteria: bool = True) -> Reading:
+    def read(self, text: str, *, with_criteria: bool = True, infusing: bool = False) -> Reading:
+        """What ``text`` says. ``infusing``: an earlier turn said our infusion is under way ("pt getting ino
+        now, 20 min in"), so a reaction's symptom told alone ("he's having chills and fever") is read as a
+        reaction to it."""
         surface = normalise(text).split()
         tokens = [self._correct(token) for token in surface]
         for span in self._masked.find(Doc.of(tokens, surface)):
@@ -373,6 +382,11 @@ class Reader:
                     matches = [(span,) for span in entry.any.find(doc)]
                 if cond.reaction and entry.near is not None and entry.scope == "sentence":
                     matches += self._narrative_pairs(doc, firsts, seconds, matches)
+                    if infusing and not seconds:
+                        paired = {p for m in matches for p in m}
+                        matches += [
+                            (f,) for f in firsts if f not in paired and doc.words(f) not in _WEAK_SIGNS
+                        ]
                 for parts in matches:
                     tokens = {i for p in parts for i in range(p.start, p.end)}
                     if tokens <= covered:
@@ -433,6 +447,7 @@ class Reader:
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc),
             own_product=bool(ours or self._own_context.find(doc)),
+            infusing=self._infusing(doc, ours),
             other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
@@ -788,6 +803,15 @@ class Reader:
                 )
                 if self._rare(word):
                     return True
+        return False
+
+    @staticmethod
+    def _infusing(doc: Doc, ours: list[Span]) -> bool:
+        """Our drug named with a word saying it is being given now ("ino running", "getting ino now")."""
+        for span in ours:
+            near = doc.surface[max(0, span.start - 2) : span.end + 6]
+            if _INFUSION_EVENTS.union(_GIVEN_NOW) & set(near):
+                return True
         return False
 
     def _cycle_of_other(self, doc: Doc, m: Mention) -> Mention:
