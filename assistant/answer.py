@@ -409,8 +409,8 @@ class Composer:
             found = (max(sum(stems.get(s, 0.0) for s in a) / len(a) for a in alts) for alts, _ in wanted)
             return sum(w * f for (_, w), f in zip(wanted, found, strict=True)) / total
 
-        candidates = [(coverage(self._stems[s.passage.id]), s) for s in ranked]
-        candidates = [(c, s) for c, s in candidates if c > 0]
+        scored = [(coverage(self._stems[s.passage.id]), s) for s in ranked]
+        candidates = [(c, s) for c, s in scored if c > 0]
         if not candidates:
             return self._abstain("no retrieved passage contains the question's terms", parts, [], ranked)
         close = [
@@ -433,6 +433,7 @@ class Composer:
             key=lambda cs: (-(cs[0] + cs[1].dense), cs[1].passage.id),
         )
         chosen = [best, *(s for _, s in others)][: cal.max_quotes]
+        chosen += self._giving(parts, ranked, chosen, best)
         union: dict[str, float] = {}
         for s in chosen:
             for word, credit in self._stems[s.passage.id].items():
@@ -486,6 +487,25 @@ class Composer:
         if giving and max(c + s.dense for c, s in giving) >= self.calibration.steer_share * top:
             return giving
         return close
+
+    def _giving(
+        self, parts: QuestionParts, ranked: Sequence[Scored], chosen: list[Scored], best: Scored
+    ) -> list[Scored]:
+        """The passage closest in meaning that gives the kind of answer asked for, when none of the chosen
+        ones does: "Will this drug make the blood counts go down?" quotes "... can cause myelosuppression
+        ...", whose words are not the question's."""
+        asked = [t for c in parts.clauses for t in self._kinds_asked(c.text, c.typed) if t.steer]
+        texts = [s.passage.text for s in chosen]
+        wanting = [t for t in asked if not t.answered_by(texts)]
+        if not wanting:
+            return []
+        floor = best.dense - self.calibration.keep_similarity_gap
+        giving = [
+            s
+            for s in ranked
+            if s not in chosen and s.dense >= floor and any(t.answered_by([s.passage.text]) for t in wanting)
+        ]
+        return sorted(giving, key=lambda s: -s.dense)[:_GIVING_MAX]
 
     def _kinds_asked_uncached(self, text: str, typed: str) -> tuple[AnswerType, ...]:
         """The kinds of answer a clause asks for, read on the words as corrected and as typed ("antiemetic"
@@ -567,6 +587,7 @@ class Composer:
         )
 
 
+_GIVING_MAX = 2  # passages added because they give the kind of answer asked for
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
 
 
