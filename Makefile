@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run run-workers test test-fast screenshots eval eval-url eval-blind eval-check bench lint browser-deps postgres-deps load load-server load-hosts clean
+.PHONY: install index run run-workers test test-fast screenshots eval eval-url eval-blind eval-check calibrate bench lint browser-deps postgres-deps load load-server load-hosts clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ eval-url: install
 
 eval-blind: install
 	$(BIN)/python -m evals.blind
+
+# Re-fit the answerability score (corpus/answerability.yaml) on the development sets only.
+calibrate: install
+	$(BIN)/python -m evals.calibrate
 
 eval-check: install
 	$(BIN)/python -m evals --check
