@@ -78,12 +78,10 @@ _ASKING_START = frozenset(
         "okay",
     ]
 )
-_PREAMBLE_WORDS = (
-    5  # a longer frame ("for the liver tests before each dose, which ...") needs a topic after it
-)
-_ASKED_TOGETHER = frozenset(
-    {"?", "and", "also", "plus", "+", "&"}
-)  # what ends a clause that is asked, not a frame
+# A longer frame ("for the liver tests before each dose, which ...") needs a topic after it.
+_PREAMBLE_WORDS = 5
+# What ends a clause that is asked, not a frame.
+_ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
@@ -409,8 +407,8 @@ class Composer:
             found = (max(sum(stems.get(s, 0.0) for s in a) / len(a) for a in alts) for alts, _ in wanted)
             return sum(w * f for (_, w), f in zip(wanted, found, strict=True)) / total
 
-        scored = [(coverage(self._stems[s.passage.id]), s) for s in ranked]
-        candidates = [(c, s) for c, s in scored if c > 0]
+        candidates = [(coverage(self._stems[s.passage.id]), s) for s in ranked]
+        candidates = [(c, s) for c, s in candidates if c > 0]
         if not candidates:
             return self._abstain("no retrieved passage contains the question's terms", parts, [], ranked)
         close = [
@@ -420,7 +418,10 @@ class Composer:
             best = max(s.dense for _, s in candidates)
             diagnostics = {"similarity": round(best, 3)}
             return self._abstain("no passage is close enough in meaning", parts, [], ranked, diagnostics)
-        best_cov, best = max(self._steered(parts, close), key=lambda cs: (cs[0] + cs[1].dense, cs[1].score))
+        steering = self._steering(parts)
+        best_cov, best = max(
+            self._steered(steering, close), key=lambda cs: (cs[0] + cs[1].dense, cs[1].score)
+        )
         others = sorted(
             (
                 (c, s)
@@ -433,7 +434,7 @@ class Composer:
             key=lambda cs: (-(cs[0] + cs[1].dense), cs[1].passage.id),
         )
         chosen = [best, *(s for _, s in others)][: cal.max_quotes]
-        chosen += self._giving(parts, ranked, chosen, best)
+        chosen += self._giving(steering, ranked, chosen, best)
         union: dict[str, float] = {}
         for s in chosen:
             for word, credit in self._stems[s.passage.id].items():
@@ -476,10 +477,15 @@ class Composer:
             best=Quote.of(best.passage),
         )
 
-    def _steered(self, parts: QuestionParts, close: list[tuple[float, Scored]]) -> list[tuple[float, Scored]]:
+    def _steering(self, parts: QuestionParts) -> list[AnswerType]:
+        """The kinds of answer the monograph does give that the question asks for (``steer: true``)."""
+        return [t for c in parts.clauses for t in self._kinds_asked(c.text, c.typed) if t.steer]
+
+    def _steered(
+        self, asked: Sequence[AnswerType], close: list[tuple[float, Scored]]
+    ) -> list[tuple[float, Scored]]:
         """The candidates that give the kind of answer asked for ("can it cause ...?": a passage that says
         what it can cause), when one of them covers enough of the question; otherwise all of them."""
-        asked = [t for c in parts.clauses for t in self._kinds_asked(c.text, c.typed) if t.steer and t.answer]
         if not asked:
             return close
         giving = [(c, s) for c, s in close if any(t.answered_by([s.passage.text]) for t in asked)]
@@ -489,12 +495,11 @@ class Composer:
         return close
 
     def _giving(
-        self, parts: QuestionParts, ranked: Sequence[Scored], chosen: list[Scored], best: Scored
+        self, asked: Sequence[AnswerType], ranked: Sequence[Scored], chosen: list[Scored], best: Scored
     ) -> list[Scored]:
         """The passage closest in meaning that gives the kind of answer asked for, when none of the chosen
         ones does: "Will this drug make the blood counts go down?" quotes "... can cause myelosuppression
         ...", whose words are not the question's."""
-        asked = [t for c in parts.clauses for t in self._kinds_asked(c.text, c.typed) if t.steer]
         texts = [s.passage.text for s in chosen]
         wanting = [t for t in asked if not t.answered_by(texts)]
         if not wanting:
@@ -517,8 +522,9 @@ class Composer:
         text) that ask only for that."""
         missing: list[str] = []
         blocked: list[str] = []
+        previous_blocked = False
         for clause in parts.clauses:
-            if blocked and blocked[-1] == _previous(parts, clause) and _is_option(clause):
+            if previous_blocked and _is_option(clause):
                 blocked.append(clause.text)  # "exact ECG schedule - weekly? every cycle?": options of it
                 continue
             unknown = [*(w for w in clause.expansion.unknown if w not in self._clinical), *clause.codes]
@@ -537,7 +543,8 @@ class Composer:
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
-            if names or kinds:
+            previous_blocked = bool(names or kinds)
+            if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
 
@@ -589,11 +596,6 @@ class Composer:
 
 _GIVING_MAX = 2  # passages added because they give the kind of answer asked for
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
-
-
-def _previous(parts: QuestionParts, clause: Clause) -> str:
-    index = parts.clauses.index(clause)
-    return parts.clauses[index - 1].text if index else ""
 
 
 def _is_option(clause: Clause) -> bool:

@@ -243,11 +243,13 @@ class Speller:
         best = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=limit)
         if best is not None:
             return best[0]
+        if len(word) < _PREFIX_MIN:
+            return word
         # Clinicians shorten long words by cutting them ("myelosupp", "thrombocytop"): a word that begins
         # exactly one known word that is clearly longer stands for it.
         extended = [
             t
             for t in self._targets.get(word[0] if self._first else "", ())
-            if len(word) >= _PREFIX_MIN and t.startswith(word) and len(t) >= len(word) + _PREFIX_CUT
+            if t.startswith(word) and len(t) >= len(word) + _PREFIX_CUT
         ]
         return extended[0] if len(extended) == 1 else word

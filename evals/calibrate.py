@@ -28,7 +28,6 @@ from .cases import load_dataset
 
 OUT = Path(__file__).resolve().parent.parent / "corpus" / "answerability.yaml"
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.91, 0.05))
-DECIDED_HERE = "cover too little"  # the abstain reason that this score owns
 
 
 def collect(paths: Sequence[Path], data_dir: Path) -> tuple[list[dict], int, int]:
@@ -53,10 +52,13 @@ def collect(paths: Sequence[Path], data_dir: Path) -> tuple[list[dict], int, int
     return rows, totals[1], totals[0]
 
 
+def _features(rows: list[dict]) -> np.ndarray:
+    return np.array([[r[name] for name in FEATURES] for r in rows])
+
+
 def _fit(rows: list[dict]) -> LogisticRegression:
-    x = np.array([[r[name] for name in FEATURES] for r in rows])
     y = np.array([r["answerable"] for r in rows], dtype=bool)
-    return LogisticRegression(C=1.0, max_iter=5000).fit(x, y)
+    return LogisticRegression(C=1.0, max_iter=5000).fit(_features(rows), y)
 
 
 def cross_validate(rows: list[dict]) -> dict[float, tuple[int, int]]:
@@ -66,7 +68,7 @@ def cross_validate(rows: list[dict]) -> dict[float, tuple[int, int]]:
         train = [r for r in rows if r["set"] != held]
         test = [r for r in rows if r["set"] == held]
         model = _fit(train)
-        probability = model.predict_proba(np.array([[r[n] for n in FEATURES] for r in test]))[:, 1]
+        probability = model.predict_proba(_features(test))[:, 1]
         for t in THRESHOLDS:
             fr = sum(p < t and r["answerable"] for p, r in zip(probability, test, strict=True))
             fa = sum(p >= t and not r["answerable"] for p, r in zip(probability, test, strict=True))
@@ -94,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     threshold = min(counts, key=lambda t: (round(rate[t], 3), -t))
     model = _fit(rows)
     weights = {n: round(float(w), 4) for n, w in zip(FEATURES, model.coef_[0], strict=True)}
+    assert all(math.isfinite(w) for w in weights.values())
     sets = ", ".join(p.name for p in DEV_QA)
     document = {
         "weights": weights,
@@ -109,11 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "# from development sets only; do not edit by hand, re-run it. A question is answered when the\n"
         "# probability >= threshold.\n"
     )
-    print(yaml.safe_dump(document, sort_keys=False))
+    text = yaml.safe_dump(document, sort_keys=False)
+    print(text)
     if not args.dry_run:
-        args.out.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        args.out.write_text(header + text, encoding="utf-8")
         print(f"wrote {args.out}")
-    assert all(math.isfinite(w) for w in weights.values())
     return 0
 
 

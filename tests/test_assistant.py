@@ -152,45 +152,33 @@ def test_invisible_characters_do_not_hide_a_condition(assistant: Assistant) -> N
     assert [h.rule_id for h in answer.guardrail] == ["sos"]
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("amount: [unclosed", "cannot read"),
-        ("amount: {description: x, asks: '(', answer: 'mg'}", "answer_types.yaml"),
-        ("amount: {description: x, asks: dose}", "answer_types.yaml"),
-    ],
-)
-def test_broken_answer_types_stop_start_up(
-    corpus_copy, embeddings, tmp_path, content: str, message: str
-) -> None:
-    from assistant import CorpusError, Settings
-
-    (corpus_copy / "answer_types.yaml").write_text(content, encoding="utf-8")
-    with pytest.raises(CorpusError, match=message):
-        Assistant.from_settings(
-            Settings(corpus_dir=corpus_copy, data_dir=tmp_path / "data"), embeddings=embeddings
-        )
-
-
 FITTED = "weights: {coverage: 2, best_coverage: 2, similarity: 2, log_concepts: -0.5, quoted_before: 0.7}"
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("name", "content", "message"),
     [
-        ("weights: [unclosed", "cannot read"),
-        (f"{FITTED}\nintercept: -1\nthreshold: 1.5", "threshold"),  # a probability cut-off
-        (f"{FITTED}\nthreshold: 0.7", "intercept"),  # missing
-        ("weights: {coverage: 2}\nintercept: -1\nthreshold: 0.7", "exactly these features"),
-        (f"{FITTED}\nintercept: -1\nthreshold: 0.7\nbias: 3", "answerability.yaml"),  # unknown key
+        ("answer_types.yaml", "amount: [unclosed", "cannot read"),
+        ("answer_types.yaml", "amount: {description: x, asks: '(', answer: 'mg'}", "answer_types.yaml"),
+        ("answer_types.yaml", "amount: {description: x, asks: dose}", "answer_types.yaml"),
+        ("answerability.yaml", "weights: [unclosed", "cannot read"),
+        ("answerability.yaml", f"{FITTED}\nintercept: -1\nthreshold: 1.5", "threshold"),  # a probability
+        ("answerability.yaml", f"{FITTED}\nthreshold: 0.7", "intercept"),  # missing
+        (
+            "answerability.yaml",
+            "weights: {coverage: 2}\nintercept: -1\nthreshold: 0.7",
+            "exactly these features",
+        ),
+        ("answerability.yaml", f"{FITTED}\nintercept: -1\nthreshold: 0.7\nbias: 3", "answerability.yaml"),
     ],
 )
-def test_a_broken_answerability_score_stops_start_up(
-    corpus_copy, embeddings, tmp_path, content: str, message: str
+def test_a_broken_answer_data_file_stops_start_up(
+    corpus_copy, embeddings, tmp_path, name: str, content: str, message: str
 ) -> None:
+    """The answer types and the fitted answerability score are read once, at start-up, and fail closed."""
     from assistant import CorpusError, Settings
 
-    (corpus_copy / "answerability.yaml").write_text(content, encoding="utf-8")
+    (corpus_copy / name).write_text(content, encoding="utf-8")
     with pytest.raises(CorpusError, match=message):
         Assistant.from_settings(
             Settings(corpus_dir=corpus_copy, data_dir=tmp_path / "data"), embeddings=embeddings

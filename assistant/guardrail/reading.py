@@ -50,6 +50,7 @@ _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced
 _MORE_THEN = frozenset({"of", "before", "prior", "pre", "ahead", "then", "until", "and", "or", "first"})
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
+_UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
@@ -128,9 +129,8 @@ class Reading:
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
     other_decision: bool = False  # its only decision phrases are about another product ("continue blina?")
-    infusing: bool = (
-        False  # our infusion is under way: "pt getting ino now, 20 min in", "Besponsa C1D1 today"
-    )
+    # Our infusion is under way: "pt getting ino now, 20 min in", "Besponsa C1D1 today".
+    infusing: bool = False
     # Counting cycles: the most cycles it says were given ("completed 2 cycles", "on C2D15": 2), and the
     # words asking for one more ("one more", "another"), so "2 cycles" then "can we do one more?" is a 3rd.
     cycles_given: int = 0
@@ -435,11 +435,15 @@ class Reader:
         )
         criteria = self._criteria(doc) if with_criteria and not mentions and not about_patient else None
         refs = self._patient_ref.find(doc)
-        mentions = [self._cycle_of_other(doc, m) for m in mentions]
+        named = self._own_product.find(doc)
+        others = self._other_product.find(doc)
+        # Our drug named, except where the text says it is not about it: "(not ino)", "not besponsa".
+        ours = [s for s in named if not (s.start and doc.surface[s.start - 1] in _DENIAL)]
+        mentions = [self._cycle_of_other(doc, m, others) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
-        ours = self._ours(doc)
-        kept = [i for i in intent if not self._decides_other(doc, i, ours)]
+        denied = len(ours) < len(named)
+        kept = [i for i in intent if not self._decides_other(doc, i, ours, others, denied)]
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
             patient=doc.words(refs[-1]) if refs else "",
@@ -810,37 +814,33 @@ class Reader:
         """Our drug named with a word saying it is being given now ("ino running", "getting ino now")."""
         for span in ours:
             near = doc.surface[max(0, span.start - 2) : span.end + 6]
-            if _INFUSION_EVENTS.union(_GIVEN_NOW) & set(near):
+            if _UNDER_WAY & set(near):
                 return True
         return False
 
-    def _cycle_of_other(self, doc: Doc, m: Mention) -> Mention:
+    @staticmethod
+    def _cycle_of_other(doc: Doc, m: Mention, others: list[Span]) -> Mention:
         """ "cycle 3 of blinatumomab": a cycle of another product is not ours."""
         if m.condition != CYCLE_CONDITION or m.status != "present":
             return m
         follows = Span(m.span.end, min(len(doc.surface), m.span.end + 3))
         joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
-        if joined and any(s.overlaps(follows) for s in self._other_product.find(doc)):
+        if joined and any(s.overlaps(follows) for s in others):
             return replace(m, status="other")
         return m
 
-    def _ours(self, doc: Doc) -> list[Span]:
-        """Our drug named, except where the text says it is not about it: "(not ino)", "not besponsa"."""
-        return [
-            s for s in self._own_product.find(doc) if not (s.start and doc.surface[s.start - 1] in _DENIAL)
-        ]
-
-    def _decides_other(self, doc: Doc, intent: Span, ours: list[Span]) -> bool:
+    def _decides_other(
+        self, doc: Doc, intent: Span, ours: list[Span], others: list[Span], denied: bool
+    ) -> bool:
         """A decision about another product: "continue blina?", "hold the gemtuzumab?", "continue his
         levetiracetam, not ino": its object, in the next few words, names another product and not ours."""
         window = Span(intent.end, min(len(doc.surface), intent.end + _OBJECT_REACH))
         if any(s.overlaps(window) for s in ours):
             return False
-        if any(s.overlaps(window) for s in self._other_product.find(doc)):
+        if any(s.overlaps(window) for s in others):
             return True
         # A rare word may be our drug in other words ("suspend the medicament?"): another product only when
-        # the text says it is not about ours ("continue his levetiracetam, not ino").
-        denied = len(ours) < len(self._own_product.find(doc))
+        # the text says it is not about ours ("continue his levetiracetam, not ino": ``denied``).
         return denied and any(self._rare(doc.surface[i]) for i in range(window.start, window.end))
 
     def _rare(self, word: str) -> bool:
