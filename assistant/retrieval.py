@@ -31,6 +31,7 @@ _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
 # A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
 _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
+_DRUG_NAME = "inotuzumab ozogamicin"  # the monograph's drug, searched for when a question says "it"
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 
@@ -98,6 +99,7 @@ class QueryExpander:
         self._drug_ref = (
             re.compile(rf"(?<!\S)this(?:\s+[a-z]\S*){{1,2}}?\s+(?:{nouns})(?!\S)") if nouns else None
         )
+        self._drug_pointer = re.compile(rf"(?<!\S)(?:this|the)\s+(?:{nouns})(?!\S)") if nouns else None
         self._generic = frozenset(vocabulary.generic) | frozenset(vocabulary.subject)
         self._subject = frozenset(vocabulary.subject)
         self._canonical: dict[str, list[str]] = {}
@@ -213,9 +215,21 @@ class QueryExpander:
         # Framing words ("quick question", "really") are left out of what is embedded: they carry no topic
         # and must not move the question away from the passages that answer it.
         embedded = " ".join(w for w in spelled.split() if w not in self._framing and w not in _CONVERSATION)
+        if not subject and len(concepts) <= 1 and self._refers_to_drug(spelled):
+            # "is it ok for kids?" is far in meaning from "... indicated ... in children ...": a short
+            # question about the drug is searched for with its name. (A question with several topics is
+            # near its passages already; the name would only dilute them.)
+            added[_DRUG_NAME] = None
         expanded = " ".join([embedded, *(a for a in added if a not in spelled)])
         return Expansion(
             text=expanded, concepts=concepts, unknown=unknown, subject=subject, context=context, filler=filler
+        )
+
+    def _refers_to_drug(self, spelled: str) -> bool:
+        """The question points at the drug without naming it: "it", "its", "this drug", "the medicine"."""
+        tokens = spelled.split()
+        return bool({"it", "its"} & set(tokens)) or bool(
+            self._drug_pointer and self._drug_pointer.search(spelled)
         )
 
     def clinical_terms(self, text: str) -> list[str]:

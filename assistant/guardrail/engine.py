@@ -39,6 +39,11 @@ _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  #
 _CONDITIONAL: frozenset[Status] = frozenset({"conditional"})
 _STRENGTH = {"discontinue": 0, "interrupt": 1, "limit": 2}
 
+# "one more cycle", "another course": the next cycle, whichever number it is
+_ONE_MORE_CYCLE = re.compile(
+    r"(?:one more|another|one further|an additional|additional|further|extra) (?:cycle|course|round)s?$"
+)
+
 
 @dataclass(frozen=True)
 class _Found:
@@ -141,6 +146,10 @@ class Guardrail:
     def _counted_cycles(asked: Reading, earlier: list[Reading]) -> Reading:
         """ "Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
         given = max((t.cycles_given for t in [*earlier, asked]), default=0)
+        if given == 1:
+            # "She's had one cycle ... one more cycle before transplant?": that one is the 2nd.
+            kept = tuple(m for m in asked.mentions if not _ONE_MORE_CYCLE.match(m.words))
+            return replace(asked, mentions=kept) if len(kept) < len(asked.mentions) else asked
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked
         reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {ordinal(given + 1)} cycle"

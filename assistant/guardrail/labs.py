@@ -92,15 +92,104 @@ _SKIP = (
     r"a|(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
     r" at) ){0,4}"
 )
-_TREND = re.compile(rf" (?:> |to |then |now )+{_NUMBER}(?![\d.])")
+_TREND = re.compile(rf" (?:> |to |then |now |, )+{_NUMBER}(?![\d.])")  # "150, 90, now 45"
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
 _GRADE_BEFORE = re.compile(rf"(?<![a-z0-9]){_GRADE_WORDS} $")  # "g 3 neutropenia", "grade 2 ast"
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _ULN = (
-    r"(?:the )?(?:uln|upper limit(?: of normal)?|upper normal limit|normal|above normal|the normal"
-    r"|upper limit normal)"
+    r"(?:the |la |il |el |o )?(?:uln|upper limit(?: of normal)?|upper normal limit|normal|above normal"
+    r"|the normal|upper limit normal|normale|limite superiore(?: della norma| normale)?"
+    r"|limite superior(?: normal)?|lsn)"
+)
+# Between a multiple and the ULN: "5-fold", "3 fois", "5 volte", "two time more than", "1.5x compared with".
+_TIMES = (
+    r"(?: ?(?:x|times?|fold|fois|volte|veces|vezes|mal)"
+    r"(?: (?:of|more than|above|over|higher than|greater than|compared with|compared to|vs))*)?"
+)
+# A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
+# ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
+_LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:) ){1,8}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+# Numbers that are not the test's value: a day, cycle, grade or bed before it; a duration or count after it.
+_NOT_VALUE_BEFORE = frozenset(
+    {
+        "day",
+        "d",
+        "cycle",
+        "c",
+        "grade",
+        "g",
+        "gr",
+        "bed",
+        "room",
+        "x",
+        "no",
+        "number",
+        "dose",
+        "doses",
+        "since",
+        "over",
+        "for",
+        "past",
+        "last",
+        "every",
+        "week",
+        "wk",
+    }
+)
+_NOT_VALUE_AFTER = frozenset(
+    {
+        "day",
+        "days",
+        "d",
+        "week",
+        "weeks",
+        "wk",
+        "wks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "y",
+        "yo",
+        "hour",
+        "hours",
+        "h",
+        "hr",
+        "hrs",
+        "min",
+        "mins",
+        "minute",
+        "minutes",
+        "time",
+        "times",
+        "x",
+        "%",
+        "percent",
+        "cycle",
+        "cycles",
+        "dose",
+        "doses",
+        "unit",
+        "units",
+        "bag",
+        "bags",
+        "occasion",
+        "occasions",
+        "patient",
+        "patients",
+        "pts",
+        "kg",
+        "ml",
+        "st",
+        "nd",
+        "rd",
+        "th",
+        "am",
+        "pm",
+        "fold",
+    }
 )
 
 
@@ -122,10 +211,14 @@ class LabReader:
         words = "|".join(sorted((re.escape(w) for w in limits.number_words), key=len, reverse=True))
         amount = rf"(?P<a>{_NUMBER}|{words})" if words else rf"(?P<a>{_NUMBER})"
         self._multiple = re.compile(
-            rf"^{_SKIP}(?:{amount}(?: (?:x|times|fold)(?: of)?)? {_ULN}"
+            rf"^{_SKIP}(?:{amount}(?P<half> and a half)?{_TIMES} {_ULN}"
             rf"|x (?P<b>{_NUMBER}) {_ULN}|(?P<c>{_NUMBER}) xuln)(?![a-z])"
         )
         self._value_any = re.compile(rf"^{_SKIP}{_VALUE}")
+        # Every word of every test's name: a number after another test's name is that test's.
+        self._name_words = frozenset(
+            w for a in limits.analytes.values() for n in [*a.names, *a.findings] for w in n.split()
+        ) | {"ggt", "ldh", "inr", "hb", "hgb", "wbc", "creatinine", "cr", "k", "mg", "na", "crp", "albumin"}
         self._skip = re.compile(rf"^{_SKIP}")
         # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
@@ -197,17 +290,21 @@ class LabReader:
             value = self._number(multiple.group("a") or multiple.group("b") or multiple.group("c"))
             if value is None:
                 return None
+            value += 0.5 if multiple.group("half") else 0
             where = self._span(doc, span, start, multiple.end())
             if value <= 1:
                 return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
-        found = self._value_any.match(rest)
+        found = self._value_any.match(rest) or self._loose(rest)
         if not found:
             return None
         # A trend ("bili 1.8 -> 2.9 -> 4.2 mg/dL", "ALT 80 to 240") is judged by its latest value.
-        while trend := _TREND.match(rest, found.end()):
-            found = trend
+        steps = []
+        while trend := _TREND.match(rest, (steps or [found])[-1].end()):
+            steps.append(trend)
+        if len(steps) > 1 or (steps and "," not in steps[0].group(0)):
+            found = steps[-1]  # a trend joined only by one comma is a list or a decimal comma ("0,4, give")
         after = rest[found.end() :].lstrip()
         unit, factor, unit_len = self._unit(after, key, analyte)
         raw = self._number(found.group(1))
@@ -249,6 +346,20 @@ class LabReader:
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, ratio))
         reason = f"'{{words}}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
         return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
+
+    def _loose(self, rest: str) -> re.Match[str] | None:
+        """A value a few words after the name, when nothing between names another test and the number is
+        not a day, a cycle, a count or a duration."""
+        found = _LOOSE.match(rest)
+        if not found:
+            return None
+        between = rest[: found.start(1)].split()
+        after = rest[found.end() :].split()[:1]
+        if (between and between[-1] in _NOT_VALUE_BEFORE) or (after and after[0] in _NOT_VALUE_AFTER):
+            return None
+        if any(w in self._name_words for w in between):
+            return None
+        return found
 
     @staticmethod
     def _reading(

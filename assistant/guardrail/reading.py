@@ -902,6 +902,17 @@ class Reader:
             before = tokens[i - 1] if i else ""
             if after in self._cycle_words or before in self._cycle_words or before == "c":
                 most = max(most, number)
+                # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list
+                rest = tokens[i + 1 : i + 3]
+                last = (
+                    rest[1]
+                    if rest[:1] in (["and"], ["to"], ["&"]) and len(rest) > 1
+                    else rest[0]
+                    if rest
+                    else ""
+                )
+                if before in self._cycle_words and cardinal(last):
+                    most = max(most, cardinal(last))
         return most
 
     def _rest_near(self, doc: Doc, parts: Sequence[Span]) -> bool:
