@@ -215,10 +215,11 @@ class QueryExpander:
         # Framing words ("quick question", "really") are left out of what is embedded: they carry no topic
         # and must not move the question away from the passages that answer it.
         embedded = " ".join(w for w in spelled.split() if w not in self._framing and w not in _CONVERSATION)
-        if not subject and len(concepts) <= 1 and self._refers_to_drug(spelled):
-            # "is it ok for kids?" is far in meaning from "... indicated ... in children ...": a short
-            # question about the drug is searched for with its name. (A question with several topics is
-            # near its passages already; the name would only dilute them.)
+        if not subject and len(concepts) == 1 and self._refers_to_drug(spelled):
+            # "is it ok for kids?" is far in meaning from "... indicated ... in children ...": a question
+            # about the drug and one topic is searched for with the drug's name. (A question with several
+            # topics is near its passages already, and one with none is not answered: the name would only
+            # move them, or the related passages offered, towards whatever names the drug.)
             added[_DRUG_NAME] = None
         expanded = " ".join([embedded, *(a for a in added if a not in spelled)])
         return Expansion(

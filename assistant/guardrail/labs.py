@@ -111,6 +111,24 @@ _TIMES = (
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
 _LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:) ){1,8}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+# Words that make a value an earlier one, not today's: "plt nadir was 30", "ALT at baseline 25".
+_EARLIER_VALUE = frozenset(
+    {
+        "nadir",
+        "peak",
+        "peaked",
+        "baseline",
+        "previous",
+        "previously",
+        "prior",
+        "lowest",
+        "highest",
+        "initial",
+        "initially",
+        "admission",
+        "before",
+    }
+)
 # Numbers that are not the test's value: a day, cycle, grade or bed before it; a duration or count after it.
 _NOT_VALUE_BEFORE = frozenset(
     {
@@ -357,8 +375,8 @@ class LabReader:
         after = rest[found.end() :].split()[:1]
         if (between and between[-1] in _NOT_VALUE_BEFORE) or (after and after[0] in _NOT_VALUE_AFTER):
             return None
-        if any(w in self._name_words for w in between):
-            return None
+        if any(w in self._name_words or w in _EARLIER_VALUE for w in between):
+            return None  # another test's value, or an earlier one ("plt nadir was 30 two weeks ago")
         return found
 
     @staticmethod
