@@ -148,8 +148,21 @@ def stem(word: str) -> str:
 
 @lru_cache(maxsize=16384)
 def is_everyday_word(word: str) -> bool:
-    """True for common English words: they carry no clinical topic the monograph could lack."""
-    return zipf_frequency(word, "en") >= EVERYDAY_ZIPF
+    """True for common English words: they carry no clinical topic the monograph could lack. A comparative
+    or superlative of one is one too ("riskier", "safest", "bigger")."""
+    if zipf_frequency(word, "en") >= EVERYDAY_ZIPF:
+        return True
+    return any(zipf_frequency(base, "en") >= EVERYDAY_ZIPF for base in _comparative_bases(word))
+
+
+def _comparative_bases(word: str) -> list[str]:
+    """The adjectives a word may be the comparative or superlative of: "riskier" -> "risky"."""
+    for ending, y_ending in (("iest", "y"), ("ier", "y"), ("est", ""), ("er", "")):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            base = word[: -len(ending)]
+            doubled = [base[:-1]] if len(base) > 2 and base[-1] == base[-2] else []  # "bigger" -> "big"
+            return [base + y_ending, *doubled] if y_ending else [base, base + "e", *doubled]
+    return []
 
 
 @lru_cache(maxsize=4096)

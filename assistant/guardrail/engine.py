@@ -139,7 +139,11 @@ class Guardrail:
             return self._rank(criteria + kept)
         if not any(f.words for f in found.values()) and asked.intent:
             # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
-            found = self._own_conditional(asked) or self._borrowed(asked, earlier)
+            found = self._own_conditional(asked)
+            if not found and not any(m.status == "negated" for m in asked.mentions):
+                # A question that states its own (normal) findings is about this patient, not about the topic
+                # of an earlier informational question ("SOS risk factors?" then "LFTs normal, give D8?").
+                found = self._borrowed(asked, earlier)
         return self._rank(self._hits(found, severe, decision=decision))
 
     @staticmethod

@@ -110,7 +110,12 @@ _TIMES = (
 )
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
-_LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:) ){1,8}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+_LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+# A value from long before this decision (recent ones still count: "plt 30 two days ago" may be today's).
+_LONG_AGO = re.compile(
+    r"^ ?(?:,? ?(?:at|on) (?:diagnosis|admission|baseline|presentation|relapse)\b"
+    r"|(?:\d+|one|two|three|four|five|six|a few|several) (?:months?|years?) ago\b|last (?:month|year)\b)"
+)
 # Words that make a value an earlier one, not today's: "plt nadir was 30", "ALT at baseline 25".
 _EARLIER_VALUE = frozenset(
     {
@@ -233,6 +238,12 @@ class LabReader:
             rf"|x (?P<b>{_NUMBER}) {_ULN}|(?P<c>{_NUMBER}) xuln)(?![a-z])"
         )
         self._value_any = re.compile(rf"^{_SKIP}{_VALUE}")
+        # Three or more numbers in a row are a series, judged by the last ("plts 210, 150, 95, 60"), not one
+        # number with thousands or a decimal comma ("30,000", "0,4").
+        self._series = re.compile(
+            rf"^{_SKIP}(?!\d{{1,3}}(?: , \d{{3}})+(?![\d.]| , \d))"
+            rf"(?:\d+(?:\.\d+)? , ){{2,}}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
+        )
         # Every word of every test's name: a number after another test's name is that test's.
         self._name_words = frozenset(
             w for a in limits.analytes.values() for n in [*a.names, *a.findings] for w in n.split()
@@ -242,8 +253,11 @@ class LabReader:
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
         # "(ULN 40)", "(ref < 21)", and a range, whose upper end is the limit: "(ref 40-130)" -> "40 130".
         self._given_uln = re.compile(
-            rf"^[^.;?!]{{0,30}}?\( ?(?:uln|ref|reference|normal|nl|rr)(?: range)? (?:< |<= |up to )?"
-            rf"(?:\d+(?:\.\d+)? (?:to )?)?{_NUMBER}"
+            rf"^[^.;?!]{{0,30}}?(?:\( ?(?:uln|ref|reference|normal|nl|rr)(?: range)?"
+            # in words, but not "normal" alone: "bili 2.4, ALT normal 30" gives no limit of the bilirubin
+            rf"|(?:with |and |, )?(?:a |an |the )?"
+            rf"(?:uln|ref range|reference range|reference interval|normal range)"
+            rf"(?: of| is| =)?) (?:< |<= |up to )?(?:\d+(?:\.\d+)? (?:to )?)?{_NUMBER}"
         )
 
     @property
@@ -314,7 +328,7 @@ class LabReader:
                 return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
-        found = self._value_any.match(rest) or self._loose(rest)
+        found = self._series.match(rest) or self._value_any.match(rest) or self._loose(rest)
         if not found:
             return None
         # A trend ("bili 1.8 -> 2.9 -> 4.2 mg/dL", "ALT 80 to 240") is judged by its latest value.
@@ -325,6 +339,8 @@ class LabReader:
             found = steps[-1]  # a trend joined only by one comma is a list or a decimal comma ("0,4, give")
         after = rest[found.end() :].lstrip()
         unit, factor, unit_len = self._unit(after, key, analyte)
+        if _LONG_AGO.match(after[unit_len:]):
+            return None  # "platelets were 45 at diagnosis two months ago, 212 today": not today's value
         raw = self._number(found.group(1))
         if raw is None:
             return None

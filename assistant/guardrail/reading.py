@@ -47,7 +47,25 @@ _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start t
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
 # Words after "one more" that time it rather than name another thing: "one more before transplant?"
-_MORE_THEN = frozenset({"of", "before", "prior", "pre", "ahead", "then", "until", "and", "or", "first"})
+_MORE_THEN = frozenset(
+    {
+        "of",
+        "before",
+        "prior",
+        "pre",
+        "ahead",
+        "then",
+        "until",
+        "and",
+        "or",
+        "first",
+        "for",
+        "every",
+        "with",
+        "as",
+        "after",
+    }
+)
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
@@ -875,13 +893,20 @@ class Reader:
             number = ordinal_word(word) or (
                 int(word) if word.isdigit() and i + 1 < len(surface) and surface[i + 1] in {"rd", "th"} else 0
             )
-            if number < 3 or i == 0 or surface[i - 1] not in {"a", "the"}:
+            # "a third?", "the 4th", or the ordinal alone opening a clause: "Two cycles so far. Third?"
+            if (
+                number < 3
+                or i == 0
+                or (surface[i - 1] not in {"a", "the"} and surface[i - 1] not in _PUNCTUATION)
+            ):
                 continue
             end = i + 1 if ordinal_word(word) else i + 2
             after = surface[end] if end < len(surface) else "."
             if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
                 continue  # "a 3rd dose", "the third week": the noun is there
-            before = [c for c in cycles if c < i and not sentences.between(c, i)]
+            # An ordinal opening its clause ("Two cycles so far. Third?") may refer back across the sentence.
+            opening = surface[i - 1] in _PUNCTUATION
+            before = [c for c in cycles if c < i and (opening or not sentences.between(c, i))]
             if before:
                 words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
                 reason = f"'{words}' read as a {ordinal(number)} cycle (the noun left out)"
@@ -900,6 +925,9 @@ class Reader:
                 i += 1
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
             before = tokens[i - 1] if i else ""
+            beyond = tokens[i + 2] if i + 2 < len(tokens) else ""
+            if beyond in self._cycle_words and after.isalpha() and after not in {"more", "further", "of"}:
+                most = max(most, number)  # "two induction cycles", "2 ino courses"
             if after in self._cycle_words or before in self._cycle_words or before == "c":
                 most = max(most, number)
                 # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list
