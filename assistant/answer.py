@@ -235,7 +235,13 @@ def split_question(
     closers: list[set[str]] = [set()]  # the separators after each clause ("?", ",", "and")
     for i, (token, typed) in enumerate(asking_pairs):
         following = asking_pairs[i + 1][0] if i + 1 < len(asking_pairs) else ""
-        starts = following in _ASKING_START or following in _CLAUSE_SPLIT
+        after = asking_pairs[i + 2][0] if i + 2 < len(asking_pairs) else ""
+        # "..., and what ALT ...", "... and by how many ms?", "... and at what count ...?"
+        starts = (
+            following in _ASKING_START
+            or following in _CLAUSE_SPLIT
+            or (following in _PREPOSITIONS and after in _ASKING_START)
+        )
         if token in _SENTENCE_END or (token in _CLAUSE_SPLIT and starts):
             if clauses[-1]:
                 clauses.append([])
@@ -595,6 +601,7 @@ class Composer:
 
 
 _GIVING_MAX = 2  # passages added because they give the kind of answer asked for
+_PREPOSITIONS = frozenset({"by", "at", "in", "for", "to", "on", "from", "with", "after", "before", "until"})
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
 
 

@@ -24,7 +24,7 @@ from .data import load_data
 from .errors import CorpusError
 from .index import VectorIndex
 from .models import Passage
-from .text import Speller, english_words, is_everyday_word, normalise, read, stem, words
+from .text import Speller, english_words, is_english_word, is_everyday_word, normalise, read, stem, words
 
 RRF_K = 60
 _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
@@ -140,8 +140,8 @@ class QueryExpander:
         if stem(word) in self._corpus_stems or is_everyday_word(word):
             return word  # "last" is not a typo of "least"
         corrected = self._speller.correct(word)
-        if corrected == word and not is_everyday_word(word):
-            corrected = self._english.correct(word)
+        if corrected == word and not is_everyday_word(word) and not is_english_word(word):
+            corrected = self._english.correct(word)  # "devleoped"; not "vitals", a real if rarer word
         return corrected
 
     def _concept(self, key: str) -> Concept:

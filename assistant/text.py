@@ -31,6 +31,7 @@ from rapidfuzz.distance import OSA
 from wordfreq import top_n_list, zipf_frequency
 
 EVERYDAY_ZIPF = 3.0  # a word used at least once per million words of English is everyday English
+ENGLISH_ZIPF = 2.5  # a word seen this often (about 3 per 10 million words) is a word, not a typo
 VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 million words) exists
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
@@ -153,6 +154,12 @@ def is_everyday_word(word: str) -> bool:
     if zipf_frequency(word, "en") >= EVERYDAY_ZIPF:
         return True
     return any(zipf_frequency(base, "en") >= EVERYDAY_ZIPF for base in _comparative_bases(word))
+
+
+def is_english_word(word: str) -> bool:
+    """True for a word English uses at all (about 3 per 10 million words: "vitals"), which is not a typo of
+    another English word, however close it is to one ("vials")."""
+    return zipf_frequency(word, "en") >= ENGLISH_ZIPF
 
 
 def _comparative_bases(word: str) -> list[str]:

@@ -52,6 +52,7 @@ BLIND_DEV = [
         "blind_dev7_guardrail.yaml",
         "blind_dev8_guardrail.yaml",
         "blind_dev9_guardrail.yaml",
+        "blind_dev10_guardrail.yaml",
     )
 ]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())

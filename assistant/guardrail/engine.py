@@ -263,6 +263,10 @@ class Guardrail:
                     elif m.status == "negated" or m.status == "retracted":
                         if m.analyte == "" or m.clears:  # "all LFTs normal", "plts now 190"
                             cleared = {k: v for k, v in state.items() if m.analyte in ("", k) or k == ""}
+                            if condition in self._reactions:
+                                # "fever during the infusion, no hypotension": one symptom's absence does
+                                # not end another reaction stated in the same message
+                                cleared = {k: v for k, v in cleared.items() if v[0] != i}
                             state = {k: v for k, v in state.items() if k not in cleared}
                         else:  # "ANC 4.0" is not low, but says nothing of "neutropenia" in general
                             cleared = {m.analyte: state.pop(m.analyte)} if m.analyte in state else {}

@@ -46,6 +46,26 @@ _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
+# Verbs before "with" that name a treatment, not a cause: "settled with paracetamol", "treated with
+# hydrocortisone".
+_TREATED = frozenset(
+    {
+        "settled",
+        "treated",
+        "resolved",
+        "managed",
+        "responded",
+        "improved",
+        "controlled",
+        "given",
+        "relieved",
+        "eased",
+        "helped",
+        "premedicated",
+        "settling",
+        "treating",
+    }
+)
 # Words after "one more" that time it rather than name another thing: "one more before transplant?"
 _MORE_THEN = frozenset(
     {
@@ -783,8 +803,8 @@ class Reader:
         for i in range(symptom.end, reach):
             if surface[i] in _PUNCTUATION:
                 return ""
-            if surface[i] not in _ATTACHING:
-                continue
+            if surface[i] not in _ATTACHING or (surface[i] == "with" and surface[i - 1] in _TREATED):
+                continue  # "chills that settled with paracetamol": a treatment, not the cause
             ours = {s.start for s in self._own_product.find(doc)}
             others = {s.start for s in self._other_product.find(doc)}
             for j in range(i + 1, min(len(surface), i + 1 + _ATTACHMENT_REACH)):
@@ -817,6 +837,8 @@ class Reader:
                 return True
         # "to/with/from <drug>": a rare word that is not ours names another product.
         for i in range(mention.end, hi - 1):
+            if doc.surface[i] == "with" and i > 0 and doc.surface[i - 1] in _TREATED:
+                continue  # "chills that settled with paracetamol": what treated it, not what caused it
             if doc.surface[i] in {"to", "from", "with"} and i + 1 < len(doc.surface):
                 word = (
                     doc.surface[i + 1]
