@@ -29,7 +29,7 @@ pytestmark = pytest.mark.server
 
 # The load run of `make test`: 16 clients over both hosts for 60 s, as issue 14 asks (`make load-hosts` prints
 # the same run's figures for the README).
-LOAD_SECONDS = 20.0
+LOAD_SECONDS = 60.0
 LOAD_CLIENTS = 16
 SOS_QUESTION = "What should I do if sinusoidal obstruction syndrome occurs?"
 LFT_QUESTION = "How often are LFTs checked?"
