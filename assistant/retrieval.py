@@ -215,9 +215,9 @@ class QueryExpander:
         # Framing words ("quick question", "really") are left out of what is embedded: they carry no topic
         # and must not move the question away from the passages that answer it.
         embedded = " ".join(w for w in spelled.split() if w not in self._framing and w not in _CONVERSATION)
-        if not subject and len(concepts) == 1 and self._refers_to_drug(spelled):
+        if not subject and 1 <= len(concepts) <= 2 and self._refers_to_drug(spelled):
             # "is it ok for kids?" is far in meaning from "... indicated ... in children ...": a question
-            # about the drug and one topic is searched for with the drug's name. (A question with several
+            # about the drug and one or two topics is searched for with the drug's name. (One with several
             # topics is near its passages already, and one with none is not answered: the name would only
             # move them, or the related passages offered, towards whatever names the drug.)
             added[_DRUG_NAME] = None

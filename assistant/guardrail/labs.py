@@ -84,7 +84,8 @@ _SKIP = (
     r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
-    r"almost|nearly|approximately|of about|climbing|rising|increasing|trending up|from|persistently|"
+    r"almost|nearly|approximately|of about|roughly|slightly|just over|well over|at least|climbing|rising|"
+    r"increasing|trending up|from|persistently|"
     r"consistently|repeatedly|again|very|still|low|high|"
     r"elevated|raised|"
     # "a": the French "at" ("thrombopenie a 30 G/L"); a verb of staying before "at": "plts stuck at 45",
@@ -113,8 +114,14 @@ _TIMES = (
 _LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
 # A value from long before this decision (recent ones still count: "plt 30 two days ago" may be today's).
 _LONG_AGO = re.compile(
-    r"^ ?(?:,? ?(?:at|on) (?:diagnosis|admission|baseline|presentation|relapse)\b"
-    r"|(?:\d+|one|two|three|four|five|six|a few|several) (?:months?|years?) ago\b|last (?:month|year)\b)"
+    r"^ ?(?:[a-z]+ ){0,3}(?:,? ?(?:at|on|during) "
+    r"(?:diagnosis|admission|baseline|presentation|relapse|induction)\b"
+    r"|(?:\d+|one|two|three|four|five|six|a few|several) (?:months?|years?) ago\b|last (?:month|year)\b"
+    r"|in (?:19|20)\d\d\b)"
+)
+# The last of three or more values in a row ("35, 78, 150 and 232"), read from the first of them.
+_SERIES_TAIL = re.compile(
+    r"(?:\d+(?:\.\d+)? (?:, |, and |and |, then |then |> )){2,}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
 )
 # Words that make a value an earlier one, not today's: "plt nadir was 30", "ALT at baseline 25".
 _EARLIER_VALUE = frozenset(
@@ -242,7 +249,7 @@ class LabReader:
         # number with thousands or a decimal comma ("30,000", "0,4").
         self._series = re.compile(
             rf"^{_SKIP}(?!\d{{1,3}}(?: , \d{{3}})+(?![\d.]| , \d))"
-            rf"(?:\d+(?:\.\d+)? , ){{2,}}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
+            rf"(?:\d+(?:\.\d+)? (?:, |, and |and |, then |then |> )){{2,}}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
         )
         # Every word of every test's name: a number after another test's name is that test's.
         self._name_words = frozenset(
@@ -393,7 +400,7 @@ class LabReader:
             return None
         if any(w in self._name_words or w in _EARLIER_VALUE for w in between):
             return None  # another test's value, or an earlier one ("plt nadir was 30 two weeks ago")
-        return found
+        return _SERIES_TAIL.match(rest, found.start(1)) or found  # "platelet series 35, 78, 150 and 232"
 
     @staticmethod
     def _reading(
