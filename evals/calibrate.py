@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
 
-from assistant.answer import FEATURES
+from assistant.answer import FEATURES, Answerability
 from assistant.settings import Settings, apply_library_defaults
 
 from .blind import DEV_QA
@@ -77,9 +77,13 @@ def _fit(rows: list[dict]) -> tuple[np.ndarray, float]:
     return weights, float(model.intercept_[0])
 
 
-def _probability(fit: tuple[np.ndarray, float], rows: list[dict]) -> np.ndarray:
+def _probability(fit: tuple[np.ndarray, float], rows: list[dict]) -> list[float]:
+    """Each row scored as the assistant scores it (``Answerability.probability``)."""
     weights, intercept = fit
-    return 1.0 / (1.0 + np.exp(-(_features(rows) @ weights + intercept)))
+    score = Answerability(
+        weights=dict(zip(FEATURES, map(float, weights), strict=True)), intercept=intercept, threshold=0.5
+    )
+    return [score.probability(row) for row in rows]
 
 
 def cross_validate(rows: list[dict]) -> dict[float, tuple[int, int]]:

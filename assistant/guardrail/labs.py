@@ -248,8 +248,7 @@ class LabReader:
         # Three or more numbers in a row are a series, judged by the last ("plts 210, 150, 95, 60"), not one
         # number with thousands or a decimal comma ("30,000", "0,4").
         self._series = re.compile(
-            rf"^{_SKIP}(?!\d{{1,3}}(?: , \d{{3}})+(?![\d.]| , \d))"
-            rf"(?:\d+(?:\.\d+)? (?:, |, and |and |, then |then |> )){{2,}}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
+            rf"^{_SKIP}(?!\d{{1,3}}(?: , \d{{3}})+(?![\d.]| , \d)){_SERIES_TAIL.pattern}"
         )
         # Every word of every test's name: a number after another test's name is that test's.
         self._name_words = frozenset(

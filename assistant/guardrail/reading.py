@@ -128,6 +128,12 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
+def _treated_with(surface: Sequence[str], i: int) -> bool:
+    """ "chills that settled WITH paracetamol": a "with" after a treatment verb names what treated the
+    reaction, not the product that caused it."""
+    return surface[i] == "with" and i > 0 and surface[i - 1] in _TREATED
+
+
 @dataclass(frozen=True)
 class Mention:
     """A finding as one text states it, where, and (for lab values and signs) how it was read."""
@@ -803,8 +809,8 @@ class Reader:
         for i in range(symptom.end, reach):
             if surface[i] in _PUNCTUATION:
                 return ""
-            if surface[i] not in _ATTACHING or (surface[i] == "with" and surface[i - 1] in _TREATED):
-                continue  # "chills that settled with paracetamol": a treatment, not the cause
+            if surface[i] not in _ATTACHING or _treated_with(surface, i):
+                continue
             ours = {s.start for s in self._own_product.find(doc)}
             others = {s.start for s in self._other_product.find(doc)}
             for j in range(i + 1, min(len(surface), i + 1 + _ATTACHMENT_REACH)):
@@ -837,8 +843,8 @@ class Reader:
                 return True
         # "to/with/from <drug>": a rare word that is not ours names another product.
         for i in range(mention.end, hi - 1):
-            if doc.surface[i] == "with" and i > 0 and doc.surface[i - 1] in _TREATED:
-                continue  # "chills that settled with paracetamol": what treated it, not what caused it
+            if _treated_with(doc.surface, i):
+                continue
             if doc.surface[i] in {"to", "from", "with"} and i + 1 < len(doc.surface):
                 word = (
                     doc.surface[i + 1]
@@ -915,19 +921,15 @@ class Reader:
             number = ordinal_word(word) or (
                 int(word) if word.isdigit() and i + 1 < len(surface) and surface[i + 1] in {"rd", "th"} else 0
             )
-            # "a third?", "the 4th", or the ordinal alone opening a clause: "Two cycles so far. Third?"
-            if (
-                number < 3
-                or i == 0
-                or (surface[i - 1] not in {"a", "the"} and surface[i - 1] not in _PUNCTUATION)
-            ):
+            # "a third?", "the 4th", or the ordinal alone opening a clause ("Two cycles so far. Third?"),
+            # which may refer back across the sentence.
+            opening = i > 0 and surface[i - 1] in _PUNCTUATION
+            if number < 3 or i == 0 or not (opening or surface[i - 1] in {"a", "the"}):
                 continue
             end = i + 1 if ordinal_word(word) else i + 2
             after = surface[end] if end < len(surface) else "."
             if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
                 continue  # "a 3rd dose", "the third week": the noun is there
-            # An ordinal opening its clause ("Two cycles so far. Third?") may refer back across the sentence.
-            opening = surface[i - 1] in _PUNCTUATION
             before = [c for c in cycles if c < i and (opening or not sentences.between(c, i))]
             if before:
                 words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
