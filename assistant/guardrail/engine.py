@@ -39,11 +39,6 @@ _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  #
 _CONDITIONAL: frozenset[Status] = frozenset({"conditional"})
 _STRENGTH = {"discontinue": 0, "interrupt": 1, "limit": 2}
 
-# "one more cycle", "another course": the next cycle, whichever number it is
-_ONE_MORE_CYCLE = re.compile(
-    r"(?:one more|another|one further|an additional|additional|further|extra) (?:cycle|course|round)s?$"
-)
-
 
 @dataclass(frozen=True)
 class _Found:
@@ -66,6 +61,10 @@ class Guardrail:
         if duplicates:
             raise RulesError(f"{source}: duplicate rule ids {duplicates}")
         self._reader = Reader(spec, corpus, source, labs)
+        # "one more cycle", "another course": the next cycle, whichever number it is
+        count = spec.cycle_count
+        nouns = "|".join(re.escape(w) for w in count.cycle_words if len(w) > 1)
+        self._next_cycle = re.compile(rf"(?:{'|'.join(map(re.escape, count.next_one))}) (?:{nouns})$")
         unknown = sorted({a.condition for a in labs.analytes.values()} - set(self._reader.condition_names))
         if unknown:
             raise RulesError(f"{LAB_LIMITS_FILE}: analytes name unknown conditions {unknown}")
@@ -146,13 +145,12 @@ class Guardrail:
                 found = self._borrowed(asked, earlier)
         return self._rank(self._hits(found, severe, decision=decision))
 
-    @staticmethod
-    def _counted_cycles(asked: Reading, earlier: list[Reading]) -> Reading:
+    def _counted_cycles(self, asked: Reading, earlier: list[Reading]) -> Reading:
         """ "Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
         given = max((t.cycles_given for t in [*earlier, asked]), default=0)
         if given == 1:
             # "She's had one cycle ... one more cycle before transplant?": that one is the 2nd.
-            kept = tuple(m for m in asked.mentions if not _ONE_MORE_CYCLE.match(m.words))
+            kept = tuple(m for m in asked.mentions if not self._next_cycle.match(m.words))
             return replace(asked, mentions=kept) if len(kept) < len(asked.mentions) else asked
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked

@@ -54,11 +54,21 @@ class Analyte(_Strict):
     grade_cutoffs: list[float] = Field(default_factory=list)  # low: lower bounds of grades 1-3
 
 
+class ValueWords(_Strict):
+    """Words that make a number near a test's name something other than today's value."""
+
+    earlier: frozenset[str] = frozenset()  # "nadir 30": a value at another time
+    not_before: frozenset[str] = frozenset()  # "day 8": the number is a day, cycle, grade or count
+    not_after: frozenset[str] = frozenset()  # "3 days": a duration, count or unit
+    other_tests: frozenset[str] = frozenset()  # tests with no limit here: "INR 1.8" is the INR's
+
+
 class LabLimits(_Strict):
     """The schema of ``corpus/lab_limits.yaml``."""
 
     analytes: dict[str, Analyte] = Field(min_length=1)
     number_words: dict[str, float] = Field(default_factory=dict)
+    value_words: ValueWords = ValueWords()
 
 
 @dataclass(frozen=True)
@@ -123,104 +133,6 @@ _LONG_AGO = re.compile(
 _SERIES_TAIL = re.compile(
     r"(?:\d+(?:\.\d+)? (?:, |, and |and |, then |then |> )){2,}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
 )
-# Words that make a value an earlier one, not today's: "plt nadir was 30", "ALT at baseline 25".
-_EARLIER_VALUE = frozenset(
-    {
-        "nadir",
-        "peak",
-        "peaked",
-        "baseline",
-        "previous",
-        "previously",
-        "prior",
-        "lowest",
-        "highest",
-        "initial",
-        "initially",
-        "admission",
-        "before",
-    }
-)
-# Numbers that are not the test's value: a day, cycle, grade or bed before it; a duration or count after it.
-_NOT_VALUE_BEFORE = frozenset(
-    {
-        "day",
-        "d",
-        "cycle",
-        "c",
-        "grade",
-        "g",
-        "gr",
-        "bed",
-        "room",
-        "x",
-        "no",
-        "number",
-        "dose",
-        "doses",
-        "since",
-        "over",
-        "for",
-        "past",
-        "last",
-        "every",
-        "week",
-        "wk",
-    }
-)
-_NOT_VALUE_AFTER = frozenset(
-    {
-        "day",
-        "days",
-        "d",
-        "week",
-        "weeks",
-        "wk",
-        "wks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "y",
-        "yo",
-        "hour",
-        "hours",
-        "h",
-        "hr",
-        "hrs",
-        "min",
-        "mins",
-        "minute",
-        "minutes",
-        "time",
-        "times",
-        "x",
-        "%",
-        "percent",
-        "cycle",
-        "cycles",
-        "dose",
-        "doses",
-        "unit",
-        "units",
-        "bag",
-        "bags",
-        "occasion",
-        "occasions",
-        "patient",
-        "patients",
-        "pts",
-        "kg",
-        "ml",
-        "st",
-        "nd",
-        "rd",
-        "th",
-        "am",
-        "pm",
-        "fold",
-    }
-)
 
 
 def _grade(match: re.Match[str]) -> int:
@@ -251,9 +163,10 @@ class LabReader:
             rf"^{_SKIP}(?!\d{{1,3}}(?: , \d{{3}})+(?![\d.]| , \d)){_SERIES_TAIL.pattern}"
         )
         # Every word of every test's name: a number after another test's name is that test's.
-        self._name_words = frozenset(
-            w for a in limits.analytes.values() for n in [*a.names, *a.findings] for w in n.split()
-        ) | {"ggt", "ldh", "inr", "hb", "hgb", "wbc", "creatinine", "cr", "k", "mg", "na", "crp", "albumin"}
+        self._name_words = (
+            frozenset(w for a in limits.analytes.values() for n in [*a.names, *a.findings] for w in n.split())
+            | limits.value_words.other_tests
+        )
         self._skip = re.compile(rf"^{_SKIP}")
         # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
@@ -395,9 +308,10 @@ class LabReader:
             return None
         between = rest[: found.start(1)].split()
         after = rest[found.end() :].split()[:1]
-        if (between and between[-1] in _NOT_VALUE_BEFORE) or (after and after[0] in _NOT_VALUE_AFTER):
+        words = self._limits.value_words
+        if (between and between[-1] in words.not_before) or (after and after[0] in words.not_after):
             return None
-        if any(w in self._name_words or w in _EARLIER_VALUE for w in between):
+        if any(w in self._name_words or w in words.earlier for w in between):
             return None  # another test's value, or an earlier one ("plt nadir was 30 two weeks ago")
         return _SERIES_TAIL.match(rest, found.start(1)) or found  # "platelet series 35, 78, 150 and 232"
 

@@ -46,46 +46,6 @@ _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
-# Verbs before "with" that name a treatment, not a cause: "settled with paracetamol", "treated with
-# hydrocortisone".
-_TREATED = frozenset(
-    {
-        "settled",
-        "treated",
-        "resolved",
-        "managed",
-        "responded",
-        "improved",
-        "controlled",
-        "given",
-        "relieved",
-        "eased",
-        "helped",
-        "premedicated",
-        "settling",
-        "treating",
-    }
-)
-# Words after "one more" that time it rather than name another thing: "one more before transplant?"
-_MORE_THEN = frozenset(
-    {
-        "of",
-        "before",
-        "prior",
-        "pre",
-        "ahead",
-        "then",
-        "until",
-        "and",
-        "or",
-        "first",
-        "for",
-        "every",
-        "with",
-        "as",
-        "after",
-    }
-)
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
@@ -126,12 +86,6 @@ _FUNCTION_WORDS = frozenset(
         "infusion",
     ]
 )
-
-
-def _treated_with(surface: Sequence[str], i: int) -> bool:
-    """ "chills that settled WITH paracetamol": a "with" after a treatment verb names what treated the
-    reaction, not the product that caused it."""
-    return surface[i] == "with" and i > 0 and surface[i - 1] in _TREATED
 
 
 @dataclass(frozen=True)
@@ -256,6 +210,8 @@ class Reader:
         self._rest_of = Terms(spec.rest_of, f"{source}: rest_of")
         self._one_more = Terms(spec.cycle_count.one_more, f"{source}: cycle_count.one_more")
         self._cycle_words = frozenset(normalise(w) for w in spec.cycle_count.cycle_words)
+        self._more_then = frozenset(normalise(w) for w in spec.cycle_count.more_then)
+        self._treatment_verbs = frozenset(normalise(w) for w in spec.treatment_verbs)
         self._infusion_words = frozenset(normalise(w) for w in spec.infusion_words)
         self._correction = Terms(spec.correction, f"{source}: correction")
         self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
@@ -799,6 +755,11 @@ class Reader:
         other = any(s.overlaps(clause) for s in self._other_product.find(doc))
         return "" if ours == other else ("ours" if ours else "other")
 
+    def _treated_with(self, surface: Sequence[str], i: int) -> bool:
+        """ "chills that settled WITH paracetamol": a "with" after a treatment verb names what treated the
+        reaction, not the product that caused it."""
+        return surface[i] == "with" and i > 0 and surface[i - 1] in self._treatment_verbs
+
     def _attached_product(self, doc: Doc, symptom: Span) -> str:
         """ "ours" or "other" for the product named right after the preposition that attaches a symptom to
         its cause ("fever and chills DURING an FFP transfusion", "rash FROM cotrimoxazole", "rigors WITH
@@ -809,7 +770,7 @@ class Reader:
         for i in range(symptom.end, reach):
             if surface[i] in _PUNCTUATION:
                 return ""
-            if surface[i] not in _ATTACHING or _treated_with(surface, i):
+            if surface[i] not in _ATTACHING or self._treated_with(surface, i):
                 continue
             ours = {s.start for s in self._own_product.find(doc)}
             others = {s.start for s in self._other_product.find(doc)}
@@ -843,7 +804,7 @@ class Reader:
                 return True
         # "to/with/from <drug>": a rare word that is not ours names another product.
         for i in range(mention.end, hi - 1):
-            if _treated_with(doc.surface, i):
+            if self._treated_with(doc.surface, i):
                 continue
             if doc.surface[i] in {"to", "from", "with"} and i + 1 < len(doc.surface):
                 word = (
@@ -907,7 +868,8 @@ class Reader:
             if any(span.overlaps(c) for c in cycles):
                 continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
-            if not after.isalnum() or after in self._cycle_words or span.end in ours or after in _MORE_THEN:
+            timed = after in self._cycle_words or after in self._more_then  # "one more cycle / before HSCT"
+            if not after.isalnum() or timed or span.end in ours:
                 return doc.words(span)
         return ""
 

@@ -138,6 +138,8 @@ class _CycleCount(_Strict):
 
     cycle_words: list[str] = Field(default_factory=list)
     one_more: list[Term] = Field(default_factory=list)
+    next_one: list[str] = Field(default_factory=list)  # "one more cycle": the next, whichever number
+    more_then: list[str] = Field(default_factory=list)  # "one more BEFORE transplant": timing, not a noun
 
 
 class _RulesFile(_Strict):
@@ -155,6 +157,7 @@ class _RulesFile(_Strict):
     other_patient: list[Term] = Field(default_factory=list)
     other_product: list[Term] = Field(default_factory=list)
     infusion_words: list[str] = Field(default_factory=list)
+    treatment_verbs: list[str] = Field(default_factory=list)
     own_product: list[Term] = Field(default_factory=list)
     patient_ref: list[Term] = Field(default_factory=list)
     patient_deixis: list[Term] = Field(default_factory=list)
