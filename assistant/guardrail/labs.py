@@ -121,7 +121,11 @@ _TIMES = (
 )
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
-_LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+_LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+# For a value told further on with its unit: the sentence it must be in, and how far it may be.
+_SENTENCE_END = re.compile(r" [.;?!](?: |$)")
+_NUMBER_TOKEN = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
+_UNIT_REACH = 30
 # A value from long before this decision (recent ones still count: "plt 30 two days ago" may be today's).
 _LONG_AGO = re.compile(
     r"^ ?(?:[a-z]+ ){0,3}(?:,? ?(?:at|on|during) "
@@ -162,11 +166,14 @@ class LabReader:
         self._series = re.compile(
             rf"^{_SKIP}(?!\d{{1,3}}(?: , \d{{3}})+(?![\d.]| , \d)){_SERIES_TAIL.pattern}"
         )
-        # Every word of every test's name: a number after another test's name is that test's.
-        self._name_words = (
-            frozenset(w for a in limits.analytes.values() for n in [*a.names, *a.findings] for w in n.split())
-            | limits.value_words.other_tests
-        )
+        # Every word of every test's name: a number after another test's name is that test's. A test's own
+        # words may stand between ("bilirubin total 47", "GPT (ALT) is 198").
+        own = {
+            k: frozenset(w for n in [*a.names, *a.findings] for w in n.split())
+            for k, a in limits.analytes.items()
+        }
+        every = frozenset().union(*own.values()) | limits.value_words.other_tests
+        self._other_names = {k: every - words for k, words in own.items()}
         self._skip = re.compile(rf"^{_SKIP}")
         # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
@@ -247,7 +254,12 @@ class LabReader:
                 return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
-        found = self._series.match(rest) or self._value_any.match(rest) or self._loose(rest)
+        found = (
+            self._series.match(rest)
+            or self._value_any.match(rest)
+            or self._loose(rest, key)
+            or self._with_unit(rest, key)
+        )
         if not found:
             return None
         # A trend ("bili 1.8 -> 2.9 -> 4.2 mg/dL", "ALT 80 to 240") is judged by its latest value.
@@ -300,7 +312,7 @@ class LabReader:
         reason = f"'{{words}}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
         return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
 
-    def _loose(self, rest: str) -> re.Match[str] | None:
+    def _loose(self, rest: str, key: str) -> re.Match[str] | None:
         """A value a few words after the name, when nothing between names another test and the number is
         not a day, a cycle, a count or a duration."""
         found = _LOOSE.match(rest)
@@ -311,9 +323,31 @@ class LabReader:
         words = self._limits.value_words
         if (between and between[-1] in words.not_before) or (after and after[0] in words.not_after):
             return None
-        if any(w in self._name_words or w in words.earlier for w in between):
+        if any(w in self._other_names[key] or w in words.earlier for w in between):
             return None  # another test's value, or an earlier one ("plt nadir was 30 two weeks ago")
         return _SERIES_TAIL.match(rest, found.start(1)) or found  # "platelet series 35, 78, 150 and 232"
+
+    def _with_unit(self, rest: str, key: str) -> re.Match[str] | None:
+        """A value further on in the same sentence that carries one of the test's own units ("bilirubin this
+        morning - and I double-checked it - is 3.8 mg/dL"): the unit says whose value it is."""
+        sentence = _SENTENCE_END.split(rest, maxsplit=1)[0]
+        words = self._limits.value_words
+        units = frozenset(w for u in self._units[key] for w in u.split())  # "mg" of "mg/dL" is no test
+        since = 0  # where the words since the last number start: "previous 0.9 mg/dL, now 3.0 mg/dL"
+        for number in _NUMBER_TOKEN.finditer(sentence):
+            before, between = sentence[: number.start()].split(), sentence[since : number.start()].split()
+            since = number.end()
+            if len(before) > _UNIT_REACH or any(w in self._other_names[key] - units for w in before):
+                return None
+            after = sentence[number.end() :].lstrip()
+            unit = next((u for u in self._units[key] if " " in u and (after + " ").startswith(u + " ")), None)
+            if (
+                unit
+                and not (between and between[-1] in words.not_before)
+                and words.earlier.isdisjoint(between)
+            ):
+                return number
+        return None
 
     @staticmethod
     def _reading(
