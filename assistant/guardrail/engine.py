@@ -122,6 +122,12 @@ class Guardrail:
         if decision is None:
             if asked.criteria is not None:
                 return self._rank(self._criteria_hits(*asked.criteria))
+            conditional = self._own_conditional(asked)
+            if conditional and asked.asks and not asked.informational and not asked.foreign:
+                # "If VOD develops during cycle 1, what's the action with the drug?": what to do if it occurs
+                word = asked.asks[0]
+                ask = _Found([word], [f"'{word}' read as asking what to do if the condition occurs"])
+                return self._rank(self._hits(conditional, self._severe(turns), decision=ask))
             # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
             own = {c: _Found(*self._evidence(asked.mentions, c, "")) for c in self._condition_names}
             return self._rank(self._hits(own, self._severe(turns), decision=None, only_no_intent=True))
@@ -245,7 +251,12 @@ class Guardrail:
                 kept = [
                     (i, m)
                     for i, m in ordered
-                    if m.status == "present" and not any(t.retracts(condition) for t in turns[i + 1 :])
+                    if m.status == "present"
+                    and not any(t.retracts(condition) for t in turns[i + 1 :])
+                    and not any(  # "the VOD alert is a documentation error - he never had VOD"
+                        r.condition == condition and r.status == "retracted" and r.span.start > m.span.start
+                        for r in turns[i].mentions
+                    )
                 ]
             else:
                 state: dict[str, tuple[int, Mention]] = {}
