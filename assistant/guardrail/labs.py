@@ -122,6 +122,11 @@ _TIMES = (
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
 _LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+# A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit).
+_BARE_MULTIPLE = re.compile(
+    r"^(?:x|times|fold)(?! ?10 )"
+    r"(?: (?P<of>baseline|previous|before|last|from|pre|the baseline|the previous))?(?![a-z0-9])"
+)
 # For a value told further on with its unit: the sentence it must be in, and how far it may be.
 _SENTENCE_END = re.compile(r" [.;?!](?: |$)")
 _NUMBER_TOKEN = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
@@ -269,6 +274,16 @@ class LabReader:
         if len(steps) > 1 or (steps and "," not in steps[0].group(0)):
             found = steps[-1]  # a trend joined only by one comma is a list or a decimal comma ("0,4, give")
         after = rest[found.end() :].lstrip()
+        fold = _BARE_MULTIPLE.match(after)
+        if fold:  # "transaminases up 3x": a multiple with its limit left out is one of the ULN
+            value = self._number(found.group(1))
+            if fold.group("of") or analyte.direction != "high" or value is None or value <= 1:
+                return None  # "3x baseline", "plt down 3x": a multiple of something else
+            where = self._span(
+                doc, span, start, found.end() + len(rest[found.end() :]) - len(after) + fold.end()
+            )
+            reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
+            return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
         unit, factor, unit_len = self._unit(after, key, analyte)
         if _LONG_AGO.match(after[unit_len:]):
             return None  # "platelets were 45 at diagnosis two months ago, 212 today": not today's value

@@ -892,7 +892,9 @@ class Reader:
             after = surface[end] if end < len(surface) else "."
             if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
                 continue  # "a 3rd dose", "the third week": the noun is there
-            before = [c for c in cycles if c < i and (opening or not sentences.between(c, i))]
+            # An ordinal that ends a question ("... going to HCT. Any need for a 3rd?") may refer back too.
+            back = opening or after == "?"
+            before = [c for c in cycles if c < i and (back or not sentences.between(c, i))]
             if before:
                 words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
                 reason = f"'{words}' read as a {ordinal(number)} cycle (the noun left out)"
