@@ -120,8 +120,10 @@ class Guardrail:
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
         if decision is None:
-            if asked.criteria is not None:
-                return self._rank(self._criteria_hits(*asked.criteria))
+            own = {c: _Found(*self._evidence(asked.mentions, c, "")) for c in self._condition_names}
+            no_intent = self._hits(own, self._severe(turns), decision=None, only_no_intent=True)
+            if asked.criteria is not None:  # with "how many cycles max?" when asked too
+                return self._rank(self._criteria_hits(*asked.criteria) + no_intent)
             conditional = self._own_conditional(asked)
             if conditional and asked.asks and not asked.informational and not asked.foreign:
                 # "If VOD develops during cycle 1, what's the action with the drug?": what to do if it occurs
@@ -129,17 +131,18 @@ class Guardrail:
                 ask = _Found([word], [f"'{word}' read as asking what to do if the condition occurs"])
                 return self._rank(self._hits(conditional, self._severe(turns), decision=ask))
             # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
-            own = {c: _Found(*self._evidence(asked.mentions, c, "")) for c in self._condition_names}
-            return self._rank(self._hits(own, self._severe(turns), decision=None, only_no_intent=True))
+            return self._rank(no_intent)
         severe = self._severe(turns)
         found = self._findings(turns, severe)
-        if asked.criteria is not None:  # the rules asked about, and any permanent discontinuation in force
+        if (
+            asked.criteria is not None
+        ):  # the rules asked about, any permanent discontinuation in force, a cycle count
             criteria = self._criteria_hits(*asked.criteria)
             fired = {h.rule_id for h in criteria}
             kept = [
                 h
                 for h in self._hits(found, severe, decision=decision)
-                if h.action == "discontinue" and h.rule_id not in fired
+                if h.action in ("discontinue", "limit") and h.rule_id not in fired
             ]
             return self._rank(criteria + kept)
         if not any(f.words for f in found.values()) and asked.intent:

@@ -433,7 +433,10 @@ class Reader:
         about_patient = bool(self._patient_ref.find(doc) or self._day.find(doc)) and not any(
             w in _WH_WORDS for w in doc.surface
         )
-        criteria = self._criteria(doc) if with_criteria and not mentions and not about_patient else None
+        # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
+        # many cycles max?"); any other finding makes it a question about this patient.
+        findings = [m for m in mentions if m.condition != CYCLE_CONDITION]
+        criteria = self._criteria(doc) if with_criteria and not findings and not about_patient else None
         refs = self._patient_ref.find(doc)
         named = self._own_product.find(doc)
         others = self._other_product.find(doc)
