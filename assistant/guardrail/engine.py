@@ -203,6 +203,9 @@ class Guardrail:
         """The words that ask for a treatment decision (and why), or None when none is asked."""
         if asked.intent:
             return _Found(list(asked.intent), [f"'{w}' read as a treatment decision" for w in asked.intent])
+        if asked.more_asked and not asked.informational:  # "... the team asks about one more cycle"
+            word = asked.more_asked
+            return _Found([word], [f"'{word}' read as a decision to give more treatment"])
         states = any(m.status == "present" and m.stated for turn in [*earlier, asked] for m in turn.mentions)
         # "should we give G-CSF?", "ALT 300 on blinatumomab (not ino) - continue blina?"
         about_other = (asked.foreign or asked.other_decision) and not asked.own_product

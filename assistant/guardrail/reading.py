@@ -211,6 +211,7 @@ class Reader:
         self._one_more = Terms(spec.cycle_count.one_more, f"{source}: cycle_count.one_more")
         self._cycle_words = frozenset(normalise(w) for w in spec.cycle_count.cycle_words)
         self._more_then = frozenset(normalise(w) for w in spec.cycle_count.more_then)
+        self._durations = frozenset(normalise(w) for w in spec.cycle_count.durations)
         self._treatment_verbs = frozenset(normalise(w) for w in spec.treatment_verbs)
         self._infusion_words = frozenset(normalise(w) for w in spec.infusion_words)
         self._correction = Terms(spec.correction, f"{source}: correction")
@@ -919,6 +920,8 @@ class Reader:
             beyond = tokens[i + 2] if i + 2 < len(tokens) else ""
             if beyond in self._cycle_words and after.isalpha() and after not in {"more", "further", "of"}:
                 most = max(most, number)  # "two induction cycles", "2 ino courses"
+            if after in self._durations:
+                continue  # "her first cycle three months ago": a time, not a cycle's number
             if after in self._cycle_words or before in self._cycle_words or before == "c":
                 most = max(most, number)
                 # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list

@@ -140,6 +140,7 @@ class _CycleCount(_Strict):
     one_more: list[Term] = Field(default_factory=list)
     next_one: list[str] = Field(default_factory=list)  # "one more cycle": the next, whichever number
     more_then: list[str] = Field(default_factory=list)  # "one more BEFORE transplant": timing, not a noun
+    durations: list[str] = Field(default_factory=list)  # "cycle three MONTHS ago": a time, not a number
 
 
 class _RulesFile(_Strict):
