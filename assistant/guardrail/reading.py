@@ -206,6 +206,7 @@ class Reader:
         self._own_product = Terms(spec.own_product, f"{source}: own_product")
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
+        self._every_patient = Terms(spec.every_patient, f"{source}: every_patient")
         self._resume_intents = Terms(spec.resume_intents, f"{source}: resume_intents")
         self._rest_of = Terms(spec.rest_of, f"{source}: rest_of")
         self._one_more = Terms(spec.cycle_count.one_more, f"{source}: cycle_count.one_more")
@@ -565,6 +566,10 @@ class Reader:
         names = [doc.words(r) for r in refs]
         if len(set(names)) < 2:
             return mentions
+        if any(s.start >= refs[-1].end for s in self._every_patient.find(doc)):
+            # "Bed 1: plt 33. Bed 2: plt 250. ok to give both?": asked about each of them, and one patient's
+            # normal value does not end another's low one.
+            return [m for m in mentions if not (m.status == "negated" and m.analyte)]
         current = names[-1]
         out = []
         for m in mentions:

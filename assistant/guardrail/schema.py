@@ -166,6 +166,7 @@ class _RulesFile(_Strict):
     rest_of: list[Term] = Field(default_factory=list)
     cycle_count: _CycleCount = Field(default_factory=lambda: _CycleCount())
     patient_switch: list[Term] = Field(default_factory=list)
+    every_patient: list[Term] = Field(default_factory=list)
     retract_back: list[Term] = Field(default_factory=list)
     correction: list[Term] = Field(default_factory=list)
     before_drug: list[Term] = Field(default_factory=list)
