@@ -148,9 +148,10 @@ class Guardrail:
         if not any(f.words for f in found.values()) and asked.intent:
             # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
             found = self._own_conditional(asked)
-            if not found and not any(m.status == "negated" for m in asked.mentions):
-                # A question that states its own (normal) findings is about this patient, not about the topic
-                # of an earlier informational question ("SOS risk factors?" then "LFTs normal, give D8?").
+            if not found and not any(m.status in {"negated", "present"} for m in asked.mentions):
+                # A question that states its own (normal) findings or topic is about this patient, not
+                # about the topic of an earlier informational question ("SOS risk factors?" then "LFTs
+                # normal, give D8?", "what is SOS?" then "how many cycles can we give?").
                 found = self._borrowed(asked, earlier)
         return self._rank(self._hits(found, severe, decision=decision))
 
@@ -258,6 +259,8 @@ class Guardrail:
                     (i, m)
                     for i, m in ordered
                     if m.status == "present"
+                    # an earlier question for facts ("can you explain what SOS is?") states no finding
+                    and (i == last or m.stated or not turns[i].informational)
                     and not any(t.retracts(condition) for t in turns[i + 1 :])
                     and not any(  # "the VOD alert is a documentation error - he never had VOD"
                         r.condition == condition and r.status == "retracted" and r.span.start > m.span.start

@@ -843,6 +843,9 @@ class Reader:
         joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
         if joined and any(s.overlaps(follows) for s in others):
             return replace(m, status="other")
+        # "prior hyper-CVAD x4 cycles": a count right after another product's name is that product's
+        if any(s.end <= m.span.start and set(doc.surface[s.end : m.span.start]) <= {"x"} for s in others):
+            return replace(m, status="other")
         return m
 
     def _decides_other(
@@ -1042,6 +1045,11 @@ class Reader:
     def _criteria(self, doc: Doc) -> tuple[frozenset[str], tuple[str, ...]] | None:
         """A question about the rules themselves ("when must it be permanently discontinued?")."""
         cues = self._cues.find(doc)
+        if (
+            "?" in doc.surface
+        ):  # in a question, not in the story before it ("... when she said her chest ...")
+            ends = [e.start for e in self._sentence_ends.find(doc)]
+            cues = [c for c in cues if doc.surface[min(e for e in ends if e >= c.end)] == "?"]
         if not cues:
             return None
         actions: set[str] = set()
