@@ -302,6 +302,21 @@ def test_any_input_gives_hits_without_exception(guard: Guardrail, question: str,
     assert len({h.rule_id for h in hits}) == len(hits)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is she ok to continue? Tell me when",  # a criteria cue after the last question mark
+        "when? when permanently discontinued",
+        "? when stop",
+    ],
+)
+def test_a_criteria_cue_after_the_last_sentence_end_reads_without_error(
+    guard: Guardrail, question: str
+) -> None:
+    hits = guard.check(question)
+    assert all(isinstance(h, RuleHit) for h in hits)
+
+
 CLINICAL_WORDS = """sos vod no not ruled out alt ast bilirubin 3x uln elevated low platelets anc neutropenia
 counts recovered chills rash fever during the infusion severe mild grade 3 anaphylaxis 4th cycle cycle 4
 6 cycles continue stop hold resume give when criteria permanently discontinued , . ? and but or"""

@@ -1049,7 +1049,8 @@ class Reader:
             "?" in doc.surface
         ):  # in a question, not in the story before it ("... when she said her chest ...")
             ends = [e.start for e in self._sentence_ends.find(doc)]
-            cues = [c for c in cues if doc.surface[min(e for e in ends if e >= c.end)] == "?"]
+            closing = [min((e for e in ends if e >= c.end), default=None) for c in cues]
+            cues = [c for c, e in zip(cues, closing, strict=True) if e is not None and doc.surface[e] == "?"]
         if not cues:
             return None
         actions: set[str] = set()
