@@ -380,10 +380,15 @@ class Composer:
                 else unmet
             )
         if not concepts and not asking.unknown:
-            if not unmet and (asking.subject or (context.subject and not context.concepts)):
-                concepts = [(tuple(self._subject_words),)]  # "What is Besponsa?": the drug is the topic
-            elif not unmet and context.concepts:  # "ALT 300 on day 8. What now?": the statement is the topic
+            # With no topic of its own, what is asked is about the ruled-out findings it names ("hang the ino
+            # without a CBC?"), the statements' topic ("ALT 300 on day 8. What now?") or the drug ("What is
+            # Besponsa?"); its words the monograph lacks still count against it, and the score decides.
+            if asking.context:
+                concepts, hints = list(asking.context), list(context.concepts + context.context)
+            elif context.concepts:
                 concepts, hints = list(context.concepts), list(asking.context)
+            elif not unmet and (asking.subject or context.subject):
+                concepts = [(tuple(self._subject_words),)]
         if not concepts:
             return []  # nothing the monograph knows is asked about ("half-life of inotuzumab?")
         out = []
