@@ -84,6 +84,10 @@ _PREAMBLE_WORDS = 5
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
+# A statement, a spaced dash or a colon, then the question: "Weekly LFTs during ino - should we also ...?"
+_PREMISE = re.compile(r"^\s*([^?]{8,}?)(?:\s+[-\u2013\u2014]+\s+|\s*:\s+)")
+_QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
+_PREMISE_CONCEPTS = 2  # a premise restating a monograph sentence names at least this many of its concepts
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
 # Rare words with these English endings are not names of things: "spiking", "allografted",
 # "haematological", "hepatotoxic", "myelotoxicity". Drug names end otherwise (-mab, -ine, -ol, -ide, -ase).
@@ -202,6 +206,9 @@ class QuestionParts:
     clauses: tuple[Clause, ...]  # the asking sentences split at commas and "and"
     asking_text: str  # normalised
     preamble: str = ""  # the words of a preamble clause as typed ("just checking"), if the question has one
+    # A statement the question opens with before a dash or colon ("ECGs at baseline and regularly - how
+    # often is regularly?"): what the asker already read, which the answer may confirm.
+    premise: Expansion | None = None
 
 
 def split_question(
@@ -274,12 +281,26 @@ def split_question(
         return tuple(c for c, spelled in codes.items() if f" {spelled} " in f" {text} ")
 
     return QuestionParts(
+        premise=_premise(expander, question),
         asking=expander.expand(joined),
         context=expander.expand(" ".join([*(" ".join(t for t, _ in s) for s in statements), *hints])),
         clauses=tuple(_clause(expander, c, codes_in) for c in clauses if c),
         asking_text=asking_text,
         preamble=typed_preamble,
     )
+
+
+def _premise(expander: QueryExpander, question: str) -> Expansion | None:
+    """The statement before a dash or colon that opens a question, when it asks nothing itself."""
+    lead = _PREMISE.match(question)
+    if not lead or "?" not in question[lead.end() :]:
+        return None
+    tokens = normalise(lead.group(1)).split()
+    if not tokens or tokens[0] in _ASKING_START or (_ASKING_VERBS | _QUESTION_WORDS) & set(tokens):
+        return None
+    premise = expander.expand(" ".join(tokens))
+    # Only the monograph's own words: "dose reduction for cytopenia - by how many mg/m2?" restates no sentence
+    return None if premise.unknown or premise.filler else premise
 
 
 def _typed_span(question: str, tokens: Sequence[str]) -> str:
@@ -383,12 +404,12 @@ class Composer:
             # With no topic of its own, what is asked is about the ruled-out findings it names ("hang the ino
             # without a CBC?"), the statements' topic ("ALT 300 on day 8. What now?") or the drug ("What is
             # Besponsa?"); its words the monograph lacks still count against it, and the score decides.
-            if asking.context:
-                concepts, hints = list(asking.context), list(context.concepts + context.context)
-            elif context.concepts:
-                concepts, hints = list(context.concepts), list(asking.context)
-            elif not unmet and (asking.subject or context.subject):
+            if not unmet and (asking.subject or (context.subject and not context.concepts)):
                 concepts = [(tuple(self._subject_words),)]
+            elif context.concepts and (not unmet or not asking.context):
+                concepts, hints = list(context.concepts), list(asking.context)
+            elif asking.context:
+                concepts, hints = list(asking.context), list(context.concepts + context.context)
         if not concepts:
             return []  # nothing the monograph knows is asked about ("half-life of inotuzumab?")
         out = []
@@ -471,10 +492,17 @@ class Composer:
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
         if blocked:
             if not self._something_else_asked(parts, blocked, union):
-                reason = "the question asks only for what the monograph does not give"
-                return self._abstain(
-                    reason, parts, missing, chosen, {**diagnostics, "asks": ", ".join(blocked)}
-                )
+                stated = self._premise_passage(parts, ranked)
+                if stated is None:
+                    reason = "the question asks only for what the monograph does not give"
+                    return self._abstain(
+                        reason, parts, missing, chosen, {**diagnostics, "asks": ", ".join(blocked)}
+                    )
+                # "Observation is at least 1 hr - but how long does the infusion run?": the passage the
+                # asker restated, and what the monograph does not say
+                chosen, quotes = [stated], [Quote.of(stated.passage)]
+                best = stated
+                diagnostics["premise"] = stated.passage.id
             diagnostics["partial"] = ", ".join(blocked)
         text = render_quotes(quotes)
         if missing:
@@ -487,6 +515,23 @@ class Composer:
             diagnostics=diagnostics,
             best=Quote.of(best.passage),
         )
+
+    def _premise_passage(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Scored | None:
+        """The passage that contains every concept of the question's opening statement, when it names at
+        least ``_PREMISE_CONCEPTS`` of them and the passage is close in meaning to the question."""
+        premise = parts.premise
+        if premise is None or len(premise.concepts) < _PREMISE_CONCEPTS:
+            return None
+        for scored in ranked:
+            if scored.dense < self.calibration.quote_similarity:
+                continue
+            stems = self._stems[scored.passage.id]
+            if all(
+                any(all(stems.get(stem(w), 0.0) > 0 for w in phrase) for phrase in concept)
+                for concept in premise.concepts
+            ):
+                return scored
+        return None
 
     def _steering(self, parts: QuestionParts) -> list[AnswerType]:
         """The kinds of answer the monograph does give that the question asks for (``steer: true``)."""

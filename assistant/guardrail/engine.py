@@ -327,7 +327,14 @@ class Guardrail:
             for c in self._condition_names:
                 if any(r.retracts(c) for r in later):
                     continue
-                words = [w + CONTEXT_MARK for w in line.found(c, _HYPOTHETICAL)]
+                topic = list(line.found(c, _HYPOTHETICAL))
+                if line.informational:  # "What symptoms can infusion reactions cause?" then "What if severe?"
+                    topic += [
+                        m.words
+                        for m in line.mentions
+                        if m.condition == c and m.status == "present" and not m.stated
+                    ]
+                words = [w + CONTEXT_MARK for w in dict.fromkeys(topic)]
                 if words:
                     found[c] = _Found(words, [f"'{w}' read as the topic of this follow-up" for w in words])
             for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
