@@ -682,6 +682,11 @@ class Reader:
         window = max((c.severity_window for c in reaction), default=5)
         reactions = [m for m in present if any(m.condition == c.name for c in reaction)]
         others = self._other_product.find(doc)  # "the severe one was the transfusion reaction"
+        mild = [  # "not mild at all" is no mild word
+            m
+            for m in self._mild.find(doc)
+            if not {"not", "no", "nt"} & set(doc.surface[max(0, m.start - 2) : m.start])
+        ]
         for span, sign in sorted(words, key=lambda w: (w[0].start, w[0].end)):
             inside = any(span.overlaps(m.span) for m in present)
             if not sign and not inside and self._describes_other_noun(doc, span, present):
@@ -691,7 +696,10 @@ class Reader:
             nearest = self._nearest_mention(doc, span, anything, sentences)
             if nearest is not None:
                 mention, distance = nearest
-                if mention in reactions and distance <= window:
+                # "(grade 3), and grade 1 flushing during the drip": a mild word between a severity word and
+                # the reaction after it describes the reaction; the severity word describes something else.
+                milder = any(span.end <= m.start and m.end <= mention.span.end for m in mild)
+                if mention in reactions and distance <= window and not milder:
                     severe.append(doc.words(span))
                 continue
             # A sentence without a finding after a reaction tells what followed it ("IM adrenaline x2,
