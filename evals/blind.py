@@ -42,6 +42,8 @@ DEV_QA = (
     SETS / "blind_dev9_qa.jsonl",  # round 7, written as a final set before the freeze was reopened
     SETS / "blind_dev10_qa.jsonl",  # round 7
     SETS / "blind_dev11_qa.jsonl",  # round 7
+    SETS / "blind_dev12_qa.jsonl",  # round 8
+    SETS / "blind_dev13_qa.jsonl",  # round 8
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -56,6 +58,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev9_guardrail.yaml",  # round 7, written as a final set before the freeze was reopened
     SETS / "blind_dev10_guardrail.yaml",  # round 7
     SETS / "blind_dev11_guardrail.yaml",  # round 7
+    SETS / "blind_dev12_guardrail.yaml",  # round 8
+    SETS / "blind_dev13_guardrail.yaml",  # round 8
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

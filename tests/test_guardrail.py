@@ -54,6 +54,8 @@ BLIND_DEV = [
         "blind_dev9_guardrail.yaml",
         "blind_dev10_guardrail.yaml",
         "blind_dev11_guardrail.yaml",
+        "blind_dev12_guardrail.yaml",
+        "blind_dev13_guardrail.yaml",
     )
 ]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
