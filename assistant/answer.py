@@ -406,7 +406,7 @@ class Composer:
             # Besponsa?"); its words the monograph lacks still count against it, and the score decides.
             if not unmet and (asking.subject or (context.subject and not context.concepts)):
                 concepts = [(tuple(self._subject_words),)]
-            elif context.concepts and (not unmet or not asking.context):
+            elif context.concepts and (not unmet or not (asking.context or asking.subject)):
                 concepts, hints = list(context.concepts), list(asking.context)
             elif asking.context:
                 concepts, hints = list(asking.context), list(context.concepts + context.context)
