@@ -76,6 +76,10 @@ class Guardrail:
                 r.condition for r in self._rules if r.action == "discontinue" and r.severity is None
             )
         )
+        # The words of a hold ("after the count hold", "held for low plts"): the criteria's interrupt words.
+        self._hold_words = frozenset(
+            w for g in spec.criteria.groups if "interrupt" in g.fire for w in g.words if isinstance(w, str)
+        )
         # Conditions that become permanent once severe (an infusion reaction that was severe stays severe).
         self._severable = tuple(
             dict.fromkeys(r.condition for r in self._rules if r.action == "discontinue" and r.severity)
@@ -290,6 +294,9 @@ class Guardrail:
                             cleared = {m.analyte: state.pop(m.analyte)} if m.analyte in state else {}
                         if m.status == "negated":
                             ended.update(cleared)
+                            if resuming and not self._hold_words.isdisjoint(m.words.split()):
+                                # "platelets recovered after the count hold: now 160. When do we restart?"
+                                ended[m.analyte] = (i, m)
                 kept = list(state.values())
                 if not kept and turns[last].resumes and not in_force:
                     kept = list(ended.values())
