@@ -83,7 +83,9 @@ _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
-_ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "know", "advise", "advice"})
+_ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "advice"})
+# "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.
+_WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A statement, a spaced dash or a colon, then the question: "Weekly LFTs during ino - should we also ...?"
 _PREMISE = re.compile(r"^\s*([^?]{8,}?)(?:\s+[-\u2013\u2014]+\s+|\s*:\s+)")
 _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
@@ -229,7 +231,9 @@ def split_question(
 
     def asks(sentence: list[tuple[str, str]]) -> bool:
         words = {t for t, _ in sentence}
-        return sentence[-1][0] == "?" or sentence[0][0] in _ASKING_START or bool(_ASKING_VERBS & words)
+        tokens = [t for t, _ in sentence]
+        knowing = any(t == "know" and i and tokens[i - 1] in _WANTING_TO_KNOW for i, t in enumerate(tokens))
+        return sentence[-1][0] == "?" or tokens[0] in _ASKING_START or bool(_ASKING_VERBS & words) or knowing
 
     asking = [s for s in sentences if asks(s)]
     statements = [s for s in sentences if s not in asking] if asking else []
@@ -651,7 +655,10 @@ class Composer:
 
 
 _GIVING_MAX = 2  # passages added because they give the kind of answer asked for
-_PREPOSITIONS = frozenset({"by", "at", "in", "for", "to", "on", "from", "with", "after", "before", "until"})
+_PREPOSITIONS = frozenset(
+    {"by", "at", "in", "for", "to", "on", "from", "with", "after", "before", "until", "over", "under"}
+    | {"within", "during"}
+)
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
 
 
