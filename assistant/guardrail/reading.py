@@ -46,6 +46,7 @@ _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
+_STARTED = frozenset({"started", "running", "began", "begun", "commenced", "hung"})
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
@@ -383,7 +384,8 @@ class Reader:
                     assert entry.any is not None
                     matches = [(span,) for span in entry.any.find(doc)]
                 if cond.reaction and entry.near is not None and entry.scope == "sentence":
-                    matches += self._narrative_pairs(doc, firsts, seconds, matches)
+                    started = [*seconds, *_started_day_codes(doc.surface)]
+                    matches += self._narrative_pairs(doc, firsts, started, matches)
                     if infusing and not seconds:
                         paired = {p for m in matches for p in m}
                         matches += [
@@ -1071,6 +1073,22 @@ class Reader:
         if not actions:
             return None
         return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words]))
+
+
+def _started_day_codes(surface: Sequence[str]) -> list[Span]:
+    """A cycle-day code told as an infusion starting ("C1D1 started today; 20 min in she developed
+    urticaria"): the code stands for our infusion in a timeline."""
+    out = []
+    for i in range(len(surface) - 4):
+        code = (
+            surface[i] == "c"
+            and surface[i + 1].isdigit()
+            and surface[i + 2] == "d"
+            and surface[i + 3].isdigit()
+        )
+        if code and surface[i + 4] in _STARTED:
+            out.append(Span(i, i + 4))
+    return out
 
 
 def _order(a: Span, b: Span) -> tuple[int, int]:
