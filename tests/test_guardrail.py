@@ -56,6 +56,7 @@ BLIND_DEV = [
         "blind_dev11_guardrail.yaml",
         "blind_dev12_guardrail.yaml",
         "blind_dev13_guardrail.yaml",
+        "blind_dev14_guardrail.yaml",
     )
 ]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
