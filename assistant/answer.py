@@ -656,8 +656,23 @@ class Composer:
 
 _GIVING_MAX = 2  # passages added because they give the kind of answer asked for
 _PREPOSITIONS = frozenset(
-    {"by", "at", "in", "for", "to", "on", "from", "with", "after", "before", "until", "over", "under"}
-    | {"within", "during"}
+    [
+        "by",
+        "at",
+        "in",
+        "for",
+        "to",
+        "on",
+        "from",
+        "with",
+        "after",
+        "before",
+        "until",
+        "over",
+        "under",
+        "within",
+        "during",
+    ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
 

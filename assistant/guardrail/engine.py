@@ -138,9 +138,8 @@ class Guardrail:
             return self._rank(no_intent)
         severe = self._severe(turns)
         found = self._findings(turns, severe)
-        if (
-            asked.criteria is not None
-        ):  # the rules asked about, any permanent discontinuation in force, a cycle count
+        # A question about the rules: those asked about, a permanent discontinuation in force, a cycle count
+        if asked.criteria is not None:
             criteria = self._criteria_hits(*asked.criteria)
             fired = {h.rule_id for h in criteria}
             kept = [
