@@ -192,6 +192,11 @@ class LabReader:
         )
 
     @property
+    def other_tests(self) -> frozenset[str]:
+        """Tests with no limit here ("INR", "QTc"): clinical words, not names of other products."""
+        return self._limits.value_words.other_tests
+
+    @property
     def analyte_names(self) -> dict[str, Terms]:
         return self._names
 

@@ -23,6 +23,7 @@ from ..corpus import Corpus
 from ..text import (
     cardinal,
     fold_spelling,
+    is_english_word,
     is_everyday_word,
     negates_word,
     normalise,
@@ -291,6 +292,7 @@ class Reader:
         every += [self._belief, self._contrast]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
+        known |= self._labs.other_tests
         for terms in every:
             known |= terms.words
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
@@ -619,11 +621,12 @@ class Reader:
         return out
 
     def _foreign(self, doc: Doc) -> tuple[str, ...]:
-        """Words that are neither known here nor everyday English: another drug or product ("defibrotide")."""
+        """Words that are neither known here nor English: another drug or product ("defibrotide"), not an
+        anatomical or clinical word ("costal margin")."""
         return tuple(
             w
             for w in doc.surface
-            if w.isalpha() and len(w) >= 3 and w not in self._known and not is_everyday_word(w)
+            if w.isalpha() and len(w) >= 3 and w not in self._known and not is_english_word(w)
         )
 
     def _signs(
