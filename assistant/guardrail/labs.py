@@ -121,6 +121,7 @@ _TIMES = (
 )
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
+_NOW = frozenset({"now", "today", "currently"})
 _LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
 # A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit).
 _BARE_MULTIPLE = re.compile(
@@ -343,8 +344,12 @@ class LabReader:
         words = self._limits.value_words
         if (between and between[-1] in words.not_before) or (after and after[0] in words.not_after):
             return None
-        if any(w in self._other_names[key] or w in words.earlier for w in between):
-            return None  # another test's value, or an earlier one ("plt nadir was 30 two weeks ago")
+        if any(w in self._other_names[key] for w in between):
+            return None  # another test's value
+        if not (between and between[-1] in _NOW) and any(w in words.earlier for w in between):
+            return (
+                None  # an earlier value ("plt nadir was 30"), unless "now" comes last ("low before; now 260")
+            )
         return _SERIES_TAIL.match(rest, found.start(1)) or found  # "platelet series 35, 78, 150 and 232"
 
     def _with_unit(self, rest: str, key: str) -> re.Match[str] | None:
