@@ -45,6 +45,7 @@ DEV_QA = (
     SETS / "blind_dev12_qa.jsonl",  # round 8
     SETS / "blind_dev13_qa.jsonl",  # round 8
     SETS / "blind_dev14_qa.jsonl",  # round 8, a second pair
+    SETS / "blind_dev15_qa.jsonl",  # round 8, a third pair
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -62,6 +63,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev12_guardrail.yaml",  # round 8
     SETS / "blind_dev13_guardrail.yaml",  # round 8
     SETS / "blind_dev14_guardrail.yaml",  # round 8, a second pair
+    SETS / "blind_dev15_guardrail.yaml",  # round 8, a third pair
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

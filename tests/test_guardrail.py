@@ -57,6 +57,7 @@ BLIND_DEV = [
         "blind_dev12_guardrail.yaml",
         "blind_dev13_guardrail.yaml",
         "blind_dev14_guardrail.yaml",
+        "blind_dev15_guardrail.yaml",
     )
 ]
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
