@@ -307,6 +307,11 @@ def _premise(expander: QueryExpander, question: str) -> Expansion | None:
     return None if premise.unknown or premise.filler else premise
 
 
+def _holds(concept: Sequence[Sequence[str]], stems: Mapping[str, float]) -> bool:
+    """Whether a passage's (or passages') stems hold one of a concept's alternative phrases whole."""
+    return any(all(stem(w) in stems for w in phrase) for phrase in concept)
+
+
 def _typed_span(question: str, tokens: Sequence[str]) -> str:
     """The part of the question as typed that the normalised ``tokens`` came from ("Just checking,")."""
     if not tokens:
@@ -504,8 +509,7 @@ class Composer:
                     )
                 # "Observation is at least 1 hr - but how long does the infusion run?": the passage the
                 # asker restated, and what the monograph does not say
-                chosen, quotes = [stated], [Quote.of(stated.passage)]
-                best = stated
+                quotes, best = [Quote.of(stated.passage)], stated
                 diagnostics["premise"] = stated.passage.id
             diagnostics["partial"] = ", ".join(blocked)
         text = render_quotes(quotes)
@@ -529,11 +533,7 @@ class Composer:
         for scored in ranked:
             if scored.dense < self.calibration.quote_similarity:
                 continue
-            stems = self._stems[scored.passage.id]
-            if all(
-                any(all(stems.get(stem(w), 0.0) > 0 for w in phrase) for phrase in concept)
-                for concept in premise.concepts
-            ):
+            if all(_holds(concept, self._stems[scored.passage.id]) for concept in premise.concepts):
                 return scored
         return None
 
@@ -619,9 +619,8 @@ class Composer:
             if clause.text in blocked:
                 continue
             topic = clause.expansion.concepts or parts.context.concepts
-            for concept in topic:
-                if any(all(stem(w) in union for w in phrase) for phrase in concept):
-                    return True
+            if any(_holds(concept, union) for concept in topic):
+                return True
         return False
 
     def _abstain(

@@ -28,6 +28,7 @@ from assistant.guardrail import (
 )
 from assistant.models import RuleHit
 from assistant.settings import PROJECT_ROOT
+from evals.blind import DEV_GUARDRAIL, SETS
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 RULES = CORPUS_DIR / "rules.yaml"
@@ -40,26 +41,7 @@ TABLE = [
 ]
 # The blind development sets, folded in (issue 11): every situation must give the set's answer, except the
 # listed misses, which must still differ (strict xfail).
-BLIND_DEV = [
-    PROJECT_ROOT / "evals" / "sets" / name
-    for name in (
-        "blind_dev_guardrail.yaml",
-        "blind_dev2_guardrail.yaml",
-        "blind_dev3_guardrail.yaml",
-        "blind_dev4_guardrail.yaml",
-        "blind_dev5_guardrail.yaml",
-        "blind_dev6_guardrail.yaml",
-        "blind_dev7_guardrail.yaml",
-        "blind_dev8_guardrail.yaml",
-        "blind_dev9_guardrail.yaml",
-        "blind_dev10_guardrail.yaml",
-        "blind_dev11_guardrail.yaml",
-        "blind_dev12_guardrail.yaml",
-        "blind_dev13_guardrail.yaml",
-        "blind_dev14_guardrail.yaml",
-        "blind_dev15_guardrail.yaml",
-    )
-]
+BLIND_DEV = [path for path in DEV_GUARDRAIL if path.parent == SETS]  # the one list, in evals/blind.py
 KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
 KNOWN_WHY = {(k["q"], tuple(k.get("context", []))): k["why"] for group in KNOWN.values() for k in group}
 BLIND_TABLE = [

@@ -183,6 +183,9 @@ class LabReader:
         self._skip = re.compile(rf"^{_SKIP}")
         # Longest unit first: "x 10 9 l" before "l"-less "x 10 9".
         self._units = {k: sorted(a.units, key=len, reverse=True) for k, a in limits.analytes.items()}
+        # Beside a value with its unit, the unit's words name no other test ("mg" of "mg/dL" is no magnesium).
+        unit_words = {k: {w for u in a.units for w in u.split()} for k, a in limits.analytes.items()}
+        self._other_names_by_unit = {k: self._other_names[k] - words for k, words in unit_words.items()}
         # "(ULN 40)", "(ref < 21)", and a range, whose upper end is the limit: "(ref 40-130)" -> "40 130".
         self._given_uln = re.compile(
             rf"^[^.;?!]{{0,30}}?(?:\( ?(?:uln|ref|reference|normal|nl|rr)(?: range)?"
@@ -347,9 +350,8 @@ class LabReader:
         if any(w in self._other_names[key] for w in between):
             return None  # another test's value
         if not (between and between[-1] in _NOW) and any(w in words.earlier for w in between):
-            return (
-                None  # an earlier value ("plt nadir was 30"), unless "now" comes last ("low before; now 260")
-            )
+            # an earlier value ("plt nadir was 30"), unless "now" comes last ("low before, now 260")
+            return None
         return _SERIES_TAIL.match(rest, found.start(1)) or found  # "platelet series 35, 78, 150 and 232"
 
     def _with_unit(self, rest: str, key: str) -> re.Match[str] | None:
@@ -357,12 +359,11 @@ class LabReader:
         morning - and I double-checked it - is 3.8 mg/dL"): the unit says whose value it is."""
         sentence = _SENTENCE_END.split(rest, maxsplit=1)[0]
         words = self._limits.value_words
-        units = frozenset(w for u in self._units[key] for w in u.split())  # "mg" of "mg/dL" is no test
         since = 0  # where the words since the last number start: "previous 0.9 mg/dL, now 3.0 mg/dL"
         for number in _NUMBER_TOKEN.finditer(sentence):
             before, between = sentence[: number.start()].split(), sentence[since : number.start()].split()
             since = number.end()
-            if len(before) > _UNIT_REACH or any(w in self._other_names[key] - units for w in before):
+            if len(before) > _UNIT_REACH or any(w in self._other_names_by_unit[key] for w in before):
                 return None
             after = sentence[number.end() :].lstrip()
             unit = next((u for u in self._units[key] if " " in u and (after + " ").startswith(u + " ")), None)

@@ -1058,9 +1058,8 @@ class Reader:
     def _criteria(self, doc: Doc) -> tuple[frozenset[str], tuple[str, ...]] | None:
         """A question about the rules themselves ("when must it be permanently discontinued?")."""
         cues = self._cues.find(doc)
-        if (
-            "?" in doc.surface
-        ):  # in a question, not in the story before it ("... when she said her chest ...")
+        # In a question, not in the story before it ("... when she said her chest felt tight ...").
+        if "?" in doc.surface:
             ends = [e.start for e in self._sentence_ends.find(doc)]
             closing = [min((e for e in ends if e >= c.end), default=None) for c in cues]
             cues = [c for c, e in zip(cues, closing, strict=True) if e is not None and doc.surface[e] == "?"]
