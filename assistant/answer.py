@@ -270,8 +270,14 @@ def split_question(
     if any(_ASKING_VERBS & {t for t, _ in c} for c in clauses[:first]):
         first = 0  # "I was wondering whether liver monitoring carries on ..., or ...": that is the question
     long_frame = any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first])
-    if long_frame and not expander.expand(" ".join(t for c in clauses[first:] for t, _ in c)).concepts:
-        first = 0  # "if he gets a transplant after this drug, is that more dangerous?": "that" is the frame
+    frame_text = " ".join(t for c in clauses[:first] for t, _ in c)
+    topical_frame = bool(frame_text) and bool(expander.expand(frame_text).concepts)
+    if (long_frame or topical_frame) and not expander.expand(
+        " ".join(t for c in clauses[first:] for t, _ in c)
+    ).concepts:
+        # "if he gets a transplant after this drug, is that more dangerous?", "qt prolongation with
+        # besponsa, is it a real risk?": the frame names what "that" and "it" are
+        first = 0
     if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
         first = 0
     preamble, clauses = clauses[:first], clauses[first:]
