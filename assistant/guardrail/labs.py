@@ -86,6 +86,8 @@ class LabReading:
 
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
+# Whose limit a stated range is: "(our range 7-56)", "(lab ULN 21)", "local reference range".
+_WHOSE_LIMIT = r"(?:our|lab|local|site|hospital|institutional|the lab s|our lab s) "
 # A value may also group its thousands by spaces ("plts 30 000", as typed in much of Europe); a reference
 # range may not ("(ref 40-129)" is normalised to "40 129").
 _VALUE = r"(\d{1,3}(?: \d{3})+(?![\d.])|" + _NUMBER[1:]
@@ -188,9 +190,9 @@ class LabReader:
         self._other_names_by_unit = {k: self._other_names[k] - words for k, words in unit_words.items()}
         # "(ULN 40)", "(ref < 21)", and a range, whose upper end is the limit: "(ref 40-130)" -> "40 130".
         self._given_uln = re.compile(
-            rf"^[^.;?!]{{0,30}}?(?:\( ?(?:uln|ref|reference|normal|nl|rr)(?: range)?"
+            rf"^[^.;?!]{{0,30}}?(?:\( ?(?:{_WHOSE_LIMIT})?(?:uln|ref|reference|normal|nl|rr|range)(?: range)?"
             # in words, but not "normal" alone: "bili 2.4, ALT normal 30" gives no limit of the bilirubin
-            rf"|(?:with |and |, )?(?:a |an |the )?"
+            rf"|(?:with |and |, )?(?:a |an |the )?(?:{_WHOSE_LIMIT})?"
             rf"(?:uln|ref range|reference range|reference interval|normal range)"
             rf"(?: of| is| =)?) (?:< |<= |up to )?(?:\d+(?:\.\d+)? (?:to )?)?{_NUMBER}"
         )

@@ -458,7 +458,7 @@ class Reader:
             patient=doc.words(refs[-1]) if refs else "",
             resumes=bool(self._resume_intents.find(doc)),
             switches_patient=bool(self._patient_switch.find(doc)),
-            foreign=self._foreign(doc),
+            foreign=self._foreign(doc, mentions),
             own_product=bool(ours or self._own_context.find(doc)),
             infusing=self._infusing(doc, ours),
             other_decision=other_decision,
@@ -620,13 +620,19 @@ class Reader:
             out.append(m if stated else replace(m, stated=False))
         return out
 
-    def _foreign(self, doc: Doc) -> tuple[str, ...]:
+    def _foreign(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
         """Words that are neither known here nor English: another drug or product ("defibrotide"), not an
-        anatomical or clinical word ("costal margin")."""
+        anatomical or clinical word ("costal margin"), and not a word of a finding read here (a unit in
+        "bilirubin 41 umol/L", "needing diuretics for fluid overload" among SOS signs)."""
+        inside = {i for m in mentions for i in range(m.span.start, m.span.end)}
         return tuple(
             w
-            for w in doc.surface
-            if w.isalpha() and len(w) >= 3 and w not in self._known and not is_english_word(w)
+            for i, w in enumerate(doc.surface)
+            if i not in inside
+            and w.isalpha()
+            and len(w) >= 3
+            and w not in self._known
+            and not is_english_word(w)
         )
 
     def _signs(
