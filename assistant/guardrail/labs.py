@@ -198,6 +198,11 @@ class LabReader:
         )
 
     @property
+    def not_values_before(self) -> frozenset[str]:
+        """Words after a number that make it a duration, count or unit rather than a value ("6 hours")."""
+        return self._limits.value_words.not_after
+
+    @property
     def other_tests(self) -> frozenset[str]:
         """Tests with no limit here ("INR", "QTc"): clinical words, not names of other products."""
         return self._limits.value_words.other_tests

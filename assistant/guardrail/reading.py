@@ -464,11 +464,7 @@ class Reader:
             other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
-            loose_numbers=tuple(
-                w
-                for i, w in enumerate(doc.surface)
-                if _DECIMAL.fullmatch(w) and not any(m.span.start <= i < m.span.end for m in mentions)
-            ),
+            loose_numbers=self._loose_numbers(doc, mentions),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
@@ -619,6 +615,17 @@ class Reader:
             stated = not question or terse or bool(m.reason)
             out.append(m if stated else replace(m, stated=False))
         return out
+
+    def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
+        """Numbers no lab value here was read from, and not a duration or count ("repeat 6 hours later is
+        185": 185)."""
+        inside = {i for m in mentions for i in range(m.span.start, m.span.end)}
+        after = [*doc.surface[1:], ""]
+        return tuple(
+            w
+            for i, w in enumerate(doc.surface)
+            if _DECIMAL.fullmatch(w) and i not in inside and after[i] not in self._labs.not_values_before
+        )
 
     def _foreign(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
         """Words that are neither known here nor English: another drug or product ("defibrotide"), not an
