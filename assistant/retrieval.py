@@ -97,7 +97,7 @@ class QueryExpander:
         nouns = "|".join(re.escape(normalise(n)) for n in vocabulary.drug_nouns)
         # "this leukemia drug": the words between "this" and the noun describe the drug, not a topic.
         self._drug_ref = (
-            re.compile(rf"(?<!\S)this(?:\s+[a-z]\S*){{1,2}}?\s+(?:{nouns})(?!\S)") if nouns else None
+            re.compile(rf"(?<!\S)this(?:\s+[a-z]\S*){{0,2}}?\s+(?:{nouns})(?!\S)") if nouns else None
         )
         self._drug_pointer = re.compile(rf"(?<!\S)(?:this|the)\s+(?:{nouns})(?!\S)") if nouns else None
         self._generic = frozenset(vocabulary.generic) | frozenset(vocabulary.subject)
