@@ -225,7 +225,35 @@ class LabReader:
                     reading = reading or self._grade_before(doc, span, key, analyte)
                     if reading is not None:
                         readings.append(reading)
-        return readings
+        return readings + self._elided(doc, readings)
+
+    def _elided(self, doc: Doc, readings: list[LabReading]) -> list[LabReading]:
+        """A value that opens a clause with "now" and no name ("bilirubin was high at diagnosis but
+        normalised; now 0.7"): the value of the test named last before it, read with that test's limits."""
+        out = []
+        named = [(span, key) for key, terms in self._names.items() for span in terms.find(doc)]
+        for i, word in enumerate(doc.surface[:-1]):
+            number = doc.surface[i + 1]
+            opens = i == 0 or not doc.surface[i - 1][0].isalnum()
+            if word not in _NOW or not opens or not re.fullmatch(_NUMBER, number):
+                continue
+            if any(r.span.start <= i + 1 < r.span.end for r in readings):
+                continue
+            before = [(span, key) for span, key in named if span.end <= i]
+            if not before:
+                continue
+            key = max(before, key=lambda sk: sk[0].end)[1]
+            analyte = self._limits.analytes[key]
+            name = analyte.names[0].lower().split()
+            rest = list(doc.surface[i + 1 : i + 5])
+            tokens = [*name, *rest]
+            read = self._read_after(Doc.of(tokens, tokens), Span(0, len(name)), key, analyte)
+            if read is not None:
+                words = " ".join(doc.surface[i : i + 2])
+                out.append(
+                    LabReading(read.analyte, read.condition, read.status, Span(i, i + 2), words, read.reason)
+                )
+        return out
 
     def _finding_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
         """A grade ("neutropenia G3") or an abnormal value ("thrombocytopenia at 30 G/L") after the name of a

@@ -458,7 +458,7 @@ class Reader:
             patient=doc.words(refs[-1]) if refs else "",
             resumes=bool(self._resume_intents.find(doc)),
             switches_patient=bool(self._patient_switch.find(doc)),
-            foreign=self._foreign(doc, mentions),
+            foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
             infusing=self._infusing(doc, ours),
             other_decision=other_decision,
@@ -499,7 +499,7 @@ class Reader:
             if m.status == "present" and same:
                 m = replace(m, status="hypothetical")
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
-            if m.status in {"present", "negated"} and later:
+            if m.status in {"present", "negated", "conditional"} and later:
                 m = replace(m, status="retracted")
             believed = any(
                 b.end <= m.span.start and not sentences.between(*_order(b, m.span)) for b in beliefs
@@ -627,15 +627,28 @@ class Reader:
             if _DECIMAL.fullmatch(w) and i not in inside and after[i] not in self._labs.not_values_before
         )
 
-    def _foreign(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
-        """Words that are neither known here nor English: another drug or product ("defibrotide"), not an
-        anatomical or clinical word ("costal margin"), and not a word of a finding read here (a unit in
-        "bilirubin 41 umol/L", "needing diuretics for fluid overload" among SOS signs)."""
+    def _foreign(
+        self, doc: Doc, mentions: Sequence[Mention], ends: Sequence[Span], denied: bool
+    ) -> tuple[str, ...]:
+        """Words of the question that are neither known here nor English: another drug or product ("continue
+        the blina?"), not an anatomical or clinical word ("costal margin"), and not a word of a finding read
+        here (a unit in "bilirubin 41 umol/L", "needing diuretics" among SOS signs). A statement before the
+        question says what happened ("Transjugular liver biopsy: sinusoidal obstruction. Cancel the order?"),
+        not what is asked about; unless the text says it is not about ours ("no inotuzumab involved"), when
+        any such word may be the product asked about."""
         inside = {i for m in mentions for i in range(m.span.start, m.span.end)}
+        stops = sorted(e.start for e in ends)
+        asked: set[int] = set()
+        start = 0
+        for stop in [*stops, len(doc.surface)]:
+            if stop >= len(doc.surface) or doc.surface[stop] == "?":
+                asked.update(range(start, stop))
+            start = stop + 1
         return tuple(
             w
             for i, w in enumerate(doc.surface)
-            if i not in inside
+            if (denied or i in asked)
+            and i not in inside
             and w.isalpha()
             and len(w) >= 3
             and w not in self._known
