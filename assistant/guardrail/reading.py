@@ -51,6 +51,7 @@ _STARTED = frozenset({"started", "running", "began", "begun", "commenced", "hung
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
+_RUNNING = frozenset({"running", "infusing", "hanging", "dripping"})  # running at this moment ("ino running")
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
@@ -315,6 +316,12 @@ class Reader:
         clauses = Boundaries(size, boundaries)
         sentence_ends = self._sentence_ends.find(doc)
         sentences = Boundaries(size, sentence_ends)
+        # Our infusion said to be under way in this text ("the Besponsa infusion is still running").
+        others_named = self._other_product.find(doc)
+        under_way = any(
+            _RUNNING & set(doc.surface[max(0, span.start - 2) : span.end + 6])
+            for span in self._own_product.find(doc)
+        )
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
         listed = self._list_commas(doc, boundaries)
@@ -392,6 +399,17 @@ class Reader:
                         paired = {p for m in matches for p in m}
                         matches += [
                             (f,) for f in firsts if f not in paired and doc.words(f) not in _WEAK_SIGNS
+                        ]
+                    elif under_way:
+                        # "The Besponsa infusion is still running; she has a mild rash.": a symptom told
+                        # alone while ours runs, in a sentence that names no other product
+                        paired = {p for m in matches for p in m}
+                        matches += [
+                            (f,)
+                            for f in firsts
+                            if f not in paired
+                            and doc.words(f) not in _WEAK_SIGNS
+                            and all(sentences.between(*_order(o, f)) for o in others_named)
                         ]
                 for parts in matches:
                     tokens = {i for p in parts for i in range(p.start, p.end)}
