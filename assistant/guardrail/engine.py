@@ -277,7 +277,9 @@ class Guardrail:
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
                 for i, m in ordered:
-                    if m.resume and m.status in _PRESENT and (in_force or (not resuming and not state)):
+                    if m.resume and m.status in _PRESENT and in_force:
+                        continue  # "restart once ALT normalizes?" after anaphylaxis: no hold to end
+                    if m.resume and m.status in _PRESENT and not resuming and not state:
                         m = replace(m, status="negated")  # "LFTs normal now, ok to start?": no hold to end
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
