@@ -838,6 +838,8 @@ class Reader:
                 return ""
             if surface[i] not in _ATTACHING or self._treated_with(surface, i):
                 continue
+            if i + 1 < len(surface) and _DECIMAL.fullmatch(surface[i + 1]):
+                continue  # "hypotensive to 70/40", "fever to 39.5": a value, not a cause
             ours = {s.start for s in self._own_product.find(doc)}
             others = {s.start for s in self._other_product.find(doc)}
             for j in range(i + 1, min(len(surface), i + 1 + _ATTACHMENT_REACH)):
