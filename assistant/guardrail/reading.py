@@ -51,6 +51,7 @@ _STARTED = frozenset({"started", "running", "began", "begun", "commenced", "hung
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
+_OWN = frozenset({"my", "our", "mine", "ours"})
 _RUNNING = frozenset({"running", "infusing", "hanging", "dripping"})  # running at this moment ("ino running")
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
@@ -336,7 +337,8 @@ class Reader:
         hypothetical = (cues(self._hypo_before), cues(self._hypo_after))
         conditional = cues(self._conditional)
         retraction = cues(self._retraction)
-        others = self._other_patient.find(doc)
+        # "the patient in room 5" is another patient; "MY patient in room 6" is not
+        others = [o for o in self._other_patient.find(doc) if not self._owned(doc, o)]
 
         def status(
             parts: Sequence[Span], negatable: bool, cond_before: list[Span], cond_after: list[Span]
@@ -633,6 +635,15 @@ class Reader:
             stated = not question or terse or bool(m.reason)
             out.append(m if stated else replace(m, stated=False))
         return out
+
+    @staticmethod
+    def _owned(doc: Doc, span: Span) -> bool:
+        """ "MY patient in room 6": a phrase naming another patient ("patient in room") said of one's own."""
+        return (
+            bool(span.start)
+            and doc.surface[span.start - 1] in _OWN
+            and doc.surface[span.start] in {"patient", "pt"}
+        )
 
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
         """Numbers no lab value here was read from, and not a duration or count ("repeat 6 hours later is
