@@ -466,8 +466,14 @@ class Reader:
         refs = self._patient_ref.find(doc)
         named = self._own_product.find(doc)
         others = self._other_product.find(doc)
-        # Our drug named, except where the text says it is not about it: "(not ino)", "not besponsa".
-        ours = [s for s in named if not (s.start and doc.surface[s.start - 1] in _DENIAL)]
+        # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab involved".
+        # Nor where it is part of another product's name: "gemtuzumab ozogamicin".
+        ours = [
+            s
+            for s in named
+            if not (s.start and doc.surface[s.start - 1] in _DENIAL | {"no"})
+            and not any(s.overlaps(o) for o in others)
+        ]
         mentions = [self._cycle_of_other(doc, m, others) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
