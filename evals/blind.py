@@ -46,6 +46,8 @@ DEV_QA = (
     SETS / "blind_dev13_qa.jsonl",  # round 8
     SETS / "blind_dev14_qa.jsonl",  # round 8, a second pair
     SETS / "blind_dev15_qa.jsonl",  # round 8, a third pair
+    SETS / "blind_dev16_qa.jsonl",  # round 9
+    SETS / "blind_dev17_qa.jsonl",  # round 9, a second writer
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -64,6 +66,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev13_guardrail.yaml",  # round 8
     SETS / "blind_dev14_guardrail.yaml",  # round 8, a second pair
     SETS / "blind_dev15_guardrail.yaml",  # round 8, a third pair
+    SETS / "blind_dev16_guardrail.yaml",  # round 9
+    SETS / "blind_dev17_guardrail.yaml",  # round 9, a second writer
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -466,7 +466,7 @@ class Reader:
         refs = self._patient_ref.find(doc)
         named = self._own_product.find(doc)
         others = self._other_product.find(doc)
-        # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab involved".
+        # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab".
         # Nor where it is part of another product's name: "gemtuzumab ozogamicin".
         ours = [
             s
