@@ -272,11 +272,11 @@ def split_question(
     long_frame = any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first])
     frame_text = " ".join(t for c in clauses[:first] for t, _ in c)
     topical_frame = bool(frame_text) and bool(expander.expand(frame_text).concepts)
-    if (long_frame or topical_frame) and not expander.expand(
-        " ".join(t for c in clauses[first:] for t, _ in c)
-    ).concepts:
-        # "if he gets a transplant after this drug, is that more dangerous?", "qt prolongation with
-        # besponsa, is it a real risk?": the frame names what "that" and "it" are
+    rest = expander.expand(" ".join(t for c in clauses[first:] for t, _ in c))
+    # "if he gets a transplant after this drug, is that more dangerous?", "qt prolongation with besponsa, is
+    # it a real risk?": the frame names what "that" and "it" are. A question that names the drug ("...,
+    # can we resume Besponsa?") has a topic of its own, and a short frame only hints at it.
+    if not rest.concepts and (long_frame or (topical_frame and not rest.subject)):
         first = 0
     if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
         first = 0
