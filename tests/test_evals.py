@@ -506,10 +506,11 @@ def test_final_blind_sets_do_not_regress(tmp_path: Path) -> None:
     from evals import blind
 
     out = tmp_path / "out"
-    code = blind.main(["--check", "--data-dir", str(tmp_path / "data"), "--out", str(out)])
+    args = ["--check", "--finals-only", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    code = blind.main(args)
     assert code == 0
     columns = json.loads((out / "blind.json").read_text())
-    assert {"development", "final blind 1"} <= set(columns)
+    assert set(columns) == set(blind.FINALS)  # every final set, and no development column
     assert columns["final blind 1"]["answers"]["cases"] >= 150
     assert columns["final blind 1"]["guardrail"]["cases"] >= 150
     assert all(c["guardrail"]["weaker_beside"] == 0 for c in columns.values())
