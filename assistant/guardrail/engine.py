@@ -277,10 +277,13 @@ class Guardrail:
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
                 for i, m in ordered:
-                    if m.resume and m.status in _PRESENT and in_force:
-                        continue  # "restart once ALT normalizes?" after anaphylaxis: no hold to end
-                    if m.resume and m.status in _PRESENT and not resuming and not state:
-                        m = replace(m, status="negated")  # "LFTs normal now, ok to start?": no hold to end
+                    if m.resume and m.status in _PRESENT:
+                        if in_force:
+                            continue  # "restart once ALT normalizes?" after anaphylaxis: no hold to end
+                        if not resuming and not state:
+                            m = replace(
+                                m, status="negated"
+                            )  # "LFTs normal now, ok to start?": no hold to end
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
                     elif m.status == "negated" or m.status == "retracted":

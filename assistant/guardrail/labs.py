@@ -217,21 +217,25 @@ class LabReader:
 
     def read(self, doc: Doc) -> list[LabReading]:
         readings: list[LabReading] = []
+        named: list[tuple[Span, str]] = []  # where each test's name stands
         for names, read_next in ((self._names, self._read_after), (self._findings, self._finding_after)):
             for key, terms in names.items():
                 analyte = self._limits.analytes[key]
                 for span in terms.find(doc):
+                    if names is self._names:
+                        named.append((span, key))
                     reading = read_next(doc, span, key, analyte)
                     reading = reading or self._grade_before(doc, span, key, analyte)
                     if reading is not None:
                         readings.append(reading)
-        return readings + self._elided(doc, readings)
+        return readings + self._elided(doc, readings, named)
 
-    def _elided(self, doc: Doc, readings: list[LabReading]) -> list[LabReading]:
+    def _elided(
+        self, doc: Doc, readings: list[LabReading], named: list[tuple[Span, str]]
+    ) -> list[LabReading]:
         """A value that opens a clause with "now" and no name ("bilirubin was high at diagnosis but
         normalised; now 0.7"): the value of the test named last before it, read with that test's limits."""
         out = []
-        named = [(span, key) for key, terms in self._names.items() for span in terms.find(doc)]
         for i, word in enumerate(doc.surface[:-1]):
             number = doc.surface[i + 1]
             opens = i == 0 or not doc.surface[i - 1][0].isalnum()

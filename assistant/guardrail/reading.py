@@ -317,12 +317,10 @@ class Reader:
         clauses = Boundaries(size, boundaries)
         sentence_ends = self._sentence_ends.find(doc)
         sentences = Boundaries(size, sentence_ends)
-        # Our infusion said to be under way in this text ("the Besponsa infusion is still running").
-        others_named = self._other_product.find(doc)
-        under_way = any(
-            _RUNNING & set(doc.surface[max(0, span.start - 2) : span.end + 6])
-            for span in self._own_product.find(doc)
-        )
+        named = self._own_product.find(doc)
+        products = self._other_product.find(doc)  # other products named
+        # Our infusion said to be running in this text ("the Besponsa infusion is still running").
+        under_way = self._infusing(doc, named, _RUNNING)
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
         listed = self._list_commas(doc, boundaries)
@@ -411,7 +409,7 @@ class Reader:
                             for f in firsts
                             if f not in paired
                             and doc.words(f) not in _WEAK_SIGNS
-                            and all(sentences.between(*_order(o, f)) for o in others_named)
+                            and all(sentences.between(*_order(o, f)) for o in products)
                         ]
                 for parts in matches:
                     tokens = {i for p in parts for i in range(p.start, p.end)}
@@ -464,21 +462,16 @@ class Reader:
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION]
         criteria = self._criteria(doc) if with_criteria and not findings and not about_patient else None
         refs = self._patient_ref.find(doc)
-        named = self._own_product.find(doc)
-        others = self._other_product.find(doc)
         # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab".
         # Nor where it is part of another product's name: "gemtuzumab ozogamicin".
         ours = [
-            s
-            for s in named
-            if not (s.start and doc.surface[s.start - 1] in _DENIAL | {"no"})
-            and not any(s.overlaps(o) for o in others)
+            s for s in named if not self._denied_by_name(doc, s) and not any(s.overlaps(o) for o in products)
         ]
-        mentions = [self._cycle_of_other(doc, m, others) for m in mentions]
+        mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         mentions = self._other_patients_in_text(doc, mentions, refs)
         denied = len(ours) < len(named)
-        kept = [i for i in intent if not self._decides_other(doc, i, ours, others, denied)]
+        kept = [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
             patient=doc.words(refs[-1]) if refs else "",
@@ -654,7 +647,7 @@ class Reader:
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
         """Numbers no lab value here was read from, and not a duration or count ("repeat 6 hours later is
         185": 185)."""
-        inside = {i for m in mentions for i in range(m.span.start, m.span.end)}
+        inside = _tokens_of(mentions)
         after = [*doc.surface[1:], ""]
         return tuple(
             w
@@ -671,7 +664,7 @@ class Reader:
         question says what happened ("Transjugular liver biopsy: sinusoidal obstruction. Cancel the order?"),
         not what is asked about; unless the text says it is not about ours ("no inotuzumab involved"), when
         any such word may be the product asked about."""
-        inside = {i for m in mentions for i in range(m.span.start, m.span.end)}
+        inside = _tokens_of(mentions)
         stops = sorted(e.start for e in ends)
         asked: set[int] = set()
         start = 0
@@ -902,13 +895,9 @@ class Reader:
         return False
 
     @staticmethod
-    def _infusing(doc: Doc, ours: list[Span]) -> bool:
+    def _infusing(doc: Doc, ours: list[Span], cues: frozenset[str] = _UNDER_WAY) -> bool:
         """Our drug named with a word saying it is being given now ("ino running", "getting ino now")."""
-        for span in ours:
-            near = doc.surface[max(0, span.start - 2) : span.end + 6]
-            if _UNDER_WAY & set(near):
-                return True
-        return False
+        return any(cues & set(doc.surface[max(0, span.start - 2) : span.end + 6]) for span in ours)
 
     @staticmethod
     def _cycle_of_other(doc: Doc, m: Mention, others: list[Span]) -> Mention:
@@ -1154,6 +1143,11 @@ def _started_day_codes(surface: Sequence[str]) -> list[Span]:
         if code and surface[i + 4] in _STARTED:
             out.append(Span(i, i + 4))
     return out
+
+
+def _tokens_of(mentions: Sequence[Mention]) -> set[int]:
+    """The token positions the mentions were read from."""
+    return {i for m in mentions for i in range(m.span.start, m.span.end)}
 
 
 def _order(a: Span, b: Span) -> tuple[int, int]:
