@@ -39,7 +39,7 @@ from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Expansion, QueryExpander, Scored
-from .text import is_verb_form, normalise, read, stem, words
+from .text import is_verb_form, normalise, stem, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -150,6 +150,26 @@ class Answerability(BaseModel):
         return 1.0 / (1.0 + math.exp(-z))
 
 
+def _compile(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return re.compile(value)
+    except re.error as exc:  # pydantic reports ValueError as a validation error naming the field
+        raise ValueError(f"invalid regular expression: {exc}") from exc
+
+
+class Answering(BaseModel):
+    """An answer pattern that counts only for a clause about its dimension (an age, a time in hours)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passage: re.Pattern[str]
+    clause: re.Pattern[str]
+
+    _compiled = field_validator("passage", "clause", mode="before")(_compile)
+
+
 class AnswerType(BaseModel):
     """A kind of answer a question may ask for (``corpus/answer_types.yaml``).
 
@@ -162,28 +182,29 @@ class AnswerType(BaseModel):
     label: str
     asks: re.Pattern[str]
     answer: re.Pattern[str] | None = None
+    # A number answers only a question about its own dimension: "aged 1 year" answers "from what age?", not
+    # "what potassium target?". ``answer_when`` names, for an answer pattern, what the asking clause must say.
+    answer_when: list[Answering] = Field(default_factory=list)
     # A kind the monograph does give ("can it cause ...?" -> "can cause"): it is never "not covered"; the
     # passages that give it are preferred as the best answer when they cover enough of the question.
     steer: bool = False
 
     @model_validator(mode="after")
     def _steer_needs_answer(self) -> AnswerType:
-        if self.steer and self.answer is None:
-            raise ValueError("a steering answer type needs an answer pattern")
+        if self.steer and (self.answer is None or self.answer_when):
+            raise ValueError("a steering answer type needs an unconditional answer pattern")
         return self
 
-    @field_validator("asks", "answer", mode="before")
-    @classmethod
-    def _compile(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        try:
-            return re.compile(value)
-        except re.error as exc:  # pydantic reports ValueError as a validation error naming the field
-            raise ValueError(f"invalid regular expression: {exc}") from exc
+    _compiled = field_validator("asks", "answer", mode="before")(_compile)
 
-    def answered_by(self, passages: Sequence[str]) -> bool:
-        return self.answer is not None and any(self.answer.search(normalise(p)) for p in passages)
+    def answered_by(self, passages: Sequence[str], clause: str = "") -> bool:
+        """Whether a passage gives this kind of answer to ``clause`` (normalised)."""
+        texts = [normalise(p) for p in passages]
+        if self.answer is not None and any(self.answer.search(t) for t in texts):
+            return True
+        return any(
+            a.clause.search(clause) and any(a.passage.search(t) for t in texts) for a in self.answer_when
+        )
 
 
 AnswerTypes = dict[str, AnswerType]
@@ -218,10 +239,10 @@ def split_question(
 ) -> QuestionParts:
     """Sentences that ask (ending in "?" or opening with a question word) versus statements.
 
-    Each token is kept as typed and as typo-corrected (the corrector replaces tokens one for one), so that
+    Each token is kept as typed and as typo-corrected (``QueryExpander.spelled_pairs``), so that
     what a clause asks for is read on both: "antiemetic" must not turn into another word unnoticed.
     """
-    pairs = list(zip(expander.spelled(question).split(), read(question).tokens, strict=True))
+    pairs = expander.spelled_pairs(question)
     sentences: list[list[tuple[str, str]]] = [[]]
     for pair in pairs:
         sentences[-1].append(pair)
@@ -322,7 +343,7 @@ def _typed_span(question: str, tokens: Sequence[str]) -> str:
     """The part of the question as typed that the normalised ``tokens`` came from ("Just checking,")."""
     if not tokens:
         return ""
-    pattern = r"\W*".join(re.escape(t) for t in tokens if t[0].isalnum())
+    pattern = r"\W*".join(re.escape(t) for t in tokens if t[:1].isalnum())
     found = re.search(pattern, question, re.IGNORECASE) if pattern else None
     return found.group(0) if found else ""
 
@@ -331,7 +352,7 @@ def _clause(
     expander: QueryExpander, pairs: list[tuple[str, str]], codes_in: Callable[[str], tuple[str, ...]]
 ) -> Clause:
     text = " ".join(t for t, _ in pairs)
-    return Clause(text, expander.expand(text), codes_in(text), " ".join(t for _, t in pairs))
+    return Clause(text, expander.expand(text), codes_in(text), " ".join(t for _, t in pairs if t))
 
 
 @dataclass(frozen=True)
@@ -604,7 +625,7 @@ class Composer:
             kinds = [
                 t.label
                 for t in self._kinds_asked(clause.text, clause.typed)
-                if not t.steer and not t.answered_by(passages)
+                if not t.steer and not t.answered_by(passages, clause.text)
             ]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")

@@ -24,11 +24,22 @@ from .data import load_data
 from .errors import CorpusError
 from .index import VectorIndex
 from .models import Passage
-from .text import Speller, english_words, is_english_word, is_everyday_word, normalise, read, stem, words
+from .text import (
+    Speller,
+    english_words,
+    inflections,
+    is_english_word,
+    is_everyday_word,
+    normalise,
+    read,
+    stem,
+    words,
+)
 
 RRF_K = 60
 _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
+_NAME_MIN_LEN = 6
 # A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
 _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
 _DRUG_NAME = "inotuzumab ozogamicin"  # the monograph's drug, searched for when a question says "it"
@@ -107,7 +118,10 @@ class QueryExpander:
             for variant in variants:
                 self._canonical.setdefault(normalise(variant), []).append(key)
         alternatives = sorted(self._canonical, key=len, reverse=True)
-        self._synonym_re = re.compile(r"(?<!\S)(" + "|".join(map(re.escape, alternatives)) + r")(?!\S)")
+        # A plural of a variant is the variant ("heart tracings"): the variants are written in the singular.
+        self._synonym_re = re.compile(
+            r"(?<!\S)(" + "|".join(map(re.escape, alternatives)) + r")(?:(?<=[a-z]{3})e?s)?(?!\S)"
+        )
         self._details = [
             re.compile(rf"(?<!\S)(?:{p})(?!\S)")
             for p in [*vocabulary.patient_details, *vocabulary.framing_phrases]
@@ -115,7 +129,12 @@ class QueryExpander:
         variant_words = {w for v in self._canonical for w in v.split()}
         # Words a typo may have meant: the monograph's, clinicians' variants and stopwords ("oftn").
         spelled = corpus_words | variant_words | self._stop | self._generic
-        self._speller = Speller(spelled, spelled, min_length=_FUZZY_MIN_LEN)
+        spelled |= inflections(corpus_words | variant_words)  # "prolongign" meant "prolonging"
+        self._speller = Speller(spelled, spelled, min_length=_FUZZY_MIN_LEN, compounds=True)
+        # The drug's names are typed wrong more than most words ("besonpa", "inotuzamab"), and no other
+        # word is near them: two edits are allowed from six letters.
+        names = [w for w in vocabulary.subject if w in corpus_words]
+        self._names = Speller(names, names, min_length=_NAME_MIN_LEN, long_length=_NAME_MIN_LEN)
         # A word that is neither the monograph's nor everyday English may be a typo of everyday English
         # ("devleoped", "waht"): then it is filler, not a named thing the monograph lacks.
         english = english_words()
@@ -140,6 +159,8 @@ class QueryExpander:
         if stem(word) in self._corpus_stems or is_everyday_word(word):
             return word  # "last" is not a typo of "least"
         corrected = self._speller.correct(word)
+        if corrected == word:
+            corrected = self._names.correct(word)
         if corrected == word and not is_everyday_word(word) and not is_english_word(word):
             corrected = self._english.correct(word)  # "devleoped"; not "vitals", a real if rarer word
         return corrected
@@ -189,7 +210,16 @@ class QueryExpander:
     def spelled(self, text: str) -> str:
         """The normalised text with typos corrected, punctuation kept ("whats the infusoin rate ?" ->
         "whats the infusion rate ?"): what answer types and clause splitting read."""
-        return " ".join(self._spell(t) if t.isalpha() else t for t in read(text).tokens)
+        return " ".join(word for word, _ in self.spelled_pairs(text))
+
+    def spelled_pairs(self, text: str) -> list[tuple[str, str]]:
+        """Each corrected word with the token it was typed as; a word typed as two ("riskfactor") gives
+        its second part an empty typed token, so the typed tokens still spell the question."""
+        return [
+            (word, token if i == 0 else "")
+            for token in read(text).tokens
+            for i, word in enumerate(self._spell(token).split() if token.isalpha() else [token])
+        ]
 
     def _expand(self, text: str) -> Expansion:
         normal = " ".join(t for t in read(text).tokens if t[0].isalnum())

@@ -41,6 +41,7 @@ __all__ = [
     "Text",
     "english_words",
     "fold_spelling",
+    "inflections",
     "is_everyday_word",
     "negates_word",
     "normalise",
@@ -215,12 +216,36 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+_INFLECTION_LIST = 500000  # every listed English word, for the inflections of the monograph's words
+_PREFIX = 4  # letters an inflection shares with its base before stemming decides
+
+
+def inflections(base: Iterable[str]) -> frozenset[str]:
+    """English words that share a stem with one of ``base`` ("prolonging" for "prolong"), so that a typo of
+    an inflection the monograph never uses ("prolongign") is corrected to that inflection."""
+    return _inflections(frozenset(base))
+
+
+@cache
+def _inflections(base: frozenset[str]) -> frozenset[str]:
+    stems = {stem(w) for w in base}
+    prefixes = {w[:_PREFIX] for w in base if len(w) >= _PREFIX}
+    candidates = (w for w in top_n_list("en", _INFLECTION_LIST) if w[:_PREFIX] in prefixes)
+    return frozenset(
+        w
+        for w in candidates
+        if w.isalpha() and w.isascii() and stem(w) in stems and zipf_frequency(w, "en") >= VERB_FORM_ZIPF
+    )
+
+
 @cache
 def english_words() -> frozenset[str]:
     """Everyday English words (letters only), for telling a typo of one ("devleoped") from a rare term."""
     return frozenset(w for w in top_n_list("en", _ENGLISH_LIST) if w.isalpha() and w.isascii())
 
 
+_COMPOUND_MIN = 8  # a word this long may be two words typed without a space ("riskfactor")
+_PART_MIN = 3  # ... each of at least this many letters ("antiinfectives" -> "anti infectives")
 _PREFIX_MIN = 6  # a cut-off word this long is specific enough to stand for one word ("myelosupp")
 _PREFIX_CUT = 3  # ... when at least this many letters were cut
 
@@ -230,6 +255,7 @@ class Speller:
     neighbouring letters counts as one edit ("ofetn" -> "often", "cyles" -> "cycles").
 
     ``min_length``: shorter words are never corrected. One edit is allowed, two from ``long_length`` letters.
+    ``compounds``: a word that is two known words typed as one is split ("riskfactor" -> "risk factor").
     ``same_first_letter``: typos rarely hit the first letter, and requiring it avoids "premedication" ->
     "medication".
     """
@@ -242,9 +268,11 @@ class Speller:
         min_length: int = 4,
         long_length: int = 8,
         same_first_letter: bool = True,
+        compounds: bool = False,
     ) -> None:
         self._known = frozenset(known)
         self._min, self._long, self._first = min_length, long_length, same_first_letter
+        self._compounds = compounds
         self._targets: dict[str, list[str]] = {}
         for word in sorted(set(targets)):
             if word.isalpha() and len(word) >= min_length - 1:
@@ -272,4 +300,14 @@ class Speller:
             for t in self._targets.get(word[0] if self._first else "", ())
             if t.startswith(word) and len(t) >= len(word) + _PREFIX_CUT
         ]
-        return extended[0] if len(extended) == 1 else word
+        return extended[0] if len(extended) == 1 else self._split(word)
+
+    def _split(self, word: str) -> str:
+        """Two known words typed as one ("riskfactor", "antiinfectives") as the two words, or the word."""
+        if not self._compounds or len(word) < _COMPOUND_MIN:
+            return word
+        for cut in range(_PART_MIN, len(word) - _PART_MIN + 1):
+            head, tail = word[:cut], word[cut:]
+            if head in self._known and tail in self._known:
+                return f"{head} {tail}"
+        return word
