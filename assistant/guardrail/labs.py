@@ -71,6 +71,15 @@ class LabLimits(_Strict):
     value_words: ValueWords = ValueWords()
 
 
+_SCALE = 30.0  # a stated limit this many times the value or more is in another unit
+
+
+def _same_scale(value: float, limit: float) -> bool:
+    """A value and a limit in one unit are within ``_SCALE`` of each other (platelets 92 and 150 are;
+    92,000 /uL and 150 x10^9/L are not)."""
+    return value > 0 and limit > 0 and max(value, limit) / min(value, limit) < _SCALE
+
+
 @dataclass(frozen=True)
 class LabReading:
     """One value read for one analyte: abnormal ("present") or normal ("negated"), and why."""
@@ -188,13 +197,18 @@ class LabReader:
         # Beside a value with its unit, the unit's words name no other test ("mg" of "mg/dL" is no magnesium).
         unit_words = {k: {w for u in a.units for w in u.split()} for k, a in limits.analytes.items()}
         self._other_names_by_unit = {k: self._other_names[k] - words for k, words in unit_words.items()}
-        # "(ULN 40)", "(ref < 21)", and a range, whose upper end is the limit: "(ref 40-130)" -> "40 130".
-        self._given_uln = re.compile(
-            rf"^[^.;?!]{{0,30}}?(?:\( ?(?:{_WHOSE_LIMIT})?(?:uln|ref|reference|normal|nl|rr|range)(?: range)?"
-            # in words, but not "normal" alone: "bili 2.4, ALT normal 30" gives no limit of the bilirubin
-            rf"|(?:with |and |, )?(?:a |an |the )?(?:{_WHOSE_LIMIT})?"
-            rf"(?:uln|ref range|reference range|reference interval|normal range)"
-            rf"(?: of| is| =)?) (?:< |<= |up to )?(?:\d+(?:\.\d+)? (?:to )?)?{_NUMBER}"
+        # The lab's own limits stated after the value (and its unit): "(ULN 40)", "(ref < 21)", "(LLN 1.8)",
+        # a range "(ref 40-130)" -> "40 130", "(10-50)", "our lab range 10-45", "ref 150-400". Nothing with a
+        # digit may come between ("ALT 45, plt 155 (150-400)": that range is the platelets').
+        number = _NUMBER[1:-1]
+        self._stated_range = re.compile(
+            rf"^[^.;?!\d]{{0,30}}?(?P<open>\( ?)?(?:with |and |, )?(?:a |an |the )?(?:{_WHOSE_LIMIT})?"
+            r"(?P<label>uln|lln|ref range|reference range|reference interval|normal range|lab range|range|"
+            r"ref|reference|rr|nr|normal|nl)(?: of| is| =| :)? (?:(?P<bound><|<=|up to|>|>=) )?"
+            rf"(?:(?P<low>{number}) (?:to )?)?(?P<high>{number})"
+        )
+        self._stated_bare = re.compile(
+            rf"^[^.;?!\d]{{0,30}}?\( ?(?P<low>{number}) (?:to )?(?P<high>{number}) ?\)"
         )
 
     @property
@@ -338,19 +352,23 @@ class LabReader:
         raw = self._number(found.group(1))
         if raw is None:
             return None
-        limit = analyte.limit.value
-        given = self._given_uln.match(after)
-        if given and analyte.direction == "high":
-            limit_value = self._number(given.group(1))
-            if limit_value:
-                limit, factor, unit = limit_value, 1.0, unit or "the stated ULN"
+        limit, judges_normal = analyte.limit.value, analyte.judges_normal
+        stated = self._stated_limit(after[unit_len:], analyte)
+        scale = factor if unit is not None else None  # to this file's unit, for the CTCAE grade
+        if stated is not None and _same_scale(raw, stated):  # the lab's limit, in the value's unit
+            limit, factor, unit, judges_normal = stated, 1.0, unit or "the stated limit", True
+        elif stated is not None and scale is not None and _same_scale(raw * scale, stated):
+            # "Plt 92,000/uL (ref 150-400k)": the limit in this file's unit, the value in another
+            limit, judges_normal = stated, True
+        else:
+            stated = None
         if unit is None:
             readings = self._unitless(raw, analyte, decimals=not _WHOLE.fullmatch(found.group(1)))
             if not readings:
                 return None  # implausible in every unit: the number alone says nothing
         else:
             readings = [(unit, factor)]
-        verdicts = {self._judge(raw * f, limit, analyte) for _, f in readings}
+        verdicts = {self._judge(raw * f, limit, analyte, judges_normal) for _, f in readings}
         if len(verdicts) != 1:
             return None  # "bili 8": 8 mg/dL is grade 4, 8 umol/L is normal; only a unit or a word can tell
         verdict = verdicts.pop()
@@ -372,6 +390,10 @@ class LabReader:
             reason = f"'{{words}}' read as {analyte.label} above the reference upper limit {source}: "
             reason += f"{ratio:.1f} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, ratio))
+        if stated is not None:
+            reason = f"'{{words}}' read as a low {analyte.label}: below the stated lower limit {limit:g}"
+            grade = self._grade_text(analyte, raw * scale) if scale is not None else ""
+            return self._reading(doc, where, key, analyte, reason + grade)
         reason = f"'{{words}}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
         return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
 
@@ -431,12 +453,33 @@ class LabReader:
         return LabReading(key, analyte.condition, status, where, words, reason.format(words=words), clears)
 
     @staticmethod
-    def _judge(value: float, limit: float, analyte: Analyte) -> str:
+    def _judge(value: float, limit: float, analyte: Analyte, judges_normal: bool) -> str:
         if analyte.direction == "high":
             return "abnormal" if value > limit else "normal"
         if value < limit:
             return "abnormal"
-        return "normal" if analyte.judges_normal else "not low"
+        return "normal" if judges_normal else "not low"
+
+    def _stated_limit(self, after: str, analyte: Analyte) -> float | None:
+        """The limit the text states for the value just read, on the analyte's side: the upper end of a
+        range for a test that is abnormal when high, the lower end for a count."""
+        found = self._stated_range.match(after)
+        if found and found.group("label") in {"normal", "nl"} and not found.group("open"):
+            found = None  # "bili 2.4, ALT normal 30": "normal" gives a limit only in brackets
+        if not found:
+            bare = self._stated_bare.match(after)
+            if not bare:
+                return None
+            low, high = bare.group("low"), bare.group("high")
+        else:
+            low, high = found.group("low"), found.group("high")
+            bound, label = found.group("bound") or "", found.group("label")
+            if bound.startswith(">") or label == "lln":
+                low, high = high, None  # "(ref > 1.5)", "(LLN 1.8)": only a lower limit
+            elif bound or label == "uln":
+                low = None  # "(ref < 21)", "(ULN 40)": only an upper limit
+        wanted = high if analyte.direction == "high" else low
+        return self._number(wanted) if wanted else None
 
     def _graded(self, doc: Doc, where: Span, key: str, analyte: Analyte, grade: int) -> LabReading:
         if grade == 0:
