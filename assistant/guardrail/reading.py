@@ -44,6 +44,9 @@ Status = Literal["present", "negated", "retracted", "hypothetical", "conditional
 MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk input
 MASK = "_"  # stands for a masked word; never produced by ``normalise``
 _NOWHERE = Span(0, 0)
+# "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
+_GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})
+_ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
 _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
@@ -935,9 +938,9 @@ class Reader:
 
     def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
-        drug ("further inotuzumab"); not before anything else ("one more dose of antiemetic"), and not when
-        it is part of a cycle already read ("another patient got SOS on a third cycle": that mention's status
-        decides)."""
+        drug ("further inotuzumab", or with it: "any more ino needed?"); not before anything else ("one more
+        dose of antiemetic"), and not when it is part of a cycle already read ("another patient got SOS on a
+        third cycle": that mention's status decides)."""
         ours = {s.start for s in self._own_product.find(doc)}
         negations = {s.end for s in self._before.find(doc)}
         cycles = [m.span for m in mentions if m.condition == CYCLE_CONDITION]
@@ -948,7 +951,7 @@ class Reader:
                 continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
             timed = after in self._cycle_words or after in self._more_then  # "one more cycle / before HSCT"
-            if not after.isalnum() or timed or span.end in ours:
+            if not after.isalnum() or timed or any(span.start <= o <= span.end for o in ours):
                 return doc.words(span)
         return ""
 
@@ -965,7 +968,7 @@ class Reader:
             # "a third?", "the 4th", or the ordinal alone opening a clause ("Two cycles so far. Third?"),
             # which may refer back across the sentence.
             opening = i > 0 and surface[i - 1] in _PUNCTUATION
-            if number < 3 or i == 0 or not (opening or surface[i - 1] in {"a", "the"}):
+            if number < 3 or i == 0 or not (opening or surface[i - 1] in _ELIDED_DETERMINERS):
                 continue
             end = i + 1 if ordinal_word(word) else i + 2
             after = surface[end] if end < len(surface) else "."
@@ -997,7 +1000,9 @@ class Reader:
                 most = max(most, number)  # "two induction cycles", "2 ino courses"
             if after in self._durations:
                 continue  # "her first cycle three months ago": a time, not a cycle's number
-            if after in self._cycle_words or before in self._cycle_words or before == "c":
+            # "she's done two.": a count of what was given, its noun left out
+            done = before in _GIVEN_VERBS and (not after or after in _PUNCTUATION)
+            if after in self._cycle_words or before in self._cycle_words or before == "c" or done:
                 most = max(most, number)
                 # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list
                 rest = tokens[i + 1 : i + 3]
