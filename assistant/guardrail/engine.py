@@ -216,6 +216,9 @@ class Guardrail:
         if asked.asks and not asked.informational and states and not about_other:
             word = asked.asks[0]
             return _Found([word], [f"'{word}' read as asking what to do while the finding is present"])
+        if asked.asks and asked.held and not asked.informational and not about_other:
+            word = asked.asks[0]  # "C2D1 was delayed a week for counts; now plt 180. Start C2?"
+            return _Found([word], [f"'{word}' read as asking about resuming after a hold"])
         if not asked.asks and (asked.states_finding or asked.free_severe):
             for turn in reversed(earlier):  # a finding added after the decision was asked
                 # Asked by a decision phrase, or by a question about our treatment ("ino D8 today - labs
@@ -272,7 +275,9 @@ class Guardrail:
                 ]
             else:
                 state: dict[str, tuple[int, Mention]] = {}
-                resuming = any(t.resumes for t in turns)
+                # Resuming: asked to restart, or asked what to do after saying treatment was held ("C2D1
+                # was delayed a week for counts; now plt 180. Start C2?").
+                resuming = any(t.resumes for t in turns) or condition in turns[last].held
                 # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
@@ -298,11 +303,12 @@ class Guardrail:
                             cleared = {m.analyte: state.pop(m.analyte)} if m.analyte in state else {}
                         if m.status == "negated":
                             ended.update(cleared)
-                            if resuming and not self._hold_words.isdisjoint(m.words.split()):
+                            held = condition in turns[i].held
+                            if resuming and (held or not self._hold_words.isdisjoint(m.words.split())):
                                 # "platelets recovered after the count hold: now 160. When do we restart?"
                                 ended[m.analyte] = (i, m)
                 kept = list(state.values())
-                if not kept and turns[last].resumes and not in_force:
+                if not kept and (turns[last].resumes or condition in turns[last].held) and not in_force:
                     kept = list(ended.values())
             words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
             reasons = [self._reason(m, i != last) for i, m in kept]

@@ -45,6 +45,8 @@ MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk inpu
 MASK = "_"  # stands for a masked word; never produced by ``normalise``
 _NOWHERE = Span(0, 0)
 # "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
+_NOT_HELD = frozenset({"without", "no", "never", "not", "nothing", "didnt"})  # "without any InO delay"
+_NOT_HELD_WINDOW = 3  # tokens before the hold word
 _GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
 _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
@@ -132,6 +134,8 @@ class Reading:
     patient: str = ""  # the patient it names ("bed 5"), when it names one
     foreign: tuple[str, ...] = ()  # rare words naming something else ("defibrotide", "csf")
     resumes: bool = False  # it asks to resume or restart ("resume", "restart", "again")
+    # The conditions it says our treatment was held for ("C2D1 was delayed a week for counts": cytopenia).
+    held: frozenset[str] = frozenset()
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
     other_decision: bool = False  # its only decision phrases are about another product ("continue blina?")
@@ -216,6 +220,8 @@ class Reader:
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
         self._every_patient = Terms(spec.every_patient, f"{source}: every_patient")
         self._resume_intents = Terms(spec.resume_intents, f"{source}: resume_intents")
+        self._held = Terms(spec.held, f"{source}: held")
+        self._held_ended = Terms(spec.held_ended, f"{source}: held_ended")
         self._rest_of = Terms(spec.rest_of, f"{source}: rest_of")
         self._one_more = Terms(spec.cycle_count.one_more, f"{source}: cycle_count.one_more")
         self._cycle_words = frozenset(normalise(w) for w in spec.cycle_count.cycle_words)
@@ -290,6 +296,8 @@ class Reader:
             self._patient_ref,
             self._patient_switch,
             self._resume_intents,
+            self._held,
+            self._held_ended,
             self._rest_of,
             self._one_more,
         ]
@@ -357,6 +365,7 @@ class Reader:
 
         mentions: list[Mention] = []
         subjects: dict[str, str] = {}
+        subject_spans: dict[str, list[Span]] = {}  # "counts" in "delayed a week for counts"
         qualifiers: list[Mention] = []
         signs_seen: dict[str, list[tuple[str, Span]]] = {}
         labs = self._labs.read(doc)
@@ -389,6 +398,7 @@ class Reader:
                     firsts, seconds = entry.near[0].find(doc), entry.near[1].find(doc)
                     if firsts and not entry.normal:
                         subjects.setdefault(cond.name, doc.words(firsts[0]))
+                        subject_spans.setdefault(cond.name, []).extend(firsts)
                     for q in seconds if not entry.normal else ():
                         how = status((q,), entry.negatable, cond_before, cond_after)
                         qualifiers.append(Mention(cond.name, doc.words(q), how, q))
@@ -480,6 +490,7 @@ class Reader:
         return Reading(
             patient=doc.words(refs[-1]) if refs else "",
             resumes=bool(self._resume_intents.find(doc)),
+            held=self._held_for(doc, sentences, mentions, subject_spans),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
@@ -935,6 +946,38 @@ class Reader:
     def _rare(self, word: str) -> bool:
         """A word that names something the rules do not know (a product): not ours, not everyday English."""
         return word.isalpha() and word not in self._known and not is_everyday_word(word)
+
+    def _held_for(
+        self,
+        doc: Doc,
+        sentences: Boundaries,
+        mentions: Sequence[Mention],
+        subjects: dict[str, list[Span]],
+    ) -> frozenset[str]:
+        """The conditions the text says treatment was held for: a hold ("we held D15", "delayed a week")
+        in one sentence with the finding or its test ("Transaminitis in C1 meant we held D15", "for
+        counts"). Not a hold denied ("without any InO delay"), nor another patient's ("my co-resident's
+        patient ... and they held it"), nor of something else ("transplant delayed": no finding there)."""
+        others = self._other_patient.find(doc)
+        ended = self._held_ended.find(doc)
+
+        def together(a: Span, b: Span) -> bool:
+            return not sentences.between(min(a.start, b.start), max(a.start, b.start))
+
+        holds = [
+            h
+            for h in self._held.find(doc)
+            if _NOT_HELD.isdisjoint(doc.surface[max(0, h.start - _NOT_HELD_WINDOW) : h.start])
+            and not any(together(o, h) for o in others)
+            and not any(e.start > h.start and together(e, h) for e in ended)
+        ]
+        found: dict[str, list[Span]] = {}
+        for m in mentions:
+            if m.status != "other":
+                found.setdefault(m.condition, []).append(m.span)
+        for condition, spans in subjects.items():
+            found.setdefault(condition, []).extend(spans)
+        return frozenset(c for c, spans in found.items() for h in holds if any(together(h, s) for s in spans))
 
     def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our

@@ -163,6 +163,8 @@ class _RulesFile(_Strict):
     patient_ref: list[Term] = Field(default_factory=list)
     patient_deixis: list[Term] = Field(default_factory=list)
     resume_intents: list[Term] = Field(default_factory=list)
+    held: list[Term] = Field(default_factory=list)
+    held_ended: list[Term] = Field(default_factory=list)
     rest_of: list[Term] = Field(default_factory=list)
     cycle_count: _CycleCount = Field(default_factory=lambda: _CycleCount())
     patient_switch: list[Term] = Field(default_factory=list)
