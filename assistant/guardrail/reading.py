@@ -660,14 +660,27 @@ class Reader:
         )
 
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
-        """Numbers no lab value here was read from, and not a duration or count ("repeat 6 hours later is
-        185": 185)."""
+        """Numbers no lab value here was read from, and not a duration, count or clock time ("repeat 6 hours
+        later is 185", "repeat at 14:00: 25": 185, 25)."""
         inside = _tokens_of(mentions)
-        after = [*doc.surface[1:], ""]
+        surface = doc.surface
+        after = [*surface[1:], ""]
+        clock = {
+            j
+            for i in range(1, len(surface) - 1)
+            if surface[i] == ":"
+            and surface[i - 1].isdigit()
+            and surface[i + 1].isdigit()
+            and len(surface[i + 1]) == 2
+            for j in (i - 1, i + 1)
+        }
         return tuple(
             w
-            for i, w in enumerate(doc.surface)
-            if _DECIMAL.fullmatch(w) and i not in inside and after[i] not in self._labs.not_values_before
+            for i, w in enumerate(surface)
+            if _DECIMAL.fullmatch(w)
+            and i not in inside
+            and i not in clock
+            and after[i] not in self._labs.not_values_before
         )
 
     def _foreign(
