@@ -76,6 +76,11 @@ _ASKING_START = frozenset(
         "where",
         "ok",
         "okay",
+        # a request is asked as much as a question: "list the labs ... and tell me exactly which days"
+        "tell",
+        "list",
+        "explain",
+        "describe",
     ]
 )
 # A longer frame ("for the liver tests before each dose, which ...") needs a topic after it.
