@@ -48,6 +48,8 @@ DEV_QA = (
     SETS / "blind_dev15_qa.jsonl",  # round 8, a third pair
     SETS / "blind_dev16_qa.jsonl",  # round 9
     SETS / "blind_dev17_qa.jsonl",  # round 9, a second writer
+    SETS / "blind_dev18_qa.jsonl",  # round 10
+    SETS / "blind_dev19_qa.jsonl",  # round 10, a second writer
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -68,6 +70,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev15_guardrail.yaml",  # round 8, a third pair
     SETS / "blind_dev16_guardrail.yaml",  # round 9
     SETS / "blind_dev17_guardrail.yaml",  # round 9, a second writer
+    SETS / "blind_dev18_guardrail.yaml",  # round 10
+    SETS / "blind_dev19_guardrail.yaml",  # round 10, a second writer
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
