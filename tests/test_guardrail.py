@@ -463,3 +463,44 @@ def test_ask_opens_with_the_verdicts(
     if expected:
         assert answer.text.startswith(render_verdicts(answer.guardrail))
         assert all(assistant.corpus.is_verbatim(q) for h in answer.guardrail for q in h.quotes)
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        # the lab's own range, stated after the value in the usual forms, decides
+        ("ALT 47 U/L (10-50). Give today?", None),
+        ("AST 44 U/L, our lab range 10-45. Give today?", None),
+        ("Neuts 1.5 (2.0-7.5). Give today?", "below the stated lower limit 2"),
+        ("ALT 60 (ULN 50). Give today?", "1.2 x ULN"),
+        ("Bili 17 (ref <21). Give today?", None),
+        # a limit in another scale than the value is read in this file's unit
+        ("Plt 92,000/uL (ref 150-400k). Give today?", "below the stated lower limit 150"),
+    ],
+)
+def test_a_stated_reference_range_is_the_labs_limit(
+    guard: Guardrail, question: str, reason: str | None
+) -> None:
+    hits = guard.check(question)
+    if reason is None:
+        assert hits == []
+    else:
+        assert any(reason in why for h in hits for why in h.reasons), [h.reasons for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Transaminitis in C1 meant we held D15; ALT today 25. Start C2?", {"liver_abnormal"}),
+        ("C2D1 was delayed a week for counts; now plt 180, neut 2.5. Start C2?", {"cytopenia"}),
+        # a hold denied, another patient's, or already over is no resumption
+        ("Counts recovered without any InO delay; plt 180. Start C2?", set()),
+        ("My co-resident's patient had grade 4 neutropenia and they held it. Mine has ANC 2.6. Go?", set()),
+        (
+            "Held for grade 3 bilirubin in C1, resolved, and D15 was given fine afterwards. LFTs normal. Go?",
+            set(),
+        ),
+    ],
+)
+def test_a_decision_after_a_hold_is_a_resumption(guard: Guardrail, question: str, expected: set[str]) -> None:
+    assert {h.rule_id for h in guard.check(question)} == expected

@@ -154,3 +154,43 @@ def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
     assert speller.correct("myelosupp") == "myelosuppression"
     assert speller.correct("myelo") == "myelo"  # too short to stand for one word
     assert speller.correct("monito") == "monitor"  # one letter cut: a typo, corrected by edit distance
+
+
+@pytest.mark.parametrize(
+    ("typed", "spelled"),
+    [
+        ("prolongign", "prolonging"),  # a typo of an inflection the monograph never uses
+        ("riskfactor", "risk factor"),  # two known words typed as one
+        ("antiinfectives", "anti infectives"),
+        ("besonpa", "besponsa"),  # the drug's names allow two edits
+        ("inotuzamab", "inotuzumab"),
+        ("ursodiol", "ursodiol"),  # a rare name stays itself, to be reported as not mentioned
+    ],
+)
+def test_the_speller_reads_inflections_compounds_and_the_drugs_names(
+    expander: QueryExpander, typed: str, spelled: str
+) -> None:
+    assert expander.spelled(typed) == spelled
+
+
+def test_a_split_word_keeps_one_typed_token_for_the_question_as_typed(expander: QueryExpander) -> None:
+    pairs = expander.spelled_pairs("is previos SOS a riskfactor?")
+    assert [w for w, _ in pairs] == ["is", "previous", "sos", "a", "risk", "factor", "?"]
+    assert " ".join(t for _, t in pairs if t) == "is previos sos a riskfactor ?"
+
+
+def test_a_plural_of_a_synonym_variant_is_the_variant(expander: QueryExpander) -> None:
+    assert (
+        expander.expand("do I need heart tracings?").concepts
+        == expander.expand("do I need a heart tracing?").concepts
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "compound"),
+    [("guardrail", True), ("handwash", True), ("defibrotide", False), ("blinatumomab", False)],
+)
+def test_english_compounds_are_not_product_names(word: str, compound: bool) -> None:
+    from assistant.text import is_english_compound
+
+    assert is_english_compound(word) is compound
