@@ -228,6 +228,11 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(
         ("How often are LFTs checked, and what ALT threshold should trigger a hold?", "numeric threshold"),
         ("Does inotuzumab prolong the QT interval, and what QTc value should make me hold it?", "threshold"),
         ("Which drugs should be avoided with inotuzumab - specifically, is voriconazole OK?", "voriconazole"),
+        # a request opens a clause as a question does
+        (
+            "List the labs to draw before each dose and tell me which cycle days (D1, D8, D15) they fall on.",
+            "schedule",
+        ),
     ],
 )
 def test_a_partly_covered_question_is_answered_and_names_the_rest(
@@ -248,6 +253,9 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("What is the recommended dose of Besponsa in mg/m2?", "It gives no dose amount."),
         ("Does Besponsa need a dose adjustment with strong CYP3A4 inhibitors?", "does not mention cyp3a4"),
         ("Is Besponsa safe during pregnancy?", "pregnancy"),
+        # a number answers only a question about its own dimension: the age sentence gives no potassium target
+        ("What potassium and magnesium targets should be reached before each dose?", "threshold"),
+        ("Is the Besponsa infusion given over 1 hour?", "infusion rate or duration"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
