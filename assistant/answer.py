@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
-from .retrieval import Expansion, QueryExpander, Scored
+from .retrieval import Concept, Expansion, QueryExpander, Scored
 from .text import is_verb_form, normalise, stem, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
@@ -216,6 +216,15 @@ AnswerTypes = dict[str, AnswerType]
 
 
 @dataclass(frozen=True)
+class Choice:
+    """Alternatives a clause asks between, and the concepts they name that the rest of it does not."""
+
+    first: str
+    second: str
+    concepts: tuple[Concept, ...]
+
+
+@dataclass(frozen=True)
 class Clause:
     """A part of what is asked ("and should we give ursodiol?"), as the expander reads it."""
 
@@ -223,6 +232,7 @@ class Clause:
     expansion: Expansion
     codes: tuple[str, ...] = ()  # letter-digit names the monograph does not use ("cyp3a4")
     typed: str = ""  # the clause before typo correction
+    choice: Choice | None = None  # "start or end of the infusion?"
 
 
 @dataclass(frozen=True)
@@ -357,7 +367,50 @@ def _clause(
     expander: QueryExpander, pairs: list[tuple[str, str]], codes_in: Callable[[str], tuple[str, ...]]
 ) -> Clause:
     text = " ".join(t for t, _ in pairs)
-    return Clause(text, expander.expand(text), codes_in(text), " ".join(t for _, t in pairs if t))
+    tokens = [t for t, _ in pairs]
+    return Clause(
+        text,
+        expander.expand(text),
+        codes_in(text),
+        " ".join(t for _, t in pairs if t),
+        _choice(expander, tokens),
+    )
+
+
+_CHOICE_BEFORE = 3  # words of the first alternative read before "or" ("the start or the end")
+_CHOICE_AFTER = 6  # ... and of the second after it ("or just at the start of each cycle")
+# "or" that offers no alternative of its own: "and/or", "or not", "or so", "or more", "or something"
+_NOT_A_CHOICE = frozenset({"and", "not", "so", "more", "less", "other", "others", "otherwise", "else"})
+_NOT_A_CHOICE |= frozenset({"anything", "something", "similar", "both", "either", "whatever", "yes", "no"})
+
+
+def _choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | None:
+    """The alternatives a clause offers ("start or end of the infusion", "every dose or only the first"):
+    a few words on each side of its last "or", and the concepts they name that the rest of it does not."""
+    if "or" not in tokens:
+        return None
+    at = len(tokens) - 1 - tokens[::-1].index("or")
+    stop = at - 1 if at and tokens[at - 1] == "," else at  # "..., or just at the start of each cycle?"
+    before: list[str] = []
+    for token in reversed(tokens[max(0, stop - _CHOICE_BEFORE) : stop]):
+        if not token[0].isalnum():
+            break
+        before.insert(0, token)
+    after: list[str] = []
+    for token in tokens[at + 1 : at + 1 + min(_CHOICE_AFTER, len(before) + 2)]:
+        if not token[0].isalnum():
+            break
+        after.append(token)
+    if not before or not after or tokens[at - 1] in _NOT_A_CHOICE or after[0] in _NOT_A_CHOICE:
+        return None
+    if after[0] in _ASKING_START:
+        return None  # "..., or does it affect the marrow too?": a question of its own
+    rest = expander.expand(" ".join([*tokens[: stop - len(before)], *tokens[at + 1 + len(after) :]]))
+    options = expander.expand(" ".join([*before, *after]))
+    if not (options.concepts or options.unknown or options.filler):
+        return None  # "a common or major concern": words that only frame the question
+    own = [c for c in options.concepts if c not in rest.concepts]
+    return Choice(" ".join(before), " ".join(after), tuple(own))
 
 
 @dataclass(frozen=True)
@@ -399,6 +452,7 @@ class Composer:
             weights = dict.fromkeys((stem(w) for w in words(p.section)), HEADING_CREDIT)
             weights.update(dict.fromkeys((stem(w) for w in words(p.text)), 1.0))
             self._stems[p.id] = weights
+        self._stems_by_text = {p.text: self._stems[p.id] for p in corpus.passages}
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -623,7 +677,11 @@ class Composer:
             names = [
                 w
                 for w in unknown
-                if len(w) >= _NAMED_MIN_LENGTH and not w.endswith(_VERB_ENDINGS) and not is_verb_form(w)
+                if len(w) >= _NAMED_MIN_LENGTH
+                and (
+                    not w.endswith(_VERB_ENDINGS) or f" {w} acid " in f" {clause.text} "
+                )  # "ursodeoxycholic acid"
+                and not is_verb_form(w)
             ]
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
@@ -635,10 +693,23 @@ class Composer:
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
+            choice = clause.choice
+            unchosen = choice is not None and passages and not self._chooses(choice, passages)
+            if unchosen and not names and not kinds:
+                # "Does the 1 hr monitoring start from the start or the end of the infusion?"
+                missing.append(f"It does not say which: {choice.first} or {choice.second}.")
+                kinds = ["choice"]
             previous_blocked = bool(names or kinds)
             if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
+
+    def _chooses(self, choice: Choice, passages: Sequence[str]) -> bool:
+        """A quoted passage names one of the alternatives (a concept the rest of the clause does not)."""
+        stems = [  # the passage's own words, not its section title
+            {w: c for w, c in self._stems_by_text.get(p, {}).items() if c >= 1.0} for p in passages
+        ]
+        return any(_holds(concept, s) for concept in choice.concepts for s in stems)
 
     @staticmethod
     def _something_else_asked(
