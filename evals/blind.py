@@ -50,6 +50,7 @@ DEV_QA = (
     SETS / "blind_dev17_qa.jsonl",  # round 9, a second writer
     SETS / "blind_dev18_qa.jsonl",  # round 10
     SETS / "blind_dev19_qa.jsonl",  # round 10, a second writer
+    SETS / "blind_dev20_qa.jsonl",  # round 10, a second pair
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -72,6 +73,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev17_guardrail.yaml",  # round 9, a second writer
     SETS / "blind_dev18_guardrail.yaml",  # round 10
     SETS / "blind_dev19_guardrail.yaml",  # round 10, a second writer
+    SETS / "blind_dev20_guardrail.yaml",  # round 10, a second pair
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

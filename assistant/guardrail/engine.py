@@ -126,14 +126,19 @@ class Guardrail:
         if decision is None:
             own = {c: _Found(*self._evidence(asked.mentions, c, "")) for c in self._condition_names}
             no_intent = self._hits(own, self._severe(turns), decision=None, only_no_intent=True)
-            if asked.criteria is not None:  # with "how many cycles max?" when asked too
-                return self._rank(self._criteria_hits(*asked.criteria) + no_intent)
             conditional = self._own_conditional(asked)
+            if_hits: list[RuleHit] = []
             if conditional and asked.asks and not asked.informational and not asked.foreign:
                 # "If VOD develops during cycle 1, what's the action with the drug?": what to do if it occurs
                 word = asked.asks[0]
                 ask = _Found([word], [f"'{word}' read as asking what to do if the condition occurs"])
-                return self._rank(self._hits(conditional, self._severe(turns), decision=ask))
+                if_hits = self._hits(conditional, self._severe(turns), decision=ask)
+            if asked.criteria is not None:  # with "how many cycles max?" or "what if SOS occurs?" asked too
+                criteria = self._criteria_hits(*asked.criteria)
+                fired = {h.rule_id for h in criteria}
+                return self._rank(criteria + [h for h in if_hits + no_intent if h.rule_id not in fired])
+            if if_hits:
+                return self._rank(if_hits)
             # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
             return self._rank(no_intent)
         severe = self._severe(turns)
@@ -146,6 +151,13 @@ class Guardrail:
                 h
                 for h in self._hits(found, severe, decision=decision)
                 if h.action in ("discontinue", "limit") and h.rule_id not in fired
+            ]
+            # "What do we do if SOS occurs, and when should the drug be interrupted?": both are asked
+            fired |= {h.rule_id for h in kept}
+            kept += [
+                h
+                for h in self._hits(self._own_conditional(asked), severe, decision=decision)
+                if h.rule_id not in fired
             ]
             return self._rank(criteria + kept)
         if not any(f.words for f in found.values()) and asked.intent:

@@ -473,7 +473,7 @@ class Reader:
         )
         # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
         # many cycles max?"); any other finding makes it a question about this patient.
-        findings = [m for m in mentions if m.condition != CYCLE_CONDITION]
+        findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
         criteria = self._criteria(doc) if with_criteria and not findings and not about_patient else None
         refs = self._patient_ref.find(doc)
         # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab".
