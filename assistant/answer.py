@@ -694,7 +694,12 @@ class Composer:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
             choice = clause.choice
-            unchosen = choice is not None and passages and not self._chooses(choice, passages)
+            # A kind of answer the monograph gives, asked between alternatives ("a real danger or just a
+            # small side effect?": what it can cause), is answered by a passage that gives it.
+            given = any(
+                t.steer and t.answered_by(passages) for t in self._kinds_asked(clause.text, clause.typed)
+            )
+            unchosen = choice is not None and passages and not given and not self._chooses(choice, passages)
             if unchosen and not names and not kinds:
                 # "Does the 1 hr monitoring start from the start or the end of the infusion?"
                 missing.append(f"It does not say which: {choice.first} or {choice.second}.")

@@ -42,7 +42,6 @@ __all__ = [
     "english_words",
     "fold_spelling",
     "inflections",
-    "is_english_compound",
     "is_everyday_word",
     "negates_word",
     "normalise",
@@ -162,18 +161,6 @@ def is_english_word(word: str) -> bool:
     """True for a word English uses at all (about 3 per 10 million words: "vitals"), which is not a typo of
     another English word, however close it is to one ("vials")."""
     return zipf_frequency(word, "en") >= ENGLISH_ZIPF
-
-
-_ENGLISH_PART = 4  # each half of an English compound has at least this many letters ("guard" + "rail")
-
-
-def is_english_compound(word: str) -> bool:
-    """Two everyday English words typed as one ("guardrail", "safetynet"): not the name of a product."""
-    english = english_words()
-    return any(
-        word[:cut] in english and word[cut:] in english
-        for cut in range(_ENGLISH_PART, len(word) - _ENGLISH_PART + 1)
-    )
 
 
 def _comparative_bases(word: str) -> list[str]:

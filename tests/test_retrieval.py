@@ -184,13 +184,3 @@ def test_a_plural_of_a_synonym_variant_is_the_variant(expander: QueryExpander) -
         expander.expand("do I need heart tracings?").concepts
         == expander.expand("do I need a heart tracing?").concepts
     )
-
-
-@pytest.mark.parametrize(
-    ("word", "compound"),
-    [("guardrail", True), ("handwash", True), ("defibrotide", False), ("blinatumomab", False)],
-)
-def test_english_compounds_are_not_product_names(word: str, compound: bool) -> None:
-    from assistant.text import is_english_compound
-
-    assert is_english_compound(word) is compound

@@ -23,7 +23,6 @@ from ..corpus import Corpus
 from ..text import (
     cardinal,
     fold_spelling,
-    is_english_compound,
     is_english_word,
     is_everyday_word,
     negates_word,
@@ -709,7 +708,6 @@ class Reader:
             and len(w) >= 3
             and w not in self._known
             and not is_english_word(w)
-            and not is_english_compound(w)
         )
 
     def _signs(
