@@ -46,6 +46,7 @@ __all__ = [
     "negates_word",
     "normalise",
     "read",
+    "spoken_number",
     "stem",
     "words",
 ]
@@ -195,6 +196,49 @@ _CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "b
 _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
 }  # fmt: skip
+
+
+_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+_NUMBER_WORDS += ["eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen"]
+_NUMBER_WORDS += ["nineteen"]
+_UNITS = {word: n for n, word in enumerate(_NUMBER_WORDS)}
+_TENS = {word: 10 * n for n, word in enumerate(["twenty", "thirty", "forty", "fifty"], start=2)}
+_TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "ninety"], start=6)}
+_SPOKEN = re.compile(
+    r"(?:(?:" + "|".join([*_UNITS, *_TENS, "hundred", "thousand", "point", "and"]) + r")(?: |$))+"
+)
+
+
+def spoken_number(text: str) -> tuple[float, int] | None:
+    """The number that normalised ``text`` opens with in words, and its length in characters ("twenty two",
+    "five hundred", "one point two"); None when it opens with none."""
+    found = _SPOKEN.match(text)
+    if not found:
+        return None
+    words = found.group(0).split()
+    while words and words[-1] in ("and", "point"):
+        words.pop()
+    total, current, decimals, after_point = 0.0, 0.0, "", False
+    for word in words:
+        if after_point:
+            if word not in _UNITS or _UNITS[word] > 9:
+                break
+            decimals += str(_UNITS[word])
+        elif word == "point":
+            after_point = True
+        elif word in _UNITS:
+            current += _UNITS[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "thousand":
+            total, current = total + (current or 1) * 1000, 0.0
+    value = total + current + (float(f"0.{decimals}") if decimals else 0.0)
+    if not words or words == ["and"]:
+        return None
+    length = len(" ".join(words))
+    return value, length
 
 
 def cardinal(word: str) -> int:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..text import spoken_number
 from .matching import Doc, Span, Terms
 
 Direction = Literal["high", "low"]
@@ -71,6 +72,22 @@ class LabLimits(_Strict):
     value_words: ValueWords = ValueWords()
 
 
+@dataclass(frozen=True)
+class _Spoken:
+    """A value read from words, shaped like the match of a value written in digits."""
+
+    number: str
+    stop: int
+
+    def group(self, index: int = 0) -> str:
+        return self.number
+
+    def end(self) -> int:
+        return self.stop
+
+
+# What may follow a value in words: punctuation, or when it was taken ("platelets twenty-two this morning").
+_SPOKEN_FOLLOWERS = frozenset({",", ".", ";", ":", "?", "!", ")", "this", "today", "now", "on", "at"})
 _SCALE = 30.0  # a stated limit this many times the value or more is in another unit
 
 
@@ -121,8 +138,8 @@ _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
 _GRADE_BEFORE = re.compile(rf"(?<![a-z0-9]){_GRADE_WORDS} $")  # "g 3 neutropenia", "grade 2 ast"
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _ULN = (
-    r"(?:the |la |il |el |o )?(?:uln|upper limit(?: of normal)?|upper normal limit|normal|above normal"
-    r"|the normal|upper limit normal|normale|limite superiore(?: della norma| normale)?"
+    r"(?:the |la |il |el |o )?(?:uln|upper limit(?: of normal)?|upper normal limit|upper normal|normal"
+    r"|above normal|the normal|upper limit normal|normale|limite superiore(?: della norma| normale)?"
     r"|limite superior(?: normal)?|lsn)"
 )
 # Between a multiple and the ULN: "5-fold", "3 fois", "5 volte", "two time more than", "1.5x compared with".
@@ -328,6 +345,8 @@ class LabReader:
             or self._with_unit(rest, key)
         )
         if not found:
+            found = self._spoken(rest, skipped, key, analyte)
+        if not found:
             return None
         # A trend ("bili 1.8 -> 2.9 -> 4.2 mg/dL", "ALT 80 to 240") is judged by its latest value.
         steps = []
@@ -396,6 +415,21 @@ class LabReader:
             return self._reading(doc, where, key, analyte, reason + grade)
         reason = f"'{{words}}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
         return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
+
+    def _spoken(self, rest: str, skipped: int, key: str, analyte: Analyte) -> _Spoken | None:
+        """A value in words ("platelets twenty-two this morning", "ANC one point two"), when a unit, a
+        punctuation mark or the time of the test follows it (not "platelets one more time")."""
+        spoken = spoken_number(rest[skipped:])
+        if spoken is None:
+            return None
+        value, length = spoken
+        end = skipped + length
+        following = rest[end:].lstrip()
+        unit, _, _ = self._unit(following, key, analyte)
+        first = following.split(" ", 1)[0] if following else ""
+        if following and first not in _SPOKEN_FOLLOWERS and unit is None:
+            return None
+        return _Spoken(f"{value:g}", end)
 
     def _loose(self, rest: str, key: str) -> re.Match[str] | None:
         """A value a few words after the name, when nothing between names another test and the number is
