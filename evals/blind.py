@@ -51,6 +51,7 @@ DEV_QA = (
     SETS / "blind_dev18_qa.jsonl",  # round 10
     SETS / "blind_dev19_qa.jsonl",  # round 10, a second writer
     SETS / "blind_dev20_qa.jsonl",  # round 10, a second pair
+    SETS / "blind_dev21_qa.jsonl",  # round 10, a third pair
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -74,6 +75,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev18_guardrail.yaml",  # round 10
     SETS / "blind_dev19_guardrail.yaml",  # round 10, a second writer
     SETS / "blind_dev20_guardrail.yaml",  # round 10, a second pair
+    SETS / "blind_dev21_guardrail.yaml",  # round 10, a third pair
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -504,3 +504,18 @@ def test_a_stated_reference_range_is_the_labs_limit(
 )
 def test_a_decision_after_a_hold_is_a_resumption(guard: Guardrail, question: str, expected: set[str]) -> None:
     assert {h.rule_id for h in guard.check(question)} == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("platelets twenty-two this morning, LFTs normal - can we push on with D15?", {"cytopenia"}),
+        ("Plt seventy, ANC one point two, LFTs normal. Green-light day 8?", {"cytopenia"}),
+        ("ANC five hundred per microlitre, LFTs fine. What do we do with the D15 dose?", {"cytopenia"}),
+        ("platelets two hundred and ten, LFTs normal. Give D8?", set()),
+        # a number word that is no value: "platelets one more time"
+        ("Check platelets one more time before D8?", set()),
+    ],
+)
+def test_a_value_in_words_is_read(guard: Guardrail, question: str, expected: set[str]) -> None:
+    assert {h.rule_id for h in guard.check(question)} == expected
