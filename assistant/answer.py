@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -358,7 +358,7 @@ def _premise(expander: QueryExpander, question: str) -> Expansion | None:
     return None if premise.unknown or premise.filler else premise
 
 
-def _holds(concept: Sequence[Sequence[str]], stems: Mapping[str, float]) -> bool:
+def _holds(concept: Sequence[Sequence[str]], stems: Collection[str]) -> bool:
     """Whether a passage's (or passages') stems hold one of a concept's alternative phrases whole."""
     return any(all(stem(w) in stems for w in phrase) for phrase in concept)
 
@@ -462,7 +462,8 @@ class Composer:
             weights = dict.fromkeys((stem(w) for w in words(p.section)), HEADING_CREDIT)
             weights.update(dict.fromkeys((stem(w) for w in words(p.text)), 1.0))
             self._stems[p.id] = weights
-        self._stems_by_text = {p.text: self._stems[p.id] for p in corpus.passages}
+        # Each passage's own words (not its section title), by text: what names an alternative asked about.
+        self._own_stems = {p.text: frozenset(stem(w) for w in words(p.text)) for p in corpus.passages}
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -704,28 +705,25 @@ class Composer:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
             choice = clause.choice
-            # A kind of answer the monograph gives, asked between alternatives ("a real danger or just a
-            # small side effect?": what it can cause), is answered by a passage that gives it.
-            given = choice is not None and any(
-                t.steer and t.answered_by(passages)
-                for t in self._kinds_asked(f"{choice.first} {choice.second}", "")
-            )
-            unchosen = choice is not None and passages and not given and not self._chooses(choice, passages)
-            if unchosen and not names and not kinds:
-                # "Does the 1 hr monitoring start from the start or the end of the infusion?"
+            unchosen = choice is not None and not names and not kinds and not self._chooses(choice, passages)
+            if unchosen:  # "Does the 1 hr monitoring start from the start or the end of the infusion?"
                 missing.append(f"It does not say which: {choice.first} or {choice.second}.")
-                kinds = ["choice"]
-            previous_blocked = bool(names or kinds)
+            previous_blocked = bool(names or kinds or unchosen)
             if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
 
     def _chooses(self, choice: Choice, passages: Sequence[str]) -> bool:
-        """A quoted passage names one of the alternatives (a concept the rest of the clause does not)."""
-        stems = [  # the passage's own words, not its section title
-            {w: c for w, c in self._stems_by_text.get(p, {}).items() if c >= 1.0} for p in passages
-        ]
-        return any(_holds(concept, s) for concept in choice.concepts for s in stems)
+        """A quoted passage names one of the alternatives (a concept the rest of the clause does not), or
+        gives the kind of answer the alternatives ask about ("a real danger or just a small side effect?":
+        what it can cause). Without passages nothing is known yet."""
+        if not passages:
+            return True
+        asked = self._kinds_asked(f"{choice.first} {choice.second}", "")
+        if any(t.steer and t.answered_by(passages) for t in asked):
+            return True
+        stems = [self._own_stems.get(p, frozenset()) for p in passages]
+        return any(_holds(concept, own) for concept in choice.concepts for own in stems)
 
     @staticmethod
     def _something_else_asked(

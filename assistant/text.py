@@ -218,6 +218,8 @@ def spoken_number(text: str) -> tuple[float, int] | None:
     words = found.group(0).split()
     while words and words[-1] in ("and", "point"):
         words.pop()
+    if not words or words == ["and"]:
+        return None
     total, current, decimals, after_point = 0.0, 0.0, "", False
     for word in words:
         if after_point:
@@ -235,10 +237,7 @@ def spoken_number(text: str) -> tuple[float, int] | None:
         elif word == "thousand":
             total, current = total + (current or 1) * 1000, 0.0
     value = total + current + (float(f"0.{decimals}") if decimals else 0.0)
-    if not words or words == ["and"]:
-        return None
-    length = len(" ".join(words))
-    return value, length
+    return value, len(" ".join(words))
 
 
 def cardinal(word: str) -> int:

@@ -289,7 +289,8 @@ class Guardrail:
                 state: dict[str, tuple[int, Mention]] = {}
                 # Resuming: asked to restart, or asked what to do after saying treatment was held ("C2D1
                 # was delayed a week for counts; now plt 180. Start C2?").
-                resuming = any(t.resumes for t in turns) or condition in turns[last].held
+                held_now = condition in turns[last].held
+                resuming = any(t.resumes for t in turns) or held_now
                 # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
@@ -297,10 +298,8 @@ class Guardrail:
                     if m.resume and m.status in _PRESENT:
                         if in_force:
                             continue  # "restart once ALT normalizes?" after anaphylaxis: no hold to end
-                        if not resuming and not state:
-                            m = replace(
-                                m, status="negated"
-                            )  # "LFTs normal now, ok to start?": no hold to end
+                        if not resuming and not state:  # "LFTs normal now, ok to start?": no hold to end
+                            m = replace(m, status="negated")
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
                     elif m.status == "negated" or m.status == "retracted":
@@ -320,7 +319,7 @@ class Guardrail:
                                 # "platelets recovered after the count hold: now 160. When do we restart?"
                                 ended[m.analyte] = (i, m)
                 kept = list(state.values())
-                if not kept and (turns[last].resumes or condition in turns[last].held) and not in_force:
+                if not kept and (turns[last].resumes or held_now) and not in_force:
                     kept = list(ended.values())
             words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
             reasons = [self._reason(m, i != last) for i, m in kept]

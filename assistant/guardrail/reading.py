@@ -43,10 +43,10 @@ Status = Literal["present", "negated", "retracted", "hypothetical", "conditional
 MAX_FUZZY_LENGTH = 40  # no medical word is longer; bounds the work on junk input
 MASK = "_"  # stands for a masked word; never produced by ``normalise``
 _NOWHERE = Span(0, 0)
-# "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _NOT_HELD = frozenset({"without", "no", "never", "not", "nothing", "didnt"})  # "without any InO delay"
 _NOT_HELD_WINDOW = 3  # tokens before the hold word
-_GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})
+_GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})  # "she's done two"
+# "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
 _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
@@ -363,8 +363,7 @@ class Reader:
             return how
 
         mentions: list[Mention] = []
-        subjects: dict[str, str] = {}
-        subject_spans: dict[str, list[Span]] = {}  # "counts" in "delayed a week for counts"
+        subject_spans: dict[str, list[Span]] = {}  # "liver tests" in "which liver tests ...?", "counts"
         qualifiers: list[Mention] = []
         signs_seen: dict[str, list[tuple[str, Span]]] = {}
         labs = self._labs.read(doc)
@@ -396,7 +395,6 @@ class Reader:
                 if entry.near is not None:
                     firsts, seconds = entry.near[0].find(doc), entry.near[1].find(doc)
                     if firsts and not entry.normal:
-                        subjects.setdefault(cond.name, doc.words(firsts[0]))
                         subject_spans.setdefault(cond.name, []).extend(firsts)
                     for q in seconds if not entry.normal else ():
                         how = status((q,), entry.negatable, cond_before, cond_after)
@@ -489,7 +487,7 @@ class Reader:
         return Reading(
             patient=doc.words(refs[-1]) if refs else "",
             resumes=bool(self._resume_intents.find(doc)),
-            held=self._held_for(doc, sentences, mentions, subject_spans),
+            held=self._held_for(doc, sentences, mentions, subject_spans, others),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
@@ -506,7 +504,7 @@ class Reader:
             severe=severe,
             free_severe=free if not own_topic else (),
             criteria=criteria,
-            subjects=subjects,
+            subjects={c: doc.words(spans[0]) for c, spans in subject_spans.items()},
             qualifiers=tuple(qualifiers),
         )
 
@@ -964,16 +962,16 @@ class Reader:
         sentences: Boundaries,
         mentions: Sequence[Mention],
         subjects: dict[str, list[Span]],
+        others: Sequence[Span],
     ) -> frozenset[str]:
         """The conditions the text says treatment was held for: a hold ("we held D15", "delayed a week")
         in one sentence with the finding or its test ("Transaminitis in C1 meant we held D15", "for
         counts"). Not a hold denied ("without any InO delay"), nor another patient's ("my co-resident's
         patient ... and they held it"), nor of something else ("transplant delayed": no finding there)."""
-        others = self._other_patient.find(doc)
         ended = self._held_ended.find(doc)
 
         def together(a: Span, b: Span) -> bool:
-            return not sentences.between(min(a.start, b.start), max(a.start, b.start))
+            return not sentences.between(*_order(a, b))
 
         holds = [
             h
