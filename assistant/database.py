@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,9 +93,9 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def make_engine(url: str) -> Engine:
-    """A pooled engine for ``url``. SQLite: WAL, so several processes append while others read; NORMAL sync,
-    durable across application crashes in WAL mode without an fsync per answer. PostgreSQL: connections
-    checked before use, so a restarted server costs no request."""
+    """A pooled engine for ``url``. SQLite: NORMAL sync, durable across application crashes in WAL mode
+    (which ``migrate`` sets) without an fsync per answer. PostgreSQL: connections checked before use, so a
+    restarted server costs no request."""
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,6 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(connection: object, _: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -168,17 +167,29 @@ def revision(connection: Connection) -> str | None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision, one process at a time; cheap when it already is."""
+    url = engine.url.render_as_string(hide_password=False)
+    path = sqlite_file(url)
+    with reporting(url):
+        if path is None:
+            with engine.connect() as connection:
+                if revision(connection) == head():
+                    return
+            with engine.begin() as connection:
+                transaction_lock(connection, "audit-schema-migration")
+                _upgrade(connection)
+            return
+        # SQLite: all of it under the file lock. Switching a file to WAL fails at once, without waiting,
+        # while another connection has it open, so hosts opening a new file together must take turns.
+        with file_lock(Path(f"{path}.migrate.lock"), MIGRATION_LOCK_TIMEOUT_S):
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file: set once
+            with engine.begin() as connection:
+                _upgrade(connection)
+
+
+def _upgrade(connection: Connection) -> None:
+    """Apply the migrations not yet applied; another host may have applied them while this one waited."""
     from alembic import command
 
-    url = engine.url.render_as_string(hide_password=False)
-    with reporting(url):
-        with engine.connect() as connection:
-            if revision(connection) == head():
-                return
-        path = sqlite_file(url)
-        lock = file_lock(Path(f"{path}.migrate.lock"), MIGRATION_LOCK_TIMEOUT_S) if path else nullcontext()
-        with lock, engine.begin() as connection:
-            if path is None:
-                transaction_lock(connection, "audit-schema-migration")
-            if revision(connection) != head():  # another host may have migrated while this one waited
-                command.upgrade(alembic_config(connection), "head")
+    if revision(connection) != head():
+        command.upgrade(alembic_config(connection), "head")

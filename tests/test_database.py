@@ -8,6 +8,7 @@ import dataclasses
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from assistant import Assistant
 from assistant.audit import AuditStore
 from assistant.database import head, metadata, revision
 from assistant.errors import AuditUnavailable
+from assistant.locks import file_lock
 from assistant.models import Answer
 from assistant.settings import PROJECT_ROOT
 from assistant.web import build_app
@@ -120,6 +122,21 @@ def test_hosts_starting_together_on_an_empty_database_migrate_it_once(url: str, 
     with store.engine.connect() as connection:
         assert list(connection.exec_driver_sql("SELECT version_num FROM alembic_version")) == [(head(),)]
     store.close()
+
+
+def test_a_host_leaves_a_new_sqlite_file_alone_while_another_holds_the_migration_lock(tmp_path: Path) -> None:
+    """Switching a file to WAL fails at once, without waiting, while another connection has it open; so a
+    second host waits for the lock before it opens the file at all (CI once saw 'database is locked')."""
+    path = tmp_path / "audit.sqlite3"
+    opened: list[AuditStore] = []
+    with file_lock(Path(f"{path}.migrate.lock"), 60.0):
+        waiting = threading.Thread(target=lambda: opened.append(AuditStore(path)))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive() and not path.exists()
+    waiting.join(timeout=60)
+    assert opened and opened[0].journal_mode == "wal"
+    opened[0].close()
 
 
 # ----------------------------------------------------------------------- a database that cannot be used
