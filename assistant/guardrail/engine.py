@@ -272,6 +272,8 @@ class Guardrail:
                 key=lambda im: (im[0], im[1].span.start),
             )
             ordered = [(i, m) for i, m in ordered if m.status != "other"]
+            if condition in self._reactions:
+                ordered = [(i, m) for i, m in ordered if not _disowned(turns, i, m)]
             if condition in self._permanent or (condition in self._severable and severe):
                 kept = [
                     (i, m)
@@ -294,6 +296,9 @@ class Guardrail:
                 # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
+                if condition in self._reactions:  # "That was 3 weeks ago and never recurred": over
+                    over = {i for i, t in enumerate(turns) if t.resolves_earlier}
+                    ordered = [(i, m) for i, m in ordered if not any(j > i for j in over)]
                 for i, m in ordered:
                     if m.resume and m.status in _PRESENT:
                         if in_force:
@@ -443,6 +448,12 @@ class Guardrail:
             triggers=list(dict.fromkeys(triggers)),
             reasons=list(dict.fromkeys(reasons)),
         )
+
+
+def _disowned(turns: Sequence[Reading], i: int, m: Mention) -> bool:
+    """A reaction told before a turn, or earlier in the turn, that gives it to another product and denies
+    ours: "Patient had a reaction during the infusion" then "The infusion was the rituximab, not Besponsa"."""
+    return turns[i].disowned_at > m.span.start or any(t.disowned_at >= 0 for t in turns[i + 1 :])
 
 
 def mean_check_seconds(guard: Guardrail, questions: Sequence[str], *, rounds: int = 50) -> float:

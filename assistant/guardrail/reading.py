@@ -147,12 +147,21 @@ class Reading:
     # A correction ("sorry typo, it's 0.9") and the numbers it gives that no lab value here was read from.
     corrects: bool = False
     loose_numbers: tuple[str, ...] = ()
+    # It names another product and denies ours ("the infusion was the rituximab, not Besponsa"): the token
+    # where that denial ends (-1: none). Reactions told before it, here or in earlier turns, are not ours.
+    disowned_at: int = -1
+    # A sentence that tells an earlier reaction resolved without naming it ("That was 3 weeks ago and never
+    # recurred"): the mild reactions of earlier turns are over.
+    resolves_earlier: bool = False
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
 
     def retracts(self, condition: str) -> bool:
-        return any(m.condition == condition and m.status == "retracted" for m in self.mentions)
+        """It takes the condition back: "VOD ruled out"; or a correction denies it ("I re-read the notes:
+        the Besponsa infusion had no reaction at all")."""
+        taken_back = {"retracted", "negated"} if self.corrects else {"retracted"}
+        return any(m.condition == condition and m.status in taken_back for m in self.mentions)
 
     @property
     def states_finding(self) -> bool:
@@ -459,8 +468,9 @@ class Reader:
             mentions += self._elided_cycle(doc, sentences)
         mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
+        resolves_earlier = False
         if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
-            mentions = self._past_resolved(doc, mentions, sentence_ends)
+            mentions, resolves_earlier = self._past_resolved(doc, mentions, sentence_ends)
         own_topic = any(m.status == "present" for m in mentions)
         # A yes/no question about a named patient or a scheduled dose ("bay 2, ino C2D15 due ... all within
         # range. any reason to hold?") asks whether to act for that patient, not when the rules apply ("bed
@@ -495,6 +505,8 @@ class Reader:
             other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
+            disowned_at=self._disowned_at(doc, named) if products else -1,
+            resolves_earlier=resolves_earlier,
             loose_numbers=self._loose_numbers(doc, mentions),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
@@ -564,13 +576,17 @@ class Reader:
         others = any(s.overlaps(rest) for s in self._other_product.find(doc))
         return others or any(self._rare(w) for w in doc.surface[rest.start : rest.end])
 
-    def _past_resolved(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
+    def _past_resolved(
+        self, doc: Doc, mentions: list[Mention], ends: list[Span]
+    ) -> tuple[list[Mention], bool]:
         """A mild reaction at an earlier infusion that has resolved is not a current reaction. Earlier: said
         so ("last week"), or on a treatment day other than the one the text calls today ("chills during the
-        C1D1 infusion, gone the same day. Today C1D8 ...")."""
+        C1D1 infusion, gone the same day. Today C1D8 ...").
+
+        Also whether a past, resolved sentence names no reaction: it tells of one in an earlier turn."""
         resolved = self._resolved.find(doc)
         if not resolved:
-            return mentions
+            return mentions, False
         stops = sorted(e.start for e in ends)
 
         def sentence(span: Span) -> int:
@@ -584,12 +600,27 @@ class Reader:
             past += [d for d in days if doc.words(d) not in current]
         past_sentences = {sentence(s) for s in resolved} & {sentence(s) for s in past}
         reaction = {c.name for c in self._conditions if c.reaction}
-        return [
+        told = {sentence(m.span) for m in mentions if m.condition in reaction}
+        kept = [
             replace(m, status="negated")
             if m.condition in reaction and m.status == "present" and sentence(m.span) in past_sentences
             else m
             for m in mentions
         ]
+        return kept, bool(past_sentences - told)
+
+    @staticmethod
+    def _disowned_at(doc: Doc, named: Sequence[Span]) -> int:
+        """Where the last denial of our product ends: "not Besponsa", "not with besponsa", "not during
+        Besponsa itself" (-1: none)."""
+        no = _DENIAL | {"no"}
+
+        def denied(s: Span) -> bool:
+            before = doc.surface[max(0, s.start - 2) : s.start]
+            linked = len(before) == 2 and before[0] in no and before[1] in _ATTACHING | _ELIDED_DETERMINERS
+            return bool(before) and (before[-1] in no or linked)
+
+        return max((s.end for s in named if denied(s)), default=-1)
 
     def _other_patients_in_text(self, doc: Doc, mentions: list[Mention], refs: list[Span]) -> list[Mention]:
         """ "Bed 4: ALT 290. Bed 5: plts 30. For bed 4 - give D8?": findings under another bed are another
