@@ -208,14 +208,22 @@ class AnswerType(BaseModel):
 
     _compiled = field_validator("asks", "answer", mode="before")(_compile)
 
-    def answered_by(self, passages: Sequence[str], clause: str = "") -> bool:
-        """Whether a passage gives this kind of answer to ``clause`` (normalised)."""
-        texts = [normalise(p) for p in passages]
-        if self.answer is not None and any(self.answer.search(t) for t in texts):
+    def answered_by(
+        self, passages: Sequence[str], clause: str = "", topical: Sequence[str] | None = None
+    ) -> bool:
+        """Whether a passage gives this kind of answer to ``clause`` (normalised). ``topical``: the passages
+        about what the clause asks about, the only ones whose number in the clause's dimension answers it."""
+        if self.answer is not None and any(self.answer.search(normalise(p)) for p in passages):
             return True
+        texts = [normalise(p) for p in (passages if topical is None else topical)]
         return any(
             a.clause.search(clause) and any(a.passage.search(t) for t in texts) for a in self.answer_when
         )
+
+    def dimension(self, clause: str) -> set[str]:
+        """The words of ``clause`` that ask for this kind or name its dimension ("how many hours", "age")."""
+        found = [self.asks.search(clause), *(a.clause.search(clause) for a in self.answer_when)]
+        return {w for m in found if m for w in m.group(0).split()}
 
 
 AnswerTypes = dict[str, AnswerType]
@@ -389,6 +397,10 @@ def _clause(
 _CHOICE_BEFORE = 3  # words of the first alternative read before "or" ("the start or the end")
 _CHOICE_AFTER = 6  # ... and of the second after it ("or just at the start of each cycle")
 # "or" that offers no alternative of its own: "and/or", "or not", "or so", "or more", "or something"
+_LIST_ASKERS = frozenset({"which", "what", "whats"})  # a clause that asks to pick among listed candidates
+_LIST_JOINERS = frozenset({"and", "or"})
+_LIST_ITEMS = 3  # "K, Mg, Ca": fewer items between commas are more often a clause's parts than candidates
+_LIST_ITEM_WORDS = 3  # words in one listed candidate ("an antipyretic", "busulfan plus thiotepa")
 _NOT_A_CHOICE = frozenset({"and", "not", "so", "more", "less", "other", "others", "otherwise", "else"})
 _NOT_A_CHOICE |= frozenset({"anything", "something", "similar", "both", "either", "whatever", "yes", "no"})
 _NOT_A_CHOICE |= frozenset({"true", "false"})  # "True or false: ..."
@@ -396,9 +408,10 @@ _NOT_A_CHOICE |= frozenset({"true", "false"})  # "True or false: ..."
 
 def _choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | None:
     """The alternatives a clause offers ("start or end of the infusion", "every dose or only the first"):
-    a few words on each side of its last "or", and the concepts they name that the rest of it does not."""
+    a few words on each side of its last "or", and the concepts they name that the rest of it does not.
+    A "which"/"what" clause may offer them as a list instead: "which electrolytes - K, Mg, Ca?"."""
     if "or" not in tokens:
-        return None
+        return _listed_choice(expander, tokens)
     at = len(tokens) - 1 - tokens[::-1].index("or")
     stop = at - 1 if at and tokens[at - 1] == "," else at  # "..., or just at the start of each cycle?"
     before: list[str] = []
@@ -421,6 +434,32 @@ def _choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | None:
         return None  # "a common or major concern": words that only frame the question
     own = [c for c in options.concepts if c not in rest.concepts]
     return Choice(" ".join(before), " ".join(after), tuple(own))
+
+
+def _listed_choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | None:
+    """The candidates a "which"/"what" clause lists, three or more short items between commas ("which
+    electrolytes (K, Mg, Ca)?", "such as a steroid, an antipyretic and an antihistamine"), or a clause that
+    is only such a list ("which electrolytes should be tested - potassium, magnesium, calcium?")."""
+    items: list[list[str]] = [[]]
+    run: list[list[str]] = []
+    for token in [*tokens, "."]:
+        if token == "," or (token in _LIST_JOINERS and len(items) >= 2):
+            items.append([])
+        elif token.isalpha() and (len(items) == 1 or len(items[-1]) < _LIST_ITEM_WORDS):
+            items[-1].append(token)  # the first item is cut to the others' length below
+        else:  # the list, if any, ends here
+            done = [i for i in items if i]
+            if len(done) >= _LIST_ITEMS and len(done) == len(items):
+                run = [done[0][-max(len(i) for i in done[1:]) :], *done[1:]]
+            items = [[]]  # a number ends it: "K 3.1, Mg 0.6, starting tomorrow" lists values
+    listed = {w for item in run for w in item}
+    only_list = all(w in listed or w in _LIST_JOINERS or not w[0].isalnum() for w in tokens)
+    if not run or not (only_list or _LIST_ASKERS.intersection(tokens)):
+        return None
+    rest = expander.expand(" ".join(w for w in tokens if w not in listed))
+    options = expander.expand(" ".join(w for item in run for w in item))
+    own = [c for c in options.concepts if c not in rest.concepts]
+    return Choice(", ".join(" ".join(i) for i in run[:-1]), " ".join(run[-1]), tuple(own))
 
 
 @dataclass(frozen=True)
@@ -464,6 +503,7 @@ class Composer:
             self._stems[p.id] = weights
         # Each passage's own words (not its section title), by text: what names an alternative asked about.
         self._own_stems = {p.text: frozenset(stem(w) for w in words(p.text)) for p in corpus.passages}
+        self._topic_stems = {p.text: frozenset(self._stems[p.id]) for p in corpus.passages}  # with its title
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -699,7 +739,8 @@ class Composer:
             kinds = [
                 t.label
                 for t in self._kinds_asked(clause.text, clause.typed)
-                if not t.steer and not t.answered_by(passages, clause.text)
+                if not t.steer
+                and not t.answered_by(passages, clause.text, self._topical(clause, t, passages))
             ]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
@@ -712,6 +753,22 @@ class Composer:
             if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
+
+    def _topical(self, clause: Clause, kind: AnswerType, passages: Sequence[str]) -> list[str]:
+        """The passages about what the clause asks about, which alone may give the kind of answer it asks
+        for: "at least 1 hour" (under "Infusion-Related Reactions") answers "how many hours should we
+        observe after the infusion?", not "how many hours before the infusion should the ECG be done?".
+        What it is about: its most specific concept (by IDF), besides the words that ask for the kind."""
+        dimension = kind.dimension(clause.text)
+        concepts = [c for c in clause.expansion.concepts if not any(dimension.intersection(p) for p in c)]
+        if not concepts:
+            return list(passages)
+
+        def specificity(concept: Sequence[Sequence[str]]) -> float:
+            return min(max(self._idf.get(stem(w), self._unknown_weight) for w in p) for p in concept)
+
+        about = max(concepts, key=specificity)
+        return [p for p in passages if _holds(about, self._topic_stems.get(p, frozenset()))]
 
     def _chooses(self, choice: Choice, passages: Sequence[str]) -> bool:
         """A quoted passage names one of the alternatives (a concept the rest of the clause does not), or

@@ -256,6 +256,11 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         # a number answers only a question about its own dimension: the age sentence gives no potassium target
         ("What potassium and magnesium targets should be reached before each dose?", "threshold"),
         ("Is the Besponsa infusion given over 1 hour?", "infusion rate or duration"),
+        # ... and only from a passage about what is asked: "at least 1 hour" is the observation, not the ECG
+        ("How many hours before the infusion should the pre-dose ECG be done?", "figure in the unit asked"),
+        # candidates listed for a "which" question, none of which the monograph names
+        ("Which electrolytes should be tested - potassium, magnesium, calcium?", "It does not say which"),
+        ("which electrolytes exactly (K, Mg, Ca)?", "k, mg or ca"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
