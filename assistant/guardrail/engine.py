@@ -202,16 +202,16 @@ class Guardrail:
         """The earlier turns about the patient asked about: "bed 3 has VOD" then "bed 5: labs normal, go?"."""
         if asked.switches_patient:
             return []
-        for i in reversed(range(len(earlier))):
-            if earlier[i].switches_patient:
-                earlier = earlier[i:]
-                break
-        current = asked.patient or next((t.patient for t in reversed(earlier) if t.patient), "")
+        # A switch ("Now patient B: ...") or a turn about another patient ends what came before; a question
+        # that names its patient still has the turns that named the same one ("Patient A: bili 3.5", then
+        # "Patient B: ...", then "For patient A, what do we do?").
+        start = max((i for i, turn in enumerate(earlier) if turn.switches_patient), default=0)
+        current = asked.patient or next((t.patient for t in reversed(earlier[start:]) if t.patient), "")
         if current:
-            switched = [i for i, turn in enumerate(earlier) if turn.patient and turn.patient != current]
-            if switched:
-                earlier = earlier[switched[-1] + 1 :]
-        return earlier
+            others = [i for i, turn in enumerate(earlier) if turn.patient and turn.patient != current]
+            start = max(start, others[-1] + 1 if others else 0)
+        named = asked.patient
+        return [t for i, t in enumerate(earlier) if i >= start or (named and t.patient == named)]
 
     # ------------------------------------------------------------------------------------ what is asked
 
