@@ -386,13 +386,9 @@ class Guardrail:
     def _severe(self, turns: Sequence[Reading]) -> list[str]:
         """Severity of the reaction: words attached to a reaction in any turn, or said in a turn that states
         no finding of its own ("it was grade 3, needed pressors") when some turn states a reaction. A later
-        correction that tells the reaction without severity takes back what came before it ("Severe reaction
-        today." then "Correction: it was mild, a few wheals. Restart?")."""
-        corrected = [
-            i
-            for i, t in enumerate(turns)
-            if t.corrects and not t.severe and any(m.condition in self._reactions for m in t.mentions)
-        ]
+        correction that calls the reaction mild takes back what came before it ("Severe reaction today."
+        then "Correction: it was mild, a few wheals. Restart?")."""
+        corrected = [i for i, t in enumerate(turns) if t.corrects and t.calls_mild and not t.severe]
         turns = turns[corrected[-1] :] if corrected else turns
         attached = [w for t in turns for w in t.severe]
         free = [w for t in turns for w in t.free_severe]

@@ -153,6 +153,7 @@ class Reading:
     # A sentence that tells an earlier reaction resolved without naming it ("That was 3 weeks ago and never
     # recurred"): the mild reactions of earlier turns are over.
     resolves_earlier: bool = False
+    calls_mild: bool = False  # it says a reaction was mild ("mild", "grade 1", "not severe")
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -507,6 +508,7 @@ class Reader:
             corrects=bool(self._correction.find(doc)),
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
+            calls_mild=bool(self._mild.find(doc)) or "not severe" in " ".join(doc.surface),
             loose_numbers=self._loose_numbers(doc, mentions),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
