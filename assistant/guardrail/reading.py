@@ -48,6 +48,7 @@ _NOT_HELD_WINDOW = 3  # tokens before the hold word
 _GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})  # "she's done two"
 # "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
+_NEEDING = frozenset({"need", "needing", "require", "requiring", "receive", "get", "be"})  # "enough to need"
 _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
@@ -890,8 +891,10 @@ class Reader:
         return "" if ours == other else ("ours" if ours else "other")
 
     def _treated_with(self, surface: Sequence[str], i: int) -> bool:
-        """ "chills that settled WITH paracetamol": a "with" after a treatment verb names what treated the
-        reaction, not the product that caused it."""
+        """ "chills that settled WITH paracetamol", "rigors severe enough TO need pethidine": the words name
+        what treated the reaction, not the product that caused it."""
+        if surface[i] == "to":
+            return i + 1 < len(surface) and surface[i + 1] in _NEEDING
         return surface[i] == "with" and i > 0 and surface[i - 1] in self._treatment_verbs
 
     def _attached_product(self, doc: Doc, symptom: Span) -> str:
