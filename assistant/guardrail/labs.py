@@ -151,6 +151,13 @@ _TIMES = (
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
 _NOW = frozenset({"now", "today", "currently"})
 _LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
+# ... or further, after a clause about the sample, when a verb gives the value ("Platelets, repeated after the
+# clumped sample and checked on the citrate tube, came back at 31", "The ALT, which the lab phoned through as
+# critical, is 690").
+_LOOSE_TOLD = re.compile(
+    r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,24}?(?:came back|came out|come back|resulted|is|was|are|were|reads)"
+    r"(?: (?:at|as|of|only|now|still))? (\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])"
+)
 # A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit).
 _BARE_MULTIPLE = re.compile(
     r"^(?:x|times|fold)(?! ?10 )"
@@ -434,7 +441,7 @@ class LabReader:
     def _loose(self, rest: str, key: str) -> re.Match[str] | None:
         """A value a few words after the name, when nothing between names another test and the number is
         not a day, a cycle, a count or a duration."""
-        found = _LOOSE.match(rest)
+        found = _LOOSE.match(rest) or _LOOSE_TOLD.match(rest)
         if not found:
             return None
         between = rest[: found.start(1)].split()
