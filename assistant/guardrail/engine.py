@@ -120,6 +120,7 @@ class Guardrail:
         asked = self._reader.read(question, infusing=infusing)
         earlier = self._same_patient(asked, earlier)
         asked = self._corrected_value(asked, earlier)
+        earlier = self._corrected_cycle(asked, earlier)
         asked = self._counted_cycles(asked, earlier)
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
@@ -183,15 +184,31 @@ class Guardrail:
         mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
         return replace(asked, mentions=(*asked.mentions, mention))
 
+    @staticmethod
+    def _corrected_cycle(asked: Reading, earlier: list[Reading]) -> list[Reading]:
+        """ "Planning cycle 3" then "Sorry, I mean cycle 2": a correction naming an earlier cycle takes back
+        the cycle counts told before it."""
+        if not asked.corrects or not 0 < asked.cycle_named < 3 or asked.found(CYCLE_CONDITION, _PRESENT):
+            return earlier
+        return [
+            replace(
+                t, mentions=tuple(m for m in t.mentions if m.condition != CYCLE_CONDITION), cycles_given=0
+            )
+            for t in earlier
+        ]
+
     def _corrected_value(self, asked: Reading, earlier: list[Reading]) -> Reading:
         """ "bili 2.9" then "sorry typo, it's 0.9": a number given in a correction replaces the value of the
         latest earlier lab reading, and is read against the same limits."""
-        if not asked.corrects or not asked.loose_numbers or any(m.analyte for m in asked.mentions):
+        if not asked.corrects or not asked.loose_numbers:
             return asked
-        values = [m for turn in earlier for m in turn.mentions if m.analyte and m.reason]
-        if not values:
+        turns = [turn for turn in earlier if any(m.analyte and m.reason for m in turn.mentions)]
+        if not turns:
             return asked
-        last = values[-1]
+        told = {m.analyte for m in turns[-1].mentions if m.analyte}
+        if any(m.analyte in told for m in asked.mentions):
+            return asked  # it gives a corrected test's value itself ("correction - ALT is 25, not 250")
+        last = [m for m in turns[-1].mentions if m.analyte and m.reason][-1]
         text = _NUMBER.sub(asked.loose_numbers[0], last.words, count=1)
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
         corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]

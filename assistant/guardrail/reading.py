@@ -155,6 +155,7 @@ class Reading:
     # recurred"): the mild reactions of earlier turns are over.
     resolves_earlier: bool = False
     calls_mild: bool = False  # it says a reaction was mild ("mild", "grade 1", "not severe")
+    cycle_named: int = 0  # the highest cycle it names by number ("cycle 2", "C2D8"): 2
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -175,6 +176,7 @@ CYCLE_CONDITION = "cycle_limit"
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+_CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
@@ -510,6 +512,7 @@ class Reader:
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
             calls_mild=bool(self._mild.find(doc)) or "not severe" in " ".join(doc.surface),
+            cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(" ".join(doc.surface))), default=0),
             loose_numbers=self._loose_numbers(doc, mentions),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
