@@ -541,7 +541,21 @@ class Reader:
         before = self._before_drug.find(doc)
         backs = self._retract_back.find(doc)
         beliefs, contrasts = self._belief.find(doc), self._contrast.find(doc)
-        moved = bool(self._correction.find(doc)) and bool(self._other_product.find(doc))
+        # Moved: a correction names another product, and tells no reaction to ours after it ("to be
+        # precise: the grade 3 was to the red cell unit; during the Besponsa only mild chills" moves none).
+        corrections = self._correction.find(doc)
+        ours = self._own_product.find(doc)
+        moved = (
+            bool(corrections)
+            and bool(self._other_product.find(doc))
+            and not any(
+                m.condition in self.reaction_conditions
+                and m.status == "present"
+                and m.span.start > corrections[0].end
+                and any(s.overlaps(m.span) for s in ours)
+                for m in mentions
+            )
+        )
         out = []
         for m in mentions:
             same = [s for s in before if not sentences.between(*_order(s, m.span))]
