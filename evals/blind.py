@@ -54,6 +54,7 @@ DEV_QA = (
     SETS / "blind_dev21_qa.jsonl",  # round 10, a third pair
     SETS / "blind_dev22_qa.jsonl",  # round 11
     SETS / "blind_dev23_qa.jsonl",  # round 11, a second writer
+    SETS / "blind_dev24_qa.jsonl",  # round 11, a second pair
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -80,6 +81,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev21_guardrail.yaml",  # round 10, a third pair
     SETS / "blind_dev22_guardrail.yaml",  # round 11
     SETS / "blind_dev23_guardrail.yaml",  # round 11, a second writer
+    SETS / "blind_dev24_guardrail.yaml",  # round 11, a second pair
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
