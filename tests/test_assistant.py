@@ -263,7 +263,7 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("which electrolytes exactly (K, Mg, Ca)?", "k, mg or ca"),
         # the monograph's one time in hours is how long to watch the patient, not when a reaction starts
         ("How many minutes into the infusion do reactions usually start?", "figure in the unit asked"),
-        ("once LFTs normalise after a hold, do we restart at the same dose or reduced?", "dose amount"),
+        ("When treatment resumes, is it given at the same dose or reduced?", "dose amount"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
