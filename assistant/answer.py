@@ -215,7 +215,11 @@ class AnswerType(BaseModel):
         about what the clause asks about, the only ones whose number in the clause's dimension answers it."""
         if self.answer is not None and any(self.answer.search(normalise(p)) for p in passages):
             return True
-        texts = [normalise(p) for p in (passages if topical is None else topical)]
+        return self.numbered_by(passages if topical is None else topical, clause)
+
+    def numbered_by(self, passages: Sequence[str], clause: str) -> bool:
+        """Whether a passage gives a number in the dimension ``clause`` asks about (``answer_when``)."""
+        texts = [normalise(p) for p in passages]
         return any(
             a.clause.search(clause) and any(a.passage.search(t) for t in texts) for a in self.answer_when
         )
@@ -613,6 +617,7 @@ class Composer:
         )
         chosen = [best, *(s for _, s in others)][: cal.max_quotes]
         chosen += self._giving(steering, ranked, chosen, best)
+        chosen += self._dimensioned(parts, ranked, chosen, best)
         union: dict[str, float] = {}
         for s in chosen:
             for word, credit in self._stems[s.passage.id].items():
@@ -708,6 +713,29 @@ class Composer:
             if s not in chosen and s.dense >= floor and any(t.answered_by([s.passage.text]) for t in wanting)
         ]
         return sorted(giving, key=lambda s: -s.dense)[:_GIVING_MAX]
+
+    def _dimensioned(
+        self, parts: QuestionParts, ranked: Sequence[Scored], chosen: list[Scored], best: Scored
+    ) -> list[Scored]:
+        """The closest passage that gives the number a clause asks for in its own dimension, when none of the
+        chosen ones does: "From what age can it be used?" quotes "... children aged 1 year and older" even
+        when a risk-factor sentence about age is closer."""
+        texts = [s.passage.text for s in chosen]
+        floor = best.dense - self.calibration.keep_similarity_gap
+        out: list[Scored] = []
+        for clause in parts.clauses:
+            for kind in self._kinds_asked(clause.text, clause.typed):
+                if kind.steer or not kind.answer_when:
+                    continue
+                if kind.answered_by(texts, clause.text, self._topical(clause, kind, texts)):
+                    continue
+                for s in ranked:
+                    if s in chosen or s in out or s.dense < floor:
+                        continue
+                    if kind.numbered_by(self._topical(clause, kind, [s.passage.text]), clause.text):
+                        out.append(s)
+                        break
+        return out[:_GIVING_MAX]
 
     def _kinds_asked_uncached(self, text: str, typed: str) -> tuple[AnswerType, ...]:
         """The kinds of answer a clause asks for, read on the words as corrected and as typed ("antiemetic"
