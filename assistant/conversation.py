@@ -239,7 +239,10 @@ def resolve(
         if not pointers:
             return Resolution(query=question, followup=bool(cues.found_in(question)))
         hints = [t for t in previous_terms if t.lower() not in set(words(question))]
-        return Resolution(query=" ".join([question.strip(), *hints]), followup=True, hint_terms=hints)
+        # searched with the question it points back to: "does that include kids?" after "what is it
+        # indicated for?" is close in meaning to the indication sentence only read together with it
+        pointed = _last_topic_turn(earlier, expander, cues)
+        return Resolution(query=" ".join([question.strip(), pointed]), followup=True, hint_terms=hints)
     if unknown_terms(question, expander, cues):
         return Resolution(query=question, followup=True)
     asked = set(words(question))
@@ -250,13 +253,15 @@ def resolve(
 
 def _last_topic(history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> list[str]:
     """The topic terms of the most recent user turn that has a topic (empty if none has)."""
+    return list(dict.fromkeys(topic_terms(_last_topic_turn(history, expander, cues), expander, cues)))
+
+
+def _last_topic_turn(history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> str:
+    """The most recent user turn that has a topic ("" if none has)."""
     for role, text in reversed(history):
-        if role != "user":
-            continue
-        terms = topic_terms(text, expander, cues)
-        if terms:
-            return list(dict.fromkeys(terms))
-    return []
+        if role == "user" and topic_terms(text, expander, cues):
+            return text
+    return ""
 
 
 def default_cues() -> Cues:
