@@ -727,12 +727,13 @@ class Composer:
             for kind in self._kinds_asked(clause.text, clause.typed):
                 if kind.steer or not kind.answer_when:
                     continue
-                if kind.answered_by(texts, clause.text, self._topical(clause, kind, texts)):
+                about = self._about(clause, kind)
+                if kind.answered_by(texts, clause.text, self._on(about, texts)):
                     continue
                 for s in ranked:
                     if s in chosen or s in out or s.dense < floor:
                         continue
-                    if kind.numbered_by(self._topical(clause, kind, [s.passage.text]), clause.text):
+                    if kind.numbered_by(self._on(about, [s.passage.text]), clause.text):
                         out.append(s)
                         break
         return out[:_GIVING_MAX]
@@ -768,7 +769,7 @@ class Composer:
                 t.label
                 for t in self._kinds_asked(clause.text, clause.typed)
                 if not t.steer
-                and not t.answered_by(passages, clause.text, self._topical(clause, t, passages))
+                and not t.answered_by(passages, clause.text, self._on(self._about(clause, t), passages))
             ]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
@@ -782,20 +783,25 @@ class Composer:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
 
-    def _topical(self, clause: Clause, kind: AnswerType, passages: Sequence[str]) -> list[str]:
-        """The passages about what the clause asks about, which alone may give the kind of answer it asks
-        for: "at least 1 hour" (under "Infusion-Related Reactions") answers "how many hours should we
-        observe after the infusion?", not "how many hours before the infusion should the ECG be done?".
-        What it is about: its most specific concept (by IDF), besides the words that ask for the kind."""
+    def _about(self, clause: Clause, kind: AnswerType) -> Concept | None:
+        """What a clause asking for ``kind`` is about: its most specific concept (by IDF), besides the words
+        that ask for the kind or name its dimension; None when it names nothing else."""
         dimension = kind.dimension(clause.text)
         concepts = [c for c in clause.expansion.concepts if not any(dimension.intersection(p) for p in c)]
         if not concepts:
-            return list(passages)
+            return None
 
-        def specificity(concept: Sequence[Sequence[str]]) -> float:
+        def specificity(concept: Concept) -> float:
             return min(max(self._idf.get(stem(w), self._unknown_weight) for w in p) for p in concept)
 
-        about = max(concepts, key=specificity)
+        return max(concepts, key=specificity)
+
+    def _on(self, about: Concept | None, passages: Sequence[str]) -> list[str]:
+        """The passages about ``about`` (section title included), which alone may give a number in the
+        asked dimension: "at least 1 hour" (under "Infusion-Related Reactions") answers "how many hours
+        should we observe after the infusion?", not "how many hours before the infusion is the ECG done?"."""
+        if about is None:
+            return list(passages)
         return [p for p in passages if _holds(about, self._topic_stems.get(p, frozenset()))]
 
     def _chooses(self, choice: Choice, passages: Sequence[str]) -> bool:

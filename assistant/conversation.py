@@ -231,7 +231,8 @@ def resolve(
     earlier = list(history)
     if earlier and earlier[-1] == ("user", question.strip()):
         earlier.pop()  # the caller passed the current question as the last history message
-    previous_terms = _last_topic(earlier, expander, cues)
+    pointed = _last_topic_turn(earlier, expander, cues)  # the turn whose topic a follow-up inherits
+    previous_terms = list(dict.fromkeys(topic_terms(pointed, expander, cues)))
     if not previous_terms:
         return Resolution(query=question)
     if topic_terms(question, expander, cues):
@@ -241,7 +242,6 @@ def resolve(
         hints = [t for t in previous_terms if t.lower() not in set(words(question))]
         # searched with the question it points back to: "does that include kids?" after "what is it
         # indicated for?" is close in meaning to the indication sentence only read together with it
-        pointed = _last_topic_turn(earlier, expander, cues)
         return Resolution(query=" ".join([question.strip(), pointed]), followup=True, hint_terms=hints)
     if unknown_terms(question, expander, cues):
         return Resolution(query=question, followup=True)
@@ -249,11 +249,6 @@ def resolve(
     carried = [t for t in previous_terms if t.lower() not in asked]
     query = " ".join([question.strip(), *carried])
     return Resolution(query=query, followup=True, carried_terms=carried)
-
-
-def _last_topic(history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> list[str]:
-    """The topic terms of the most recent user turn that has a topic (empty if none has)."""
-    return list(dict.fromkeys(topic_terms(_last_topic_turn(history, expander, cues), expander, cues)))
 
 
 def _last_topic_turn(history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> str:

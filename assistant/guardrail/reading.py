@@ -328,7 +328,8 @@ class Reader:
         """What ``text`` says. ``infusing``: an earlier turn said our infusion is under way ("pt getting ino
         now, 20 min in"), so a reaction's symptom told alone ("he's having chills and fever") is read as a
         reaction to it."""
-        surface = normalise(text).split()
+        typed = normalise(text)
+        surface = typed.split()
         tokens = [self._correct(token) for token in surface]
         for span in self._masked.find(Doc.of(tokens, surface)):
             tokens[span.start : span.end] = [MASK] * (span.end - span.start)
@@ -511,8 +512,8 @@ class Reader:
             corrects=bool(self._correction.find(doc)),
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
-            calls_mild=bool(self._mild.find(doc)) or "not severe" in " ".join(doc.surface),
-            cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(" ".join(doc.surface))), default=0),
+            calls_mild=bool(self._mild.find(doc)) or "not severe" in typed,
+            cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(typed)), default=0),
             loose_numbers=self._loose_numbers(doc, mentions),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
@@ -580,7 +581,7 @@ class Reader:
                 m = replace(m, status="retracted")
             out.append(m)
         if moved:  # "correction: that reaction was to blinatumomab" retracts an earlier turn's reaction
-            cue = self._correction.find(doc)[0]
+            cue = corrections[0]
             out += [Mention(c, doc.words(cue), "retracted", cue) for c in sorted(self.reaction_conditions)]
         return out
 
