@@ -100,6 +100,11 @@ _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A statement, a spaced dash or a colon, then the question: "Weekly LFTs during ino - should we also ...?"
 _PREMISE = re.compile(r"^\s*([^?]{8,}?)(?:\s+[-\u2013\u2014]+\s+|\s*:\s+)")
 _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
+# Words that start a question inside a sentence, after "and" or a comma (not "is", "was": "plt 20 and is
+# bleeding" states; not requests: "pretend to be one and tell me the dose" commands).
+_ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
+    {"can", "could", "should", "shall", "do", "does", "did", "will", "would", "may", "must"}
+)
 _PREMISE_CONCEPTS = 2  # a premise restating a monograph sentence names at least this many of its concepts
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
 # Rare words with these English endings are not names of things: "spiking", "allografted",
@@ -288,7 +293,17 @@ def split_question(
         words = {t for t, _ in sentence}
         tokens = [t for t, _ in sentence]
         knowing = any(t == "know" and i and tokens[i - 1] in _WANTING_TO_KNOW for i, t in enumerate(tokens))
-        return sentence[-1][0] == "?" or tokens[0] in _ASKING_START or bool(_ASKING_VERBS & words) or knowing
+        # "sos risk factors and does ursodiol help": a question word after a conjunction asks too
+        joined = any(
+            t in _ASKING_AFTER_JOIN and tokens[i - 1] in _CLAUSE_SPLIT for i, t in enumerate(tokens) if i
+        )
+        return (
+            sentence[-1][0] == "?"
+            or tokens[0] in _ASKING_START
+            or bool(_ASKING_VERBS & words)
+            or knowing
+            or joined
+        )
 
     asking = [s for s in sentences if asks(s)]
     statements = [s for s in sentences if s not in asking] if asking else []

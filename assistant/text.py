@@ -32,6 +32,7 @@ from wordfreq import top_n_list, zipf_frequency
 
 EVERYDAY_ZIPF = 3.0  # a word used at least once per million words of English is everyday English
 ENGLISH_ZIPF = 2.5  # a word seen this often (about 3 per 10 million words) is a word, not a typo
+BASIC_ZIPF = 4.0  # a word used at least 10 times per million words ("first", "dose") is basic English
 VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 million words) exists
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
@@ -42,6 +43,7 @@ __all__ = [
     "english_words",
     "fold_spelling",
     "inflections",
+    "is_basic_word",
     "is_everyday_word",
     "negates_word",
     "normalise",
@@ -102,6 +104,7 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+_CONTRACTED = ("ll", "ve", "re", "d")
 _SPELLING = (("ph", "f"), ("th", "t"), ("ae", "e"), ("oe", "e"), ("y", "i"), ("k", "c"))
 _DOUBLED = re.compile(r"([a-z])\1+")
 
@@ -155,7 +158,17 @@ def is_everyday_word(word: str) -> bool:
     or superlative of one is one too ("riskier", "safest", "bigger")."""
     if zipf_frequency(word, "en") >= EVERYDAY_ZIPF:
         return True
+    # a contraction typed with its apostrophe dropped ("theyll", "shouldve"): the word it contracts
+    if any(
+        word.endswith(c) and is_everyday_word(word[: -len(c)]) for c in _CONTRACTED if len(word) > len(c) + 1
+    ):
+        return True
     return any(zipf_frequency(base, "en") >= EVERYDAY_ZIPF for base in _comparative_bases(word))
+
+
+def is_basic_word(word: str) -> bool:
+    """True for the commonest English words; below them a noun names a thing ("penicillin", "latex")."""
+    return zipf_frequency(word, "en") >= BASIC_ZIPF
 
 
 def is_english_word(word: str) -> bool:
@@ -201,7 +214,7 @@ _ORDINAL_WORDS = {
 _NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _NUMBER_WORDS += ["eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen"]
 _NUMBER_WORDS += ["nineteen"]
-_UNITS = {word: n for n, word in enumerate(_NUMBER_WORDS)}
+_UNITS = {word: n for n, word in enumerate(_NUMBER_WORDS)} | {"nought": 0, "naught": 0}
 _TENS = {word: 10 * n for n, word in enumerate(["twenty", "thirty", "forty", "fifty"], start=2)}
 _TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "ninety"], start=6)}
 _SPOKEN = re.compile(
@@ -211,7 +224,7 @@ _SPOKEN = re.compile(
 
 def spoken_number(text: str) -> tuple[float, int] | None:
     """The number that normalised ``text`` opens with in words, and its length in characters ("twenty two",
-    "five hundred", "one point two"); None when it opens with none."""
+    "five hundred", "one point two", "two forty" = 240); None when it opens with none."""
     found = _SPOKEN.match(text)
     if not found:
         return None
@@ -221,7 +234,7 @@ def spoken_number(text: str) -> tuple[float, int] | None:
     if not words or words == ["and"]:
         return None
     total, current, decimals, after_point = 0.0, 0.0, "", False
-    for word in words:
+    for i, word in enumerate(words):
         if after_point:
             if word not in _UNITS or _UNITS[word] > 9:
                 break
@@ -231,7 +244,9 @@ def spoken_number(text: str) -> tuple[float, int] | None:
         elif word in _UNITS:
             current += _UNITS[word]
         elif word in _TENS:
-            current += _TENS[word]
+            # "two forty", "one fifty": a digit said before tens counts hundreds (platelets "two forty" = 240)
+            said_hundreds = i and words[i - 1] in _UNITS and 0 < _UNITS[words[i - 1]] < 10 and current < 10
+            current = current * 100 + _TENS[word] if said_hundreds else current + _TENS[word]
         elif word == "hundred":
             current = (current or 1) * 100
         elif word == "thousand":

@@ -225,10 +225,12 @@ class Guardrail:
         start = max((i for i, turn in enumerate(earlier) if turn.switches_patient), default=0)
         current = asked.patient or next((t.patient for t in reversed(earlier[start:]) if t.patient), "")
         if current:
-            others = [i for i, turn in enumerate(earlier) if turn.patient and turn.patient != current]
+            others = [i for i, turn in enumerate(earlier) if turn.patient and not turn.names(current)]
             start = max(start, others[-1] + 1 if others else 0)
         named = asked.patient
-        return [t for i, t in enumerate(earlier) if i >= start or (named and t.patient == named)]
+        if named:  # "Bed 2: plt 35. Bed 5: plt 260." then "And bed 2?": bed 2's findings of that turn
+            return [t.as_patient(named) for i, t in enumerate(earlier) if i >= start or t.names(named)]
+        return [t for i, t in enumerate(earlier) if i >= start]
 
     # ------------------------------------------------------------------------------------ what is asked
 

@@ -23,6 +23,7 @@ from ..corpus import Corpus
 from ..text import (
     cardinal,
     fold_spelling,
+    is_basic_word,
     is_english_word,
     is_everyday_word,
     negates_word,
@@ -156,6 +157,19 @@ class Reading:
     resolves_earlier: bool = False
     calls_mild: bool = False  # it says a reaction was mild ("mild", "grade 1", "not severe")
     cycle_named: int = 0  # the highest cycle it names by number ("cycle 2", "C2D8"): 2
+    # A text about several named patients ("Bed 2: plt 35. Bed 5: plt 260."): its findings as read for each
+    # of them, so that a later "And bed 2?" has bed 2's own.
+    patients: tuple[tuple[str, tuple[Mention, ...]], ...] = ()
+
+    def names(self, patient: str) -> bool:
+        return patient == self.patient or any(name == patient for name, _ in self.patients)
+
+    def as_patient(self, patient: str) -> Reading:
+        """This text read for one of the patients it names."""
+        for name, mentions in self.patients:
+            if name == patient:
+                return replace(self, patient=name, mentions=mentions)
+        return self
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -495,12 +509,19 @@ class Reader:
         ]
         mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
-        mentions = self._other_patients_in_text(doc, mentions, refs)
+        keys = [_patient_key(doc.words(r)) for r in refs]
+        patients = tuple(
+            (name, tuple(self._other_patients_in_text(doc, mentions, refs, keys, name)))
+            for name in dict.fromkeys(keys)
+            if len(set(keys)) > 1
+        )
+        mentions = self._other_patients_in_text(doc, mentions, refs, keys, keys[-1] if keys else "")
         denied = len(ours) < len(named)
         kept = [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
-            patient=doc.words(refs[-1]) if refs else "",
+            patient=keys[-1] if keys else "",
+            patients=patients,
             resumes=bool(self._resume_intents.find(doc)),
             held=self._held_for(doc, sentences, mentions, subject_spans, others),
             switches_patient=bool(self._patient_switch.find(doc)),
@@ -643,21 +664,22 @@ class Reader:
 
         return max((s.end for s in named if denied(s)), default=-1)
 
-    def _other_patients_in_text(self, doc: Doc, mentions: list[Mention], refs: list[Span]) -> list[Mention]:
+    def _other_patients_in_text(
+        self, doc: Doc, mentions: list[Mention], refs: list[Span], names: list[str], current: str
+    ) -> list[Mention]:
         """ "Bed 4: ALT 290. Bed 5: plts 30. For bed 4 - give D8?": findings under another bed are another
-        patient's; the patient asked about is the last one named."""
-        names = [doc.words(r) for r in refs]
+        patient's; the patient asked about (``current``) is the last one named, unless a later turn asks
+        about another."""
         if len(set(names)) < 2:
             return mentions
-        if any(s.start >= refs[-1].end for s in self._every_patient.find(doc)):
+        if current == names[-1] and any(s.start >= refs[-1].end for s in self._every_patient.find(doc)):
             # "Bed 1: plt 33. Bed 2: plt 250. ok to give both?": asked about each of them, and one patient's
             # normal value does not end another's low one.
             return [m for m in mentions if not (m.status == "negated" and m.analyte)]
-        current = names[-1]
         out = []
         for m in mentions:
             owner = [n for r, n in zip(refs, names, strict=True) if r.start <= m.span.start]
-            if owner and owner[-1] != current and m.status == "present":
+            if owner and owner[-1] != current and m.status in {"present", "negated"}:
                 m = replace(m, status="other")
             out.append(m)
         return out
@@ -812,7 +834,11 @@ class Reader:
         before = self._before.find(doc) + self._hypo_before.find(doc)
         after = self._after.find(doc)
         scope = Boundaries(len(doc.surface), [*self._boundaries.find(doc), *self._intent.find(doc)])
-        words = [(s, sign) for s, sign in words if not self._cued((s,), before, after, scope)]
+        words = [
+            (s, sign)
+            for s, sign in words
+            if not self._cued((s,), before, after, scope) and not _asked(doc, s)
+        ]
         severe: list[str] = []
         free: list[str] = []
         window = max((c.severity_window for c in reaction), default=5)
@@ -969,7 +995,8 @@ class Reader:
                     if doc.surface[i + 1] not in {"the", "a", "his", "her"}
                     else (doc.surface[i + 2] if i + 2 < len(doc.surface) else "")
                 )
-                if self._rare(word):
+                # "anaphylaxis to penicillin", "allergic to latex": what a reaction is TO names its cause
+                if self._rare(word) or (doc.surface[i] == "to" and self._uncommon(word)):
                     return True
         return False
 
@@ -1005,6 +1032,10 @@ class Reader:
         # A rare word may be our drug in other words ("suspend the medicament?"): another product only when
         # the text says it is not about ours ("continue his levetiracetam, not ino": ``denied``).
         return denied and any(self._rare(doc.surface[i]) for i in range(window.start, window.end))
+
+    def _uncommon(self, word: str) -> bool:
+        """A word the rules do not know, outside basic English: a thing, where a reaction is to it."""
+        return word.isalpha() and word not in self._known and not is_basic_word(word)
 
     def _rare(self, word: str) -> bool:
         """A word that names something the rules do not know (a product): not ours, not everyday English."""
@@ -1267,3 +1298,23 @@ def _order(a: Span, b: Span) -> tuple[int, int]:
     """The token range between two spans, in text order (for ``Boundaries.between``)."""
     left, right = (a, b) if a.start < b.start else (b, a)
     return left.end, max(left.end, right.start)
+
+
+def _asked(doc: Doc, span: Span) -> bool:
+    """A severity word asked about, not stated: "Severe? carry on?", "was it serious?" ("What if it is
+    severe?" asks for the severe rule). A terse "Severe, stop forever?" may state it: read as stated."""
+    tokens = doc.surface
+    if span.end >= len(tokens) or tokens[span.end] != "?":
+        return False
+    opening = max((i + 1 for i, t in enumerate(tokens[: span.start]) if t in _SENTENCE_ENDS), default=0)
+    return "if" not in tokens[opening : span.start]  # "what if it is severe?" asks about the severe rule
+
+
+_SENTENCE_ENDS = frozenset({".", "!", "?", ";"})
+
+
+def _patient_key(words: str) -> str:
+    """One name for a patient however the label is typed: "bed 14", "back to 14" and "Bed no 14" are "14";
+    "Patient A" is "a"; a patient by title keeps it ("mr e")."""
+    last = words.split()[-1]
+    return last if last.isdigit() or len(last) == 1 else words
