@@ -337,7 +337,7 @@ def split_question(
     # to the next by "and" ("SOS risk factors for besp, and should ...?") is asked, not a preamble.
     kept = [(c, closer) for c, closer in zip(clauses, closers, strict=True) if c]
     clauses = [c for c, _ in kept]
-    first = next((i for i, c in enumerate(clauses) if c[0][0] in _ASKING_START), 0)
+    first = next((i for i, c in enumerate(clauses) if _opens_asking(c)), 0)
     if any(_ASKING_VERBS & {t for t, _ in c} for c in clauses[:first]):
         first = 0  # "I was wondering whether liver monitoring carries on ..., or ...": that is the question
     long_frame = any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first])
@@ -350,6 +350,11 @@ def split_question(
     if not rest.concepts and (long_frame or (topical_frame and not rest.subject)):
         first = 0
     if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
+        first = 0
+    # "After transplant, what should we monitor?", "in kids, is it ok?": a frame that opens with a preposition
+    # says when or for whom the question asks; it is part of its first clause
+    if topical_frame and first and clauses[0][0][0] in _PREPOSITIONS:
+        clauses = [[p for c in clauses[: first + 1] for p in c], *clauses[first + 1 :]]
         first = 0
     preamble, clauses = clauses[:first], clauses[first:]
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
@@ -370,6 +375,13 @@ def split_question(
         preamble=typed_preamble,
         commands_only=commands_only,
     )
+
+
+def _opens_asking(clause: Sequence[tuple[str, str]]) -> bool:
+    """A clause opening with a question word, or a preposition and one ("at what rate", "by how much")."""
+    first = clause[0][0]
+    second = clause[1][0] if len(clause) > 1 else ""
+    return first in _ASKING_START or (first in _PREPOSITIONS and second in _ASKING_START)
 
 
 def _premise(expander: QueryExpander, question: str) -> Expansion | None:
@@ -824,6 +836,10 @@ class Composer:
         gives the kind of answer the alternatives ask about ("a real danger or just a small side effect?":
         what it can cause). Without passages nothing is known yet."""
         if not passages:
+            return True
+        # "2 or 3?": numbers offered are chosen by a passage giving one of them ("2 cycles", "a 3rd cycle")
+        numbers = {w for w in (choice.first.split()[-1:] + choice.second.split()[:1]) if w.isdigit()}
+        if len(numbers) == 2 and any(numbers & set(normalise(p).split()) for p in passages):
             return True
         asked = self._kinds_asked(f"{choice.first} {choice.second}", "")
         if any(t.steer and t.answered_by(passages) for t in asked):

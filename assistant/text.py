@@ -104,7 +104,7 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-_CONTRACTED = ("ll", "ve", "re", "d")
+_CONTRACTED = ("ll", "ve", "re", "d", "s")  # "theyll", "shouldve", "wifes"
 _SPELLING = (("ph", "f"), ("th", "t"), ("ae", "e"), ("oe", "e"), ("y", "i"), ("k", "c"))
 _DOUBLED = re.compile(r"([a-z])\1+")
 
@@ -158,7 +158,7 @@ def is_everyday_word(word: str) -> bool:
     or superlative of one is one too ("riskier", "safest", "bigger")."""
     if zipf_frequency(word, "en") >= EVERYDAY_ZIPF:
         return True
-    # a contraction typed with its apostrophe dropped ("theyll", "shouldve"): the word it contracts
+    # a contraction or possessive typed without its apostrophe ("theyll", "wifes"): the word it is built on
     if any(
         word.endswith(c) and is_everyday_word(word[: -len(c)]) for c in _CONTRACTED if len(word) > len(c) + 1
     ):
