@@ -455,6 +455,8 @@ def _choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | None:
         if not token[0].isalnum():
             break
         after.append(token)
+    # The options are about as long as each other: "hsct mainly fungal or bacterial" offers "mainly fungal"
+    before = before[-(len(after) + 1) :]
     if not before or not after or tokens[at - 1] in _NOT_A_CHOICE or after[0] in _NOT_A_CHOICE:
         return None
     if after[0] in _ASKING_START:

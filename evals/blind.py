@@ -57,6 +57,7 @@ DEV_QA = (
     SETS / "blind_dev24_qa.jsonl",  # round 11, a second pair
     SETS / "blind_dev25_qa.jsonl",  # round 12
     SETS / "blind_dev26_qa.jsonl",  # round 12, a second writer
+    SETS / "blind_dev27_qa.jsonl",  # round 12, a second pair
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
@@ -86,6 +87,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev24_guardrail.yaml",  # round 11, a second pair
     SETS / "blind_dev25_guardrail.yaml",  # round 12
     SETS / "blind_dev26_guardrail.yaml",  # round 12, a second writer
+    SETS / "blind_dev27_guardrail.yaml",  # round 12, a second pair
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -1160,8 +1160,9 @@ class Reader:
         return any(first - 2 <= r.end <= first or last <= r.start <= last + 1 for r in rests)
 
     def _analyte_of(self, doc: Doc, parts: Sequence[Span]) -> str:
-        """The lab test a near-pair is about ("ALT ... raised" -> "alt"); "" for a test panel ("LFTs")."""
-        if len(parts) != 2:
+        """The lab test a near-pair or a finding's name is about ("ALT ... raised" -> "alt",
+        "thrombocytopenia" -> "platelets"); "" for a test panel ("LFTs") or a condition ("low counts")."""
+        if len(parts) > 2:
             return ""
         return self._analyte_by_name.get(" ".join(doc.text.split(" ")[parts[0].start : parts[0].end]), "")
 
