@@ -42,7 +42,6 @@ _FUZZY_MIN_LEN = 4
 _NAME_MIN_LEN = 6
 # A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
 _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
-_TERSE_WORDS = 4  # a question this short names no subject and is about the drug
 _DRUG_NAME = "inotuzumab ozogamicin"  # the monograph's drug, searched for when a question says "it"
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
@@ -246,12 +245,11 @@ class QueryExpander:
         # Framing words ("quick question", "really") are left out of what is embedded: they carry no topic
         # and must not move the question away from the passages that answer it.
         embedded = " ".join(w for w in spelled.split() if w not in self._framing and w not in _CONVERSATION)
-        terse = len([w for w in spelled.split() if w[0].isalnum()]) <= _TERSE_WORDS  # "ok for kids?"
-        if not subject and 1 <= len(concepts) <= 2 and (terse or self._refers_to_drug(spelled)):
-            # "is it ok for kids?" (or just "ok for kids?") is far in meaning from "... indicated ... in
-            # children ...": a question about the drug and one or two topics is searched for with the drug's
-            # name. (One with several topics is near its passages already, and one with none is not answered:
-            # the name would only move them, or the related passages, towards whatever names the drug.)
+        if not subject and 1 <= len(concepts) <= 2 and self._refers_to_drug(spelled):
+            # "is it ok for kids?" is far in meaning from "... indicated ... in children ...": a question
+            # about the drug and one or two topics is searched for with the drug's name. (One with several
+            # topics is near its passages already, and one with none is not answered: the name would only
+            # move them, or the related passages offered, towards whatever names the drug.)
             added[_DRUG_NAME] = None
         expanded = " ".join([embedded, *(a for a in added if a not in spelled)])
         return Expansion(

@@ -159,10 +159,10 @@ def is_everyday_word(word: str) -> bool:
     if zipf_frequency(word, "en") >= EVERYDAY_ZIPF:
         return True
     # a contraction or possessive typed without its apostrophe ("theyll", "wifes"): the word it is built on
-    if any(
-        word.endswith(c) and is_everyday_word(word[: -len(c)]) for c in _CONTRACTED if len(word) > len(c) + 1
-    ):
-        return True
+    for ending in _CONTRACTED:
+        base = word[: -len(ending)]
+        if word.endswith(ending) and len(base) > 1 and zipf_frequency(base, "en") >= EVERYDAY_ZIPF:
+            return True
     return any(zipf_frequency(base, "en") >= EVERYDAY_ZIPF for base in _comparative_bases(word))
 
 

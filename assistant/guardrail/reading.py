@@ -510,12 +510,13 @@ class Reader:
         mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         keys = [_patient_key(doc.words(r)) for r in refs]
+        bounds = (clauses, sentences)
         patients = tuple(
-            (name, tuple(self._other_patients_in_text(doc, mentions, refs, keys, name)))
+            (name, tuple(self._other_patients_in_text(doc, mentions, refs, keys, name, bounds)))
             for name in dict.fromkeys(keys)
             if len(set(keys)) > 1
         )
-        mentions = self._other_patients_in_text(doc, mentions, refs, keys, keys[-1] if keys else "")
+        mentions = self._other_patients_in_text(doc, mentions, refs, keys, keys[-1] if keys else "", bounds)
         denied = len(ours) < len(named)
         kept = [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
         other_decision, intent = len(kept) < len(intent) and not kept, kept
@@ -665,13 +666,20 @@ class Reader:
         return max((s.end for s in named if denied(s)), default=-1)
 
     def _other_patients_in_text(
-        self, doc: Doc, mentions: list[Mention], refs: list[Span], names: list[str], current: str
+        self,
+        doc: Doc,
+        mentions: list[Mention],
+        refs: list[Span],
+        names: list[str],
+        current: str,
+        bounds: tuple[Boundaries, Boundaries],
     ) -> list[Mention]:
         """ "Bed 4: ALT 290. Bed 5: plts 30. For bed 4 - give D8?": findings under another bed are another
         patient's; the patient asked about (``current``) is the last one named, unless a later turn asks
         about another."""
         if len(set(names)) < 2:
             return mentions
+        clauses, sentences = bounds
         if current == names[-1] and any(s.start >= refs[-1].end for s in self._every_patient.find(doc)):
             # "Bed 1: plt 33. Bed 2: plt 250. ok to give both?": asked about each of them, and one patient's
             # normal value does not end another's low one.
@@ -679,6 +687,15 @@ class Reader:
         out = []
         for m in mentions:
             owner = [n for r, n in zip(refs, names, strict=True) if r.start <= m.span.start]
+            # "neutropenia in bed 2, ... bed 4": with no name before it in its sentence, a finding belongs to
+            # a name right after it in its clause
+            after = [
+                n
+                for r, n in zip(refs, names, strict=True)
+                if r.start >= m.span.end and not clauses.between(m.span.end, r.start)
+            ]
+            if after and (not owner or sentences.between(refs[names.index(owner[-1])].end, m.span.start)):
+                owner = after[:1]
             if owner and owner[-1] != current and m.status in {"present", "negated"}:
                 m = replace(m, status="other")
             out.append(m)
