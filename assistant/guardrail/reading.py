@@ -516,7 +516,8 @@ class Reader:
             for name in dict.fromkeys(keys)
             if len(set(keys)) > 1
         )
-        mentions = self._other_patients_in_text(doc, mentions, refs, keys, keys[-1] if keys else "", bounds)
+        if patients:  # read for the patient named last, the one asked about
+            mentions = list(dict(patients)[keys[-1]])
         denied = len(ours) < len(named)
         kept = [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
         other_decision, intent = len(kept) < len(intent) and not kept, kept
@@ -685,18 +686,18 @@ class Reader:
             # normal value does not end another's low one.
             return [m for m in mentions if not (m.status == "negated" and m.analyte)]
         out = []
+        named = list(zip(refs, names, strict=True))
         for m in mentions:
-            owner = [n for r, n in zip(refs, names, strict=True) if r.start <= m.span.start]
+            before = [(r, n) for r, n in named if r.start <= m.span.start]
+            owner = before[-1][1] if before else ""
             # "neutropenia in bed 2, ... bed 4": with no name before it in its sentence, a finding belongs to
             # a name right after it in its clause
             after = [
-                n
-                for r, n in zip(refs, names, strict=True)
-                if r.start >= m.span.end and not clauses.between(m.span.end, r.start)
+                n for r, n in named if r.start >= m.span.end and not clauses.between(m.span.end, r.start)
             ]
-            if after and (not owner or sentences.between(refs[names.index(owner[-1])].end, m.span.start)):
-                owner = after[:1]
-            if owner and owner[-1] != current and m.status in {"present", "negated"}:
+            if after and (not before or sentences.between(before[-1][0].end, m.span.start)):
+                owner = after[0]
+            if owner and owner != current and m.status in {"present", "negated"}:
                 m = replace(m, status="other")
             out.append(m)
         return out
@@ -854,7 +855,7 @@ class Reader:
         words = [
             (s, sign)
             for s, sign in words
-            if not self._cued((s,), before, after, scope) and not _asked(doc, s)
+            if not self._cued((s,), before, after, scope) and not _asked(doc, s, sentences)
         ]
         severe: list[str] = []
         free: list[str] = []
@@ -1318,17 +1319,15 @@ def _order(a: Span, b: Span) -> tuple[int, int]:
     return left.end, max(left.end, right.start)
 
 
-def _asked(doc: Doc, span: Span) -> bool:
+def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
     """A severity word asked about, not stated: "Severe? carry on?", "was it serious?" ("What if it is
     severe?" asks for the severe rule). A terse "Severe, stop forever?" may state it: read as stated."""
-    tokens = doc.surface
-    if span.end >= len(tokens) or tokens[span.end] != "?":
+    if span.end >= len(doc.surface) or doc.surface[span.end] != "?":
         return False
-    opening = max((i + 1 for i, t in enumerate(tokens[: span.start]) if t in _SENTENCE_ENDS), default=0)
-    return "if" not in tokens[opening : span.start]  # "what if it is severe?" asks about the severe rule
-
-
-_SENTENCE_ENDS = frozenset({".", "!", "?", ";"})
+    # "what if it is severe?" asks about the severe rule
+    return not any(
+        t == "if" and not sentences.between(i, span.start) for i, t in enumerate(doc.surface[: span.start])
+    )
 
 
 def _patient_key(words: str) -> str:
