@@ -39,7 +39,7 @@ from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Concept, Expansion, QueryExpander, Scored
-from .text import is_verb_form, normalise, stem, words
+from .text import is_verb_form, normalise, quantities, stem, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -110,6 +110,14 @@ _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); short
 # Rare words with these English endings are not names of things: "spiking", "allografted",
 # "haematological", "hepatotoxic", "myelotoxicity". Drug names end otherwise (-mab, -ine, -ol, -ide, -ase).
 _VERB_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary", "ity", "ness", "ment", "tion", "sion")
+# A value the asker offers for what they ask ("until day +100?", "up to 24 hours?", "eg twice weekly?",
+# "by 25% or 50%?"): the word before an amount that puts it forward, and words that may stand between.
+_OFFERING = re.compile(
+    r"\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q)\s+"
+    r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
+)
+_POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
+_OFFERED_WORDS = 3  # an offered amount is read in this many words after the word that offers it
 
 
 @dataclass(frozen=True)
@@ -198,12 +206,23 @@ class AnswerType(BaseModel):
     label: str
     asks: re.Pattern[str]
     answer: re.Pattern[str] | None = None
+    # Phrases of the monograph the kind asks about, put into ``asks`` where "{terms}" stands.
+    terms: list[str] = Field(default_factory=list)
     # A number answers only a question about its own dimension: "aged 1 year" answers "from what age?", not
     # "what potassium target?". ``answer_when`` names, for an answer pattern, what the asking clause must say.
     answer_when: list[Answering] = Field(default_factory=list)
     # A kind the monograph does give ("can it cause ...?" -> "can cause"): it is never "not covered"; the
     # passages that give it are preferred as the best answer when they cover enough of the question.
     steer: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _put_terms(cls, data: object) -> object:
+        """``asks`` with its "{terms}" replaced by an alternation of ``terms``."""
+        if isinstance(data, dict) and data.get("terms") and isinstance(data.get("asks"), str):
+            terms = "|".join(f"(?:{t})" for t in data["terms"])
+            data = {**data, "asks": data["asks"].replace("{terms}", terms)}
+        return data
 
     @model_validator(mode="after")
     def _steer_needs_answer(self) -> AnswerType:
@@ -794,6 +813,7 @@ class Composer:
             ]
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
+            names += _offered_not_given(clause.text, passages)
             kinds = [
                 t.label
                 for t in self._kinds_asked(clause.text, clause.typed)
@@ -920,6 +940,24 @@ _PREPOSITIONS = frozenset(
     ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
+
+
+def _offered_not_given(clause: str, passages: Sequence[str]) -> list[str]:
+    """The amounts a clause offers as its answer ("should LFTs go on until day +100?", "restart at 50%?"),
+    when no passage gives any of them: the monograph does not mention them. One given amount answers a
+    choice ("weekly or twice weekly?")."""
+    offered: dict[tuple[float, str], str] = {}
+    for match in _OFFERING.finditer(clause):
+        after = clause[match.end() :].split()[:_OFFERED_WORDS]
+        for key, said in quantities(" ".join(after)).items():
+            if " ".join(after).startswith(said):
+                offered.setdefault(key, said)
+    for match in _POST_DAY.finditer(clause):
+        offered.setdefault((float(match.group(1)), "day"), f"day +{match.group(1)}")
+    if not offered:
+        return []
+    given = {key for p in passages for key in quantities(normalise(p))}
+    return [] if given.intersection(offered) else list(offered.values())
 
 
 def _is_option(clause: Clause) -> bool:

@@ -47,6 +47,7 @@ __all__ = [
     "is_everyday_word",
     "negates_word",
     "normalise",
+    "quantities",
     "read",
     "spoken_number",
     "stem",
@@ -253,6 +254,59 @@ def spoken_number(text: str) -> tuple[float, int] | None:
             total, current = total + (current or 1) * 1000, 0.0
     value = total + current + (float(f"0.{decimals}") if decimals else 0.0)
     return value, len(" ".join(words))
+
+
+# Amounts of time and percentages, in one unit per dimension, so that "60 min" is "1 hour" and "2 weeks" is
+# "14 days". A month counts 30 days: the monograph's only months are "one month".
+_PER_UNIT = {
+    **dict.fromkeys(["min", "mins", "minute", "minutes"], ("hours", 1 / 60)),
+    **dict.fromkeys(["h", "hr", "hrs", "hour", "hours"], ("hours", 1.0)),
+    **dict.fromkeys(["day", "days", "d"], ("days", 1.0)),
+    **dict.fromkeys(["wk", "wks", "week", "weeks"], ("days", 7.0)),
+    **dict.fromkeys(["mo", "mos", "month", "months"], ("days", 30.0)),
+    **dict.fromkeys(["%", "percent", "per cent"], ("%", 1.0)),
+}
+_AMOUNT = re.compile(
+    r"\b(?:(?P<digits>\d+(?:\.\d+)?)|(?P<words>(?:half\s+an?|"
+    + "|".join(_NUMBER_WORDS[1:13])
+    + r"|half|an?))\s+)\s*(?P<unit>"
+    + "|".join(sorted(map(re.escape, _PER_UNIT), key=len, reverse=True))
+    + r")(?![a-z0-9])"
+)
+_HALF = {"half": 0.5, "half a": 0.5, "half an": 0.5, "a": 1.0, "an": 1.0}
+# How often, in times per week: "twice weekly", "3 times a week", "daily", "weekly".
+_TIMES = {"once": 1, "twice": 2, "thrice": 3}
+_PER_PERIOD = {"day": 7.0, "daily": 7.0, "week": 1.0, "weekly": 1.0, "month": 0.25, "monthly": 0.25}
+_FREQUENCY = re.compile(
+    r"\b(?:(?P<times>once|twice|thrice|\d+\s+times|(?:"
+    + "|".join(_NUMBER_WORDS[2:8])
+    + r")\s+times)\s+(?:a\s+|per\s+|each\s+|every\s+)?)?(?P<period>daily|weekly|monthly|day|week|month)\b"
+)
+
+
+def quantities(text: str) -> dict[tuple[float, str], str]:
+    """The amounts of time and the percentages normalised ``text`` names, each as (value, unit) in one unit
+    per dimension ("60 min" and "1 hour" are both (1.0, "hours")), with the words that named it."""
+    found: dict[tuple[float, str], str] = {}
+    for match in _AMOUNT.finditer(text):
+        if match.group("digits"):
+            number = float(match.group("digits"))
+        else:
+            word = match.group("words")
+            number = _HALF.get(word) or float(_NUMBER_WORDS.index(word))
+        unit, factor = _PER_UNIT[match.group("unit")]
+        found.setdefault((round(number * factor, 3), unit), match.group(0).strip())
+    for match in _FREQUENCY.finditer(text):
+        times, period = match.group("times"), match.group("period")
+        if times is None and period in ("day", "week", "month"):
+            continue  # "a day", "this week": a time, not how often
+        count = 1.0 if times is None else _TIMES.get(times) or float(_count(times.split()[0]))
+        found.setdefault((round(count * _PER_PERIOD[period], 3), "per week"), match.group(0).strip())
+    return found
+
+
+def _count(word: str) -> float:
+    return float(word) if word.isdigit() else float(_NUMBER_WORDS.index(word))
 
 
 def cardinal(word: str) -> int:

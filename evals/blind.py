@@ -58,6 +58,8 @@ DEV_QA = (
     SETS / "blind_dev25_qa.jsonl",  # round 12
     SETS / "blind_dev26_qa.jsonl",  # round 12, a second writer
     SETS / "blind_dev27_qa.jsonl",  # round 12, a second pair
+    SETS / "blind_dev28_qa.jsonl",  # round 13
+    SETS / "blind_dev29_qa.jsonl",  # round 13, a second writer
 )
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",

@@ -264,6 +264,16 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         # the monograph's one time in hours is how long to watch the patient, not when a reaction starts
         ("How many minutes into the infusion do reactions usually start?", "figure in the unit asked"),
         ("When treatment resumes, is it given at the same dose or reduced?", "dose amount"),
+        # an amount the asker offers that no passage gives, whatever the unit or the way it is offered
+        ("Should weekly LFTs continue until day +100 after HSCT?", "does not mention day +100"),
+        ("should weekly lfts keep going to 3 months post transplant", "does not mention 3 months"),
+        ("Can delayed infusion reactions occur after the infusion - up to 24 hours?", "24 hours"),
+        ("should CBC be checked between doses, eg twice weekly?", "does not mention twice weekly"),
+        # a phrase the monograph uses without saying what it covers
+        ("Does busulfan plus thiotepa count as double alkylating agents?", "what that term covers"),
+        ("how often is 'regular'?", "what that term covers"),
+        ("Is a 66 year old considered advanced age?", "what that term covers"),
+        ("What does 'strengthen monitoring' mean in practice?", "what that term covers"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(

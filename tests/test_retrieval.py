@@ -147,6 +147,43 @@ def test_verb_forms_are_not_names_of_things(word: str, verb: bool) -> None:
     assert is_verb_form(word) is verb
 
 
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("observe for 60 min", {(1.0, "hours")}),  # one unit per dimension: 60 min is 1 hour
+        ("at least 1 hour", {(1.0, "hours")}),
+        ("half an hour", {(0.5, "hours")}),
+        ("for at least one month after transplantation", {(30.0, "days")}),
+        ("2 weeks", {(14.0, "days")}),
+        ("q15min", {(0.25, "hours")}),
+        ("by 25% or 50%", {(25.0, "%"), (50.0, "%")}),
+        ("eg twice weekly", {(2.0, "per week")}),
+        ("monitor liver function weekly", {(1.0, "per week")}),
+        ("this week", set()),  # a time, not how often
+        ("day 8, cycle 2", set()),
+    ],
+)
+def test_amounts_of_time_are_read_in_one_unit_per_dimension(text: str, amounts: set) -> None:
+    from assistant.text import normalise, quantities
+
+    assert set(quantities(normalise(text))) == amounts
+
+
+def test_the_unlisted_terms_are_the_monographs_own_phrases() -> None:
+    """Each phrase the "unlisted" kind asks about occurs in the monograph: it names what the monograph
+    leaves undefined, not a phrasing seen in a question."""
+    import re
+
+    from assistant.data import load_data
+    from assistant.text import normalise
+
+    text = normalise(load_corpus(CORPUS_DIR).documents[0].text)
+    raw = load_data(CORPUS_DIR / "answer_types.yaml", dict)["unlisted"]["terms"]
+    assert raw
+    for term in raw:
+        assert re.search(rf"\b(?:{term})\b", text), term
+
+
 def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
     from assistant.text import Speller
 
