@@ -250,8 +250,8 @@ class AnswerType(BaseModel):
 
     def dimension(self, clause: str) -> set[str]:
         """The words of ``clause`` that ask for this kind or name its dimension ("how many hours", "age")."""
-        found = [self.asks.search(clause), *(a.clause.search(clause) for a in self.answer_when)]
-        return {w for m in found if m for w in m.group(0).split()}
+        patterns = [self.asks, *(a.clause for a in self.answer_when)]
+        return {w for p in patterns for m in p.finditer(clause) for w in m.group(0).split()}
 
 
 AnswerTypes = dict[str, AnswerType]

@@ -198,26 +198,24 @@ NEUTRAL = [
 ]
 
 
-@pytest.mark.model
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    question=st.sampled_from(COVERED),
-    filler=st.sampled_from(NEUTRAL),
-    where=st.sampled_from(["start", "end", "middle"]),
-)
-def test_a_neutral_filler_word_keeps_a_covered_question_answered(
-    assistant: Assistant, question: str, filler: str, where: str
-) -> None:
-    """No threshold sits on a knife-edge that one word carrying no topic flips."""
+def _with_filler(question: str, filler: str) -> list[str]:
+    """The question with the filler at its start, at its end and, unless the filler ends in punctuation that
+    opens a new sentence or clause ("quick question:"), in its middle."""
     words = question.rstrip("?").split()
-    if where == "start":
-        changed = f"{filler} {question}"
-    elif where == "end":
-        changed = f"{question.rstrip('?')} {filler}?"
-    else:
-        changed = " ".join([*words[: len(words) // 2], filler, *words[len(words) // 2 :]]) + "?"
+    changed = [f"{filler} {question}", f"{question.rstrip('?')} {filler}?"]
+    if filler[-1].isalnum():
+        changed.append(" ".join([*words[: len(words) // 2], filler, *words[len(words) // 2 :]]) + "?")
+    return changed
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", COVERED)
+def test_a_neutral_filler_word_keeps_a_covered_question_answered(assistant: Assistant, question: str) -> None:
+    """No threshold sits on a knife-edge that one word carrying no topic flips: every covered development
+    question, with every neutral filler in every place (exhaustive, so the test cannot pass by luck)."""
     assert not assistant.ask(question).abstained
-    assert not assistant.ask(changed).abstained, changed
+    flipped = [c for f in NEUTRAL for c in _with_filler(question, f) if assistant.ask(c).abstained]
+    assert not flipped
 
 
 @pytest.mark.model
