@@ -556,6 +556,8 @@ class Composer:
         # Each passage's own words (not its section title), by text: what names an alternative asked about.
         self._own_stems = {p.text: frozenset(stem(w) for w in words(p.text)) for p in corpus.passages}
         self._topic_stems = {p.text: frozenset(self._stems[p.id]) for p in corpus.passages}  # with its title
+        # The amounts of time and percentages each passage gives ("at least 1 hour"), by text.
+        self._amounts = {p.text: frozenset(quantities(normalise(p.text))) for p in corpus.passages}
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -813,7 +815,7 @@ class Composer:
             ]
             if not clause.expansion.concepts:
                 names = unknown  # "should we give G-CSF?": asks about that alone
-            names += _offered_not_given(clause.text, passages)
+            names += self._offered_not_given(clause.text, passages)
             kinds = [
                 t.label
                 for t in self._kinds_asked(clause.text, clause.typed)
@@ -831,6 +833,25 @@ class Composer:
             if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
+
+    def _offered_not_given(self, clause: str, passages: Sequence[str]) -> list[str]:
+        """The amounts a clause offers as its answer ("should LFTs go on until day +100?", "restart at 50%?"),
+        when no passage gives any of them: the monograph does not mention them. One given amount answers a
+        choice ("weekly or twice weekly?")."""
+        offered: dict[tuple[float, str], str] = {}
+        for match in _OFFERING.finditer(clause):
+            after = " ".join(clause[match.end() :].split()[:_OFFERED_WORDS])
+            for key, said in quantities(after).items():
+                if after.startswith(said):
+                    offered.setdefault(key, said)
+        for match in _POST_DAY.finditer(clause):
+            offered.setdefault((float(match.group(1)), "day"), f"day +{match.group(1)}")
+        if not offered:
+            return []
+        given = frozenset().union(
+            *(self._amounts[p] if p in self._amounts else quantities(normalise(p)) for p in passages)
+        )
+        return [] if given.intersection(offered) else list(offered.values())
 
     def _about(self, clause: Clause, kind: AnswerType) -> Concept | None:
         """What a clause asking for ``kind`` is about: its most specific concept (by IDF), besides the words
@@ -940,24 +961,6 @@ _PREPOSITIONS = frozenset(
     ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
-
-
-def _offered_not_given(clause: str, passages: Sequence[str]) -> list[str]:
-    """The amounts a clause offers as its answer ("should LFTs go on until day +100?", "restart at 50%?"),
-    when no passage gives any of them: the monograph does not mention them. One given amount answers a
-    choice ("weekly or twice weekly?")."""
-    offered: dict[tuple[float, str], str] = {}
-    for match in _OFFERING.finditer(clause):
-        after = clause[match.end() :].split()[:_OFFERED_WORDS]
-        for key, said in quantities(" ".join(after)).items():
-            if " ".join(after).startswith(said):
-                offered.setdefault(key, said)
-    for match in _POST_DAY.finditer(clause):
-        offered.setdefault((float(match.group(1)), "day"), f"day +{match.group(1)}")
-    if not offered:
-        return []
-    given = {key for p in passages for key in quantities(normalise(p))}
-    return [] if given.intersection(offered) else list(offered.values())
 
 
 def _is_option(clause: Clause) -> bool:

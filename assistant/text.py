@@ -273,9 +273,10 @@ _AMOUNT = re.compile(
     + "|".join(sorted(map(re.escape, _PER_UNIT), key=len, reverse=True))
     + r")(?![a-z0-9])"
 )
-_HALF = {"half": 0.5, "half a": 0.5, "half an": 0.5, "a": 1.0, "an": 1.0}
+# What a word before a unit or "times" counts: a number word ("two"), "half (an)", "a", "once", "twice".
+_AMOUNT_WORDS = {**_UNITS, "half": 0.5, "half a": 0.5, "half an": 0.5, "a": 1, "an": 1}
+_AMOUNT_WORDS |= {"once": 1, "twice": 2, "thrice": 3}
 # How often, in times per week: "twice weekly", "3 times a week", "daily", "weekly".
-_TIMES = {"once": 1, "twice": 2, "thrice": 3}
 _PER_PERIOD = {"day": 7.0, "daily": 7.0, "week": 1.0, "weekly": 1.0, "month": 0.25, "monthly": 0.25}
 _FREQUENCY = re.compile(
     r"\b(?:(?P<times>once|twice|thrice|\d+\s+times|(?:"
@@ -289,24 +290,21 @@ def quantities(text: str) -> dict[tuple[float, str], str]:
     per dimension ("60 min" and "1 hour" are both (1.0, "hours")), with the words that named it."""
     found: dict[tuple[float, str], str] = {}
     for match in _AMOUNT.finditer(text):
-        if match.group("digits"):
-            number = float(match.group("digits"))
-        else:
-            word = match.group("words")
-            number = _HALF.get(word) or float(_NUMBER_WORDS.index(word))
+        number = _amount(match.group("digits") or match.group("words"))
         unit, factor = _PER_UNIT[match.group("unit")]
         found.setdefault((round(number * factor, 3), unit), match.group(0).strip())
     for match in _FREQUENCY.finditer(text):
         times, period = match.group("times"), match.group("period")
         if times is None and period in ("day", "week", "month"):
             continue  # "a day", "this week": a time, not how often
-        count = 1.0 if times is None else _TIMES.get(times) or float(_count(times.split()[0]))
+        count = 1.0 if times is None else _amount(times.split()[0])  # "3 times": 3
         found.setdefault((round(count * _PER_PERIOD[period], 3), "per week"), match.group(0).strip())
     return found
 
 
-def _count(word: str) -> float:
-    return float(word) if word.isdigit() else float(_NUMBER_WORDS.index(word))
+def _amount(said: str) -> float:
+    """The number, in digits or words, that an amount or frequency opens with ("2.5", "half an", "twice")."""
+    return float(said) if said[0].isdigit() else float(_AMOUNT_WORDS[said])
 
 
 def cardinal(word: str) -> int:
