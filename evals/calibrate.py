@@ -2,7 +2,7 @@
 
 Why fitted: hand-set cut-offs on coverage and similarity sat on knife-edges and refused long, wordy or lay
 questions whose best passage was close in meaning. A logistic score over the same features weighs them
-from labelled questions instead. Only development sets are read (``evals.blind.DEV_QA``): the final blind
+from labelled questions instead. Only development sets are read (``blind.CALIBRATION_QA``): the final blind
 sets stay unseen. The threshold is the one with the lowest sum of false-refusal and false-answer rates in
 leave-one-set-out cross-validation, so that it is chosen on questions the weights were not fitted on.
 
@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from assistant.answer import FEATURES, Answerability
 from assistant.settings import Settings, apply_library_defaults
 
-from .blind import DEV_QA
+from .blind import CALIBRATION_QA
 from .cases import load_dataset
 
 OUT = Path(__file__).resolve().parent.parent / "corpus" / "answerability.yaml"
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print, do not write the data file")
     args = parser.parse_args(argv)
     apply_library_defaults()
-    rows, answerable_all, unanswerable_all = collect(DEV_QA, args.data_dir)
+    rows, answerable_all, unanswerable_all = collect(CALIBRATION_QA, args.data_dir)
     answerable = sum(r["answerable"] for r in rows)
     print(f"{len(rows)} development questions reach the score: {answerable} answerable")
     counts = cross_validate(rows)
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fitted, intercept = _fit(rows)
     weights = {n: round(float(w), 4) for n, w in zip(FEATURES, fitted, strict=True)}
     assert all(math.isfinite(w) for w in weights.values())
-    sets = ", ".join(p.name for p in DEV_QA)
+    sets = ", ".join(p.name for p in CALIBRATION_QA)
     document = {
         "weights": weights,
         "intercept": round(intercept, 4),
