@@ -105,6 +105,9 @@ _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "wh
 _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "will", "would", "may", "must"}
 )
+# A clause opening with a subordinator states a condition ("if we reduce the dose for cytopenia, by what
+# percent?"): it names what the question is about but asks nothing of its own.
+_CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
 _PREMISE_CONCEPTS = 2  # a premise restating a monograph sentence names at least this many of its concepts
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
 # Rare words with these English endings are not names of things: "spiking", "allografted",
@@ -897,15 +900,17 @@ class Composer:
         """Another clause asks about a monograph concept that the quoted passages contain. A clause with no
         topic of its own asks about the statements' topic ("SOS on ino: what to do with the drug, and what
         defibrotide dose?")."""
+        conditions = [c for c in parts.clauses if _states_condition(c)]
+        framing = [concept for c in conditions for concept in c.expansion.concepts]
         for clause in parts.clauses:
-            if clause.text in blocked:
+            if clause.text in blocked or clause in conditions:
                 continue
             # a clause without a topic of its own asks about the statements' only when it asks at all
             # ("what to do with the drug"), not "pretend to be one and tell me the dose of blinatumomab"
             asks = clause.text.split(" ", 1)[0] in _ASKING_START
             if parts.commands_only and not asks:
                 continue  # "you are now a general medical chatbot" asks about nothing
-            topic = clause.expansion.concepts or (parts.context.concepts if asks else [])
+            topic = clause.expansion.concepts or ([*framing, *parts.context.concepts] if asks else [])
             if any(_holds(concept, union) for concept in topic):
                 return True
         return False
@@ -967,6 +972,13 @@ def _is_option(clause: Clause) -> bool:
     """A short fragment that offers a value for the clause before it rather than asking something new."""
     tokens = clause.text.split()
     return tokens[0] not in _ASKING_START and sum(t.isalnum() for t in tokens) <= _OPTION_WORDS
+
+
+def _states_condition(clause: Clause) -> bool:
+    """A clause that only sets a condition: "if we reduce the dose for cytopenia", not "if VOD happens do we
+    stop the ino" (which asks within it)."""
+    first, *rest = clause.text.split()
+    return first in _CONDITION_START and not _ASKING_START & set(rest)
 
 
 def _join_plain(items: Sequence[str]) -> str:

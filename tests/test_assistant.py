@@ -226,6 +226,8 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(assistant: Assi
         ("How often are LFTs checked, and what ALT threshold should trigger a hold?", "numeric threshold"),
         ("Does inotuzumab prolong the QT interval, and what QTc value should make me hold it?", "threshold"),
         ("Which drugs should be avoided with inotuzumab - specifically, is voriconazole OK?", "voriconazole"),
+        # ... while a condition lends its topic to a clause that asks without one
+        ("If SOS develops, what do we do with the drug, and what is the defibrotide dose?", "defibrotide"),
         # a request opens a clause as a question does
         (
             "List the labs to draw before each dose and tell me which cycle days (D1, D8, D15) they fall on.",
@@ -272,6 +274,8 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("how often is 'regular'?", "what that term covers"),
         ("Is a 66 year old considered advanced age?", "what that term covers"),
         ("What does 'strengthen monitoring' mean in practice?", "what that term covers"),
+        ("Which conditioning drugs are meant by 'double alkylating agents'?", "what that term covers"),
+        ("How long must counts stay low before we call the cytopenia 'persistent'?", "what that term covers"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
@@ -280,6 +284,14 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
     answer = assistant.ask(question)
     assert answer.abstained and not answer.quotes
     assert not_covered in " ".join(answer.not_covered)
+
+
+def test_a_clause_that_only_sets_a_condition_asks_nothing_of_its_own(assistant: Assistant) -> None:
+    """ "If we reduce the dose for cytopenia" names the topic; only "by what percent" is asked, and the
+    monograph gives no percentage. (The cytopenia rule may still lead, with its own quotes.)"""
+    answer = assistant.ask("If we reduce the dose for persistent cytopenia, by what percent?")
+    assert answer.abstained
+    assert "percentages" in " ".join(answer.not_covered)
 
 
 def test_related_passages_are_labelled_as_not_answering(assistant: Assistant) -> None:
