@@ -719,6 +719,14 @@ class Composer:
             best=Quote.of(best.passage),
         )
 
+    def answerable_part(self, parts: QuestionParts) -> str:
+        """The asking clauses left when those that ask only for what no passage gives are taken out ("is it
+        approved for children" of "..., and what dose do kids get?"), or "" when none is taken out or none
+        is left: that part is searched for on its own, so that the dose clause does not dilute its meaning."""
+        _, blocked = self._not_covered(parts, [])
+        kept = [c.text for c in parts.clauses if c.text not in blocked]
+        return " ".join(kept) if blocked and kept else ""
+
     def _premise_passage(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Scored | None:
         """The passage that contains every concept of the question's opening statement, when it names at
         least ``_PREMISE_CONCEPTS`` of them and the passage is close in meaning to the question."""

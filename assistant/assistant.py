@@ -35,7 +35,7 @@ from .llm import (
 )
 from .models import Answer, Citation, Generated, Passage, RuleHit, unique_quotes
 from .rendering import GENERATED, render_generated
-from .retrieval import HybridRetriever, LexicalIndex, QueryExpander
+from .retrieval import HybridRetriever, LexicalIndex, QueryExpander, merge_rankings
 from .settings import Settings
 from .suggestions import Suggestions
 
@@ -138,6 +138,9 @@ class Assistant:
         # A preamble ("just checking, ...") is not searched for: its words would pull unrelated passages.
         query = resolution.query if not parts.preamble else resolution.query.replace(parts.preamble, " ", 1)
         ranked = self.retriever.search(query, self.expander.expand(query))
+        part = self.composer.answerable_part(parts)
+        if part:  # each passage as close in meaning as it is to the whole question or to that part
+            ranked = merge_rankings(ranked, self.retriever.search(part, self.expander.expand(part)))
         earlier = [text for role, text in turns if role == "user"]
         if earlier and earlier[-1].strip() == question:
             earlier.pop()  # the caller passed the current question as the last history message

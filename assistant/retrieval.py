@@ -8,6 +8,7 @@ two with ``corpus/synonyms.yaml`` and, for words the corpus does not know, the c
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -281,6 +282,24 @@ class Scored:
     score: float  # reciprocal rank fusion
     dense: float  # cosine similarity to the expanded question
     lexical: float  # BM25 score (0 when no word matched)
+
+
+def merge_rankings(*rankings: Sequence[Scored]) -> list[Scored]:
+    """Passages ranked for several queries as one list: each passage with its best scores, best first."""
+    best: dict[str, Scored] = {}
+    for scored in (s for ranking in rankings for s in ranking):
+        seen = best.get(scored.passage.id)
+        best[scored.passage.id] = (
+            scored
+            if seen is None
+            else Scored(
+                scored.passage,
+                max(seen.score, scored.score),
+                max(seen.dense, scored.dense),
+                max(seen.lexical, scored.lexical),
+            )
+        )
+    return sorted(best.values(), key=lambda s: (-s.score, s.passage.id))
 
 
 class LexicalIndex:

@@ -11,7 +11,7 @@ from assistant import Settings
 from assistant.corpus import load_corpus
 from assistant.errors import CorpusError
 from assistant.index import VectorIndex
-from assistant.retrieval import HybridRetriever, LexicalIndex, QueryExpander
+from assistant.retrieval import HybridRetriever, LexicalIndex, QueryExpander, merge_rankings
 from tests.conftest import CORPUS_DIR
 
 
@@ -118,6 +118,20 @@ def test_fusion_scores_and_langchain_interface(retriever) -> None:
     assert isinstance(docs[0], Document)
     assert docs[0].metadata["section"] == "Infusion-Related Reactions"
     assert docs[0].page_content == results[0].passage.text
+
+
+def test_merged_rankings_keep_each_passage_once_with_its_best_scores(retriever) -> None:
+    whole = retriever.search("Is it approved for children, and what dose do kids get?")
+    part = retriever.search("is it approved for children")
+    merged = merge_rankings(whole, part)
+    ids = [s.passage.id for s in merged]
+    assert len(ids) == len(set(ids)) == len({s.passage.id for s in [*whole, *part]})
+    for s in merged:
+        same = [t for t in [*whole, *part] if t.passage.id == s.passage.id]
+        assert (s.score, s.dense, s.lexical) == tuple(
+            max(getattr(t, f) for t in same) for f in ("score", "dense", "lexical")
+        )
+    assert [s.score for s in merged] == sorted((s.score for s in merged), reverse=True)
 
 
 def test_retrieval_is_deterministic(retriever) -> None:
