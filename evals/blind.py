@@ -60,11 +60,13 @@ DEV_QA = (
     SETS / "blind_dev27_qa.jsonl",  # round 12, a second pair
     SETS / "blind_dev28_qa.jsonl",  # round 13
     SETS / "blind_dev29_qa.jsonl",  # round 13, a second writer
+    SETS / "blind_dev30_qa.jsonl",  # round 14
+    SETS / "blind_dev31_qa.jsonl",  # round 14, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
 # (the weight of ``log_concepts`` came out at +0.003), against what tests/test_assistant.py requires.
-CALIBRATION_QA = DEV_QA[:-2]
+CALIBRATION_QA = DEV_QA[: DEV_QA.index(SETS / "blind_dev28_qa.jsonl")]
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
     SETS / "blind_dev_guardrail.yaml",
@@ -94,6 +96,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev25_guardrail.yaml",  # round 12
     SETS / "blind_dev26_guardrail.yaml",  # round 12, a second writer
     SETS / "blind_dev27_guardrail.yaml",  # round 12, a second pair
+    SETS / "blind_dev28_guardrail.yaml",  # round 14
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -193,9 +193,19 @@ _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
-# Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?").
+# Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?", "whether
+# a 3rd is allowed").
 _ELLIPSIS_FOLLOWERS = frozenset(
     {
+        "is",
+        "can",
+        "could",
+        "would",
+        "should",
+        "possible",
+        "allowed",
+        "permitted",
+        "reasonable",
         "or",
         "and",
         "given",
