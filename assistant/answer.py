@@ -39,7 +39,7 @@ from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Concept, Expansion, QueryExpander, Scored
-from .text import is_verb_form, normalise, quantities, stem, words
+from .text import is_verb_form, normalise, quantities, stem, without_intensifiers, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -801,8 +801,10 @@ class Composer:
 
     def _kinds_asked_uncached(self, text: str, typed: str) -> tuple[AnswerType, ...]:
         """The kinds of answer a clause asks for, read on the words as corrected and as typed ("antiemetic"
-        must not become another word). Memoised: ``compose`` asks it up to three times per clause."""
-        return tuple(t for t in self._answer_types.values() if t.asks.search(text) or t.asks.search(typed))
+        must not become another word), each also without emphasis words ("how does it actually kill").
+        Memoised: ``compose`` asks it up to three times per clause."""
+        readings = list(dict.fromkeys([text, typed, without_intensifiers(text), without_intensifiers(typed)]))
+        return tuple(t for t in self._answer_types.values() if any(t.asks.search(r) for r in readings if r))
 
     def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by

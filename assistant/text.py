@@ -51,6 +51,7 @@ __all__ = [
     "read",
     "spoken_number",
     "stem",
+    "without_intensifiers",
     "words",
 ]
 
@@ -103,6 +104,18 @@ def normalise(text: str) -> str:
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = _DIGIT_LETTER.sub(" ", text)
     return " ".join(text.split())
+
+
+# Adverbs that only add emphasis or politeness: "how does it actually kill", "what dose, please".
+_INTENSIFIERS = frozenset(
+    {"actually", "really", "just", "basically", "genuinely", "definitely", "kindly", "please", "pls", "plz"}
+)
+
+
+def without_intensifiers(normalised: str) -> str:
+    """A normalised text without emphasis words, so that a pattern for "how does it kill" also reads "how
+    does it actually kill"."""
+    return " ".join(w for w in normalised.split() if w not in _INTENSIFIERS)
 
 
 _CONTRACTED = ("ll", "ve", "re", "d", "s")  # "theyll", "shouldve", "wifes"

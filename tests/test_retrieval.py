@@ -235,3 +235,18 @@ def test_a_plural_of_a_synonym_variant_is_the_variant(expander: QueryExpander) -
         expander.expand("do I need heart tracings?").concepts
         == expander.expand("do I need a heart tracing?").concepts
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("how does it actually kill the cells ?", "how does it kill the cells ?"),
+        ("what dose please", "what dose"),
+        ("is it really just weekly", "is it weekly"),
+        ("actual dose", "actual dose"),  # an adjective, not emphasis
+    ],
+)
+def test_emphasis_words_are_left_out_for_reading_what_is_asked(text: str, plain: str) -> None:
+    from assistant.text import without_intensifiers
+
+    assert without_intensifiers(text) == plain
