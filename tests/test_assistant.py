@@ -299,6 +299,18 @@ def test_a_clause_that_only_sets_a_condition_asks_nothing_of_its_own(assistant: 
     assert "percentages" in " ".join(answer.not_covered)
 
 
+@pytest.mark.model
+def test_which_values_asks_which_tests_not_a_number(assistant: Assistant) -> None:
+    first = "Do I need CBC with every dose of inotuzumab?"
+    history = [
+        {"role": "user", "content": first},
+        {"role": "assistant", "content": assistant.ask(first).text},
+    ]
+    answer = assistant.ask("which values in the count exactly?", history=history)
+    assert not answer.abstained
+    assert any("platelets, neutrophils" in q.text for q in answer.quotes)
+
+
 def test_related_passages_are_labelled_as_not_answering(assistant: Assistant) -> None:
     """When abstaining, close passages may be offered, under a heading that says they do not answer."""
     answer = assistant.ask("What is the elimination half-life of the CD22 antibody-drug conjugate?")
