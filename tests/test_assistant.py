@@ -299,6 +299,15 @@ def test_a_clause_that_only_sets_a_condition_asks_nothing_of_its_own(assistant: 
     assert "percentages" in " ".join(answer.not_covered)
 
 
+def test_how_long_a_hold_may_last_is_not_covered(assistant: Assistant) -> None:
+    """The monograph says until when a hold lasts, never for how long at most. (The liver rule leads.)"""
+    answer = assistant.ask(
+        "How long can we suspend inotuzumab for abnormal LFTs before we must stop it for good?"
+    )
+    assert answer.abstained
+    assert "how long" in " ".join(answer.not_covered)
+
+
 @pytest.mark.model
 def test_which_values_asks_which_tests_not_a_number(assistant: Assistant) -> None:
     first = "Do I need CBC with every dose of inotuzumab?"
