@@ -278,6 +278,8 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Is a 66 year old considered advanced age?", "what that term covers"),
         ("What does 'strengthen monitoring' mean in practice?", "what that term covers"),
         ("Which conditioning drugs are meant by 'double alkylating agents'?", "what that term covers"),
+        # how often something happens asks for an incidence
+        ("How often do infusion reactions happen with inotuzumab?", "incidences"),
         # an emphasis word does not hide what is asked
         ("How does it actually kill the leukaemic cells?", "mechanism of action"),
         ("How long must counts stay low before we call the cytopenia 'persistent'?", "what that term covers"),
