@@ -98,7 +98,9 @@ _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "
 # "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.
 _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A statement, a spaced dash or a colon, then the question: "Weekly LFTs during ino - should we also ...?"
-_PREMISE = re.compile(r"^\s*([^?]{8,}?)(?:\s+[-\u2013\u2014]+\s+|\s*:\s+)")
+# (after a label such as "Pharmacist:", the statement is the part just before the question)
+_PREMISE_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*:\s+")
+_PREMISE_MIN = 8  # characters
 _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
 # Words that start a question inside a sentence, after "and" or a comma (not "is", "was": "plt 20 and is
 # bleeding" states; not requests: "pretend to be one and tell me the dose" commands).
@@ -407,16 +409,26 @@ def _opens_asking(clause: Sequence[tuple[str, str]]) -> bool:
 
 
 def _premise(expander: QueryExpander, question: str) -> Expansion | None:
-    """The statement before a dash or colon that opens a question, when it asks nothing itself."""
-    lead = _PREMISE.match(question)
-    if not lead or "?" not in question[lead.end() :]:
-        return None
-    tokens = normalise(lead.group(1)).split()
-    if not tokens or tokens[0] in _ASKING_START or (_ASKING_VERBS | _QUESTION_WORDS) & set(tokens):
-        return None
-    premise = expander.expand(" ".join(tokens))
-    # Only the monograph's own words: "dose reduction for cytopenia - by how many mg/m2?" restates no sentence
-    return None if premise.unknown or premise.filler else premise
+    """The statement before a dash or colon that opens a question, when it asks nothing itself. A label
+    before it that names no monograph concept is passed over: "Pharmacist: QT drugs to avoid with InO - is
+    ondansetron ok?" states "QT drugs to avoid with InO"."""
+    start = 0
+    for cut in _PREMISE_BREAK.finditer(question):
+        lead = question[start : cut.start()]
+        if len(lead.strip()) < _PREMISE_MIN:
+            continue  # the break is inside the statement ("S.O.S - ..." is too short to stand alone)
+        if "?" in lead or "?" not in question[cut.end() :]:
+            return None
+        tokens = normalise(lead).split()
+        if not tokens or tokens[0] in _ASKING_START or (_ASKING_VERBS | _QUESTION_WORDS) & set(tokens):
+            return None
+        premise = expander.expand(" ".join(tokens))
+        if not premise.concepts and not premise.unknown:
+            start = cut.end()  # a label ("Pharmacist:", "Quick one -"): the statement may follow it
+            continue
+        # Only the monograph's own words: "dose reduction for cytopenia - by how many mg/m2?" restates none
+        return None if premise.unknown or premise.filler else premise
+    return None
 
 
 def _holds(concept: Sequence[Sequence[str]], stems: Collection[str]) -> bool:

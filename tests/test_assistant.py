@@ -226,6 +226,11 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(assistant: Assi
         ("How often are LFTs checked, and what ALT threshold should trigger a hold?", "numeric threshold"),
         ("Does inotuzumab prolong the QT interval, and what QTc value should make me hold it?", "threshold"),
         ("Which drugs should be avoided with inotuzumab - specifically, is voriconazole OK?", "voriconazole"),
+        # a statement before the question, after a label that names no monograph concept
+        (
+            "Pharmacist: QT drugs to avoid with InO - is ondansetron ok for the antiemetic cover?",
+            "ondansetron",
+        ),
         # the clause the monograph cannot answer does not dilute the meaning of the one it can
         ("Is it approved for children, and what dose do kids get?", "dose amount"),
         ("Is it indicated for under-18s, and what's the mg/m2 dose in children?", "dose amount"),
