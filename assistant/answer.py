@@ -828,7 +828,13 @@ class Composer:
             if previous_blocked and _is_option(clause):
                 blocked.append(clause.text)  # "exact ECG schedule - weekly? every cycle?": options of it
                 continue
-            unknown = [*(w for w in clause.expansion.unknown if w not in self._clinical), *clause.codes]
+            # a hyphenated name in capitals ("CAR-T") is a name whatever its length, and stands for its parts
+            capital = [c for c in clause.codes if "-" in c]
+            in_names = {w for c in capital for w in c.lower().split("-")}
+            unknown = [
+                *(w for w in clause.expansion.unknown if w not in self._clinical and w not in in_names),
+                *(c for c in clause.codes if c not in capital),
+            ]
             names = [
                 w
                 for w in unknown
@@ -837,9 +843,9 @@ class Composer:
                     not w.endswith(_VERB_ENDINGS) or f" {w} acid " in f" {clause.text} "
                 )  # "ursodeoxycholic acid"
                 and not is_verb_form(w)
-            ]
+            ] + capital
             if not clause.expansion.concepts:
-                names = unknown  # "should we give G-CSF?": asks about that alone
+                names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
             kinds = [
                 t.label

@@ -46,6 +46,8 @@ _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "h
 _DRUG_NAME = "inotuzumab ozogamicin"  # the monograph's drug, searched for when a question says "it"
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
+# A hyphenated name typed in capitals ("CAR-T", "G-CSF"): one name, though its parts look like words.
+_CAPITAL_NAME = re.compile(r"(?<![A-Za-z0-9-])[A-Z]{1,4}-[A-Z]{1,4}(?![A-Za-z0-9-])")
 
 
 class Vocabulary(BaseModel):
@@ -203,10 +205,17 @@ class QueryExpander:
         return self._expand_cached(text)
 
     def codes(self, text: str) -> list[str]:
-        """Letter-digit names in ``text`` that the monograph does not use ("cyp3a4", "cd19")."""
-        return [
+        """Letter-digit names in ``text`` that the monograph does not use ("cyp3a4", "cd19"), and hyphenated
+        names in capitals that neither it nor the synonyms know ("CAR-T"; not "B-ALL")."""
+        found = [
             c for c in _CODE.findall(text.lower()) if c not in self._codes and not _CYCLE_DAY.fullmatch(c)
         ]
+        for name in _CAPITAL_NAME.findall(text):
+            spelled = normalise(name)
+            known = all(w in self._corpus_words for w in spelled.split())  # "B-cell"
+            if not known and not self.expand(spelled).concepts:
+                found.append(name)  # as typed: "The monograph does not mention CAR-T."
+        return found
 
     def spelled(self, text: str) -> str:
         """The normalised text with typos corrected, punctuation kept ("whats the infusoin rate ?" ->

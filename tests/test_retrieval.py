@@ -77,6 +77,20 @@ def test_expansion_maps_clinical_words_to_monograph_words(expander, question, co
 
 
 @pytest.mark.parametrize(
+    ("question", "codes"),
+    [
+        ("Any interaction with CYP3A4 inhibitors?", ["cyp3a4"]),
+        ("Can CAR-T cells be given after inotuzumab?", ["CAR-T"]),  # a name in capitals, as typed
+        ("should we give G-CSF?", ["G-CSF"]),
+        ("Is it used in B-ALL or T-ALL?", []),  # names the synonyms know
+        ("CD22+ B-cell ALL, re-dose after a hold?", []),  # monograph words; a hyphenated word in lower case
+    ],
+)
+def test_names_the_monograph_does_not_use_are_read_as_codes(expander, question, codes) -> None:
+    assert expander.codes(question) == codes
+
+
+@pytest.mark.parametrize(
     ("question", "unknown"),
     [
         ("Is it safe in pregnancy?", []),  # everyday words: "pregnancy" is caught by what is asked
