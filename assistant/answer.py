@@ -122,7 +122,7 @@ _OFFERING = re.compile(
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
-_OFFERED_WORDS = 3  # an offered amount is read in this many words after the word that offers it
+_OFFERED_WORDS = 4  # an offered amount is read in this many words after the word that offers it
 
 
 @dataclass(frozen=True)

@@ -302,16 +302,20 @@ def quantities(text: str) -> dict[tuple[float, str], str]:
     """The amounts of time and the percentages normalised ``text`` names, each as (value, unit) in one unit
     per dimension ("60 min" and "1 hour" are both (1.0, "hours")), with the words that named it."""
     found: dict[tuple[float, str], str] = {}
-    for match in _AMOUNT.finditer(text):
-        number = _amount(match.group("digits") or match.group("words"))
-        unit, factor = _PER_UNIT[match.group("unit")]
-        found.setdefault((round(number * factor, 3), unit), match.group(0).strip())
+    spans: list[tuple[int, int]] = []  # frequencies: "3 times a week" names no week-long time
     for match in _FREQUENCY.finditer(text):
         times, period = match.group("times"), match.group("period")
         if times is None and period in ("day", "week", "month"):
             continue  # "a day", "this week": a time, not how often
         count = 1.0 if times is None else _amount(times.split()[0])  # "3 times": 3
         found.setdefault((round(count * _PER_PERIOD[period], 3), "per week"), match.group(0).strip())
+        spans.append(match.span())
+    for match in _AMOUNT.finditer(text):
+        if any(start <= match.start() < end for start, end in spans):
+            continue
+        number = _amount(match.group("digits") or match.group("words"))
+        unit, factor = _PER_UNIT[match.group("unit")]
+        found.setdefault((round(number * factor, 3), unit), match.group(0).strip())
     return found
 
 

@@ -277,6 +277,7 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("should weekly lfts keep going to 3 months post transplant", "does not mention 3 months"),
         ("Can delayed infusion reactions occur after the infusion - up to 24 hours?", "24 hours"),
         ("should CBC be checked between doses, eg twice weekly?", "does not mention twice weekly"),
+        ("should CBC be checked between doses, eg 3 times a week?", "does not mention 3 times a week"),
         # a phrase the monograph uses without saying what it covers
         ("Does busulfan plus thiotepa count as double alkylating agents?", "what that term covers"),
         ("how often is 'regular'?", "what that term covers"),

@@ -187,6 +187,7 @@ def test_verb_forms_are_not_names_of_things(word: str, verb: bool) -> None:
         ("by 25% or 50%", {(25.0, "%"), (50.0, "%")}),
         ("eg twice weekly", {(2.0, "per week")}),
         ("monitor liver function weekly", {(1.0, "per week")}),
+        ("3 times a week", {(3.0, "per week")}),  # a frequency names no week-long time
         ("this week", set()),  # a time, not how often
         ("day 8, cycle 2", set()),
     ],
