@@ -138,9 +138,6 @@ class Assistant:
         # A preamble ("just checking, ...") is not searched for: its words would pull unrelated passages.
         query = resolution.query if not parts.preamble else resolution.query.replace(parts.preamble, " ", 1)
         ranked = self.retriever.search(query, self.expander.expand(query))
-        part = self.composer.answerable_part(parts)
-        if part:  # each passage as close in meaning as it is to the whole question or to that part
-            ranked = merge_rankings(ranked, self.retriever.search(part, self.expander.expand(part)))
         earlier = [text for role, text in turns if role == "user"]
         if earlier and earlier[-1].strip() == question:
             earlier.pop()  # the caller passed the current question as the last history message
@@ -149,6 +146,14 @@ class Assistant:
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
         quoted = quoted_before(turns, [(p.id, p.text) for p in self.corpus.passages])
         draft = self.composer.compose(parts, ranked, quoted)
+        part = self.composer.answerable_part(parts) if draft.abstained else ""
+        if part:
+            # "Is it approved for children, and what dose do kids get?": the dose clause may have diluted the
+            # meaning of the part the monograph answers; searched for alone, each passage keeps its best
+            # scores. Only a refusal is reconsidered, so that answered questions quote as before.
+            merged = merge_rankings(ranked, self.retriever.search(part, self.expander.expand(part)))
+            retry = self.composer.compose(parts, merged, quoted)
+            draft = draft if retry.abstained else retry
         answer = self._assemble(draft, hits)
         answer.metadata["generator"] = "extractive"
         # Why the model was not asked, whenever it was not: set on every path, so that no answer leaves
