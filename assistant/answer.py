@@ -98,7 +98,7 @@ _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "
 # "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.
 _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A statement, a spaced dash or a colon, then the question: "Weekly LFTs during ino - should we also ...?"
-# (after a label such as "Pharmacist:", the statement is the part just before the question)
+# A label before it that names nothing ("Pharmacist: ...") is passed over (`_premise`).
 _PREMISE_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*:\s+")
 _PREMISE_MIN = 8  # characters
 _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
