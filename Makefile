@@ -37,9 +37,11 @@ postgres-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "database tests need PostgreSQL's server binaries: sudo apt-get install -y postgresql"; fi; }
 
-# Everything: the same lint as `make lint`, then every test (real model, servers, browser, PostgreSQL).
+# Everything: the same lint as `make lint`, then every test (real model, servers, browser, PostgreSQL), on
+# TEST_WORKERS processes (pytest-xdist; each loads its own model, ~2 GB). TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 2
 test: lint browser-deps postgres-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The inner loop: unit tests with a deterministic fake embedder; no browser, server or child process.
 test-fast: install
