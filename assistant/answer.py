@@ -368,17 +368,18 @@ def split_question(
     frame_text = " ".join(t for c in clauses[:first] for t, _ in c)
     topical_frame = bool(frame_text) and bool(expander.expand(frame_text).concepts)
     rest = expander.expand(" ".join(t for c in clauses[first:] for t, _ in c))
+    if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
+        first = 0
+    # "After transplant, what should we monitor?", "in kids, is it ok?", "For SOS surveillance, what weight
+    # gain should trigger concern?": a frame that opens with a preposition says when, for whom or for what the
+    # question asks; it is part of its first clause, which asks for what it asked
+    if topical_frame and first and clauses[0][0][0] in _PREPOSITIONS:
+        clauses = [[p for c in clauses[: first + 1] for p in c], *clauses[first + 1 :]]
+        first = 0
     # "if he gets a transplant after this drug, is that more dangerous?", "qt prolongation with besponsa, is
     # it a real risk?": the frame names what "that" and "it" are. A question that names the drug ("...,
     # can we resume Besponsa?") has a topic of its own, and a short frame only hints at it.
     if not rest.concepts and (long_frame or (topical_frame and not rest.subject)):
-        first = 0
-    if any(closer & _ASKED_TOGETHER for _, closer in kept[:first]):
-        first = 0
-    # "After transplant, what should we monitor?", "in kids, is it ok?": a frame that opens with a preposition
-    # says when or for whom the question asks; it is part of its first clause
-    if topical_frame and first and clauses[0][0][0] in _PREPOSITIONS:
-        clauses = [[p for c in clauses[: first + 1] for p in c], *clauses[first + 1 :]]
         first = 0
     preamble, clauses = clauses[:first], clauses[first:]
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
@@ -978,6 +979,9 @@ _PREPOSITIONS = frozenset(
     [
         "by",
         "at",
+        "above",
+        "below",
+        "beyond",
         "in",
         "for",
         "to",

@@ -415,9 +415,12 @@ class Speller:
             for t in self._targets.get(word[0] if self._first else "", ())
             if abs(len(t) - len(word)) <= limit
         ]
-        best = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=limit)
-        if best is not None:
-            return best[0]
+        near = process.extract(word, pool, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if near:
+            # Of the words equally near, the one written most often ("childen": "children", not "childe")
+            closest = min(distance for _, distance, _ in near)
+            tied = [choice for choice, distance, _ in near if distance == closest]
+            return max(tied, key=lambda w: zipf_frequency(w, "en"))
         if len(word) < _PREFIX_MIN:
             return word
         # Clinicians shorten long words by cutting them ("myelosupp", "thrombocytop"): a word that begins

@@ -236,6 +236,8 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(assistant: Assi
         ("Is it indicated for under-18s, and what's the mg/m2 dose in children?", "dose amount"),
         # ... while a condition lends its topic to a clause that asks without one
         ("If SOS develops, what do we do with the drug, and what is the defibrotide dose?", "defibrotide"),
+        # "and" before a preposition and a question word opens a new clause
+        ("Which cytopenias can it cause and below what platelet count do we transfuse?", "threshold"),
         # a request opens a clause as a question does
         (
             "List the labs to draw before each dose and tell me which cycle days (D1, D8, D15) they fall on.",
@@ -291,6 +293,13 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         # an emphasis word does not hide what is asked
         ("How does it actually kill the leukaemic cells?", "mechanism of action"),
         ("How long must counts stay low before we call the cytopenia 'persistent'?", "what that term covers"),
+        # a frame that opens with a preposition is part of the clause it frames
+        ("For SOS monitoring on inotuzumab, what weight gain should trigger concern?", "threshold"),
+        # a figure named after several words, a terse "... cut-off?", funding, when something shows up
+        ("What is the 1-year non-relapse mortality rate after transplant?", "incidences"),
+        ("platelet cutoff?", "threshold"),
+        ("Is inotuzumab funded for first relapse?", "reimbursement"),
+        ("at what point after the transplant does VOD usually show up?", "time course"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(

@@ -231,6 +231,7 @@ def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
         ("besonpa", "besponsa"),  # the drug's names allow two edits
         ("inotuzamab", "inotuzumab"),
         ("ursodiol", "ursodiol"),  # a rare name stays itself, to be reported as not mentioned
+        ("childen", "children"),  # of two words one edit away, the commoner ("childe" is one too)
     ],
 )
 def test_the_speller_reads_inflections_compounds_and_the_drugs_names(

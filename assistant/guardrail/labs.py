@@ -160,7 +160,7 @@ _LOOSE_TOLD = re.compile(
 )
 # A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit).
 _BARE_MULTIPLE = re.compile(
-    r"^(?:x|times|fold)(?! ?10 )"
+    r"^(?:x|times?|fold)(?! ?10 )"
     r"(?: (?P<of>baseline|previous|before|last|from|pre|the baseline|the previous))?(?![a-z0-9])"
 )
 # For a value told further on with its unit: the sentence it must be in, and how far it may be.

@@ -520,10 +520,24 @@ class Reader:
         mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
         keys = [_patient_key(doc.words(r)) for r in refs]
+        # A bed and a name side by side are one patient's ("Bed 7 Mrs Hill", "Bed 1 - Ms Adeyemi", "Mr A (bed
+        # 1)"): findings are read for the first of them, and either name finds them later. Two beds are two.
+        owners: list[str] = []
+        canonical: dict[str, str] = {}
+        titled = [doc.surface[r.start] in _TITLES for r in refs]
+        for i, key in enumerate(keys):
+            between = doc.surface[refs[i - 1].end : refs[i].start] if i else ()
+            beside = (
+                i > 0
+                and titled[i] != titled[i - 1]
+                and not any(t[:1].isalnum() or t in {".", ";", "?", "!"} for t in between)
+            )
+            owners.append(owners[i - 1] if beside else canonical.get(key, key))
+            canonical.setdefault(key, owners[i])
         bounds = (clauses, sentences)
         patients = tuple(
-            (name, tuple(self._other_patients_in_text(doc, mentions, refs, keys, name, bounds)))
-            for name in dict.fromkeys(keys)
+            (name, tuple(self._other_patients_in_text(doc, mentions, refs, owners, owner, bounds)))
+            for name, owner in dict.fromkeys(zip(keys, owners, strict=True))
             if len(set(keys)) > 1
         )
         if patients:  # read for the patient named last, the one asked about
@@ -535,7 +549,7 @@ class Reader:
             patient=keys[-1] if keys else "",
             patients=patients,
             resumes=bool(self._resume_intents.find(doc)),
-            held=self._held_for(doc, sentences, mentions, subject_spans, others),
+            held=self._held_for(doc, sentences, mentions, subject_spans, others, several=len(set(keys)) > 1),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
@@ -1076,6 +1090,8 @@ class Reader:
         mentions: Sequence[Mention],
         subjects: dict[str, list[Span]],
         others: Sequence[Span],
+        *,
+        several: bool = False,
     ) -> frozenset[str]:
         """The conditions the text says treatment was held for: a hold ("we held D15", "delayed a week")
         in one sentence with the finding or its test ("Transaminitis in C1 meant we held D15", "for
@@ -1093,6 +1109,16 @@ class Reader:
             and not any(together(o, h) for o in others)
             and not any(e.start > h.start and together(e, h) for e in ended)
         ]
+        if (
+            several
+        ):  # "Mr A ALT 5x ULN, InO held. Mr B ...": a hold told only beside another patient's findings
+            theirs = [m.span for m in mentions if m.status == "other"]
+            own = [m.span for m in mentions if m.status != "other"]
+            holds = [
+                h
+                for h in holds
+                if not any(together(h, s) for s in theirs) or any(together(h, s) for s in own)
+            ]
         found: dict[str, list[Span]] = {}
         for m in mentions:
             if m.status != "other":
@@ -1340,8 +1366,15 @@ def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
     )
 
 
+_TITLES = frozenset({"mr", "mrs", "ms", "miss"})  # patient_ref's names by title (corpus/rules.yaml)
+_POSSESSIVE_MIN = 3  # a surname this long may carry a possessive "s"
+
+
 def _patient_key(words: str) -> str:
     """One name for a patient however the label is typed: "bed 14", "back to 14" and "Bed no 14" are "14";
     "Patient A" is "a"; a patient by title keeps it ("mr e")."""
     last = words.split()[-1]
-    return last if last.isdigit() or len(last) == 1 else words
+    if last.isdigit() or len(last) == 1:
+        return last
+    # "Mrs Hill's family" (read "mrs hills") is Mrs Hill
+    return words[:-1] if words.endswith("s") and len(last) > _POSSESSIVE_MIN else words
