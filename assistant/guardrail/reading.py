@@ -444,10 +444,22 @@ class Reader:
                 if cond.reaction and entry.near is not None and entry.scope == "sentence":
                     started = [*seconds, *_started_day_codes(doc.surface)]
                     matches += self._narrative_pairs(doc, firsts, started, matches)
-                    if infusing and not seconds:
+                    if infusing:
+                        # a symptom told alone while ours runs; in a text that names an infusion elsewhere
+                        # ("her sats dropped to 86%. What now for the InO?") only one stated as present
                         paired = {p for m in matches for p in m}
                         matches += [
-                            (f,) for f in firsts if f not in paired and doc.words(f) not in _WEAK_SIGNS
+                            (f,)
+                            for f in firsts
+                            if f not in paired
+                            and doc.words(f) not in _WEAK_SIGNS
+                            and (
+                                not seconds
+                                or (
+                                    all(sentences.between(*_order(s, f)) for s in seconds)
+                                    and status((f,), entry.negatable, cond_before, cond_after) == "present"
+                                )
+                            )
                         ]
                     elif under_way:
                         # "The Besponsa infusion is still running; she has a mild rash.": a symptom told
