@@ -64,6 +64,8 @@ DEV_QA = (
     SETS / "blind_dev31_qa.jsonl",  # round 14, a second writer
     SETS / "blind_dev32_qa.jsonl",  # round 15
     SETS / "blind_dev33_qa.jsonl",  # round 15, a second writer
+    SETS / "blind_dev34_qa.jsonl",  # round 16
+    SETS / "blind_dev35_qa.jsonl",  # round 16, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
@@ -100,6 +102,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev27_guardrail.yaml",  # round 12, a second pair
     SETS / "blind_dev28_guardrail.yaml",  # round 14
     SETS / "blind_dev29_guardrail.yaml",  # round 15
+    SETS / "blind_dev30_guardrail.yaml",  # round 16
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
