@@ -300,6 +300,10 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("platelet cutoff?", "threshold"),
         ("Is inotuzumab funded for first relapse?", "reimbursement"),
         ("at what point after the transplant does VOD usually show up?", "time course"),
+        # a medical term English lacks is not "corrected" to an everyday word two edits away ("trades")
+        ("Is torsades the arrhythmia inotuzumab causes?", "does not mention torsades"),
+        ("What is the maximum duration of a dose delay before we must stop inotuzumab?", "how long"),
+        ("Is thiotepa plus busulfan the double alkylating regimen that the leaflet means?", "what that term"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
@@ -308,6 +312,29 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
     answer = assistant.ask(question)
     assert answer.abstained and not answer.quotes
     assert not_covered in " ".join(answer.not_covered)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        # "before admission" says when, not where it is given
+        (
+            "Transplant in two weeks: should we give another cycle before admission?",
+            "2 cycles are recommended",
+        ),
+        # a question relayed from a relative, about a relative, is about the drug
+        ("Mum wants to know if the drug can damage his liver", "sinusoidal obstruction syndrome"),
+        ("Parent asking: will this medicine hurt my son's liver?", "sinusoidal obstruction syndrome"),
+    ],
+)
+def test_framing_and_patient_words_do_not_hide_a_covered_question(
+    assistant: Assistant, question: str, quoted: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.metadata
+    assert any(quoted in q.text for q in answer.quotes)
+    _assert_grounded(assistant, answer)
 
 
 def test_a_clause_that_only_sets_a_condition_asks_nothing_of_its_own(assistant: Assistant) -> None:

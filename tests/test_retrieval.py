@@ -232,6 +232,7 @@ def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
         ("inotuzamab", "inotuzumab"),
         ("ursodiol", "ursodiol"),  # a rare name stays itself, to be reported as not mentioned
         ("childen", "children"),  # of two words one edit away, the commoner ("childe" is one too)
+        ("torsades", "torsades"),  # two edits from "trades": a term English lacks, not a typo of it
     ],
 )
 def test_the_speller_reads_inflections_compounds_and_the_drugs_names(
