@@ -1388,7 +1388,5 @@ def _patient_key(words: str) -> str:
     last = words.split()[-1]
     if last.isdigit() or len(last) == 1:
         return last
-    # "Mrs Hill's family" (read "mrs hills") is Mrs Hill; "Mr A's dose" (read "mr as") is Mr A
-    if last.endswith("s") and len(last) == 2:
-        return last[0]
+    # "Mrs Hill's family" (read "mrs hills") is Mrs Hill
     return words[:-1] if last.endswith("s") and len(last) > _POSSESSIVE_MIN else words
