@@ -40,7 +40,6 @@ from .text import (
 RRF_K = 60
 _EXPANSION_CACHE = 1024  # expansions kept per expander; they are small and pure
 _FUZZY_MIN_LEN = 4
-_ENGLISH_TWO_EDITS = 10**6  # a typo of everyday English is corrected by one edit, whatever its length
 _NAME_MIN_LEN = 6
 # A name made of letters and digits ("CYP3A4", "CD19", "FLT3"); the text layer splits it, so it is read first.
 _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
@@ -144,9 +143,7 @@ class QueryExpander:
         english = english_words()
         # One edit only: two edits turn a medical term English lacks into an everyday word ("torsades" ->
         # "trades"), which would then weigh as filler instead of being named as not mentioned.
-        self._english = Speller(
-            english | spelled, english, min_length=_FUZZY_MIN_LEN, long_length=_ENGLISH_TWO_EDITS
-        )
+        self._english = Speller(english | spelled, english, min_length=_FUZZY_MIN_LEN, long_length=None)
 
     @classmethod
     def from_file(cls, path: Path, corpus: Corpus) -> QueryExpander:

@@ -381,7 +381,8 @@ class Speller:
     """The known word a misspelt word most likely meant: the closest by edit distance, where swapping two
     neighbouring letters counts as one edit ("ofetn" -> "often", "cyles" -> "cycles").
 
-    ``min_length``: shorter words are never corrected. One edit is allowed, two from ``long_length`` letters.
+    ``min_length``: shorter words are never corrected. One edit is allowed, two from ``long_length`` letters
+    (None: one edit whatever the length).
     ``compounds``: a word that is two known words typed as one is split ("riskfactor" -> "risk factor").
     ``same_first_letter``: typos rarely hit the first letter, and requiring it avoids "premedication" ->
     "medication".
@@ -393,7 +394,7 @@ class Speller:
         targets: Iterable[str],
         *,
         min_length: int = 4,
-        long_length: int = 8,
+        long_length: int | None = 8,
         same_first_letter: bool = True,
         compounds: bool = False,
     ) -> None:
@@ -409,7 +410,7 @@ class Speller:
     def _correct(self, word: str) -> str:
         if word in self._known or len(word) < self._min or len(word) > 40 or not word.isalpha():
             return word
-        limit = 2 if len(word) >= self._long else 1
+        limit = 2 if self._long is not None and len(word) >= self._long else 1
         pool = [
             t
             for t in self._targets.get(word[0] if self._first else "", ())

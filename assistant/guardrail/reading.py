@@ -547,10 +547,11 @@ class Reader:
             owners.append(owners[i - 1] if beside else canonical.get(key, key))
             canonical.setdefault(key, owners[i])
         bounds = (clauses, sentences)
+        several = len(set(keys)) > 1
         patients = tuple(
             (name, tuple(self._other_patients_in_text(doc, mentions, refs, owners, owner, bounds)))
             for name, owner in dict.fromkeys(zip(keys, owners, strict=True))
-            if len(set(keys)) > 1
+            if several
         )
         if patients:  # read for the patient named last, the one asked about
             mentions = list(dict(patients)[keys[-1]])
@@ -561,7 +562,7 @@ class Reader:
             patient=keys[-1] if keys else "",
             patients=patients,
             resumes=bool(self._resume_intents.find(doc)),
-            held=self._held_for(doc, sentences, mentions, subject_spans, others, several=len(set(keys)) > 1),
+            held=self._held_for(doc, sentences, mentions, subject_spans, others, several=several),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
@@ -1121,9 +1122,8 @@ class Reader:
             and not any(together(o, h) for o in others)
             and not any(e.start > h.start and together(e, h) for e in ended)
         ]
-        if (
-            several
-        ):  # "Mr A ALT 5x ULN, InO held. Mr B ...": a hold told only beside another patient's findings
+        # "Mr A ALT 5x ULN, InO held. Mr B ...": a hold told only beside another patient's findings is theirs
+        if several:
             theirs = [m.span for m in mentions if m.status == "other"]
             own = [m.span for m in mentions if m.status != "other"]
             holds = [
