@@ -220,7 +220,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="leave out the development column, which gates nothing (the test suite's regression run)",
     )
+    parser.add_argument(
+        "--final",
+        action="append",
+        choices=list(FINALS),
+        metavar="NAME",
+        help="run only this final blind set, e.g. 'final blind 3' (repeatable; the test suite splits by it)",
+    )
     args = parser.parse_args(argv)
+    finals = {name: FINALS[name] for name in args.final} if args.final else FINALS
 
     from assistant import Assistant, AssistantError
     from assistant.settings import load_settings
@@ -237,8 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     sources = {doc.id: doc.text for doc in bot.corpus.documents}
     columns: dict[str, dict[str, Any]] = {}
-    development = [] if args.finals_only else [("development", DEV_QA, DEV_GUARDRAIL)]
-    for name, qa, rules in [*development, *((n, q, g) for n, (q, g) in FINALS.items())]:
+    development = [] if args.finals_only or args.final else [("development", DEV_QA, DEV_GUARDRAIL)]
+    for name, qa, rules in [*development, *((n, q, g) for n, (q, g) in finals.items())]:
         if not all(path.is_file() for path in (*qa, *rules)):
             continue
         cases = [c for path in qa for c in load_dataset(path)]
@@ -255,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "blind.md").write_text(render(columns), encoding="utf-8")
     print(render(columns))
     if args.check:
-        problems = [p for name in FINALS if name in columns for p in check(columns[name], name)]
+        problems = [p for name in finals if name in columns for p in check(columns[name], name)]
         if problems:
             print(
                 "regression against evals/thresholds_blind.yaml:\n  " + "\n  ".join(problems), file=sys.stderr

@@ -499,22 +499,37 @@ def test_check_fails_when_a_threshold_is_missed(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "out" / "report.json").is_file()
 
 
+def _final_groups(size: int = 3) -> list[tuple[str, ...]]:
+    """The final blind sets in groups, so the parallel test workers share the regression run."""
+    from evals import blind
+
+    names = list(blind.FINALS)
+    return [tuple(names[i : i + size]) for i in range(0, len(names), size)]
+
+
 @pytest.mark.model
 @pytest.mark.timeout(600)
-def test_final_blind_sets_do_not_regress(tmp_path: Path) -> None:
+@pytest.mark.parametrize("names", _final_groups(), ids=lambda names: "+".join(n.split()[-1] for n in names))
+def test_final_blind_sets_do_not_regress(tmp_path: Path, names: tuple[str, ...]) -> None:
     """The final blind sets (measured once, never tuned on) gate regressions at their measured values."""
     from evals import blind
 
     out = tmp_path / "out"
-    args = ["--check", "--finals-only", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
-    code = blind.main(args)
+    args = ["--check", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    code = blind.main([*args, *(arg for name in names for arg in ("--final", name))])
     assert code == 0
     columns = json.loads((out / "blind.json").read_text())
-    assert set(columns) == set(blind.FINALS)  # every final set, and no development column
-    assert columns["final blind 1"]["answers"]["cases"] >= 150
-    assert columns["final blind 1"]["guardrail"]["cases"] >= 150
+    assert set(columns) == set(names)  # these final sets, and no development column
+    assert all(c["answers"]["cases"] >= 100 and c["guardrail"]["cases"] >= 150 for c in columns.values())
     assert all(c["guardrail"]["weaker_beside"] == 0 for c in columns.values())
     assert "| false_refusal |" in (out / "blind.md").read_text()
+
+
+def test_the_final_groups_cover_every_final_set_once() -> None:
+    from evals import blind
+
+    names = [name for group in _final_groups() for name in group]
+    assert sorted(names) == sorted(blind.FINALS) and len(names) == len(set(names))
 
 
 # ---------------------------------------------------------------------------- answerability calibration
