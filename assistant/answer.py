@@ -112,9 +112,10 @@ _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
 _CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
 _PREMISE_CONCEPTS = 2  # a premise restating a monograph sentence names at least this many of its concepts
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
-# Rare words with these English endings are not names of things: "spiking", "allografted",
-# "haematological", "hepatotoxic", "myelotoxicity". Drug names end otherwise (-mab, -ine, -ol, -ide, -ase).
-_VERB_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary", "ity", "ness", "ment", "tion", "sion")
+# Rare words with these English endings describe rather than name: "spiking", "allografted",
+# "haematological", "hepatotoxic". Drug names end otherwise (-mab, -ine, -ol, -ide, -ase), and a rare noun
+# ("extravasation", "contraindication", "cardiotoxicity") names a thing the monograph may lack.
+_MODIFIER_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary")
 # A value the asker offers for what they ask ("until day +100?", "up to 24 hours?", "eg twice weekly?",
 # "by 25% or 50%?"): the word before an amount that puts it forward, and words that may stand between.
 _OFFERING = re.compile(
@@ -732,13 +733,16 @@ class Composer:
             best=Quote.of(best.passage),
         )
 
-    def answerable_part(self, parts: QuestionParts) -> str:
-        """The asking clauses left when those that ask only for what no passage gives are taken out ("is it
-        approved for children" of "..., and what dose do kids get?"), or "" when none is taken out or none
-        is left: that part is searched for on its own, so that the dose clause does not dilute its meaning."""
+    def answerable_parts(self, parts: QuestionParts) -> list[str]:
+        """The clauses of a refused question with several, each to be searched for on its own: one clause
+        may pull retrieval away from the passage that answers another ("what is the mechanism ..., and
+        which patients are at risk?"). Left out: a clause that asks only for what no passage may give ("what
+        dose do kids get?"), and an option offered for the clause before ("... - weekly? every cycle?")."""
+        if len(parts.clauses) < 2:
+            return []
         _, blocked = self._not_covered(parts, [])
-        kept = [c.text for c in parts.clauses if c.text not in blocked]
-        return " ".join(kept) if blocked and kept else ""
+        asking = [c for i, c in enumerate(parts.clauses) if not (i and _is_option(c))]
+        return [c.text for c in asking if c.text not in blocked]
 
     def _premise_passage(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Scored | None:
         """The passage that contains every concept of the question's opening statement, when it names at
@@ -841,7 +845,7 @@ class Composer:
                 for w in unknown
                 if len(w) >= _NAMED_MIN_LENGTH
                 and (
-                    not w.endswith(_VERB_ENDINGS) or f" {w} acid " in f" {clause.text} "
+                    not w.endswith(_MODIFIER_ENDINGS) or f" {w} acid " in f" {clause.text} "
                 )  # "ursodeoxycholic acid"
                 and not is_verb_form(w)
             ] + capital

@@ -146,12 +146,13 @@ class Assistant:
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
         quoted = quoted_before(turns, [(p.id, p.text) for p in self.corpus.passages])
         draft = self.composer.compose(parts, ranked, quoted)
-        part = self.composer.answerable_part(parts) if draft.abstained else ""
-        if part:
-            # "Is it approved for children, and what dose do kids get?": the dose clause may have diluted the
-            # meaning of the part the monograph answers; searched for alone, each passage keeps its best
-            # scores. Only a refusal is reconsidered, so that answered questions quote as before.
-            merged = merge_rankings(ranked, self.retriever.search(part, self.expander.expand(part)))
+        clauses = self.composer.answerable_parts(parts) if draft.abstained else []
+        if clauses:
+            # "Is it approved for children, and what dose do kids get?": one clause may have diluted the
+            # meaning of another that the monograph answers; each searched for alone, a passage keeps its
+            # best scores. Only a refusal is reconsidered, so that answered questions quote as before.
+            searched = [self.retriever.search(c, self.expander.expand(c)) for c in clauses]
+            merged = merge_rankings(ranked, *searched)
             retry = self.composer.compose(parts, merged, quoted)
             draft = draft if retry.abstained else retry
         answer = self._assemble(draft, hits)

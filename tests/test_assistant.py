@@ -243,6 +243,11 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(assistant: Assi
             "List the labs to draw before each dose and tell me which cycle days (D1, D8, D15) they fall on.",
             "schedule",
         ),
+        # each clause of a refused question is searched for on its own; "at risk" asks for risk factors
+        (
+            "What is the mechanism by which inotuzumab causes SOS, and which patients are at risk?",
+            "mechanism",
+        ),
     ],
 )
 def test_a_partly_covered_question_is_answered_and_names_the_rest(
@@ -304,6 +309,9 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Is torsades the arrhythmia inotuzumab causes?", "does not mention torsades"),
         ("What is the maximum duration of a dose delay before we must stop inotuzumab?", "how long"),
         ("Is thiotepa plus busulfan the double alkylating regimen that the leaflet means?", "what that term"),
+        # a rare noun names a thing ("extravasation"), as a drug name does
+        ("How do we manage extravasation of a Besponsa infusion?", "does not mention extravasation"),
+        ("Is a prior history of SOS an absolute contraindication?", "does not mention contraindication"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
