@@ -68,6 +68,8 @@ DEV_QA = (
     SETS / "blind_dev35_qa.jsonl",  # round 16, a second writer
     SETS / "blind_dev36_qa.jsonl",  # round 17
     SETS / "blind_dev37_qa.jsonl",  # round 17, a second writer
+    SETS / "blind_dev38_qa.jsonl",  # round 18
+    SETS / "blind_dev39_qa.jsonl",  # round 18, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
@@ -106,6 +108,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev29_guardrail.yaml",  # round 15
     SETS / "blind_dev30_guardrail.yaml",  # round 16
     SETS / "blind_dev31_guardrail.yaml",  # round 17
+    SETS / "blind_dev32_guardrail.yaml",  # round 18
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -112,12 +112,13 @@ class Guardrail:
         """
         # Each turn after one that says our infusion is under way is read with that in mind: "pt getting
         # ino now" then "he's having chills" is a reaction to it.
-        earlier, infusing = [], False
+        # Each is also read in the units earlier turns gave their values in ("bili 70", then "now 18").
+        earlier, infusing, scales = [], False, {}
         for line in (line for line in context.splitlines() if line.strip()):
-            turn = self._reader.read(line, with_criteria=False, infusing=infusing)
+            turn = self._reader.read(line, with_criteria=False, infusing=infusing, scales=scales)
             earlier.append(turn)
-            infusing = infusing or turn.infusing
-        asked = self._reader.read(question, infusing=infusing)
+            infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
+        asked = self._reader.read(question, infusing=infusing, scales=scales)
         earlier = self._same_patient(asked, earlier)
         asked = self._corrected_value(asked, earlier)
         earlier = self._corrected_cycle(asked, earlier)
@@ -199,7 +200,8 @@ class Guardrail:
 
     def _corrected_value(self, asked: Reading, earlier: list[Reading]) -> Reading:
         """ "bili 2.9" then "sorry typo, it's 0.9": a number given in a correction replaces the value of the
-        latest earlier lab reading, and is read against the same limits."""
+        latest earlier lab reading, or of the one whose value it names ("plt 95, ANC 2.6" then "sorry, 295
+        not 95"), and is read against the same limits."""
         if not asked.corrects or not asked.loose_numbers:
             return asked
         turns = [turn for turn in earlier if any(m.analyte and m.reason for m in turn.mentions)]
@@ -208,8 +210,13 @@ class Guardrail:
         told = {m.analyte for m in turns[-1].mentions if m.analyte}
         if any(m.analyte in told for m in asked.mentions):
             return asked  # it gives a corrected test's value itself ("correction - ALT is 25, not 250")
-        last = [m for m in turns[-1].mentions if m.analyte and m.reason][-1]
-        text = _NUMBER.sub(asked.loose_numbers[0], last.words, count=1)
+        readings = [m for turn in turns for m in turn.mentions if m.analyte and m.reason]
+        named = [m for m in readings if set(asked.loose_numbers) & set(m.words.split())]
+        last = named[-1] if named else [m for m in turns[-1].mentions if m.analyte and m.reason][-1]
+        value = next((n for n in asked.loose_numbers if n not in last.words.split()), None)
+        if value is None:
+            return asked
+        text = _NUMBER.sub(value, last.words, count=1)
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
         corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
         return replace(asked, mentions=(*asked.mentions, *corrected))
@@ -228,6 +235,11 @@ class Guardrail:
             others = [i for i, turn in enumerate(earlier) if turn.patient and not turn.names(current)]
             start = max(start, others[-1] + 1 if others else 0)
         named = asked.patient
+        if asked.asks_every and len(asked.patients) > 1:  # "bed 2 and bed 3 - hold both?": each one's
+            names = [name for name, _ in asked.patients]
+            return [
+                t.as_patients(names) for i, t in enumerate(earlier) if i >= start or any(map(t.names, names))
+            ]
         if named:  # "Bed 2: plt 35. Bed 5: plt 260." then "And bed 2?": bed 2's findings of that turn
             return [t.as_patient(named) for i, t in enumerate(earlier) if i >= start or t.names(named)]
         return [t for i, t in enumerate(earlier) if i >= start]
@@ -443,10 +455,14 @@ class Guardrail:
             hits.append(self._hit(rule, triggers, reasons))
         return hits
 
-    def _criteria_hits(self, actions: frozenset[str], words: tuple[str, ...]) -> list[RuleHit]:
+    def _criteria_hits(
+        self, actions: frozenset[str], words: tuple[str, ...], conditions: frozenset[str]
+    ) -> list[RuleHit]:
         reason = f"'{' '.join(words)}' read as a question about when the rules apply"
         return [
-            self._hit(r, ["criteria question", *words], [reason]) for r in self._rules if r.action in actions
+            self._hit(r, ["criteria question", *words], [reason])
+            for r in self._rules
+            if r.action in actions and (not conditions or r.condition in conditions)
         ]
 
     def _rank(self, hits: list[RuleHit]) -> list[RuleHit]:

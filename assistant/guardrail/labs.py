@@ -10,7 +10,8 @@ make it abnormal. Each reading carries the sentence a pharmacist needs to check 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,6 +109,8 @@ class LabReading:
     words: str
     reason: str
     clears: bool = True  # a normal reading ends an earlier abnormal one of the same test
+    # The factor of the unit the value was read in, when the text says or the size tells ("bili 70": umol/L).
+    scale: float | None = None
 
 
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
@@ -253,7 +256,11 @@ class LabReader:
     def finding_names(self) -> dict[str, Terms]:
         return self._findings
 
-    def read(self, doc: Doc) -> list[LabReading]:
+    def read(self, doc: Doc, scales: Mapping[str, float] | None = None) -> list[LabReading]:
+        """The values read in ``doc``. ``scales``: the unit (as its factor) each test's values were given in
+        earlier in the conversation, which reads a bare number plausible in two ("bili 70" then "bili now
+        18": umol/L)."""
+        scales = scales or {}
         readings: list[LabReading] = []
         named: list[tuple[Span, str]] = []  # where each test's name stands
         for names, read_next in ((self._names, self._read_after), (self._findings, self._finding_after)):
@@ -262,14 +269,14 @@ class LabReader:
                 for span in terms.find(doc):
                     if names is self._names:
                         named.append((span, key))
-                    reading = read_next(doc, span, key, analyte)
+                    reading = read_next(doc, span, key, analyte, scales.get(key))
                     reading = reading or self._grade_before(doc, span, key, analyte)
                     if reading is not None:
                         readings.append(reading)
-        return readings + self._elided(doc, readings, named)
+        return readings + self._elided(doc, readings, named, scales)
 
     def _elided(
-        self, doc: Doc, readings: list[LabReading], named: list[tuple[Span, str]]
+        self, doc: Doc, readings: list[LabReading], named: list[tuple[Span, str]], scales: Mapping[str, float]
     ) -> list[LabReading]:
         """A value that opens a clause with "now" and no name ("bilirubin was high at diagnosis but
         normalised; now 0.7"): the value of the test named last before it, read with that test's limits."""
@@ -289,20 +296,19 @@ class LabReader:
             name = analyte.names[0].lower().split()
             rest = list(doc.surface[i + 1 : i + 5])
             tokens = [*name, *rest]
-            read = self._read_after(Doc.of(tokens, tokens), Span(0, len(name)), key, analyte)
+            read = self._read_after(Doc.of(tokens, tokens), Span(0, len(name)), key, analyte, scales.get(key))
             if read is not None:
-                words = " ".join(doc.surface[i : i + 2])
-                out.append(
-                    LabReading(read.analyte, read.condition, read.status, Span(i, i + 2), words, read.reason)
-                )
+                out.append(replace(read, span=Span(i, i + 2), words=" ".join(doc.surface[i : i + 2])))
         return out
 
-    def _finding_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+    def _finding_after(
+        self, doc: Doc, span: Span, key: str, analyte: Analyte, told: float | None = None
+    ) -> LabReading | None:
         """A grade ("neutropenia G3") or an abnormal value ("thrombocytopenia at 30 G/L") after the name of a
         finding. A value that is not abnormal ("neutropenia 5 days") is not its value: the name stands."""
         reading = self._grade_after(doc, span, key, analyte)
         if reading is None:
-            reading = self._read_after(doc, span, key, analyte)
+            reading = self._read_after(doc, span, key, analyte, told)
             if reading is not None and reading.status != "present":
                 return None
         return reading
@@ -326,7 +332,10 @@ class LabReader:
             first -= 1
         return self._graded(doc, Span(first, span.end), key, analyte, _grade(grade))
 
-    def _read_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
+    def _read_after(
+        self, doc: Doc, span: Span, key: str, analyte: Analyte, told: float | None = None
+    ) -> LabReading | None:
+        """The value after a test's name; ``told``: the factor of the unit its values were given earlier."""
         # The text after the analyte name: where the next token starts (or the end of the text).
         start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
         rest = doc.text[start:]
@@ -388,22 +397,32 @@ class LabReader:
             limit, judges_normal = stated, True
         else:
             stated = None
+        hint = ""
         if unit is None:
             readings = self._unitless(raw, analyte, decimals=not _WHOLE.fullmatch(found.group(1)))
             if not readings:
                 return None  # implausible in every unit: the number alone says nothing
+            # "bili 70" then "now 18": the conversation's unit, when the number is plausible in it
+            earlier = [r for r in readings if r[1] == told]
+            if earlier and len(readings) > 1:
+                readings, hint = earlier, f" (in {earlier[0][0]}, the unit of the earlier value)"
+            determined = readings[0][1] if len(readings) == 1 else None
         else:
             readings = [(unit, factor)]
+            determined = scale  # the typed unit's factor; None when only a stated limit was given
         verdicts = {self._judge(raw * f, limit, analyte, judges_normal) for _, f in readings}
         if len(verdicts) != 1:
             return None  # "bili 8": 8 mg/dL is grade 4, 8 umol/L is normal; only a unit or a word can tell
         verdict = verdicts.pop()
         where = self._span(doc, span, start, len(rest) - len(after) + unit_len)
         if verdict == "normal":
-            return self._reading(doc, where, key, analyte, "'{words}' read as normal", present=False)
-        if verdict == "not low":  # no lower reference limit recorded: not called normal
             return self._reading(
-                doc, where, key, analyte, "'{words}' read as not low", present=False, clears=False
+                doc, where, key, analyte, "'{words}' read as normal" + hint, present=False, scale=determined
+            )
+        if verdict == "not low":  # no lower reference limit recorded: not called normal
+            reason = "'{words}' read as not low" + hint
+            return self._reading(
+                doc, where, key, analyte, reason, present=False, clears=False, scale=determined
             )
         value = raw * readings[0][1]
         if analyte.direction == "high":
@@ -415,13 +434,17 @@ class LabReader:
             ratio = value / limit
             reason = f"'{{words}}' read as {analyte.label} above the reference upper limit {source}: "
             reason += f"{ratio:.1f} x ULN"
-            return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, ratio))
+            return self._reading(
+                doc, where, key, analyte, reason + self._grade_text(analyte, ratio) + hint, scale=determined
+            )
         if stated is not None:
             reason = f"'{{words}}' read as a low {analyte.label}: below the stated lower limit {limit:g}"
             grade = self._grade_text(analyte, raw * scale) if scale is not None else ""
-            return self._reading(doc, where, key, analyte, reason + grade)
+            return self._reading(doc, where, key, analyte, reason + grade + hint, scale=determined)
         reason = f"'{{words}}' read as a low {analyte.label}: {value:g} {analyte.limit.unit}, below {limit:g}"
-        return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
+        return self._reading(
+            doc, where, key, analyte, reason + self._grade_text(analyte, value) + hint, scale=determined
+        )
 
     def _spoken(self, rest: str, skipped: int, key: str, analyte: Analyte) -> _Spoken | None:
         """A value in words ("platelets twenty-two this morning", "ANC one point two"), when a unit, a
@@ -487,11 +510,13 @@ class LabReader:
         *,
         present: bool = True,
         clears: bool = True,
+        scale: float | None = None,
     ) -> LabReading:
         """One reading of ``where``; ``reason`` names the words read as ``{words}``."""
         words = doc.words(where)
         status = "present" if present else "negated"
-        return LabReading(key, analyte.condition, status, where, words, reason.format(words=words), clears)
+        reason = reason.format(words=words)
+        return LabReading(key, analyte.condition, status, where, words, reason, clears, scale)
 
     @staticmethod
     def _judge(value: float, limit: float, analyte: Analyte, judges_normal: bool) -> str:

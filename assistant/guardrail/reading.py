@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -61,6 +61,7 @@ _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
 _OWN = frozenset({"my", "our", "mine", "ours"})
 _RUNNING = frozenset({"running", "infusing", "hanging", "dripping"})  # running at this moment ("ino running")
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
+_NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
@@ -127,7 +128,8 @@ class Reading:
     informational: tuple[str, ...]  # it asks for facts ("what are the risk factors", "how often")
     severe: tuple[str, ...]  # severity words that describe an infusion reaction stated in this text
     free_severe: tuple[str, ...]  # severity words of a text that states no finding ("it was grade 3")
-    criteria: tuple[frozenset[str], tuple[str, ...]] | None  # (actions asked about, trigger words)
+    # (actions asked about, trigger words, the conditions it is about: none named is every condition)
+    criteria: tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None
     # Halves of `near` conditions, for a condition split across turns ("Which liver tests are done?" then
     # "And if they are abnormal?"): the first subject word per condition, and the qualifiers found.
     subjects: dict[str, str]
@@ -160,6 +162,9 @@ class Reading:
     # A text about several named patients ("Bed 2: plt 35. Bed 5: plt 260."): its findings as read for each
     # of them, so that a later "And bed 2?" has bed 2's own.
     patients: tuple[tuple[str, tuple[Mention, ...]], ...] = ()
+    asks_every: bool = False  # it asks about every patient it names ("bed 2 and bed 3 - hold both?")
+    # The unit (as its factor) each test's values are given in here: "bili 70" is umol/L, so "now 18" is too.
+    scales: dict[str, float] = field(default_factory=dict)
 
     def names(self, patient: str) -> bool:
         return patient == self.patient or any(name == patient for name, _ in self.patients)
@@ -170,6 +175,15 @@ class Reading:
             if name == patient:
                 return replace(self, patient=name, mentions=mentions)
         return self
+
+    def as_patients(self, names: Sequence[str]) -> Reading:
+        """This text read for several of the patients it names: the findings of each."""
+        chosen = [m for name, mentions in self.patients if name in names for m in mentions]
+        if not chosen:
+            return self
+        kept = [m for m in chosen if m.status != "other"]
+        kept += [m for m in chosen if m.status == "other" and not any(k.span == m.span for k in kept)]
+        return replace(self, mentions=tuple(dict.fromkeys(kept)))
 
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
@@ -278,6 +292,7 @@ class Reader:
         self._contrast = Terms(mistaken.contrast if mistaken else [], f"{source}: mistaken_belief.contrast")
         self._deixis = Terms(spec.patient_deixis, f"{source}: patient_deixis")
         self._own_context = Terms(spec.own_context, f"{source}: own_context")
+        self._under_way = Terms(spec.under_way, f"{source}: under_way")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
         self._after = Terms(spec.negation.after, f"{source}: negation.after")
         self._not_negation = Terms(spec.negation.not_negation, f"{source}: negation.not_negation")
@@ -329,6 +344,7 @@ class Reader:
         every += [
             self._deixis,
             self._own_context,
+            self._under_way,
             self._patient_ref,
             self._patient_switch,
             self._resume_intents,
@@ -348,10 +364,17 @@ class Reader:
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
         return frozenset(known), tuple(targets)
 
-    def read(self, text: str, *, with_criteria: bool = True, infusing: bool = False) -> Reading:
+    def read(
+        self,
+        text: str,
+        *,
+        with_criteria: bool = True,
+        infusing: bool = False,
+        scales: Mapping[str, float] | None = None,
+    ) -> Reading:
         """What ``text`` says. ``infusing``: an earlier turn said our infusion is under way ("pt getting ino
         now, 20 min in"), so a reaction's symptom told alone ("he's having chills and fever") is read as a
-        reaction to it."""
+        reaction to it. ``scales``: the units earlier turns gave each test's values in (see ``Reading``)."""
         typed = normalise(text)
         surface = typed.split()
         tokens = [self._correct(token) for token in surface]
@@ -404,7 +427,7 @@ class Reader:
         subject_spans: dict[str, list[Span]] = {}  # "liver tests" in "which liver tests ...?", "counts"
         qualifiers: list[Mention] = []
         signs_seen: dict[str, list[tuple[str, Span]]] = {}
-        labs = self._labs.read(doc)
+        labs = self._labs.read(doc, scales)
         for cond in self._conditions:
             cond_before, cond_after = cues(cond.before), cues(cond.after)
             covered: set[int] = set()
@@ -519,10 +542,6 @@ class Reader:
         about_patient = bool(self._patient_ref.find(doc) or self._day.find(doc)) and not any(
             w in _WH_WORDS for w in doc.surface
         )
-        # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
-        # many cycles max?"); any other finding makes it a question about this patient.
-        findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
-        criteria = self._criteria(doc) if with_criteria and not findings and not about_patient else None
         refs = self._patient_ref.find(doc)
         # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab".
         # Nor where it is part of another product's name: "gemtuzumab ozogamicin".
@@ -531,6 +550,14 @@ class Reader:
         ]
         mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
+        # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
+        # many cycles max?"); any other finding stated makes it a question about this patient.
+        findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
+        criteria = None
+        if with_criteria and not about_patient and not any(m.stated for m in findings):
+            # A finding named but not stated narrows the question to its rules: "When does an infusion
+            # reaction to InO mean permanent discontinuation?" asks when the reaction rules discontinue.
+            criteria = self._criteria(doc, frozenset(m.condition for m in findings))
         keys = [_patient_key(doc.words(r)) for r in refs]
         # A bed and a name side by side are one patient's ("Bed 7 Mrs Hill", "Bed 1 - Ms Adeyemi", "Mr A (bed
         # 1)"): findings are read for the first of them, and either name finds them later. Two beds are two.
@@ -561,12 +588,14 @@ class Reader:
         return Reading(
             patient=keys[-1] if keys else "",
             patients=patients,
+            asks_every=bool(refs) and self._asks_every(doc, refs),
+            scales={r.analyte: r.scale for r in labs if r.scale is not None},
             resumes=bool(self._resume_intents.find(doc)),
             held=self._held_for(doc, sentences, mentions, subject_spans, others, several=several),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
-            infusing=self._infusing(doc, ours),
+            infusing=self._infusing(doc, ours) or bool(ours and self._under_way.find(doc)),
             other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
@@ -718,14 +747,16 @@ class Reader:
         if len(set(names)) < 2:
             return mentions
         clauses, sentences = bounds
-        if current == names[-1] and any(s.start >= refs[-1].end for s in self._every_patient.find(doc)):
+        if current == names[-1] and self._asks_every(doc, refs):
             # "Bed 1: plt 33. Bed 2: plt 250. ok to give both?": asked about each of them, and one patient's
             # normal value does not end another's low one.
             return [m for m in mentions if not (m.status == "negated" and m.analyte)]
         out = []
         named = list(zip(refs, names, strict=True))
         for m in mentions:
-            before = [(r, n) for r, n in named if r.start <= m.span.start]
+            # a finding paired with a drug named before the patients ("two pts on InO: bay 1 rash ...") is
+            # the patient's named before its last word
+            before = [(r, n) for r, n in named if r.start < m.span.end]
             owner = before[-1][1] if before else ""
             # "neutropenia in bed 2, ... bed 4": with no name before it in its sentence, a finding belongs to
             # a name right after it in its clause
@@ -738,6 +769,13 @@ class Reader:
                 m = replace(m, status="other")
             out.append(m)
         return out
+
+    def _asks_every(self, doc: Doc, refs: list[Span]) -> bool:
+        """After the last patient it names, the text asks about all of them ("Bed 1: plt 33. Bed 2: plt 250.
+        ok to give both?"); "all three on Besponsa" in a handover only tells."""
+        return any(
+            s.start >= refs[-1].end and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)
+        )
 
     def _narrative_pairs(
         self, doc: Doc, symptoms: list[Span], infusions: list[Span], found: list[tuple[Span, ...]]
@@ -786,11 +824,12 @@ class Reader:
         )
 
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
-        """Numbers no lab value here was read from, and not a duration, count or clock time ("repeat 6 hours
-        later is 185", "repeat at 14:00: 25": 185, 25)."""
+        """Numbers no lab value here was read from, and not a duration, count, clock time, cycle, day or
+        bed ("repeat 6 hours later is 185", "repeat at 14:00: 25": 185, 25; not the 2 of "sorry, C2D1")."""
         inside = _tokens_of(mentions)
         surface = doc.surface
         after = [*surface[1:], ""]
+        before = ["", *surface[:-1]]
         clock = {
             j
             for i in range(1, len(surface) - 1)
@@ -807,6 +846,7 @@ class Reader:
             and i not in inside
             and i not in clock
             and after[i] not in self._labs.not_values_before
+            and before[i] not in _NUMBERED
         )
 
     def _foreign(
@@ -1318,9 +1358,16 @@ class Reader:
                 return True
         return False
 
-    def _criteria(self, doc: Doc) -> tuple[frozenset[str], tuple[str, ...]] | None:
-        """A question about the rules themselves ("when must it be permanently discontinued?")."""
+    def _criteria(
+        self, doc: Doc, conditions: frozenset[str]
+    ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None:
+        """A question about the rules themselves ("when must it be permanently discontinued?"), of the
+        ``conditions`` it names (none: all of them). One that names a condition opens with its cue ("When
+        does an infusion reaction mean ...?"), not "patient rash when infusion besponsa, we stop?"."""
         cues = self._cues.find(doc)
+        if conditions:
+            starts = {0, *(e.end for e in self._sentence_ends.find(doc))}
+            cues = [c for c in cues if c.start in starts]
         # In a question, not in the story before it ("... when she said her chest felt tight ...").
         if "?" in doc.surface:
             ends = [e.start for e in self._sentence_ends.find(doc)]
@@ -1337,7 +1384,7 @@ class Reader:
                 words += [doc.words(s) for s in found]
         if not actions:
             return None
-        return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words]))
+        return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
 
 
 def _started_day_codes(surface: Sequence[str]) -> list[Span]:

@@ -175,6 +175,7 @@ class _RulesFile(_Strict):
     past_resolved: _PastResolved | None = None
     mistaken_belief: _MistakenBelief | None = None
     own_context: list[Term] = Field(default_factory=list)
+    under_way: list[Term] = Field(default_factory=list)
     negation: _GlobalNegation
     hypothetical: _Negation
     conditional: list[Term] = Field(default_factory=list)
