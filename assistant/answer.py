@@ -89,6 +89,11 @@ _ASKING_START = frozenset(
         "define",
     ]
 )
+# The verbs that follow a question word in a question ("when DO we restart?", "when IS it given?").
+_AUXILIARIES = frozenset(
+    {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
+    | {"may", "might", "must", "has", "have", "had"}
+)
 # A longer frame ("for the liver tests before each dose, which ...") needs a topic after it.
 _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
@@ -1012,9 +1017,12 @@ def _is_option(clause: Clause) -> bool:
 
 def _states_condition(clause: Clause) -> bool:
     """A clause that only sets a condition: "if we reduce the dose for cytopenia", not "if VOD happens do we
-    stop the ino" (which asks within it)."""
+    stop the ino" (which asks within it). "when" before a subject sets one too ("when liver tests normalise
+    after a hold, ..."); before a verb it asks ("when do we restart?")."""
     first, *rest = clause.text.split()
-    return first in _CONDITION_START and not _ASKING_START & set(rest)
+    when = first == "when" and bool(rest) and rest[0] not in _AUXILIARIES
+    subordinate = first in _CONDITION_START or when
+    return subordinate and not _ASKING_START & set(rest)
 
 
 def _join_plain(items: Sequence[str]) -> str:

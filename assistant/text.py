@@ -74,6 +74,8 @@ _FOLD = str.maketrans(
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
+# Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
+_SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
 _NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycles"
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
@@ -87,10 +89,11 @@ def normalise(text: str) -> str:
 
     Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
-    "S.O.S." and "s-o-s" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; hyphens, slashes and other
-    symbols -> spaces; punctuation kept as its own token (it ends clauses); digits split from letters
+    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; hyphens, slashes and
+    other symbols -> spaces; punctuation kept as its own token (it ends clauses); digits split from letters
     ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5"). Whole tokens separated by single spaces.
     """
+    text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")

@@ -235,6 +235,8 @@ class Guardrail:
             others = [i for i, turn in enumerate(earlier) if turn.patient and not turn.names(current)]
             start = max(start, others[-1] + 1 if others else 0)
         named = asked.patient
+        if asked.asks_every and not named:  # "Mr K: ... Mrs L: ... Mr P: ..." then "which of them can go?"
+            return [t.as_patients([n for n, _ in t.patients]) for i, t in enumerate(earlier) if i >= start]
         if asked.asks_every and len(asked.patients) > 1:  # "bed 2 and bed 3 - hold both?": each one's
             names = [name for name, _ in asked.patients]
             return [
@@ -404,7 +406,9 @@ class Guardrail:
             for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
                 if q.condition in self._reactions:
                     continue  # "urticaria during the platelet transfusion" then "proceed with ino?"
-                if q.status in {"present", "conditional"} and q.condition in line.subjects:
+                # ... not a subject stated normal there ("LFTs normal" then "give or hold?")
+                normal = line.found(q.condition, frozenset({"negated"}))
+                if q.status in {"present", "conditional"} and q.condition in line.subjects and not normal:
                     w = f"{line.subjects[q.condition]}{CONTEXT_MARK} + {q.words}"
                     old = found.get(q.condition, _Found([], []))
                     found[q.condition] = _Found(

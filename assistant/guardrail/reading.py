@@ -554,10 +554,8 @@ class Reader:
         # many cycles max?"); any other finding stated makes it a question about this patient.
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
         criteria = None
-        if with_criteria and not about_patient and not any(m.stated for m in findings):
-            # A finding named but not stated narrows the question to its rules: "When does an infusion
-            # reaction to InO mean permanent discontinuation?" asks when the reaction rules discontinue.
-            criteria = self._criteria(doc, frozenset(m.condition for m in findings))
+        if with_criteria and not about_patient:
+            criteria = self._criteria(doc, self._criteria_topic(doc, findings, sentence_ends))
         keys = [_patient_key(doc.words(r)) for r in refs]
         # A bed and a name side by side are one patient's ("Bed 7 Mrs Hill", "Bed 1 - Ms Adeyemi", "Mr A (bed
         # 1)"): findings are read for the first of them, and either name finds them later. Two beds are two.
@@ -588,7 +586,7 @@ class Reader:
         return Reading(
             patient=keys[-1] if keys else "",
             patients=patients,
-            asks_every=bool(refs) and self._asks_every(doc, refs),
+            asks_every=self._asks_every(doc, refs),
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
             resumes=bool(self._resume_intents.find(doc)),
             held=self._held_for(doc, sentences, mentions, subject_spans, others, several=several),
@@ -772,10 +770,9 @@ class Reader:
 
     def _asks_every(self, doc: Doc, refs: list[Span]) -> bool:
         """After the last patient it names, the text asks about all of them ("Bed 1: plt 33. Bed 2: plt 250.
-        ok to give both?"); "all three on Besponsa" in a handover only tells."""
-        return any(
-            s.start >= refs[-1].end and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)
-        )
+        ok to give both?", "which of them can I release?"); "all three on Besponsa" in a handover tells."""
+        after = refs[-1].end if refs else 0
+        return any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc))
 
     def _narrative_pairs(
         self, doc: Doc, symptoms: list[Span], infusions: list[Span], found: list[tuple[Span, ...]]
@@ -1358,16 +1355,30 @@ class Reader:
                 return True
         return False
 
+    def _criteria_topic(self, doc: Doc, findings: list[Mention], ends: list[Span]) -> frozenset[str] | None:
+        """The conditions a question about the rules is about: none named (every condition), or those it
+        names in the question that a criteria cue opens ("When does an infusion reaction to InO mean
+        permanent discontinuation?"), with no word pointing at a patient there. None: it states findings,
+        so it is about this patient ("patient rash when infusion besponsa, we stop?")."""
+        if not findings:
+            return frozenset()
+        stops = sorted(e.start for e in ends)
+        first = min(m.span.start for m in findings)
+        start = max((i + 1 for i in stops if i < first), default=0)
+        end = min((i for i in stops if i >= max(m.span.end for m in findings)), default=len(doc.surface))
+        opens = any(c.start == start for c in self._cues.find(doc))
+        asked = end < len(doc.surface) and doc.surface[end] == "?"
+        pointed = any(start <= d.start < end for d in self._deixis.find(doc))
+        return frozenset(m.condition for m in findings) if opens and asked and not pointed else None
+
     def _criteria(
-        self, doc: Doc, conditions: frozenset[str]
+        self, doc: Doc, conditions: frozenset[str] | None
     ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None:
         """A question about the rules themselves ("when must it be permanently discontinued?"), of the
-        ``conditions`` it names (none: all of them). One that names a condition opens with its cue ("When
-        does an infusion reaction mean ...?"), not "patient rash when infusion besponsa, we stop?"."""
+        ``conditions`` it names (empty: all of them; None: it is no such question)."""
+        if conditions is None:
+            return None
         cues = self._cues.find(doc)
-        if conditions:
-            starts = {0, *(e.end for e in self._sentence_ends.find(doc))}
-            cues = [c for c in cues if c.start in starts]
         # In a question, not in the story before it ("... when she said her chest felt tight ...").
         if "?" in doc.surface:
             ends = [e.start for e in self._sentence_ends.find(doc)]
