@@ -49,7 +49,7 @@ _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 # A hyphenated name typed in capitals ("CAR-T", "G-CSF") or of two capitalised names ("Child-Pugh"): one
 # name, though its parts look like words.
 _CAPITAL_NAME = re.compile(
-    r"(?<![A-Za-z0-9-])(?:[A-Z]{1,4}-[A-Z]{1,4}|[A-Z][a-z]+-[A-Z][a-z]+)(?![A-Za-z0-9-])"
+    r"(?<![A-Za-z0-9-])(?:[A-Z]{1,4}-[A-Z]{1,4}|[A-Z][a-z]{2,}-[A-Z][a-z]{2,})(?![A-Za-z0-9-])"
 )
 
 
@@ -218,7 +218,8 @@ class QueryExpander:
         for name in _CAPITAL_NAME.findall(text):
             spelled = normalise(name)
             known = all(w in self._corpus_words for w in spelled.split())  # "B-cell"
-            if not known and not self.expand(spelled).concepts:
+            expansion = self.expand(spelled)  # "T-ALL" names ALL; "Child-Pugh" is more than "child"
+            if not known and (not expansion.concepts or expansion.unknown):
                 found.append(name)  # as typed: "The monograph does not mention CAR-T."
         return found
 

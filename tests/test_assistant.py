@@ -219,6 +219,19 @@ def test_a_neutral_filler_word_keeps_a_covered_question_answered(assistant: Assi
 
 
 @pytest.mark.model
+def test_when_before_a_subject_sets_a_condition(assistant: Assistant) -> None:
+    """ "When counts recover after a hold, ...": the clause sets a condition and asks nothing, so the
+    question asks only for the dose, which the monograph does not give (the hold rule still leads)."""
+    answer = assistant.ask(
+        "When counts recover after a hold, is it restarted at the same dose or a lower one?"
+    )
+    assert answer.abstained and "dose amount" in " ".join(answer.not_covered)
+    assert [h.rule_id for h in answer.guardrail] == ["cytopenia"]
+    asked = assistant.ask("When do liver tests get checked?")  # "when" before a verb asks
+    assert not asked.abstained
+
+
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("question", "not_covered"),
     [
@@ -312,6 +325,8 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         # a rare noun names a thing ("extravasation"), as a drug name does
         ("How do we manage extravasation of a Besponsa infusion?", "does not mention extravasation"),
         ("Is a prior history of SOS an absolute contraindication?", "does not mention contraindication"),
+        # an eponym is one name, though one of its parts is a word the monograph knows ("child")
+        ("Is there a Child-Pugh based dose adjustment for inotuzumab?", "does not mention Child-Pugh"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
