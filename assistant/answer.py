@@ -124,7 +124,7 @@ _MODIFIER_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary")
 # A value the asker offers for what they ask ("until day +100?", "up to 24 hours?", "eg twice weekly?",
 # "by 25% or 50%?"): the word before an amount that puts it forward, and words that may stand between.
 _OFFERING = re.compile(
-    r"\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q)\s+"
+    r"\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q|above|over|below|under)\s+"
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days

@@ -272,8 +272,8 @@ def spoken_number(text: str) -> tuple[float, int] | None:
     return value, len(" ".join(words))
 
 
-# Amounts of time and percentages, in one unit per dimension, so that "60 min" is "1 hour" and "2 weeks" is
-# "14 days". A month counts 30 days: the monograph's only months are "one month".
+# Amounts of time, percentages and intervals in ms, in one unit per dimension, so that "60 min" is "1 hour"
+# and "2 weeks" is "14 days". A month counts 30 days: the monograph's only months are "one month".
 _PER_UNIT = {
     **dict.fromkeys(["min", "mins", "minute", "minutes"], ("hours", 1 / 60)),
     **dict.fromkeys(["h", "hr", "hrs", "hour", "hours"], ("hours", 1.0)),
@@ -281,6 +281,7 @@ _PER_UNIT = {
     **dict.fromkeys(["wk", "wks", "week", "weeks"], ("days", 7.0)),
     **dict.fromkeys(["mo", "mos", "month", "months"], ("days", 30.0)),
     **dict.fromkeys(["%", "percent", "per cent"], ("%", 1.0)),
+    **dict.fromkeys(["ms", "msec", "millisecond", "milliseconds"], ("ms", 1.0)),  # a QTc: "more than 500 ms"
 }
 _AMOUNT = re.compile(
     r"\b(?:(?P<digits>\d+(?:\.\d+)?)|(?P<words>(?:half\s+an?|"
