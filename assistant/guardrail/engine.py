@@ -33,6 +33,8 @@ from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
 LAB_LIMITS_FILE = "lab_limits.yaml"
+# A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?").
+_CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;-]|$)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
@@ -119,6 +121,7 @@ class Guardrail:
             earlier.append(turn)
             infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
         asked = self._reader.read(question, infusing=infusing, scales=scales)
+        asked = self._lettered(asked, question, earlier)
         earlier = self._same_patient(asked, earlier)
         asked = self._corrected_value(asked, earlier)
         earlier = self._corrected_cycle(asked, earlier)
@@ -220,6 +223,17 @@ class Guardrail:
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
         corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
         return replace(asked, mentions=(*asked.mentions, *corrected))
+
+    @staticmethod
+    def _lettered(asked: Reading, question: str, earlier: list[Reading]) -> Reading:
+        """ "A: plt 300." ... "C: plt 60." then "What about C?": a capital letter standing alone, not opening
+        a sentence, names the patient an earlier turn labelled with it (a lower-case "a" is an article)."""
+        if asked.patient:
+            return asked
+        labels = {t.patient for t in earlier if len(t.patient) == 1 and t.patient.isalpha()}
+        named = [m.group(1).lower() for m in _CAPITAL_LETTER.finditer(question)]
+        named = [n for n in named if n in labels]
+        return replace(asked, patient=named[-1]) if named else asked
 
     @staticmethod
     def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:
