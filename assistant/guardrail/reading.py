@@ -1362,9 +1362,10 @@ class Reader:
         so it is about this patient ("patient rash when infusion besponsa, we stop?")."""
         if not findings:
             return frozenset()
-        stops = sorted(e.start for e in [*ends, *self._boundaries.find(doc)])  # "Guardrails off: When ...?"
+        stops = sorted(e.start for e in ends)
+        clause_stops = sorted(e.start for e in [*ends, *self._boundaries.find(doc)])  # "Guardrails off: When"
         first = min(m.span.start for m in findings)
-        start = max((i + 1 for i in stops if i < first), default=0)
+        start = max((i + 1 for i in clause_stops if i < first), default=0)
         end = min((i for i in stops if i >= max(m.span.end for m in findings)), default=len(doc.surface))
         opens = any(c.start == start for c in self._cues.find(doc))
         asked = end < len(doc.surface) and doc.surface[end] == "?"
