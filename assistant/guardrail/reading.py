@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Literal
 
 from rapidfuzz import process
@@ -555,7 +555,8 @@ class Reader:
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
         criteria = None
         if with_criteria and not about_patient:
-            criteria = self._criteria(doc, self._criteria_topic(doc, findings, sentence_ends))
+            topic = self._criteria_topic(doc, findings, sentence_ends)
+            criteria = self._criteria(doc, topic) if topic is not None else None
         keys = [_patient_key(doc.words(r)) for r in refs]
         # A bed and a name side by side are one patient's ("Bed 7 Mrs Hill", "Bed 1 - Ms Adeyemi", "Mr A (bed
         # 1)"): findings are read for the first of them, and either name finds them later. Two beds are two.
@@ -573,8 +574,10 @@ class Reader:
             canonical.setdefault(key, owners[i])
         bounds = (clauses, sentences)
         several = len(set(keys)) > 1
+        asks_every = self._asks_every(doc, refs)
+        read_for = partial(self._other_patients_in_text, doc, mentions, refs, owners)
         patients = tuple(
-            (name, tuple(self._other_patients_in_text(doc, mentions, refs, owners, owner, bounds)))
+            (name, tuple(read_for(owner, bounds, asks_every)))
             for name, owner in dict.fromkeys(zip(keys, owners, strict=True))
             if several
         )
@@ -586,7 +589,7 @@ class Reader:
         return Reading(
             patient=keys[-1] if keys else "",
             patients=patients,
-            asks_every=self._asks_every(doc, refs),
+            asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
             resumes=bool(self._resume_intents.find(doc)),
             held=self._held_for(doc, sentences, mentions, subject_spans, others, several=several),
@@ -738,6 +741,7 @@ class Reader:
         names: list[str],
         current: str,
         bounds: tuple[Boundaries, Boundaries],
+        asks_every: bool,
     ) -> list[Mention]:
         """ "Bed 4: ALT 290. Bed 5: plts 30. For bed 4 - give D8?": findings under another bed are another
         patient's; the patient asked about (``current``) is the last one named, unless a later turn asks
@@ -745,7 +749,7 @@ class Reader:
         if len(set(names)) < 2:
             return mentions
         clauses, sentences = bounds
-        if current == names[-1] and self._asks_every(doc, refs):
+        if current == names[-1] and asks_every:
             # "Bed 1: plt 33. Bed 2: plt 250. ok to give both?": asked about each of them, and one patient's
             # normal value does not end another's low one.
             return [m for m in mentions if not (m.status == "negated" and m.analyte)]
@@ -1373,12 +1377,10 @@ class Reader:
         return frozenset(m.condition for m in findings) if opens and asked and not pointed else None
 
     def _criteria(
-        self, doc: Doc, conditions: frozenset[str] | None
+        self, doc: Doc, conditions: frozenset[str]
     ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None:
         """A question about the rules themselves ("when must it be permanently discontinued?"), of the
-        ``conditions`` it names (empty: all of them; None: it is no such question)."""
-        if conditions is None:
-            return None
+        ``conditions`` it names (empty: all of them)."""
         cues = self._cues.find(doc)
         # In a question, not in the story before it ("... when she said her chest felt tight ...").
         if "?" in doc.surface:
