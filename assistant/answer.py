@@ -94,6 +94,11 @@ _AUXILIARIES = frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
     | {"may", "might", "must", "has", "have", "had"}
 )
+_PERSONS = frozenset({"we", "i", "you", "he", "she", "they"})  # who acts in a main clause ("..., we stop?")
+# Adverbs that may stand between a conjunction and the question word it joins ("... and exactly how often?").
+_FOCUSING = frozenset({"exactly", "specifically", "precisely", "roughly", "approximately", "particularly"})
+# Words that are the subject after a modal verb ("..., should WE hold?"): the modal then opens a question.
+_SUBJECT_WORDS = frozenset({"we", "i", "you", "he", "she", "it", "they", "this", "that", "there", "the", "a"})
 # A longer frame ("for the liver tests before each dose, which ...") needs a topic after it.
 _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
@@ -225,6 +230,12 @@ class AnswerType(BaseModel):
     # A kind the monograph does give ("can it cause ...?" -> "can cause"): it is never "not covered"; the
     # passages that give it are preferred as the best answer when they cover enough of the question.
     steer: bool = False
+    # A steering kind whose answer speaks of a class ("other drugs that can prolong the QT interval"): a name
+    # the question puts in that class ("a QT-prolonging antifungal") is answered by it, though not mentioned.
+    covers_names: bool = False
+    # A steering kind answered by every passage of a section that gives it ("how is it managed?"): they are
+    # quoted together with the best one.
+    whole_section: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -352,8 +363,8 @@ def split_question(
         starts = (
             following in _ASKING_START
             or following in _CLAUSE_SPLIT
-            or (following in _PREPOSITIONS and after in _ASKING_START)
-        )
+            or ((following in _PREPOSITIONS or following in _FOCUSING) and after in _ASKING_START)
+        ) and not _predicate_follows(clauses[-1], token, following, after)
         if token in _SENTENCE_END or (token in _CLAUSE_SPLIT and starts):
             if clauses[-1]:
                 clauses.append([])
@@ -406,6 +417,17 @@ def split_question(
         preamble=typed_preamble,
         commands_only=commands_only,
     )
+
+
+def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following: str, after: str) -> bool:
+    """A comma before a modal verb that has no subject of its own continues the clause: "What ALT level, in
+    multiples of the ULN, should prompt us to hold?" asks one thing ("what level ... should prompt"), while
+    "what is the threshold, should we hold?" asks two. Only a clause opening with "what"/"which" and no verb
+    of its own yet waits for its predicate."""
+    if token != "," or following not in _AUXILIARIES or after in _SUBJECT_WORDS or not clause:
+        return False
+    tokens = [t for t, _ in clause]
+    return tokens[0] in {"what", "which"} and not _AUXILIARIES.intersection(tokens[1:])
 
 
 def _opens_asking(clause: Sequence[tuple[str, str]]) -> bool:
@@ -689,6 +711,7 @@ class Composer:
         )
         chosen = [best, *(s for _, s in others)][: cal.max_quotes]
         chosen += self._giving(steering, ranked, chosen, best)
+        chosen += self._same_section(steering, ranked, chosen, best)
         chosen += self._dimensioned(parts, ranked, chosen, best)
         union: dict[str, float] = {}
         for s in chosen:
@@ -797,6 +820,23 @@ class Composer:
         ]
         return sorted(giving, key=lambda s: -s.dense)[:_GIVING_MAX]
 
+    def _same_section(
+        self, asked: Sequence[AnswerType], ranked: Sequence[Scored], chosen: list[Scored], best: Scored
+    ) -> list[Scored]:
+        """The other passages of the best one's section that give the kind of answer asked for, when the
+        kind asks for the whole of it ("How should an infusion reaction be managed?": interrupt and treat, and
+        stop for good if severe)."""
+        whole = [t for t in asked if t.whole_section and t.answered_by([best.passage.text])]
+        if not whole:
+            return []
+        return [
+            s
+            for s in sorted(ranked, key=lambda s: s.passage.start)
+            if s not in chosen
+            and s.passage.heading_path == best.passage.heading_path
+            and any(t.answered_by([s.passage.text]) for t in whole)
+        ][:_GIVING_MAX]
+
     def _dimensioned(
         self, parts: QuestionParts, ranked: Sequence[Scored], chosen: list[Scored], best: Scored
     ) -> list[Scored]:
@@ -857,20 +897,27 @@ class Composer:
             if not clause.expansion.concepts:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
-            kinds = [
-                t.label
+            lacking = [
+                t
                 for t in self._kinds_asked(clause.text, clause.typed)
                 if not t.steer
                 and not t.answered_by(passages, clause.text, self._on(self._about(clause, t), passages))
             ]
+            kinds = [t.label for t in lacking]
+            # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
+            asked = self._kinds_asked(clause.text, clause.typed)
+            in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
+            # a word that asks for a kind is said once, as that kind ("a contraindication?")
+            asking = {w for t in lacking for m in t.asks.finditer(clause.text) for w in m.group().split()}
+            names = [w for w in names if w not in asking]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
             choice = clause.choice
-            unchosen = choice is not None and not names and not kinds and not self._chooses(choice, passages)
+            unchosen = choice is not None and not names and not self._chooses(choice, passages)
             if unchosen:  # "Does the 1 hr monitoring start from the start or the end of the infusion?"
                 missing.append(f"It does not say which: {choice.first} or {choice.second}.")
-            previous_blocked = bool(names or kinds or unchosen)
+            previous_blocked = bool((names and not in_class) or kinds or unchosen)
             if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
@@ -1022,7 +1069,9 @@ def _states_condition(clause: Clause) -> bool:
     first, *rest = clause.text.split()
     when = first == "when" and bool(rest) and rest[0] not in _AUXILIARIES
     subordinate = first in _CONDITION_START or when
-    return subordinate and not _ASKING_START & set(rest)
+    # "if SOS occurs, we stop inotuzumab?": a main clause after the comma asks within it
+    main = any(t == "," and rest[i + 1 : i + 2] and rest[i + 1] in _PERSONS for i, t in enumerate(rest))
+    return subordinate and not _ASKING_START & set(rest) and not main
 
 
 def _join_plain(items: Sequence[str]) -> str:

@@ -324,7 +324,7 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Is thiotepa plus busulfan the double alkylating regimen that the leaflet means?", "what that term"),
         # a rare noun names a thing ("extravasation"), as a drug name does
         ("How do we manage extravasation of a Besponsa infusion?", "does not mention extravasation"),
-        ("Is a prior history of SOS an absolute contraindication?", "does not mention contraindication"),
+        ("Is a prior history of SOS an absolute contraindication?", "no list of contraindications"),
         # an amount in ms that no passage gives
         ("Should inotuzumab be stopped for good if the QTc goes above 500 ms?", "does not mention 500 ms"),
         # an eponym is one name, though one of its parts is a word the monograph knows ("child")

@@ -165,6 +165,12 @@ class Guardrail:
                 if h.rule_id not in fired
             ]
             return self._rank(criteria + kept)
+        # "Plt 40, bili rising - team worried about VOD. What about the InO?": a feared SOS beside findings
+        # asks for its rule too (a permanent discontinuation is the one a miss costs most)
+        for c, feared in self._own_conditional(asked).items():
+            denied = asked.found(c, frozenset({"negated", "retracted", "other"}))  # "... but no VOD features"
+            if c in self._permanent and not denied and not found.get(c, _Found([], [])).words:
+                found[c] = feared
         if not any(f.words for f in found.values()) and asked.intent:
             # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
             found = self._own_conditional(asked)
@@ -191,8 +197,12 @@ class Guardrail:
     @staticmethod
     def _corrected_cycle(asked: Reading, earlier: list[Reading]) -> list[Reading]:
         """ "Planning cycle 3" then "Sorry, I mean cycle 2": a correction naming an earlier cycle takes back
-        the cycle counts told before it."""
-        if not asked.corrects or not 0 < asked.cycle_named < 3 or asked.found(CYCLE_CONDITION, _PRESENT):
+        the cycle counts told before it. So does a patient named for the first time with a cycle of their own
+        ("max cycles?" then "separate thing - bed 4 is due C2D1, ok?")."""
+        newly_named = bool(asked.patient) and not any(t.names(asked.patient) for t in earlier)
+        if not (asked.corrects or newly_named) or not 0 < asked.cycle_named < 3:
+            return earlier
+        if asked.found(CYCLE_CONDITION, _PRESENT):
             return earlier
         return [
             replace(
@@ -244,13 +254,13 @@ class Guardrail:
         # that names its patient still has the turns that named the same one ("Patient A: bili 3.5", then
         # "Patient B: ...", then "For patient A, what do we do?").
         start = max((i for i, turn in enumerate(earlier) if turn.switches_patient), default=0)
+        if asked.asks_every and not asked.patient:  # "Bed 2 plt 130", ..., "Bed 12 bili 26", "who can go?"
+            return [t.as_patients([n for n, _ in t.patients]) for t in earlier[start:]]
         current = asked.patient or next((t.patient for t in reversed(earlier[start:]) if t.patient), "")
         if current:
             others = [i for i, turn in enumerate(earlier) if turn.patient and not turn.names(current)]
             start = max(start, others[-1] + 1 if others else 0)
         named = asked.patient
-        if asked.asks_every and not named:  # "Mr K: ... Mrs L: ... Mr P: ..." then "which of them can go?"
-            return [t.as_patients([n for n, _ in t.patients]) for i, t in enumerate(earlier) if i >= start]
         if asked.asks_every and len(asked.patients) > 1:  # "bed 2 and bed 3 - hold both?": each one's
             names = [name for name, _ in asked.patients]
             return [

@@ -269,6 +269,7 @@ class Reader:
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
         self._every_patient = Terms(spec.every_patient, f"{source}: every_patient")
+        self._described = Terms(spec.patient_described, f"{source}: patient_described")
         self._resume_intents = Terms(spec.resume_intents, f"{source}: resume_intents")
         self._held = Terms(spec.held, f"{source}: held")
         self._held_ended = Terms(spec.held_ended, f"{source}: held_ended")
@@ -539,9 +540,8 @@ class Reader:
         # A yes/no question about a named patient or a scheduled dose ("bay 2, ino C2D15 due ... all within
         # range. any reason to hold?") asks whether to act for that patient, not when the rules apply ("bed
         # 3, C1D8: when do we hold?" still does).
-        about_patient = bool(self._patient_ref.find(doc) or self._day.find(doc)) and not any(
-            w in _WH_WORDS for w in doc.surface
-        )
+        pointed = self._patient_ref.find(doc) or self._day.find(doc) or self._described.find(doc)
+        about_patient = bool(pointed) and not any(w in _WH_WORDS for w in doc.surface)
         refs = self._patient_ref.find(doc)
         # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab".
         # Nor where it is part of another product's name: "gemtuzumab ozogamicin".
@@ -558,6 +558,11 @@ class Reader:
             topic = self._criteria_topic(doc, findings, sentence_ends)
             criteria = self._criteria(doc, topic) if topic is not None else None
         keys = [_patient_key(doc.words(r)) for r in refs]
+        relatives = {o.start for o in others}  # "Mrs P's sister" is not Mrs P
+        keys = [
+            key if r.start in relatives else _lettered_possessive(key, keys)
+            for r, key in zip(refs, keys, strict=True)
+        ]
         # A bed and a name side by side are one patient's ("Bed 7 Mrs Hill", "Bed 1 - Ms Adeyemi", "Mr A (bed
         # 1)"): findings are read for the first of them, and either name finds them later. Two beds are two.
         owners: list[str] = []
@@ -1441,6 +1446,15 @@ def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
 
 _TITLES = frozenset({"mr", "mrs", "ms", "miss"})  # patient_ref's names by title (corpus/rules.yaml)
 _POSSESSIVE_MIN = 3  # a surname this long may carry a possessive "s"
+
+
+def _lettered_possessive(key: str, keys: Sequence[str]) -> str:
+    """The possessive of a patient named by a letter in the same text is that patient: "Mrs C on InO, ALT
+    250. Plan for Mrs C's InO?" (read "mrs cs"). Only when the letter names a patient there."""
+    title, _, name = key.partition(" ")
+    if title in _TITLES and len(name) == 2 and name.endswith("s") and name[0] in keys:
+        return name[0]
+    return key
 
 
 def _patient_key(words: str) -> str:

@@ -169,6 +169,7 @@ class _RulesFile(_Strict):
     cycle_count: _CycleCount = Field(default_factory=lambda: _CycleCount())
     patient_switch: list[Term] = Field(default_factory=list)
     every_patient: list[Term] = Field(default_factory=list)
+    patient_described: list[Term] = Field(default_factory=list)
     retract_back: list[Term] = Field(default_factory=list)
     correction: list[Term] = Field(default_factory=list)
     before_drug: list[Term] = Field(default_factory=list)
