@@ -94,6 +94,7 @@ _AUXILIARIES = frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
     | {"may", "might", "must", "has", "have", "had"}
 )
+_SHORT_WORD = 3  # an alternative's words this short ("as", "pre", "tx") name nothing a passage could give
 _PERSONS = frozenset({"we", "i", "you", "he", "she", "they"})  # who acts in a main clause ("..., we stop?")
 # Adverbs that may stand between a conjunction and the question word it joins ("... and exactly how often?").
 _FOCUSING = frozenset({"exactly", "specifically", "precisely", "roughly", "approximately", "particularly"})
@@ -129,7 +130,7 @@ _MODIFIER_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary")
 # A value the asker offers for what they ask ("until day +100?", "up to 24 hours?", "eg twice weekly?",
 # "by 25% or 50%?"): the word before an amount that puts it forward, and words that may stand between.
 _OFFERING = re.compile(
-    r"\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q|above|over|below|under)\s+"
+    r"(?:\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q|above|over|below|under)|[<>]=?)\s+"
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
@@ -976,7 +977,12 @@ class Composer:
         if any(t.steer and t.answered_by(passages) for t in asked):
             return True
         stems = [self._own_stems.get(p, frozenset()) for p in passages]
-        return any(_holds(concept, own) for concept in choice.concepts for own in stems)
+        if any(_holds(concept, own) for concept in choice.concepts for own in stems):
+            return True
+        # "ECG and lytes: pre-tx only or during as well?": "... before and during medication" names one
+        sides = (choice.first, choice.second)
+        offered = {stem(w) for side in sides for w in words(side) if len(w) > _SHORT_WORD}
+        return any(offered & own for own in stems)
 
     @staticmethod
     def _something_else_asked(

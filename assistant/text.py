@@ -33,6 +33,8 @@ from wordfreq import top_n_list, zipf_frequency
 EVERYDAY_ZIPF = 3.0  # a word used at least once per million words of English is everyday English
 ENGLISH_ZIPF = 2.5  # a word seen this often (about 3 per 10 million words) is a word, not a typo
 BASIC_ZIPF = 4.0  # a word used at least 10 times per million words ("first", "dose") is basic English
+# A word used at least 100 times per million words ("note", "plan", "sorry"); first names ("Tom") are rarer
+COMMON_ZIPF = 5.0
 VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 million words) exists
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
@@ -44,6 +46,7 @@ __all__ = [
     "fold_spelling",
     "inflections",
     "is_basic_word",
+    "is_common_word",
     "is_everyday_word",
     "negates_word",
     "normalise",
@@ -186,6 +189,11 @@ def is_everyday_word(word: str) -> bool:
 def is_basic_word(word: str) -> bool:
     """True for the commonest English words; below them a noun names a thing ("penicillin", "latex")."""
     return zipf_frequency(word, "en") >= BASIC_ZIPF
+
+
+def is_common_word(word: str) -> bool:
+    """True for the few hundred commonest English words, which name no person ("Note: ...", "Plan: ...")."""
+    return zipf_frequency(word, "en") >= COMMON_ZIPF
 
 
 def is_english_word(word: str) -> bool:

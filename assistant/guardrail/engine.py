@@ -15,6 +15,7 @@ came back at 12"). A request for facts ("what are the risk factors for SOS?") st
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 import time
@@ -26,13 +27,20 @@ from ..corpus import Corpus
 from ..data import load_data
 from ..errors import RulesError
 from ..models import RuleHit
-from ..text import ordinal
+from ..text import is_common_word, ordinal
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
 LAB_LIMITS_FILE = "lab_limits.yaml"
+# A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
+# "Rosie is on InO", "Lily's bili".
+_NAME_LABEL = re.compile(
+    r"(?<![A-Za-z])(?<!Dr )(?<!Prof )([A-Z][a-z]{1,14})(?:(?=\s*[:(])|(?=\s+-\s)|(?=\))|(?='s\s)"
+    r"|(?=,?\s+(?:is\s+)?on\s+(?:InO|ino|Ino|INO|Besponsa|besponsa|inotuzumab|Inotuzumab)\b))"
+)
+_CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr])
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?").
 _CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;-]|$)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -116,7 +124,10 @@ class Guardrail:
         # ino now" then "he's having chills" is a reaction to it.
         # Each is also read in the units earlier turns gave their values in ("bili 70", then "now 18").
         earlier, infusing, scales = [], False, {}
-        for line in (line for line in context.splitlines() if line.strip()):
+        lines = [line for line in context.splitlines() if line.strip()]
+        names = self._first_names([*lines, question])
+        lines, question = [_titled(line, names) for line in lines], _titled(question, names)
+        for line in lines:
             turn = self._reader.read(line, with_criteria=False, infusing=infusing, scales=scales)
             earlier.append(turn)
             infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
@@ -233,6 +244,23 @@ class Guardrail:
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
         corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
         return replace(asked, mentions=(*asked.mentions, *corrected))
+
+    def _first_names(self, texts: Sequence[str]) -> frozenset[str]:
+        """Patients named by first name in a conversation about several ("Noor (InO C2D1) and Tom (InO C1D8)",
+        "Kai: VOD suspected. Lou: LFTs fine", then "Tom first - give?"): a capitalised word that labels a
+        patient somewhere (before a colon, a bracket or a dash, in brackets, or "... on InO"), is no word the
+        rules know, none of the commonest English words and no day or month. Only when two or more such
+        names are found and one is used again: one label alone ("Update: ...") names nobody."""
+        joined = "\n".join(texts)
+        found = {
+            m.group(1)
+            for m in _NAME_LABEL.finditer(joined)
+            if m.group(1).lower() not in self._reader.known_words
+            and m.group(1) not in _CALENDAR
+            and not is_common_word(m.group(1).lower())
+        }
+        again = any(len(re.findall(rf"\b{n}\b", joined)) > 1 for n in found)
+        return frozenset(found) if len(found) > 1 and again else frozenset()
 
     @staticmethod
     def _lettered(asked: Reading, question: str, earlier: list[Reading]) -> Reading:
@@ -514,6 +542,14 @@ class Guardrail:
             triggers=list(dict.fromkeys(triggers)),
             reasons=list(dict.fromkeys(reasons)),
         )
+
+
+def _titled(text: str, names: frozenset[str]) -> str:
+    """The text with each patient's first name read as a patient named by title ("Tom" -> "Ms Tom"), the way
+    the rules name patients ("Mrs Hill"); a name already after a title is left as it is."""
+    for name in names:
+        text = re.sub(rf"(?<!Mr )(?<!Mrs )(?<!Ms )(?<!Miss )(?<!Dr )\b{name}\b", f"Ms {name}", text)
+    return text
 
 
 def _disowned(turns: Sequence[Reading], i: int, m: Mention) -> bool:

@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
+from itertools import pairwise
 from typing import Literal
 
 from rapidfuzz import process
@@ -58,6 +59,13 @@ _STARTED = frozenset({"started", "running", "began", "begun", "commenced", "hung
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
+# Words beside our drug that say it was given earlier the same day ("InO on the day unit this morning",
+# "infusion ended 2 hours ago"): a symptom told after it is a reaction "during or after infusion", as while it
+# runs.
+_GIVEN_TODAY = frozenset({"today", "morning", "afternoon", "ago", "ended", "finished", "earlier", "tonight"})
+_STARTING = frozenset({"started", "began", "commenced", "hung"})  # "started her InO"
+_DETERMINERS = frozenset({"her", "his", "their", "the", "a"})
+_TODAY_REACH = 8  # tokens after our drug's name that may say when it was given
 _OWN = frozenset({"my", "our", "mine", "ours"})
 _RUNNING = frozenset({"running", "infusing", "hanging", "dripping"})  # running at this moment ("ino running")
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
@@ -601,7 +609,9 @@ class Reader:
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
-            infusing=self._infusing(doc, ours) or bool(ours and self._under_way.find(doc)),
+            infusing=self._infusing(doc, ours)
+            or bool(ours and self._under_way.find(doc))
+            or _given_today(doc, ours),
             other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
@@ -797,7 +807,8 @@ class Reader:
                 between = [t for t in doc.surface[w.end : s.start] if t.isalpha()]
                 # "Besponsa C1D1 started 13:30": cycle and day codes ("c 1 d 1") may stand in between.
                 following = [t for t in doc.surface[w.end : w.end + 6] if not (t.isdigit() or len(t) == 1)]
-                event = set(following[:2]) & _INFUSION_EVENTS
+                # "Besponsa started 09:30", or "Leah started her InO at 11:10"
+                event = set(following[:2]) & _INFUSION_EVENTS or _started_before(doc.surface, w.start)
                 if event and len(between) <= _NARRATIVE_WORDS:
                     out.append((s, w))
                     break
@@ -1220,11 +1231,14 @@ class Reader:
             if number < 3 or i == 0 or not (opening or surface[i - 1] in _ELIDED_DETERMINERS):
                 continue
             end = i + 1 if ordinal_word(word) else i + 2
+            # "Is a third one justified?": "one" stands for the noun, and refers back across sentences
+            pronoun = end < len(surface) and surface[end] == "one"
+            end += pronoun
             after = surface[end] if end < len(surface) else "."
-            if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS:
+            if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS and not pronoun:
                 continue  # "a 3rd dose", "the third week": the noun is there
             # An ordinal that ends a question ("... going to HCT. Any need for a 3rd?") may refer back too.
-            back = opening or after == "?"
+            back = opening or after == "?" or pronoun
             before = [c for c in cycles if c < i and (back or not sentences.between(c, i))]
             if before:
                 words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
@@ -1425,6 +1439,26 @@ def _started_day_codes(surface: Sequence[str]) -> list[Span]:
 def _tokens_of(mentions: Sequence[Mention]) -> set[int]:
     """The token positions the mentions were read from."""
     return {i for m in mentions for i in range(m.span.start, m.span.end)}
+
+
+def _started_before(surface: Sequence[str], start: int) -> bool:
+    """A verb of starting just before our drug's name, maybe after a determiner: "started her InO"."""
+    i = start - 1
+    if i >= 0 and surface[i] in _DETERMINERS:
+        i -= 1
+    return i >= 0 and surface[i] in _STARTING
+
+
+def _given_today(doc: Doc, ours: list[Span]) -> bool:
+    """Our drug named as given earlier today: "had his Besponsa on the day unit this morning", "InO infusion
+    ended 2 hours ago", "had her InO at 10" (a clock time after "at")."""
+    for span in ours:
+        after = doc.surface[span.end : span.end + _TODAY_REACH]
+        if _GIVEN_TODAY & set(after):
+            return True
+        if any(t == "at" and n[:1].isdigit() for t, n in pairwise(after)):
+            return True
+    return False
 
 
 def _order(a: Span, b: Span) -> tuple[int, int]:
