@@ -908,9 +908,9 @@ class Composer:
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             asked = self._kinds_asked(clause.text, clause.typed)
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
-            # a word that asks for a kind is said once, as that kind ("a contraindication?")
-            asking = {w for t in lacking for m in t.asks.finditer(clause.text) for w in m.group().split()}
-            names = [w for w in names if w not in asking]
+            # a word that alone asks for a kind is said once, as that kind ("a contraindication?"); a code
+            # with digits is still named ("CYP3A4")
+            names = [w for w in names if not w.isalpha() or not any(t.asks.search(w) for t in lacking)]
             if names:
                 missing.append(f"The monograph does not mention {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]

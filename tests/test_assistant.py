@@ -261,6 +261,18 @@ def test_when_before_a_subject_sets_a_condition(assistant: Assistant) -> None:
             "What is the mechanism by which inotuzumab causes SOS, and which patients are at risk?",
             "mechanism",
         ),
+        # a drug the question itself calls QT-prolonging is one of the monograph's "other drugs"
+        (
+            "pt on inotuzumab is also on a QT-prolonging antifungal, anything in the monograph?",
+            "does not mention antifungal",
+        ),
+        # "and exactly how often" opens a clause of its own
+        (
+            "Do patients need ECGs on inotuzumab and exactly how often - weekly, every cycle?",
+            "exact schedule",
+        ),
+        # "if ..., we stop?": a main clause after the condition asks
+        ("If SOS occur, we stop inotuzumab? And which drug is used to treat the SOS?", "named drugs"),
     ],
 )
 def test_a_partly_covered_question_is_answered_and_names_the_rest(
@@ -329,6 +341,20 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Should inotuzumab be stopped for good if the QTc goes above 500 ms?", "does not mention 500 ms"),
         # an eponym is one name, though one of its parts is a word the monograph knows ("child")
         ("Is there a Child-Pugh based dose adjustment for inotuzumab?", "does not mention Child-Pugh"),
+        # a comma before a verb-led predicate does not split what the question asks
+        (
+            "What ALT or AST level, in multiples of the upper limit of normal, should prompt us to hold it?",
+            "threshold",
+        ),
+        ("Is inotuzumab contraindicated in patients with active hepatitis?", "no list of contraindications"),
+        ("How does it cause SOS?", "mechanism"),
+        (
+            "Which electrolytes specifically - potassium, magnesium, calcium - should be measured?",
+            "term covers",
+        ),
+        ("Should the dose be reduced in elderly patients because of their SOS risk?", "patient group"),
+        ("Do blood products need to be irradiated for patients on inotuzumab?", "irradiation"),
+        ("Is it correct that a QTc >500 ms mandates interrupting inotuzumab?", "does not mention 500 ms"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
@@ -337,6 +363,31 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
     answer = assistant.ask(question)
     assert answer.abstained and not answer.quotes
     assert not_covered in " ".join(answer.not_covered)
+
+
+@pytest.mark.parametrize(
+    ("question", "rule", "not_covered"),
+    [
+        (
+            "After a mild infusion reaction, can the infusion be restarted at half the rate?",
+            "infusion_reaction",
+            "rate",
+        ),
+        (
+            "What criteria decide whether a 3rd cycle is 'necessary'?",
+            "cycle_limit",
+            "definition of that term",
+        ),
+    ],
+)
+def test_a_rule_beside_an_uncovered_ask_keeps_the_question_not_covered(
+    assistant: Assistant, question: str, rule: str, not_covered: str
+) -> None:
+    """The rule's verdict is shown, but it does not answer what the monograph never gives (a restart rate,
+    what makes a 3rd cycle necessary): the answer stays a refusal of that part."""
+    answer = assistant.ask(question)
+    assert rule in {h.rule_id for h in answer.guardrail}
+    assert answer.abstained and not_covered in " ".join(answer.not_covered)
 
 
 @pytest.mark.model
