@@ -94,7 +94,6 @@ _AUXILIARIES = frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
     | {"may", "might", "must", "has", "have", "had"}
 )
-_SHORT_WORD = 3  # an alternative's words this short ("as", "pre", "tx") name nothing a passage could give
 _PERSONS = frozenset({"we", "i", "you", "he", "she", "they"})  # who acts in a main clause ("..., we stop?")
 # Adverbs that may stand between a conjunction and the question word it joins ("... and exactly how often?").
 _FOCUSING = frozenset({"exactly", "specifically", "precisely", "roughly", "approximately", "particularly"})
@@ -130,7 +129,8 @@ _MODIFIER_ENDINGS = ("ing", "ed", "ly", "ical", "ic", "ous", "ive", "ary")
 # A value the asker offers for what they ask ("until day +100?", "up to 24 hours?", "eg twice weekly?",
 # "by 25% or 50%?"): the word before an amount that puts it forward, and words that may stand between.
 _OFFERING = re.compile(
-    r"(?:\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q|above|over|below|under)|[<>]=?)\s+"
+    r"(?:\b(?:until|till|up\s+to|beyond|past|to|e\s+g|eg|such\s+as|like|every|or|than|by|q|above|over|below|under)|[<>]=?"
+    r"|\bfor(?=\s+(?:\d+|one|two|three|four|five|six|twelve)\s+(?:days?|weeks?|months?)\b))\s+"
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
@@ -363,6 +363,7 @@ def split_question(
         # "..., and what ALT ...", "... and by how many ms?", "... and at what count ...?"
         starts = (
             following in _ASKING_START
+            or following in _QUESTION_WORDS  # "... and whether it's safe in pregnancy"
             or following in _CLAUSE_SPLIT
             or ((following in _PREPOSITIONS or following in _FOCUSING) and after in _ASKING_START)
         ) and not _predicate_follows(clauses[-1], token, following, after)
@@ -977,12 +978,7 @@ class Composer:
         if any(t.steer and t.answered_by(passages) for t in asked):
             return True
         stems = [self._own_stems.get(p, frozenset()) for p in passages]
-        if any(_holds(concept, own) for concept in choice.concepts for own in stems):
-            return True
-        # "ECG and lytes: pre-tx only or during as well?": "... before and during medication" names one
-        sides = (choice.first, choice.second)
-        offered = {stem(w) for side in sides for w in words(side) if len(w) > _SHORT_WORD}
-        return any(offered & own for own in stems)
+        return any(_holds(concept, own) for concept in choice.concepts for own in stems)
 
     @staticmethod
     def _something_else_asked(

@@ -78,6 +78,8 @@ DEV_QA = (
     SETS / "blind_dev45_qa.jsonl",  # round 19, a second writer
     SETS / "blind_dev46_qa.jsonl",  # round 19, a second pair
     SETS / "blind_dev47_qa.jsonl",  # round 19, a second pair
+    SETS / "blind_dev48_qa.jsonl",  # round 19, a third pair
+    SETS / "blind_dev49_qa.jsonl",  # round 19, a third pair
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
@@ -121,6 +123,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev34_guardrail.yaml",  # round 18, a third set
     SETS / "blind_dev35_guardrail.yaml",  # round 19
     SETS / "blind_dev36_guardrail.yaml",  # round 19, a second set
+    SETS / "blind_dev37_guardrail.yaml",  # round 19, a third set
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -273,6 +273,11 @@ def test_when_before_a_subject_sets_a_condition(assistant: Assistant) -> None:
         ),
         # "if ..., we stop?": a main clause after the condition asks
         ("If SOS occur, we stop inotuzumab? And which drug is used to treat the SOS?", "named drugs"),
+        # "... and whether ..." opens a clause of its own
+        (
+            "A pharmacist asks whether InO causes myelosuppression and whether it is safe in pregnancy.",
+            "pregnancy",
+        ),
     ],
 )
 def test_a_partly_covered_question_is_answered_and_names_the_rest(
@@ -355,6 +360,8 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Should the dose be reduced in elderly patients because of their SOS risk?", "patient group"),
         ("Do blood products need to be irradiated for patients on inotuzumab?", "irradiation"),
         ("Is it correct that a QTc >500 ms mandates interrupting inotuzumab?", "does not mention 500 ms"),
+        ("Should weekly liver monitoring continue for three months after transplant?", "three months"),
+        ("Can she go to school or nursery between cycles?", "daily activities"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
