@@ -46,10 +46,13 @@ _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "h
 _DRUG_NAME = "inotuzumab ozogamicin"  # the monograph's drug, searched for when a question says "it"
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
-# A hyphenated name typed in capitals ("CAR-T", "G-CSF") or of two capitalised names ("Child-Pugh"): one
-# name, though its parts look like words.
+# A hyphenated name typed in capitals ("CAR-T", "G-CSF"), of two capitalised names ("Child-Pugh"), or of
+# words before an acronym ("mini-hyper-CVD"; not a prefix alone: "post-HCT"): one name, though its parts
+# look like words.
 _CAPITAL_NAME = re.compile(
-    r"(?<![A-Za-z0-9-])(?:[A-Z]{1,4}-[A-Z]{1,4}|[A-Z][a-z]{2,}-[A-Z][a-z]{2,})(?![A-Za-z0-9-])"
+    r"(?<![A-Za-z0-9-])(?:[A-Z]{1,4}-[A-Z]{1,4}|[A-Z][a-z]{2,}-[A-Z][a-z]{2,}"
+    r"|(?!(?:post|pre|anti|non|peri|re|de|co|sub|inter|intra)-[A-Z])(?:[a-z]{2,}-)+[A-Z]{2,5})"
+    r"(?![A-Za-z0-9-])"
 )
 
 
