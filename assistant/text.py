@@ -108,9 +108,8 @@ def normalise(text: str) -> str:
     text = _OTHER.sub(" ", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
-    text = _DIGIT_LETTER.sub(" ", text)
-    text = _COUNTED_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS[m.group(3)]}", text)
-    return " ".join(text.split())
+    text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
+    return _COUNTED_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS[m.group(3)]}", text)
 
 
 # Adverbs that only add emphasis or politeness: "how does it actually kill", "what dose, please".
