@@ -98,7 +98,7 @@ _PERSONS = frozenset({"we", "i", "you", "he", "she", "they"})  # who acts in a m
 # Adverbs that may stand between a conjunction and the question word it joins ("... and exactly how often?").
 _FOCUSING = frozenset({"exactly", "specifically", "precisely", "roughly", "approximately", "particularly"})
 # Words that are the subject after a modal verb ("..., should WE hold?"): the modal then opens a question.
-_SUBJECT_WORDS = frozenset({"we", "i", "you", "he", "she", "it", "they", "this", "that", "there", "the", "a"})
+_SUBJECT_WORDS = _PERSONS | {"it", "this", "that", "there", "the", "a"}
 # A longer frame ("for the liver tests before each dose, which ...") needs a topic after it.
 _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
@@ -899,15 +899,15 @@ class Composer:
             if not clause.expansion.concepts:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
+            asked = self._kinds_asked(clause.text, clause.typed)
             lacking = [
                 t
-                for t in self._kinds_asked(clause.text, clause.typed)
+                for t in asked
                 if not t.steer
                 and not t.answered_by(passages, clause.text, self._on(self._about(clause, t), passages))
             ]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
-            asked = self._kinds_asked(clause.text, clause.typed)
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
             # a word that alone asks for a kind is said once, as that kind ("a contraindication?"); a code
             # with digits is still named ("CYP3A4")

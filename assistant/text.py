@@ -241,11 +241,11 @@ _NUMBER_WORDS += ["eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixtee
 _NUMBER_WORDS += ["nineteen"]
 _UNITS = {word: n for n, word in enumerate(_NUMBER_WORDS)} | {"nought": 0, "naught": 0}
 _TENS = {word: 10 * n for n, word in enumerate(["twenty", "thirty", "forty", "fifty"], start=2)}
+_TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "ninety"], start=6)}
 # A cycle and its day in number words are read as digits: "cycle three day fifteen" is "cycle 3 day 15", as
 # "C3D15" is (a cycle alone keeps its words: "round three" counts cycles given).
 _NUMBER_ALT = "|".join(w for w, n in _UNITS.items() if n)
 _COUNTED_WORD = re.compile(rf"\b(cycle|course) ({_NUMBER_ALT}) day ({_NUMBER_ALT})\b")
-_TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "ninety"], start=6)}
 _SPOKEN = re.compile(
     r"(?:(?:" + "|".join([*_UNITS, *_TENS, "hundred", "thousand", "point", "and"]) + r")(?: |$))+"
 )

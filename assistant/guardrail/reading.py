@@ -63,7 +63,7 @@ _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
 # "infusion ended 2 hours ago"): a symptom told after it is a reaction "during or after infusion", as while it
 # runs.
 _GIVEN_TODAY = frozenset({"today", "morning", "afternoon", "ago", "ended", "finished", "earlier", "tonight"})
-_STARTING = frozenset({"started", "began", "commenced", "hung"})  # "started her InO"
+_STARTING = _STARTED - {"running", "begun"}  # verbs put before the drug: "started her InO"
 _DETERMINERS = frozenset({"her", "his", "their", "the", "a"})
 _TODAY_REACH = 8  # tokens after our drug's name that may say when it was given
 _OWN = frozenset({"my", "our", "mine", "ours"})
@@ -611,7 +611,7 @@ class Reader:
             own_product=bool(ours or self._own_context.find(doc)),
             infusing=self._infusing(doc, ours)
             or bool(ours and self._under_way.find(doc))
-            or _given_today(doc, ours),
+            or self._given_today(doc, ours),
             other_decision=other_decision,
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
@@ -1113,9 +1113,21 @@ class Reader:
         return False
 
     @staticmethod
-    def _infusing(doc: Doc, ours: list[Span], cues: frozenset[str] = _UNDER_WAY) -> bool:
-        """Our drug named with a word saying it is being given now ("ino running", "getting ino now")."""
-        return any(cues & set(doc.surface[max(0, span.start - 2) : span.end + 6]) for span in ours)
+    def _infusing(
+        doc: Doc, ours: list[Span], cues: frozenset[str] = _UNDER_WAY, before: int = 2, after: int = 6
+    ) -> bool:
+        """Our drug named with a word saying it is being given now ("ino running", "getting ino now"), within
+        ``before`` tokens before its name and ``after`` tokens after it."""
+        return any(cues & set(doc.surface[max(0, span.start - before) : span.end + after]) for span in ours)
+
+    @staticmethod
+    def _given_today(doc: Doc, ours: list[Span]) -> bool:
+        """Our drug named as given earlier today: "had his Besponsa on the day unit this morning", "InO
+        infusion ended 2 hours ago", "had her InO at 10" (a clock time after "at")."""
+        if Reader._infusing(doc, ours, _GIVEN_TODAY, before=0, after=_TODAY_REACH):
+            return True
+        after = [doc.surface[span.end : span.end + _TODAY_REACH] for span in ours]
+        return any(t == "at" and n[:1].isdigit() for words in after for t, n in pairwise(words))
 
     @staticmethod
     def _cycle_of_other(doc: Doc, m: Mention, others: list[Span]) -> Mention:
@@ -1447,18 +1459,6 @@ def _started_before(surface: Sequence[str], start: int) -> bool:
     if i >= 0 and surface[i] in _DETERMINERS:
         i -= 1
     return i >= 0 and surface[i] in _STARTING
-
-
-def _given_today(doc: Doc, ours: list[Span]) -> bool:
-    """Our drug named as given earlier today: "had his Besponsa on the day unit this morning", "InO infusion
-    ended 2 hours ago", "had her InO at 10" (a clock time after "at")."""
-    for span in ours:
-        after = doc.surface[span.end : span.end + _TODAY_REACH]
-        if _GIVEN_TODAY & set(after):
-            return True
-        if any(t == "at" and n[:1].isdigit() for t, n in pairwise(after)):
-            return True
-    return False
 
 
 def _order(a: Span, b: Span) -> tuple[int, int]:
