@@ -149,6 +149,9 @@ class Calibration:
     # A passage that gives the kind of answer asked for is preferred as the best one when its coverage plus
     # similarity is at least this share of the best candidate's.
     steer_share: float = 0.6
+    # Two passages in different parts of the monograph, each the other's closest in meaning and at least this
+    # close, state one rule twice (in its precautions and its monitoring): an answer quoting one quotes both.
+    restatement_similarity: float = 0.6
     max_quotes: int = 3
     max_related: int = 2
 
@@ -237,6 +240,9 @@ class AnswerType(BaseModel):
     # A steering kind answered by every passage of a section that gives it ("how is it managed?"): they are
     # quoted together with the best one.
     whole_section: bool = False
+    # Answered by a passage about ANY concept the clause names, not only its most specific one: "LFT frequency
+    # after stem cell transplant?" is answered by the weekly liver-function passage, which lacks "stem".
+    any_topic: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -298,6 +304,9 @@ class Clause:
     codes: tuple[str, ...] = ()  # letter-digit names the monograph does not use ("cyp3a4")
     typed: str = ""  # the clause before typo correction
     choice: Choice | None = None  # "start or end of the infusion?"
+    # Its parts joined by "and" or "+" ("recommended number of cycles and cycle length"), each as a clause
+    # of its own; empty when it has none.
+    conjuncts: tuple[Clause, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -481,13 +490,35 @@ def _clause(
 ) -> Clause:
     text = " ".join(t for t, _ in pairs)
     tokens = [t for t, _ in pairs]
+    pieces: list[list[tuple[str, str]]] = [[]]
+    for pair in pairs:
+        if pair[0] in _COORDINATORS:
+            pieces.append([])
+        else:
+            pieces[-1].append(pair)
+    pieces = [p for p in pieces if p]
+    # Only clauses joined into one: a later part asks or requests on its own ("... and give me the
+    # incidence"). "what potassium and magnesium targets" joins two nouns under one request.
+    joined = any(_opens_asking(p) or _requests(p) for p in pieces[1:])
+    conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
     return Clause(
         text,
         expander.expand(text),
         codes_in(text),
         " ".join(t for _, t in pairs if t),
         _choice(expander, tokens),
+        conjuncts if len(conjuncts) > 1 else (),
     )
+
+
+_COORDINATORS = frozenset({"and", "plus", "+", "&"})  # join the parts of one clause
+_REQUESTING = frozenset({"give", "show", "provide", "send", "quote"})  # "... and give me the incidence"
+_REQUESTED_FOR = frozenset({"me", "us"})
+
+
+def _requests(pairs: Sequence[tuple[str, str]]) -> bool:
+    """A part opening with a request made to the assistant: "give me", "show us"."""
+    return len(pairs) > 1 and pairs[0][0] in _REQUESTING and pairs[1][0] in _REQUESTED_FOR
 
 
 _CHOICE_BEFORE = 3  # words of the first alternative read before "or" ("the start or the end")
@@ -584,8 +615,11 @@ class Composer:
         calibration: Calibration | None = None,
         clinical_words: frozenset[str] = frozenset(),
         answerability: Answerability | None = None,
+        vectors: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.calibration = calibration or Calibration()
+        # Passage id -> the passage restating it elsewhere in the monograph (``restatements``).
+        self._restated = restatements(corpus, vectors or {}, self.calibration.restatement_similarity)
         # None answers whenever a passage shares the question's concepts: only the calibration run wants that.
         self.answerability = answerability
         # Clinical words the product knows though the monograph does not ("rechallenge"): not named things.
@@ -715,6 +749,7 @@ class Composer:
         chosen += self._giving(steering, ranked, chosen, best)
         chosen += self._same_section(steering, ranked, chosen, best)
         chosen += self._dimensioned(parts, ranked, chosen, best)
+        chosen += self._restating(ranked, chosen)
         union: dict[str, float] = {}
         for s in chosen:
             for word, credit in self._stems[s.passage.id].items():
@@ -768,11 +803,20 @@ class Composer:
         may pull retrieval away from the passage that answers another ("what is the mechanism ..., and
         which patients are at risk?"). Left out: a clause that asks only for what no passage may give ("what
         dose do kids get?"), and an option offered for the clause before ("... - weekly? every cycle?")."""
-        if len(parts.clauses) < 2:
-            return []
         _, blocked = self._not_covered(parts, [])
         asking = [c for i, c in enumerate(parts.clauses) if not (i and _is_option(c))]
-        return [c.text for c in asking if c.text not in blocked]
+        # "List the SOS risk factors and give me the incidence": the parts of a clause joined by "and" that
+        # ask for nothing the monograph lacks are searched for alone too
+        searched: list[str] = []
+        split = False
+        for clause in asking:
+            if clause.text not in blocked:
+                searched.append(clause.text)
+                continue
+            open_parts = [p.text for p in clause.conjuncts if self._asks_on_its_own(p)]
+            searched += open_parts
+            split = split or bool(open_parts)
+        return searched if len(parts.clauses) > 1 or split else []
 
     def _premise_passage(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Scored | None:
         """The passage that contains every concept of the question's opening statement, when it names at
@@ -839,6 +883,15 @@ class Composer:
             and any(t.answered_by([s.passage.text]) for t in whole)
         ][:_GIVING_MAX]
 
+    def _restating(self, ranked: Sequence[Scored], chosen: list[Scored]) -> list[Scored]:
+        """The passage that restates a quoted one elsewhere in the monograph, when it is close enough to the
+        question to be quoted at all: "Check complete blood count before each administration." and "Check
+        platelets, neutrophils, and other indicators before each administration." answer together."""
+        have = {s.passage.id for s in chosen}
+        wanted = {self._restated[i] for i in have if i in self._restated} - have
+        floor = self.calibration.quote_similarity
+        return [s for s in ranked if s.passage.id in wanted and s.dense >= floor]
+
     def _dimensioned(
         self, parts: QuestionParts, ranked: Sequence[Scored], chosen: list[Scored], best: Scored
     ) -> list[Scored]:
@@ -904,7 +957,7 @@ class Composer:
                 t
                 for t in asked
                 if not t.steer
-                and not t.answered_by(passages, clause.text, self._on(self._about(clause, t), passages))
+                and not t.answered_by(passages, clause.text, self._topical(clause, t, passages))
             ]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
@@ -943,6 +996,17 @@ class Composer:
         )
         return [] if given.intersection(offered) else list(offered.values())
 
+    def _topical(self, clause: Clause, kind: AnswerType, passages: Sequence[str]) -> list[str]:
+        """The passages whose number in the asked dimension may answer ``clause``: about its most specific
+        concept, or about any of its concepts for a kind that says so (``any_topic``)."""
+        if not kind.any_topic:
+            return self._on(self._about(clause, kind), passages)
+        dimension = kind.dimension(clause.text)
+        concepts = [c for c in clause.expansion.concepts if not any(dimension.intersection(p) for p in c)]
+        if not concepts:
+            return list(passages)
+        return [p for p in passages if any(self._on(c, [p]) for c in concepts)]
+
     def _about(self, clause: Clause, kind: AnswerType) -> Concept | None:
         """What a clause asking for ``kind`` is about: its most specific concept (by IDF), besides the words
         that ask for the kind or name its dimension; None when it names nothing else."""
@@ -980,9 +1044,8 @@ class Composer:
         stems = [self._own_stems.get(p, frozenset()) for p in passages]
         return any(_holds(concept, own) for concept in choice.concepts for own in stems)
 
-    @staticmethod
     def _something_else_asked(
-        parts: QuestionParts, blocked: Sequence[str], union: Mapping[str, float]
+        self, parts: QuestionParts, blocked: Sequence[str], union: Mapping[str, float]
     ) -> bool:
         """Another clause asks about a monograph concept that the quoted passages contain. A clause with no
         topic of its own asks about the statements' topic ("SOS on ino: what to do with the drug, and what
@@ -990,6 +1053,8 @@ class Composer:
         conditions = [c for c in parts.clauses if _states_condition(c)]
         framing = [concept for c in conditions for concept in c.expansion.concepts]
         for clause in parts.clauses:
+            if clause.text in blocked and any(self._open_part(c, union) for c in clause.conjuncts):
+                return True  # "Recommended # cycles and cycle length?": the number of cycles is given
             if clause.text in blocked or clause in conditions:
                 continue
             # a clause without a topic of its own asks about the statements' only when it asks at all
@@ -1001,6 +1066,21 @@ class Composer:
             if any(_holds(concept, union) for concept in topic):
                 return True
         return False
+
+    def _lacks_kind(self, clause: Clause) -> bool:
+        """The clause asks for a kind of answer that not every passage gives (a steering kind, such as risk
+        factors, only chooses among passages)."""
+        return any(not t.steer for t in self._kinds_asked(clause.text, clause.typed))
+
+    def _open_part(self, part: Clause, union: Mapping[str, float]) -> bool:
+        """A part of a clause that asks on its own about a concept the quoted passages contain."""
+        return self._asks_on_its_own(part) and any(_holds(c, union) for c in part.expansion.concepts)
+
+    def _asks_on_its_own(self, part: Clause) -> bool:
+        """A part of a clause joined to another ("list the SOS risk factors and give me the incidence") that
+        asks for no kind of answer the monograph lacks and names nothing it lacks."""
+        named = [w for w in part.expansion.unknown if len(w) >= _NAMED_MIN_LENGTH and w not in self._clinical]
+        return not named and not part.codes and not self._lacks_kind(part)
 
     def _abstain(
         self,
@@ -1056,6 +1136,29 @@ _PREPOSITIONS = frozenset(
     ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
+
+
+def restatements(corpus: Corpus, vectors: Mapping[str, Sequence[float]], similarity: float) -> dict[str, str]:
+    """Pairs of passages that state one rule twice: in different top-level parts of the monograph (its
+    precautions and its monitoring), each the other's closest passage in meaning, and at least ``similarity``
+    close (cosine of their embeddings). Read from structure and meaning, not from a list of line numbers."""
+
+    def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+        norm = math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+        return sum(x * y for x, y in zip(a, b, strict=True)) / norm if norm else 0.0
+
+    passages = [p for p in corpus.passages if p.id in vectors]
+    closest: dict[str, tuple[float, str]] = {}
+    for p in passages:
+        scores = [(cosine(vectors[p.id], vectors[q.id]), q.id) for q in passages if q is not p]
+        if scores:
+            closest[p.id] = max(scores)
+    part = {p.id: p.heading_path[0] for p in passages}
+    return {
+        a: b
+        for a, (score, b) in closest.items()
+        if score >= similarity and closest.get(b, (0.0, ""))[1] == a and part[a] != part[b]
+    }
 
 
 def _is_option(clause: Clause) -> bool:
