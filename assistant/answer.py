@@ -149,9 +149,6 @@ class Calibration:
     # A passage that gives the kind of answer asked for is preferred as the best one when its coverage plus
     # similarity is at least this share of the best candidate's.
     steer_share: float = 0.6
-    # Two passages in different parts of the monograph, each the other's closest in meaning and at least this
-    # close, state one rule twice (in its precautions and its monitoring): an answer quoting one quotes both.
-    restatement_similarity: float = 0.6
     max_quotes: int = 3
     max_related: int = 2
 
@@ -615,11 +612,8 @@ class Composer:
         calibration: Calibration | None = None,
         clinical_words: frozenset[str] = frozenset(),
         answerability: Answerability | None = None,
-        vectors: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.calibration = calibration or Calibration()
-        # Passage id -> the passage restating it elsewhere in the monograph (``restatements``).
-        self._restated = restatements(corpus, vectors or {}, self.calibration.restatement_similarity)
         # None answers whenever a passage shares the question's concepts: only the calibration run wants that.
         self.answerability = answerability
         # Clinical words the product knows though the monograph does not ("rechallenge"): not named things.
@@ -749,7 +743,6 @@ class Composer:
         chosen += self._giving(steering, ranked, chosen, best)
         chosen += self._same_section(steering, ranked, chosen, best)
         chosen += self._dimensioned(parts, ranked, chosen, best)
-        chosen += self._restating(ranked, chosen)
         union: dict[str, float] = {}
         for s in chosen:
             for word, credit in self._stems[s.passage.id].items():
@@ -882,15 +875,6 @@ class Composer:
             and s.passage.heading_path == best.passage.heading_path
             and any(t.answered_by([s.passage.text]) for t in whole)
         ][:_GIVING_MAX]
-
-    def _restating(self, ranked: Sequence[Scored], chosen: list[Scored]) -> list[Scored]:
-        """The passage that restates a quoted one elsewhere in the monograph, when it is close enough to the
-        question to be quoted at all: "Check complete blood count before each administration." and "Check
-        platelets, neutrophils, and other indicators before each administration." answer together."""
-        have = {s.passage.id for s in chosen}
-        wanted = {self._restated[i] for i in have if i in self._restated} - have
-        floor = self.calibration.quote_similarity
-        return [s for s in ranked if s.passage.id in wanted and s.dense >= floor]
 
     def _dimensioned(
         self, parts: QuestionParts, ranked: Sequence[Scored], chosen: list[Scored], best: Scored
@@ -1136,29 +1120,6 @@ _PREPOSITIONS = frozenset(
     ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
-
-
-def restatements(corpus: Corpus, vectors: Mapping[str, Sequence[float]], similarity: float) -> dict[str, str]:
-    """Pairs of passages that state one rule twice: in different top-level parts of the monograph (its
-    precautions and its monitoring), each the other's closest passage in meaning, and at least ``similarity``
-    close (cosine of their embeddings). Read from structure and meaning, not from a list of line numbers."""
-
-    def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-        norm = math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
-        return sum(x * y for x, y in zip(a, b, strict=True)) / norm if norm else 0.0
-
-    passages = [p for p in corpus.passages if p.id in vectors]
-    closest: dict[str, tuple[float, str]] = {}
-    for p in passages:
-        scores = [(cosine(vectors[p.id], vectors[q.id]), q.id) for q in passages if q is not p]
-        if scores:
-            closest[p.id] = max(scores)
-    part = {p.id: p.heading_path[0] for p in passages}
-    return {
-        a: b
-        for a, (score, b) in closest.items()
-        if score >= similarity and closest.get(b, (0.0, ""))[1] == a and part[a] != part[b]
-    }
 
 
 def _is_option(clause: Clause) -> bool:

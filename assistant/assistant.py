@@ -97,13 +97,6 @@ class Assistant:
                 load_data(settings.corpus_dir / "answer_types.yaml", AnswerTypes),
                 clinical_words=guardrail.vocabulary,
                 answerability=load_data(settings.corpus_dir / "answerability.yaml", Answerability),
-                vectors=dict(
-                    zip(
-                        (p.id for p in corpus.passages),
-                        embeddings.embed_documents([p.text for p in corpus.passages]),
-                        strict=True,
-                    )
-                ),
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),
