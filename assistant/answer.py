@@ -431,10 +431,15 @@ def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following:
     """A comma before a modal verb that has no subject of its own continues the clause: "What ALT level, in
     multiples of the ULN, should prompt us to hold?" asks one thing ("what level ... should prompt"), while
     "what is the threshold, should we hold?" asks two. Only a clause opening with "what"/"which" and no verb
-    of its own yet waits for its predicate."""
-    if token != "," or following not in _AUXILIARIES or after in _SUBJECT_WORDS or not clause:
+    of its own yet waits for its predicate; after a preposition ("At what ALT level, as a multiple of the
+    ULN, should we hold?") even a modal with a subject is its predicate."""
+    if token != "," or following not in _AUXILIARIES or not clause:
         return False
     tokens = [t for t, _ in clause]
+    if tokens[0] in _PREPOSITIONS and len(tokens) > 1:
+        tokens = tokens[1:]  # "At what ALT level, as a multiple of the ULN, should we hold?"
+    elif after in _SUBJECT_WORDS:
+        return False
     return tokens[0] in {"what", "which"} and not _AUXILIARIES.intersection(tokens[1:])
 
 

@@ -66,8 +66,10 @@ _GIVEN_TODAY = frozenset({"today", "morning", "afternoon", "ago", "ended", "fini
 _STARTING = _STARTED - {"running", "begun"}  # verbs put before the drug: "started her InO"
 _DETERMINERS = frozenset({"her", "his", "their", "the", "a"})
 _TODAY_REACH = 8  # tokens after our drug's name that may say when it was given
+_HAD = frozenset({"had", "got", "received", "given", "gave", "finished", "completed"})  # given, not planned
 _OWN = frozenset({"my", "our", "mine", "ours"})
-_RUNNING = frozenset({"running", "infusing", "hanging", "dripping"})  # running at this moment ("ino running")
+# running at this moment: "ino running", "ten minutes into her ino"
+_RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into"})
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
@@ -807,8 +809,12 @@ class Reader:
                 between = [t for t in doc.surface[w.end : s.start] if t.isalpha()]
                 # "Besponsa C1D1 started 13:30": cycle and day codes ("c 1 d 1") may stand in between.
                 following = [t for t in doc.surface[w.end : w.end + 6] if not (t.isdigit() or len(t) == 1)]
-                # "Besponsa started 09:30", or "Leah started her InO at 11:10"
-                event = set(following[:2]) & _INFUSION_EVENTS or _started_before(doc.surface, w.start)
+                # "Besponsa started 09:30", or "Leah started her InO at 11:10", or "ino on at 10:05"
+                clocked = doc.surface[w.end : w.end + 3]
+                put_up = len(clocked) == 3 and tuple(clocked[:2]) == ("on", "at") and clocked[2][:1].isdigit()
+                event = (
+                    set(following[:2]) & _INFUSION_EVENTS or _started_before(doc.surface, w.start) or put_up
+                )
                 if event and len(between) <= _NARRATIVE_WORDS:
                     out.append((s, w))
                     break
@@ -1126,7 +1132,14 @@ class Reader:
         infusion ended 2 hours ago", "had her InO at 10" (a clock time after "at")."""
         if Reader._infusing(doc, ours, _GIVEN_TODAY, before=0, after=_TODAY_REACH):
             return True
-        after = [doc.surface[span.end : span.end + _TODAY_REACH] for span in ours]
+        # "had her InO at 10", "ino on at 09:30", not "start ino at 12:00?"
+        had = [
+            span
+            for span in ours
+            if _HAD & set(doc.surface[max(0, span.start - 3) : span.start])
+            or tuple(doc.surface[span.end : span.end + 2]) == ("on", "at")
+        ]
+        after = [doc.surface[span.end : span.end + _TODAY_REACH] for span in had]
         return any(t == "at" and n[:1].isdigit() for words in after for t, n in pairwise(words))
 
     @staticmethod
