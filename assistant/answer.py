@@ -237,6 +237,9 @@ class AnswerType(BaseModel):
     # A steering kind answered by every passage of a section that gives it ("how is it managed?"): they are
     # quoted together with the best one.
     whole_section: bool = False
+    # A steering kind that every passage giving it answers, wherever it stands ("other drugs": "avoid
+    # concurrent use" and "strengthen monitoring when combined"): once one is quoted, all retrieved are.
+    every_passage: bool = False
     # Answered by a passage about ANY concept the clause names, not only its most specific one: "LFT frequency
     # after stem cell transplant?" is answered by the weekly liver-function passage, which lacks "stem".
     any_topic: bool = False
@@ -770,6 +773,7 @@ class Composer:
         if self.answerability is not None and diagnostics["answerability"] < self.answerability.threshold:
             reason = "the monograph's passages cover too little of the question"
             return self._abstain(reason, parts, missing, chosen, diagnostics)
+        chosen += self._every_giving(steering, ranked, chosen)
         quotes = [Quote.of(s.passage) for s in sorted(chosen, key=lambda s: s.passage.start)]
         if blocked:
             if not self._something_else_asked(parts, blocked, union):
@@ -879,6 +883,20 @@ class Composer:
             if s not in chosen
             and s.passage.heading_path == best.passage.heading_path
             and any(t.answered_by([s.passage.text]) for t in whole)
+        ][:_GIVING_MAX]
+
+    def _every_giving(
+        self, asked: Sequence[AnswerType], ranked: Sequence[Scored], chosen: list[Scored]
+    ) -> list[Scored]:
+        """The other retrieved passages that give a kind every passage of which answers, once a quoted one
+        gives it ("other drugs": "avoid concurrent use ..." and "strengthen monitoring when combined ...").
+        Added to the quotes after the answer is decided: they complete it, they do not make it covered."""
+        texts = [s.passage.text for s in chosen]
+        every = [t for t in asked if t.every_passage and t.answered_by(texts)]
+        return [
+            s
+            for s in sorted(ranked, key=lambda s: s.passage.start)
+            if s not in chosen and any(t.answered_by([s.passage.text]) for t in every)
         ][:_GIVING_MAX]
 
     def _dimensioned(
