@@ -964,6 +964,9 @@ class Composer:
                 t
                 for t in asked
                 if not t.steer
+                # before any passage is chosen, a kind answered by the passage about the topic ("how often are
+                # LFTs done?": weekly) is not yet lacking
+                and not (t.any_topic and not passages)
                 and not t.answered_by(passages, clause.text, self._topical(clause, t, passages))
             ]
             kinds = [t.label for t in lacking]

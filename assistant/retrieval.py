@@ -193,7 +193,9 @@ class QueryExpander:
         subject = any(set(words(p)) & self._subject for p in phrases)
         for word in self._synonym_re.sub(" ", spelled).split():
             subject = subject or word in self._subject
-            if word in self._stop or word in self._generic or word in self._framing or len(word) < 3:
+            # "keeps asking" frames as "keep" does (not "weekly" as "week": only an added "s")
+            framing = word in self._framing or (word.endswith("s") and word[:-1] in self._framing)
+            if word in self._stop or word in self._generic or framing or len(word) < 3:
                 continue
             if not word[0].isalpha():
                 continue  # numbers are values ("ALT 212"), not topics
