@@ -244,9 +244,14 @@ def test_empty_or_too_long_question_gets_a_clear_message(page: object, question:
 
 
 def test_like_in_the_chat_is_stored_in_sqlite(page: object, ui_settings: Settings) -> None:
+    [(last,)] = rows(ui_settings.audit_db, "SELECT COALESCE(MAX(id), 0) FROM answers")
     ask(page, "How often should liver function be monitored?")
-    [(answer_id,)] = rows(
-        ui_settings.audit_db, "SELECT answer_id FROM answers WHERE channel = 'ui' ORDER BY id DESC LIMIT 1"
+    # this question's own row: the chat may show the answer a moment before its audit row is written, and
+    # an earlier test's answer must not be taken for it
+    [(answer_id,)] = wait_for_rows(
+        ui_settings.audit_db,
+        "SELECT answer_id FROM answers WHERE channel = 'ui' AND id > ? ORDER BY id DESC LIMIT 1",
+        (last,),
     )
     page.locator('#chat button[aria-label="Like"]').last.click()
     found = wait_for_rows(
