@@ -512,7 +512,7 @@ def _clause(
         codes_in(text),
         " ".join(t for _, t in pairs if t),
         _choice(expander, tokens),
-        conjuncts if len(conjuncts) > 1 else (),
+        conjuncts,
     )
 
 

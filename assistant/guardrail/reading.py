@@ -810,10 +810,10 @@ class Reader:
                 # "Besponsa C1D1 started 13:30": cycle and day codes ("c 1 d 1") may stand in between.
                 following = [t for t in doc.surface[w.end : w.end + 6] if not (t.isdigit() or len(t) == 1)]
                 # "Besponsa started 09:30", or "Leah started her InO at 11:10", or "ino on at 10:05"
-                clocked = doc.surface[w.end : w.end + 3]
-                put_up = len(clocked) == 3 and tuple(clocked[:2]) == ("on", "at") and clocked[2][:1].isdigit()
                 event = (
-                    set(following[:2]) & _INFUSION_EVENTS or _started_before(doc.surface, w.start) or put_up
+                    set(following[:2]) & _INFUSION_EVENTS
+                    or _started_before(doc.surface, w.start)
+                    or _put_up_at(doc.surface, w.end)
                 )
                 if event and len(between) <= _NARRATIVE_WORDS:
                     out.append((s, w))
@@ -1137,7 +1137,7 @@ class Reader:
             span
             for span in ours
             if _HAD & set(doc.surface[max(0, span.start - 3) : span.start])
-            or tuple(doc.surface[span.end : span.end + 2]) == ("on", "at")
+            or _put_up_at(doc.surface, span.end)
         ]
         after = [doc.surface[span.end : span.end + _TODAY_REACH] for span in had]
         return any(t == "at" and n[:1].isdigit() for words in after for t, n in pairwise(words))
@@ -1472,6 +1472,12 @@ def _started_before(surface: Sequence[str], start: int) -> bool:
     if i >= 0 and surface[i] in _DETERMINERS:
         i -= 1
     return i >= 0 and surface[i] in _STARTING
+
+
+def _put_up_at(surface: Sequence[str], end: int) -> bool:
+    """Our drug's name ending at ``end`` is followed by the clock time it was put up: "ino on at 10:05"."""
+    clocked = surface[end : end + 3]
+    return len(clocked) == 3 and tuple(clocked[:2]) == ("on", "at") and clocked[2][:1].isdigit()
 
 
 def _order(a: Span, b: Span) -> tuple[int, int]:
