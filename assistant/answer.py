@@ -640,6 +640,7 @@ class Composer:
         self._topic_stems = {p.text: frozenset(self._stems[p.id]) for p in corpus.passages}  # with its title
         # The amounts of time and percentages each passage gives ("at least 1 hour"), by text.
         self._amounts = {p.text: frozenset(quantities(normalise(p.text))) for p in corpus.passages}
+        self._texts = tuple(p.text for p in corpus.passages)
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -710,7 +711,9 @@ class Composer:
         ``quoted_before``: passages an earlier answer in the conversation quoted; they count as close in
         meaning (the coverage tests still apply)."""
         cal = self.calibration
-        _, pessimistic = self._not_covered(parts, [])  # clauses that ask for what no passage may give
+        _, pessimistic = self._not_covered(
+            parts, self._texts, possible=True
+        )  # clauses that ask for what no passage gives
         wanted = self._weighted(parts, pessimistic)
         if not any(w for _, w in wanted) or not ranked:
             return self._abstain("no clinical term of the monograph in the question", parts, [], ranked)
@@ -805,7 +808,7 @@ class Composer:
         may pull retrieval away from the passage that answers another ("what is the mechanism ..., and
         which patients are at risk?"). Left out: a clause that asks only for what no passage may give ("what
         dose do kids get?"), and an option offered for the clause before ("... - weekly? every cycle?")."""
-        _, blocked = self._not_covered(parts, [])
+        _, blocked = self._not_covered(parts, self._texts, possible=True)
         asking = [c for i, c in enumerate(parts.clauses) if not (i and _is_option(c))]
         # "List the SOS risk factors and give me the incidence": the parts of a clause joined by "and" that
         # ask for nothing the monograph lacks are searched for alone too
@@ -930,9 +933,12 @@ class Composer:
         readings = list(dict.fromkeys([text, typed, without_intensifiers(text), without_intensifiers(typed)]))
         return tuple(t for t in self._answer_types.values() if any(t.asks.search(r) for r in readings if r))
 
-    def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
+    def _not_covered(
+        self, parts: QuestionParts, passages: Sequence[str], possible: bool = False
+    ) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
-        text) that ask only for that."""
+        text) that ask only for that. ``possible``: what any passage about the clause's topic could give
+        (before passages are chosen, with the whole monograph as ``passages``)."""
         missing: list[str] = []
         blocked: list[str] = []
         previous_blocked = False
@@ -960,15 +966,7 @@ class Composer:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
             asked = self._kinds_asked(clause.text, clause.typed)
-            lacking = [
-                t
-                for t in asked
-                if not t.steer
-                # before any passage is chosen, a kind answered by the passage about the topic ("how often are
-                # LFTs done?": weekly) is not yet lacking
-                and not (t.any_topic and not passages)
-                and not t.answered_by(passages, clause.text, self._topical(clause, t, passages))
-            ]
+            lacking = [t for t in asked if not t.steer and not self._gives(t, clause, passages, possible)]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
@@ -986,6 +984,12 @@ class Composer:
             if previous_blocked:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
+
+    def _gives(self, kind: AnswerType, clause: Clause, passages: Sequence[str], possible: bool) -> bool:
+        """Whether a passage gives ``kind`` for ``clause``; when only ``possible`` answers are asked, only a
+        passage about the clause's topic counts, since no passage has been chosen for it yet."""
+        topical = self._topical(clause, kind, passages)
+        return kind.answered_by(topical if possible else passages, clause.text, topical)
 
     def _offered_not_given(self, clause: str, passages: Sequence[str]) -> list[str]:
         """The amounts a clause offers as its answer ("should LFTs go on until day +100?", "restart at 50%?"),
