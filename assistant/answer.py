@@ -104,6 +104,8 @@ _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
+# the label of an enumerated item: a digit, a lower-case roman numeral or one letter
+_LIST_ITEM = re.compile(r"\d|[ivx]{1,4}|[a-h]")
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "advice"})
 # "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.
 _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
@@ -354,6 +356,7 @@ def split_question(
             or bool(_ASKING_VERBS & words)
             or knowing
             or joined
+            or bool(_list_markers(tokens))  # "... requests (i) the causes and (ii) the rate": a list asks
         )
 
     asking = [s for s in sentences if asks(s)]
@@ -366,7 +369,17 @@ def split_question(
     # threshold ...?", "... - specifically, is voriconazole OK?"); "does gemtuzumab also cause SOS?" is one.
     clauses: list[list[tuple[str, str]]] = [[]]
     closers: list[set[str]] = [set()]  # the separators after each clause ("?", ",", "and")
+    markers = _list_markers([t for t, _ in asking_pairs])
     for i, (token, typed) in enumerate(asking_pairs):
+        if i in markers:  # "(i) the main causes ... and (ii) the percentage": each item is a clause
+            while clauses[-1] and clauses[-1][-1][0] in _CLAUSE_SPLIT:
+                closers[-1].add(clauses[-1].pop()[0])
+            if clauses[-1]:
+                clauses.append([])
+                closers.append(set())
+            continue
+        if i - 1 in markers or i - 2 in markers:
+            continue
         following = asking_pairs[i + 1][0] if i + 1 < len(asking_pairs) else ""
         after = asking_pairs[i + 2][0] if i + 2 < len(asking_pairs) else ""
         # "..., and what ALT ...", "... and by how many ms?", "... and at what count ...?"
@@ -428,6 +441,17 @@ def split_question(
         preamble=typed_preamble,
         commands_only=commands_only,
     )
+
+
+def _list_markers(tokens: Sequence[str]) -> set[int]:
+    """Where an enumerated item opens: "(" and a numeral or a letter and ")", as in "(1) ... and (2) ..." or
+    "(a) ..., (b) ...". Two markers at least, so that "(B-ALL)" or one "(i)" is not a list."""
+    found = {
+        i
+        for i in range(len(tokens) - 2)
+        if tokens[i] == "(" and tokens[i + 2] == ")" and _LIST_ITEM.fullmatch(tokens[i + 1])
+    }
+    return found if len(found) > 1 else set()
 
 
 def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following: str, after: str) -> bool:
@@ -503,8 +527,12 @@ def _clause(
             pieces[-1].append(pair)
     pieces = [p for p in pieces if p]
     # Only clauses joined into one: a later part asks or requests on its own ("... and give me the
-    # incidence"). "what potassium and magnesium targets" joins two nouns under one request.
-    joined = any(_opens_asking(p) or _requests(p) for p in pieces[1:])
+    # incidence"), or names a thing of its own under the same request ("give the risk factors ... and the
+    # reported incidence"). "what potassium and magnesium targets" joins two nouns under one request.
+    joined = any(
+        _opens_asking(p) or _requests(p) or (p[0][0] in _OWN_NOUN_PHRASE and not _PAIRING & set(before))
+        for before, p in zip(([t for t, _ in b] for b in pieces), pieces[1:], strict=False)
+    )
     conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
     return Clause(
         text,
@@ -519,6 +547,8 @@ def _clause(
 _COORDINATORS = frozenset({"and", "plus", "+", "&"})  # join the parts of one clause
 _REQUESTING = frozenset({"give", "show", "provide", "send", "quote"})  # "... and give me the incidence"
 _REQUESTED_FOR = frozenset({"me", "us"})
+_OWN_NOUN_PHRASE = frozenset({"the", "its", "their"})  # "... and the reported incidence": a thing of its own
+_PAIRING = frozenset({"between", "both"})  # "between the last dose and the start of conditioning": one thing
 
 
 def _requests(pairs: Sequence[tuple[str, str]]) -> bool:

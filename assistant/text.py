@@ -391,6 +391,23 @@ _COMPOUND_MIN = 8  # a word this long may be two words typed without a space ("r
 _PART_MIN = 3  # ... each of at least this many letters ("antiinfectives" -> "anti infectives")
 _PREFIX_MIN = 6  # a cut-off word this long is specific enough to stand for one word ("myelosupp")
 _PREFIX_CUT = 3  # ... when at least this many letters were cut
+_CONSONANTS_MIN = 4  # a word typed without vowels needs this many consonants to name one word ("pltlts")
+_VOWELS = frozenset("aeiou")
+
+
+def _consonants(word: str) -> str:
+    return "".join(c for c in word if c not in _VOWELS)
+
+
+def _within(word: str, target: str) -> bool:
+    """``word`` is ``target`` with some of its vowels left out: its letters in order, only vowels skipped."""
+    i = 0
+    for letter in target:
+        if i < len(word) and word[i] == letter:
+            i += 1
+        elif letter not in _VOWELS:
+            return False
+    return i == len(word)
 
 
 class Speller:
@@ -438,6 +455,15 @@ class Speller:
             closest = min(distance for _, distance, _ in near)
             tied = [choice for choice, distance, _ in near if distance == closest]
             return max(tied, key=lambda w: zipf_frequency(w, "en"))
+        # Typed without its vowels, as in a text message ("pltlets", "drpping", "monitring"): the one known
+        # word whose letters, vowels left out where they are missing, are the word's
+        unvowelled = [
+            t
+            for t in self._targets.get(word[0] if self._first else "", ())
+            if len(t) > len(word) and _consonants(t) == _consonants(word) and _within(word, t)
+        ]
+        if len(_consonants(word)) >= _CONSONANTS_MIN and unvowelled:
+            return max(unvowelled, key=lambda w: (zipf_frequency(w, "en"), w))
         if len(word) < _PREFIX_MIN:
             return word
         # Clinicians shorten long words by cutting them ("myelosupp", "thrombocytop"): a word that begins

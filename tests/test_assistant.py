@@ -278,6 +278,20 @@ def test_when_before_a_subject_sets_a_condition(assistant: Assistant) -> None:
             "A pharmacist asks whether InO causes myelosuppression and whether it is safe in pregnancy.",
             "pregnancy",
         ),
+        # enumerated items are clauses, and a list asks even with no question word
+        (
+            "The committee requests (a) the causes of death after HSCT following ino and (b) the NRM "
+            "percentage.",
+            "rates",
+        ),
+        # a thing of its own after "and the" under the same request
+        ("Please give the risk factors for SOS and the reported incidence of SOS.", "incidences"),
+        # after "before": "how long after HSCT do we keep checking LFTs" is answered, the interval is not
+        (
+            "How long after HSCT should LFTs continue, and what is the minimum interval between the last "
+            "ino dose and conditioning?",
+            "interval",
+        ),
     ],
 )
 def test_a_partly_covered_question_is_answered_and_names_the_rest(

@@ -222,6 +222,16 @@ def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
     assert speller.correct("monito") == "monitor"  # one letter cut: a typo, corrected by edit distance
 
 
+def test_a_word_typed_without_its_vowels_is_the_one_word_it_spells() -> None:
+    from assistant.text import Speller
+
+    speller = Speller(["platelets", "plates"], ["platelets", "plates", "bilirubin"])
+    assert speller.correct("pltlets") == "platelets"  # vowels left out, consonants in order
+    assert speller.correct("pltes") == "plates"
+    assert speller.correct("blrbn") == "bilirubin"
+    assert speller.correct("plnts") == "plnts"  # a consonant the word has not: not corrected
+
+
 @pytest.mark.parametrize(
     ("typed", "spelled"),
     [
@@ -233,6 +243,8 @@ def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
         ("ursodiol", "ursodiol"),  # a rare name stays itself, to be reported as not mentioned
         ("childen", "children"),  # of two words one edit away, the commoner ("childe" is one too)
         ("torsades", "torsades"),  # two edits from "trades": a term English lacks, not a typo of it
+        ("pltlets", "platelets"),  # typed without vowels, as in a text message
+        ("monitring", "monitoring"),
     ],
 )
 def test_the_speller_reads_inflections_compounds_and_the_drugs_names(
