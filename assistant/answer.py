@@ -30,8 +30,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -122,6 +123,10 @@ _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
 # A clause opening with a subordinator states a condition ("if we reduce the dose for cytopenia, by what
 # percent?"): it names what the question is about but asks nothing of its own.
 _CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
+# "not proceeding to transplant", "non-transplant", "isn't going for HSCT": a setting the patient is outside
+_SCOPE_NEGATORS = frozenset({"not", "non", "isnt", "never"})
+_SCOPE_WINDOW = 3  # words after the negator that may name the setting ("not going to transplant")
+_SCOPE_NEAR = 3  # a passage left out for its setting is named when it was among this many closest
 _PREMISE_CONCEPTS = 2  # a premise restating a monograph sentence names at least this many of its concepts
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
 # Rare words with these English endings describe rather than name: "spiking", "allografted",
@@ -671,6 +676,16 @@ class Composer:
         # The amounts of time and percentages each passage gives ("at least 1 hour"), by text.
         self._amounts = {p.text: frozenset(quantities(normalise(p.text))) for p in corpus.passages}
         self._texts = tuple(p.text for p in corpus.passages)
+        # Neighbouring words of the monograph ("non relapse"): terms, not a negation and its object
+        self._pairs = frozenset(
+            pair for p in corpus.passages for pair in pairwise(normalise(f"{p.section} {p.text}").split())
+        )
+        # What a passage says only through its section title: the setting it applies in ("Strictly control
+        # the number of treatment cycles", under "... Mortality After Transplantation").
+        self._scope = {
+            p.id: frozenset(w for w, credit in self._stems[p.id].items() if credit < 1.0)
+            for p in corpus.passages
+        }
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -723,6 +738,8 @@ class Composer:
                 concepts, hints = list(context.concepts), list(asking.context)
             elif asking.context:
                 concepts, hints = list(asking.context), list(context.concepts + context.context)
+        outside = self._outside_scope(parts)  # "not going to transplant" is the setting, not the topic
+        concepts = [c for c in concepts if not any(outside >= {stem(w) for w in p} for p in c)]
         if not concepts:
             return []  # nothing the monograph knows is asked about ("half-life of inotuzumab?")
         out = []
@@ -739,11 +756,24 @@ class Composer:
         """Quote the passages that answer the question, name what is not covered, or abstain.
 
         ``quoted_before``: passages an earlier answer in the conversation quoted; they count as close in
-        meaning (the coverage tests still apply)."""
+        meaning (the coverage tests still apply). A passage that applies only in a setting the question
+        excludes ("not going to transplant") does not answer; when it was among the closest, the answer
+        says where the monograph says it."""
+        outside = self._outside_scope(parts)
+        excluded = [s for s in ranked if outside & self._scope[s.passage.id]]
+        draft = self._compose(parts, [s for s in ranked if s not in excluded], quoted_before)
+        near = {s.passage.section for s in ranked[:_SCOPE_NEAR] if s in excluded}
+        if not near:
+            return draft
+        lines = [f'It says this only under "{section}", which the question excludes.' for section in near]
+        return _noting(draft, [*lines, *draft.not_covered])
+
+    def _compose(
+        self, parts: QuestionParts, ranked: Sequence[Scored], quoted_before: frozenset[str]
+    ) -> Draft:
         cal = self.calibration
-        _, pessimistic = self._not_covered(
-            parts, self._texts, possible=True
-        )  # clauses that ask for what no passage gives
+        # clauses that ask for what no passage gives
+        _, pessimistic = self._not_covered(parts, self._texts, possible=True)
         wanted = self._weighted(parts, pessimistic)
         if not any(w for _, w in wanted) or not ranked:
             return self._abstain("no clinical term of the monograph in the question", parts, [], ranked)
@@ -1015,6 +1045,24 @@ class Composer:
                 blocked.append(clause.text)
         return list(dict.fromkeys(missing)), blocked
 
+    def _outside_scope(self, parts: QuestionParts) -> frozenset[str]:
+        """The settings a question places its patient outside: "for a patient NOT proceeding to transplant",
+        "a non-transplant patient". A passage that applies only in that setting (its section title names it)
+        does not answer for them."""
+        tokens = parts.asking_text.split()
+        concepts = [c for clause in parts.clauses for c in clause.expansion.concepts]
+        out: set[str] = set()
+        for i, token in enumerate(tokens):
+            # a negator inside a term of the monograph is no negation: "non relapse mortality"
+            if token not in _SCOPE_NEGATORS or tuple(tokens[i : i + 2]) in self._pairs:
+                continue
+            window = tokens[i + 1 : i + 1 + _SCOPE_WINDOW]
+            for concept in concepts:
+                for phrase in concept:
+                    if any(w in window or stem(w) in map(stem, window) for w in phrase):
+                        out.update(stem(w) for w in phrase)
+        return frozenset(out)
+
     def _gives(self, kind: AnswerType, clause: Clause, passages: Sequence[str], possible: bool) -> bool:
         """Whether a passage gives ``kind`` for ``clause``; when only ``possible`` answers are asked, only a
         passage about the clause's topic counts, since no passage has been chosen for it yet."""
@@ -1154,6 +1202,18 @@ class Composer:
             related=related,
             diagnostics={**(diagnostics or {}), "abstain_reason": reason},
         )
+
+
+def _noting(draft: Draft, lines: list[str]) -> Draft:
+    """The draft with ``lines`` as its not-covered part, in its text too."""
+    block = render_not_covered(lines)
+    if draft.not_covered:
+        text = draft.text.replace(render_not_covered(draft.not_covered), block, 1)
+    elif draft.abstained:
+        text = draft.text.replace(ABSTAIN_TEXT, f"{ABSTAIN_TEXT}\n\n{block}", 1)
+    else:
+        text = f"{draft.text}\n\n{block}"
+    return replace(draft, text=text, not_covered=lines)
 
 
 _GIVING_MAX = 2  # passages added because they give the kind of answer asked for

@@ -94,7 +94,8 @@ def normalise(text: str) -> str:
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
     "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; hyphens, slashes and
     other symbols -> spaces; punctuation kept as its own token (it ends clauses); digits split from letters
-    ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5"). Whole tokens separated by single spaces.
+    ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5"); "cycle three day eight" and "grade three" in
+    digits. Whole tokens separated by single spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
@@ -109,7 +110,8 @@ def normalise(text: str) -> str:
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
-    return _COUNTED_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS[m.group(3)]}", text)
+    text = _COUNTED_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS[m.group(3)]}", text)
+    return _GRADE_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]}", text)
 
 
 # Adverbs that only add emphasis or politeness: "how does it actually kill", "what dose, please".
@@ -246,6 +248,8 @@ _TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "
 # "C3D15" is (a cycle alone keeps its words: "round three" counts cycles given).
 _NUMBER_ALT = "|".join(w for w, n in _UNITS.items() if n)
 _COUNTED_WORD = re.compile(rf"\b(cycle|course) ({_NUMBER_ALT}) day ({_NUMBER_ALT})\b")
+# ... and so is a grade: "grade three" is "grade 3", as every grade cut-off is written.
+_GRADE_WORD = re.compile(r"\b(grade|gr) (zero|one|two|three|four|five)\b")
 _SPOKEN = re.compile(
     r"(?:(?:" + "|".join([*_UNITS, *_TENS, "hundred", "thousand", "point", "and"]) + r")(?: |$))+"
 )

@@ -442,6 +442,30 @@ def test_a_clause_that_only_sets_a_condition_asks_nothing_of_its_own(assistant: 
     assert "percentages" in " ".join(answer.not_covered)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "For a patient not going to transplant, how many cycles of inotuzumab can be given in total?",
+        "How many cycles for a non-transplant patient?",
+    ],
+)
+def test_a_passage_for_a_setting_the_question_excludes_does_not_answer(
+    assistant: Assistant, question: str
+) -> None:
+    """The cycle count sits under "... Mortality After Transplantation": it is not the answer for a patient
+    who is not having one, and the answer says where the monograph gives it."""
+    answer = assistant.ask(question)
+    assert any("which the question excludes" in line for line in answer.not_covered)
+    assert "Mortality After Transplantation" in answer.text
+
+
+def test_a_setting_named_without_negation_is_still_answered(assistant: Assistant) -> None:
+    answer = assistant.ask("How many cycles of inotuzumab are recommended before transplant?")
+    assert not answer.abstained
+    assert any("2 cycles are recommended" in q.text for q in answer.quotes)
+    assert not answer.not_covered
+
+
 def test_how_long_a_hold_may_last_is_not_covered(assistant: Assistant) -> None:
     """The monograph says until when a hold lasts, never for how long at most. (The liver rule leads.)"""
     answer = assistant.ask(

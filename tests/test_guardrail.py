@@ -248,6 +248,8 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("s-o-s / V-O-D, t-cell", "sos vod , t cell"),
         ("recommended # of cycles, #3", "recommended number of cycles , 3"),
         ("\u0405\u041e\u0405, V\u041fD, \u03bf", "sos , v d , o"),  # look-alikes only (not Pe)
+        ("Grade three IRR, gr two neutropenia", "grade 3 irr , gr 2 neutropenia"),  # grades in digits
+        ("cycle three day eight", "cycle 3 day 8"),
     ],
 )
 def test_normalise(text: str, normal: str) -> None:

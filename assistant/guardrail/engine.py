@@ -268,7 +268,8 @@ class Guardrail:
         a sentence, names the patient an earlier turn labelled with it (a lower-case "a" is an article)."""
         if asked.patient:
             return asked
-        labels = {t.patient for t in earlier if len(t.patient) == 1 and t.patient.isalpha()}
+        names = {n for t in earlier for n in (t.patient, *(name for name, _ in t.patients))}
+        labels = {n for n in names if len(n) == 1 and n.isalpha()}  # "Patient A in bay 1" is "a" too
         named = [m.group(1).lower() for m in _CAPITAL_LETTER.finditer(question)]
         named = [n for n in named if n in labels]
         return replace(asked, patient=named[-1]) if named else asked
@@ -277,7 +278,10 @@ class Guardrail:
     def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:
         """The earlier turns about the patient asked about: "bed 3 has VOD" then "bed 5: labs normal, go?"."""
         if asked.switches_patient:
-            return []
+            # "Now bed 7 - D15 due, proceed?": only what earlier turns said of bed 7; "wrong patient - that
+            # was Mrs W" takes back what was said
+            named = "" if asked.corrects else asked.patient
+            return [t.as_patient(named) for t in earlier if named and t.names(named)]
         # A switch ("Now patient B: ...") or a turn about another patient ends what came before; a question
         # that names its patient still has the turns that named the same one ("Patient A: bili 3.5", then
         # "Patient B: ...", then "For patient A, what do we do?").

@@ -191,7 +191,11 @@ class Reading:
         chosen = [m for name, mentions in self.patients if name in names for m in mentions]
         if not chosen:
             return self
-        kept = [m for m in chosen if m.status != "other"]
+        # one patient's normal count does not take back another's low one ("Bed 3 plt 45, bed 4 plt 210")
+        found = {m.condition for m in chosen if m.status == "present"}
+        kept = [
+            m for m in chosen if m.status != "other" and not (m.status == "negated" and m.condition in found)
+        ]
         kept += [m for m in chosen if m.status == "other" and not any(k.span == m.span for k in kept)]
         return replace(self, mentions=tuple(dict.fromkeys(kept)))
 
@@ -574,16 +578,19 @@ class Reader:
             for r, key in zip(refs, keys, strict=True)
         ]
         # A bed and a name side by side are one patient's ("Bed 7 Mrs Hill", "Bed 1 - Ms Adeyemi", "Mr A (bed
-        # 1)"): findings are read for the first of them, and either name finds them later. Two beds are two.
+        # 1)", "Pt 1 (bed 3)", "Patient A in bay 1"): findings are read for the first of them, and either name
+        # finds them later. Two beds are two.
         owners: list[str] = []
         canonical: dict[str, str] = {}
-        titled = [doc.surface[r.start] in _TITLES for r in refs]
+        kinds = [_ref_kind(doc.surface[r.start]) for r in refs]
         for i, key in enumerate(keys):
             between = doc.surface[refs[i - 1].end : refs[i].start] if i else ()
             beside = (
                 i > 0
-                and titled[i] != titled[i - 1]
-                and not any(t[:1].isalnum() or t in {".", ";", "?", "!"} for t in between)
+                and kinds[i] != kinds[i - 1]
+                and not any(
+                    (t[:1].isalnum() and t not in _WHERE) or t in {".", ";", "?", "!"} for t in between
+                )
             )
             owners.append(owners[i - 1] if beside else canonical.get(key, key))
             canonical.setdefault(key, owners[i])
@@ -599,7 +606,10 @@ class Reader:
         if patients:  # read for the patient named last, the one asked about
             mentions = list(dict(patients)[keys[-1]])
         denied = len(ours) < len(named)
-        kept = [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
+        # "Bed 3 (blina, not InO) plt 15 ... Continue?", "he's not on InO. Next asparaginase dose?": our drug
+        # named only to say it is not given, beside another product: every decision is about that product
+        not_ours = denied and not ours and bool(products)
+        kept = [i for i in intent if not not_ours and not self._decides_other(doc, i, ours, products, denied)]
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
             patient=keys[-1] if keys else "",
@@ -668,7 +678,7 @@ class Reader:
         for m in mentions:
             same = [s for s in before if not sentences.between(*_order(s, m.span))]
             if m.status == "present" and same:
-                m = replace(m, status="hypothetical")
+                m = replace(m, status="other")
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
             if m.status in {"present", "negated", "conditional"} and later:
                 m = replace(m, status="retracted")
@@ -1498,6 +1508,15 @@ def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
 
 
 _TITLES = frozenset({"mr", "mrs", "ms", "miss"})  # patient_ref's names by title (corpus/rules.yaml)
+_PLACES = frozenset({"bed", "room", "bay", "chair", "cubicle"})  # ... and by where they are
+_WHERE = frozenset({"in", "at"})  # "Patient A in bay 1": one patient and where they are
+
+
+def _ref_kind(first: str) -> str:
+    """How a patient_ref names a patient: by title, by place, or as a patient ("pt 1", "Patient A")."""
+    return "title" if first in _TITLES else "place" if first in _PLACES else "patient"
+
+
 _POSSESSIVE_MIN = 3  # a surname this long may carry a possessive "s"
 
 
