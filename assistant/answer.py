@@ -732,7 +732,9 @@ class Composer:
             # With no topic of its own, what is asked is about the ruled-out findings it names ("hang the ino
             # without a CBC?"), the statements' topic ("ALT 300 on day 8. What now?") or the drug ("What is
             # Besponsa?"); its words the monograph lacks still count against it, and the score decides.
-            if not unmet and (asking.subject or (context.subject and not context.concepts)):
+            if not unmet and (
+                asking.subject or ((context.subject or asking.pointed) and not context.concepts)
+            ):
                 concepts = [(tuple(self._subject_words),)]
             elif context.concepts and (not unmet or not (asking.context or asking.subject)):
                 concepts, hints = list(context.concepts), list(asking.context)

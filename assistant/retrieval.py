@@ -92,6 +92,7 @@ class Expansion:
     subject: bool = False  # the question names the monograph's drug
     context: list[Concept] = field(default_factory=list)  # ruled-out findings ("no signs of SOS")
     filler: list[str] = field(default_factory=list)
+    pointed: bool = False  # no topic, and "this drug" / "this medicine": the drug is what is asked about
 
     @property
     def terms(self) -> list[str]:
@@ -266,6 +267,10 @@ class QueryExpander:
         # Framing words ("quick question", "really") are left out of what is embedded: they carry no topic
         # and must not move the question away from the passages that answer it.
         embedded = " ".join(w for w in spelled.split() if w not in self._framing and w not in _CONVERSATION)
+        # "In plain terms, what is this medicine for?": with no topic of its own, a question about "this drug"
+        # asks about the one drug there is
+        pointers = self._drug_pointer.finditer(spelled) if self._drug_pointer else ()
+        pointed = not concepts and any(m.group(0).startswith("this") for m in pointers)
         if not subject and 1 <= len(concepts) <= 2 and self._refers_to_drug(spelled):
             # "is it ok for kids?" is far in meaning from "... indicated ... in children ...": a question
             # about the drug and one or two topics is searched for with the drug's name. (One with several
@@ -274,7 +279,13 @@ class QueryExpander:
             added[_DRUG_NAME] = None
         expanded = " ".join([embedded, *(a for a in added if a not in spelled)])
         return Expansion(
-            text=expanded, concepts=concepts, unknown=unknown, subject=subject, context=context, filler=filler
+            text=expanded,
+            concepts=concepts,
+            unknown=unknown,
+            subject=subject,
+            context=context,
+            filler=filler,
+            pointed=pointed,
         )
 
     def _refers_to_drug(self, spelled: str) -> bool:

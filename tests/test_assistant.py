@@ -376,6 +376,7 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Is it correct that a QTc >500 ms mandates interrupting inotuzumab?", "does not mention 500 ms"),
         ("Should weekly liver monitoring continue for three months after transplant?", "three months"),
         ("Can she go to school or nursery between cycles?", "daily activities"),
+        ("Which electrolytes should be measured for the QT precaution?", "term covers"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
@@ -398,6 +399,17 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
             "What criteria decide whether a 3rd cycle is 'necessary'?",
             "cycle_limit",
             "definition of that term",
+        ),
+        # the dose is adjusted only for persistent cytopenia
+        (
+            "Should we restart at a reduced dose once LFTs normalise after a hold?",
+            "liver_abnormal",
+            "dose reduction",
+        ),
+        (
+            "What ALT elevation, expressed as a multiple of the ULN, triggers interruption?",
+            "liver_abnormal",
+            "threshold",
         ),
     ],
 )
@@ -457,6 +469,21 @@ def test_a_passage_for_a_setting_the_question_excludes_does_not_answer(
     answer = assistant.ask(question)
     assert any("which the question excludes" in line for line in answer.not_covered)
     assert "Mortality After Transplantation" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        # the dose change the monograph gives, for the finding it gives it for
+        ("Can we reduce the dose for persistent thrombocytopenia?", "adjust the dose"),
+        # no topic of its own: "this medicine" is the one drug there is
+        ("In plain terms, what is this medicine for?", "indicated for the treatment"),
+    ],
+)
+def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.metadata
+    assert any(quoted in q.text for q in answer.quotes)
 
 
 def test_a_setting_named_without_negation_is_still_answered(assistant: Assistant) -> None:
