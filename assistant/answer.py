@@ -120,6 +120,18 @@ _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "wh
 _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "will", "would", "may", "must"}
 )
+# ... and so does a request ("target antigen of inotuzumab, and name its payload")
+_ASKING_AFTER_JOIN |= {
+    "tell",
+    "list",
+    "explain",
+    "describe",
+    "name",
+    "summarise",
+    "summarize",
+    "outline",
+    "define",
+}
 # A clause opening with a subordinator states a condition ("if we reduce the dose for cytopenia, by what
 # percent?"): it names what the question is about but asks nothing of its own.
 _CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
