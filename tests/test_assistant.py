@@ -400,12 +400,6 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
             "cycle_limit",
             "definition of that term",
         ),
-        # the dose is adjusted only for persistent cytopenia
-        (
-            "Should we restart at a reduced dose once LFTs normalise after a hold?",
-            "liver_abnormal",
-            "dose reduction",
-        ),
         (
             "What ALT elevation, expressed as a multiple of the ULN, triggers interruption?",
             "liver_abnormal",
@@ -474,8 +468,6 @@ def test_a_passage_for_a_setting_the_question_excludes_does_not_answer(
 @pytest.mark.parametrize(
     ("question", "quoted"),
     [
-        # the dose change the monograph gives, for the finding it gives it for
-        ("Can we reduce the dose for persistent thrombocytopenia?", "adjust the dose"),
         # no topic of its own: "this medicine" is the one drug there is
         ("In plain terms, what is this medicine for?", "indicated for the treatment"),
     ],
