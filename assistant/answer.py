@@ -104,9 +104,9 @@ _SUBJECT_WORDS = _PERSONS | {"it", "this", "that", "there", "the", "a"}
 _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
-# A sentence that reports a question ("The nurse is asking what to do.") asks it.
-# the label of an enumerated item: a digit, a lower-case roman numeral or one letter
+# The label of an enumerated item: a digit, a lower-case roman numeral or one letter ("(ii)", "(b)").
 _LIST_ITEM = re.compile(r"\d|[ivx]{1,4}|[a-h]")
+# A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "advice"})
 # "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.
 _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
@@ -121,17 +121,9 @@ _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "will", "would", "may", "must"}
 )
 # ... and so does a request ("target antigen of inotuzumab, and name its payload")
-_ASKING_AFTER_JOIN |= {
-    "tell",
-    "list",
-    "explain",
-    "describe",
-    "name",
-    "summarise",
-    "summarize",
-    "outline",
-    "define",
-}
+_ASKING_AFTER_JOIN |= frozenset(
+    {"tell", "list", "explain", "describe", "name", "summarise", "summarize", "outline", "define"}
+)
 # A clause opening with a subordinator states a condition ("if we reduce the dose for cytopenia, by what
 # percent?"): it names what the question is about but asks nothing of its own.
 _CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
@@ -1070,11 +1062,10 @@ class Composer:
             # a negator inside a term of the monograph is no negation: "non relapse mortality"
             if token not in _SCOPE_NEGATORS or tuple(tokens[i : i + 2]) in self._pairs:
                 continue
-            window = tokens[i + 1 : i + 1 + _SCOPE_WINDOW]
-            for concept in concepts:
-                for phrase in concept:
-                    if any(w in window or stem(w) in map(stem, window) for w in phrase):
-                        out.update(stem(w) for w in phrase)
+            window = {stem(w) for w in tokens[i + 1 : i + 1 + _SCOPE_WINDOW]}
+            for phrase in (p for concept in concepts for p in concept):
+                if window & {stem(w) for w in phrase}:
+                    out.update(stem(w) for w in phrase)
         return frozenset(out)
 
     def _gives(self, kind: AnswerType, clause: Clause, passages: Sequence[str], possible: bool) -> bool:

@@ -647,8 +647,8 @@ class Reader:
     def _in_time_and_place(self, doc: Doc, mentions: list[Mention], sentences: Boundaries) -> list[Mention]:
         """Findings that predate the drug, or that a later clause takes back.
 
-        - "VOD after HSCT in 2019, long before any inotuzumab": a history, not this drug's finding
-          (hypothetical; the monograph lists previous SOS as a risk factor);
+        - "VOD after HSCT in 2019, long before any inotuzumab", "transaminitis during hyper-CVAD induction":
+          another time's finding, not this drug's, and no topic for a later question;
         - "worried about VOD but hepatology excluded it": the finding is retracted;
         - "thought it was a G3 reaction to ino but it was red man from the vanco": a belief taken back in
           its sentence is retracted, and so is a diagnosis denied for another ("not SOS, it's congestive
