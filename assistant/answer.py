@@ -696,7 +696,7 @@ class Composer:
         self._unknown_weight = math.log(1 + n)
 
     def _weighted(
-        self, parts: QuestionParts, blocked: Sequence[str] = ()
+        self, parts: QuestionParts, blocked: Sequence[str] = (), outside: frozenset[str] = frozenset()
     ) -> list[tuple[list[frozenset[str]], float]]:
         """Each concept as its alternatives' stems and a weight.
 
@@ -744,7 +744,7 @@ class Composer:
                 concepts, hints = list(context.concepts), list(asking.context)
             elif asking.context:
                 concepts, hints = list(asking.context), list(context.concepts + context.context)
-        outside = self._outside_scope(parts)  # "not going to transplant" is the setting, not the topic
+        # "not going to transplant" (``outside``) is the setting, not the topic
         concepts = [c for c in concepts if not any(outside >= {stem(w) for w in p} for p in c)]
         if not concepts:
             return []  # nothing the monograph knows is asked about ("half-life of inotuzumab?")
@@ -767,7 +767,7 @@ class Composer:
         says where the monograph says it."""
         outside = self._outside_scope(parts)
         excluded = [s for s in ranked if outside & self._scope[s.passage.id]]
-        draft = self._compose(parts, [s for s in ranked if s not in excluded], quoted_before)
+        draft = self._compose(parts, [s for s in ranked if s not in excluded], quoted_before, outside)
         near = {s.passage.section for s in ranked[:_SCOPE_NEAR] if s in excluded}
         if not near:
             return draft
@@ -775,12 +775,16 @@ class Composer:
         return _noting(draft, [*lines, *draft.not_covered])
 
     def _compose(
-        self, parts: QuestionParts, ranked: Sequence[Scored], quoted_before: frozenset[str]
+        self,
+        parts: QuestionParts,
+        ranked: Sequence[Scored],
+        quoted_before: frozenset[str],
+        outside: frozenset[str],
     ) -> Draft:
         cal = self.calibration
         # clauses that ask for what no passage gives
         _, pessimistic = self._not_covered(parts, self._texts, possible=True)
-        wanted = self._weighted(parts, pessimistic)
+        wanted = self._weighted(parts, pessimistic, outside)
         if not any(w for _, w in wanted) or not ranked:
             return self._abstain("no clinical term of the monograph in the question", parts, [], ranked)
         total = sum(w for _, w in wanted)

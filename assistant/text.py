@@ -459,15 +459,16 @@ class Speller:
             closest = min(distance for _, distance, _ in near)
             tied = [choice for choice, distance, _ in near if distance == closest]
             return max(tied, key=lambda w: zipf_frequency(w, "en"))
-        # Typed without its vowels, as in a text message ("pltlets", "drpping", "monitring"): the one known
-        # word whose letters, vowels left out where they are missing, are the word's
-        unvowelled = [
-            t
-            for t in self._targets.get(word[0] if self._first else "", ())
-            if len(t) > len(word) and _consonants(t) == _consonants(word) and _within(word, t)
-        ]
-        if len(_consonants(word)) >= _CONSONANTS_MIN and unvowelled:
-            return max(unvowelled, key=lambda w: (zipf_frequency(w, "en"), w))
+        # Typed without its vowels, as in a text message ("pltlets", "drpping", "monitring"): a known word
+        # that is the word with vowels put back (the commonest, if several are)
+        if len(_consonants(word)) >= _CONSONANTS_MIN:
+            unvowelled = [
+                t
+                for t in self._targets.get(word[0] if self._first else "", ())
+                if len(t) > len(word) and _within(word, t)
+            ]
+            if unvowelled:
+                return max(unvowelled, key=lambda w: (zipf_frequency(w, "en"), w))
         if len(word) < _PREFIX_MIN:
             return word
         # Clinicians shorten long words by cutting them ("myelosupp", "thrombocytop"): a word that begins

@@ -609,7 +609,9 @@ class Reader:
         # "Bed 3 (blina, not InO) plt 15 ... Continue?", "he's not on InO. Next asparaginase dose?": our drug
         # named only to say it is not given, beside another product: every decision is about that product
         not_ours = denied and not ours and bool(products)
-        kept = [i for i in intent if not not_ours and not self._decides_other(doc, i, ours, products, denied)]
+        kept = (
+            [] if not_ours else [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
+        )
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
             patient=keys[-1] if keys else "",
