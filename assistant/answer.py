@@ -90,6 +90,8 @@ _ASKING_START = frozenset(
         "define",
     ]
 )
+# A polite word before a verb makes it a request: "Please enumerate ...", "kindly describe (a) ... (b) ...".
+_POLITE = frozenset({"please", "pls", "plz", "kindly"})
 # The verbs that follow a question word in a question ("when DO we restart?", "when IS it given?").
 _AUXILIARIES = frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
@@ -254,6 +256,9 @@ class AnswerType(BaseModel):
     # Answered by a passage about ANY concept the clause names, not only its most specific one: "LFT frequency
     # after stem cell transplant?" is answered by the weekly liver-function passage, which lacks "stem".
     any_topic: bool = False
+    # A kind named by what a question is about, not by how it asks (pregnancy, storage): said in a statement
+    # ("Mum is breastfeeding - can she have it?"), it is what a question with no topic of its own asks about.
+    subject: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -333,6 +338,7 @@ class QuestionParts:
     # often is regularly?"): what the asker already read, which the answer may confirm.
     premise: Expansion | None = None
     commands_only: bool = False  # no sentence asks: every clause is a statement or a command
+    stated: str = ""  # the question's own statements, normalised ("mum is breastfeeding")
 
 
 def split_question(
@@ -362,6 +368,7 @@ def split_question(
         return (
             sentence[-1][0] == "?"
             or tokens[0] in _ASKING_START
+            or (tokens[0] in _POLITE and len(tokens) > 1 and tokens[1].isalpha())
             or bool(_ASKING_VERBS & words)
             or knowing
             or joined
@@ -449,6 +456,7 @@ def split_question(
         asking_text=asking_text,
         preamble=typed_preamble,
         commands_only=commands_only,
+        stated=" ".join(t for s in statements for t, _ in s),
     )
 
 
@@ -480,10 +488,12 @@ def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following:
 
 
 def _opens_asking(clause: Sequence[tuple[str, str]]) -> bool:
-    """A clause opening with a question word, or a preposition and one ("at what rate", "by how much")."""
+    """A clause opening with a question word, or a preposition and one ("at what rate", "by how much"), or a
+    polite request ("please outline")."""
     first = clause[0][0]
     second = clause[1][0] if len(clause) > 1 else ""
-    return first in _ASKING_START or (first in _PREPOSITIONS and second in _ASKING_START)
+    polite = first in _POLITE and second.isalpha()  # "please outline ...": a request
+    return first in _ASKING_START or polite or (first in _PREPOSITIONS and second in _ASKING_START)
 
 
 def _premise(expander: QueryExpander, question: str) -> Expansion | None:
@@ -895,13 +905,13 @@ class Composer:
 
     def _premise_passage(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Scored | None:
         """The passage that contains every concept of the question's opening statement, when it names at
-        least ``_PREMISE_CONCEPTS`` of them and the passage is close in meaning to the question."""
+        least ``_PREMISE_CONCEPTS`` of them."""
         premise = parts.premise
         if premise is None or len(premise.concepts) < _PREMISE_CONCEPTS:
             return None
+        # Closeness is not asked of the passage: it is ranked for the question after the statement ("but
+        # at what ALT level exactly?"), which shares little with it; holding every concept is the test.
         for scored in ranked:
-            if scored.dense < self.calibration.quote_similarity:
-                continue
             if all(_holds(concept, self._stems[scored.passage.id]) for concept in premise.concepts):
                 return scored
         return None
@@ -1053,6 +1063,16 @@ class Composer:
             previous_blocked = bool((names and not in_class) or kinds or unchosen)
             if previous_blocked:
                 blocked.append(clause.text)
+        # "mum is breastfeeding, can she have inotuzumab": a question with no topic of its own asks about
+        # the subject its statement names
+        if parts.stated and parts.clauses and not any(c.expansion.concepts for c in parts.clauses):
+            stated = [
+                t
+                for t in self._kinds_asked(parts.stated, parts.stated)
+                if t.subject and not self._gives(t, parts.clauses[0], passages, possible)
+            ]
+            missing += [f"It gives no {t.label}." for t in stated]
+            blocked += [c.text for c in parts.clauses if stated and c.text not in blocked]
         return list(dict.fromkeys(missing)), blocked
 
     def _outside_scope(self, parts: QuestionParts) -> frozenset[str]:

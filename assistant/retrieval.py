@@ -31,6 +31,7 @@ from .text import (
     inflections,
     is_english_word,
     is_everyday_word,
+    join_split,
     normalise,
     read,
     stem,
@@ -141,6 +142,8 @@ class QueryExpander:
         spelled = corpus_words | variant_words | self._stop | self._generic
         spelled |= inflections(corpus_words | variant_words)  # "prolongign" meant "prolonging"
         self._speller = Speller(spelled, spelled, min_length=_FUZZY_MIN_LEN, compounds=True)
+        # What a word split by dictation may spell ("plate lets", "a l t"): a term, not a stopword
+        self._joinable = frozenset(corpus_words | variant_words) - self._stop
         # The drug's names are typed wrong more than most words ("besonpa", "inotuzamab"), and no other
         # word is near them: two edits are allowed from six letters.
         names = [w for w in vocabulary.subject if w in corpus_words]
@@ -239,12 +242,12 @@ class QueryExpander:
         its second part an empty typed token, so the typed tokens still spell the question."""
         return [
             (word, token if i == 0 else "")
-            for token in read(text).tokens
+            for token in join_split(read(text).tokens, self._joinable)
             for i, word in enumerate(self._spell(token).split() if token.isalpha() else [token])
         ]
 
     def _expand(self, text: str) -> Expansion:
-        normal = " ".join(t for t in read(text).tokens if t[0].isalnum())
+        normal = " ".join(t for t in join_split(read(text).tokens, self._joinable) if t[0].isalnum())
         for pattern in self._details:
             normal = pattern.sub(" ", normal)
         spelled = " ".join(self._spell(t) if t.isalpha() else t for t in normal.split())

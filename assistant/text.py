@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -48,6 +48,7 @@ __all__ = [
     "is_basic_word",
     "is_common_word",
     "is_everyday_word",
+    "join_split",
     "negates_word",
     "normalise",
     "quantities",
@@ -79,6 +80,10 @@ _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
 # Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
 _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
+# Dictated with a dot after each letter and a space ("A. N. C. of 0.8"): the letters, spaced (``join_split``)
+_DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z]\.(?: [a-z]\.)+(?= |$)")
+# Speech-to-text's spelling of the drug's short name, InO said aloud ("on in oh day fifteen")
+_SPOKEN_INO = re.compile(r"(?<![a-z])in oh(?![a-z])")
 _NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycles"
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
@@ -102,7 +107,9 @@ def normalise(text: str) -> str:
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _COMBINING.sub("", text)
+    text = _DOTTED_LETTERS.sub(lambda m: m.group(0).replace(".", ""), text)
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _SPOKEN_INO.sub("ino", text)
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _INNER_APOSTROPHE.sub("", text)
     text = _NUMBER_SIGN.sub(" number ", text)
@@ -147,6 +154,38 @@ class Text:
     tokens: tuple[str, ...]  # words and punctuation, in order
     words: tuple[str, ...]  # the tokens that are words or numbers
     stems: tuple[str, ...]  # one stem per word
+
+
+_JOINED_MIN = 6  # a word split in two ("plate lets") is this long at least; shorter joins are chance
+
+
+def join_split(tokens: Sequence[str], targets: Collection[str]) -> list[str]:
+    """Words that dictation or a slipped space bar split, as the one word they spell: "plate lets" ->
+    "platelets", letters spoken one by one "a l t" -> "alt". Only when the joined word is one of ``targets``
+    (the words a stage knows as terms) and, for two words, neither part is one."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        end = i
+        while end < len(tokens) and len(tokens[end]) == 1 and tokens[end].isalpha():
+            end += 1
+        spelled = next(
+            (j for j in range(end, i + 1, -1) if "".join(tokens[i:j]) in targets), None
+        )  # "u l a s t" (U/L, then AST): the longest run from here that is a term
+        if spelled is not None:
+            out.append("".join(tokens[i:spelled]))
+            i = spelled
+            continue
+        if i + 1 < len(tokens) and tokens[i].isalpha() and tokens[i + 1].isalpha():
+            joined = tokens[i] + tokens[i + 1]
+            parts_known = tokens[i] in targets or tokens[i + 1] in targets
+            if len(joined) >= _JOINED_MIN and joined in targets and not parts_known:
+                out.append(joined)
+                i += 2
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -219,7 +258,10 @@ def is_verb_form(word: str) -> bool:
     """True when English has "-ed" or "-ing" forms of the word's stem ("predisposes" -> "predisposed"):
     a verb, not the name of a drug or a thing, which has no such forms ("ursodiol", "voriconazole")."""
     base = stem(word)
-    return any(zipf_frequency(base + suffix, "en") >= VERB_FORM_ZIPF for suffix in ("ed", "ing"))
+    # ... and of the word itself, where the stem cuts more than an inflection does ("enumerate" -> "enumer")
+    own = (word + "d", word[:-1] + "ing") if word.endswith("e") else (word + "ed", word + "ing")
+    forms = (base + "ed", base + "ing", *own)
+    return any(zipf_frequency(form, "en") >= VERB_FORM_ZIPF for form in forms)
 
 
 # Prefixes that negate the word they are put before ("afebrile", "anuric", "nonfebrile", "unremarkable").

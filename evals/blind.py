@@ -88,6 +88,9 @@ DEV_QA = (
     SETS / "blind_dev55_qa.jsonl",  # round 21
     SETS / "blind_dev56_qa.jsonl",  # round 21, a second writer
     SETS / "blind_dev57_qa.jsonl",  # round 21, a third writer
+    SETS / "blind_dev58_qa.jsonl",  # round 22
+    SETS / "blind_dev59_qa.jsonl",  # round 22, a second writer
+    SETS / "blind_dev60_qa.jsonl",  # round 22, a third writer
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
@@ -137,6 +140,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev40_guardrail.yaml",  # round 20, a third set
     SETS / "blind_dev41_guardrail.yaml",  # round 21
     SETS / "blind_dev42_guardrail.yaml",  # round 21, a second set
+    SETS / "blind_dev43_guardrail.yaml",  # round 22
+    SETS / "blind_dev44_guardrail.yaml",  # round 22, a second set
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -250,10 +250,31 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("\u0405\u041e\u0405, V\u041fD, \u03bf", "sos , v d , o"),  # look-alikes only (not Pe)
         ("Grade three IRR, gr two neutropenia", "grade 3 irr , gr 2 neutropenia"),  # grades in digits
         ("cycle three day eight", "cycle 3 day 8"),
+        ("A. N. C. of zero point eight", "a n c of zero point eight"),  # dictated letters, spaced
+        ("bed 7 on in oh day 15", "bed 7 on ino day 15"),  # speech-to-text's "InO"
     ],
 )
 def test_normalise(text: str, normal: str) -> None:
     assert normalise(text) == normal
+
+
+@pytest.mark.parametrize(
+    ("tokens", "joined"),
+    [
+        ("plate lets 38", "platelets 38"),  # dictation split one word
+        ("a l t 190 , a s t 120", "alt 190 , ast 120"),  # letters spoken one by one
+        ("55 u l a s t 40", "55 u l ast 40"),  # "U/L" then "AST": only the run that is a term
+        ("in fusion", "infusion"),
+        ("each dose", "each dose"),  # two words that are no term together
+        ("liver function", "liver function"),  # a part that is a term stays
+        ("a b", "a b"),
+    ],
+)
+def test_split_words_are_joined_only_into_a_term(tokens: str, joined: str) -> None:
+    from assistant.text import join_split
+
+    targets = {"platelets", "alt", "ast", "infusion", "liver", "function", "dose"}
+    assert " ".join(join_split(tokens.split(), targets)) == joined
 
 
 def test_no_setting_or_switch_disables_the_guardrail(guard: Guardrail) -> None:

@@ -27,14 +27,18 @@ from ..text import (
     is_basic_word,
     is_english_word,
     is_everyday_word,
+    join_split,
     negates_word,
     normalise,
     ordinal,
     ordinal_word,
+    stem,
 )
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
+
+_STEMMED_MIN = 4  # a sign's word this long is read in its "-ing" form too ("rigoring" for "rigor")
 
 # "retracted": negated by a cue that withdraws a diagnosis ("SOS ruled out", "VOD excluded"), which ends the
 # condition in a conversation; a plain negation ("no signs of SOS") may only mean it has resolved.
@@ -222,9 +226,16 @@ _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?", "whether
-# a 3rd is allowed").
+# a 3rd is allowed", "can a third be given?").
 _ELLIPSIS_FOLLOWERS = frozenset(
     {
+        # a verb follows the noun the ordinal stands for ("can a third be given?")
+        "be",
+        "was",
+        "will",
+        "may",
+        "might",
+        "must",
         "is",
         "can",
         "could",
@@ -260,6 +271,17 @@ _ELLIPSIS_FOLLOWERS = frozenset(
         "okay",
     }
 )
+
+
+def _cycle_days(doc: Doc) -> list[Span]:
+    """The doses a text names by cycle and day ("C1D8", "c 1 d 8" once normalised) or by day ("D8")."""
+    surface = doc.surface
+    spans = []
+    for i in range(len(surface) - 1):
+        if surface[i] == "d" and surface[i + 1].isdigit():
+            cycle = i >= 2 and surface[i - 2] == "c" and surface[i - 1].isdigit()
+            spans.append(Span(i - 2 if cycle else i, i + 2))
+    return spans
 
 
 class Reader:
@@ -330,6 +352,11 @@ class Reader:
         self._fuzzy = spec.fuzzy
         self._known, self._fuzzy_vocabulary = self._vocabularies(spec, corpus)
         self._folded_vocabulary = {w: fold_spelling(w) for w in self._fuzzy_vocabulary}
+        # What a word split by dictation may spell ("plate lets", "a l t"): a test, sign or monograph term
+        self._joinable = self._medical | frozenset(corpus.vocabulary)
+        # A form of a sign the rules do not list ("rigoring"): the sign it is a form of ("rigor")
+        signs = [w for w in self._medical - self._severity.words if w.isalpha() and len(w) >= _STEMMED_MIN]
+        self._by_stem = {stem(w): w for w in sorted(signs, key=len, reverse=True)}
         self.known_words = self._known - self._other_product.words
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
 
@@ -377,6 +404,7 @@ class Reader:
         for terms in every:
             known |= terms.words
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
+        self._medical = frozenset(medical)
         return frozenset(known), tuple(targets)
 
     def read(
@@ -390,8 +418,8 @@ class Reader:
         """What ``text`` says. ``infusing``: an earlier turn said our infusion is under way ("pt getting ino
         now, 20 min in"), so a reaction's symptom told alone ("he's having chills and fever") is read as a
         reaction to it. ``scales``: the units earlier turns gave each test's values in (see ``Reading``)."""
-        typed = normalise(text)
-        surface = typed.split()
+        surface = join_split(normalise(text).split(), self._joinable)
+        typed = " ".join(surface)
         tokens = [self._correct(token) for token in surface]
         for span in self._masked.find(Doc.of(tokens, surface)):
             tokens[span.start : span.end] = [MASK] * (span.end - span.start)
@@ -407,7 +435,8 @@ class Reader:
         named = self._own_product.find(doc)
         products = self._other_product.find(doc)  # other products named
         # Our infusion said to be running in this text ("the Besponsa infusion is still running").
-        under_way = self._infusing(doc, named, _RUNNING)
+        # A cycle's day ("C1D8 running, 10 min in") names our infusion when no other product is named.
+        under_way = self._infusing(doc, named if products else [*named, *_cycle_days(doc)], _RUNNING)
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
         listed = self._list_commas(doc, boundaries)
@@ -623,7 +652,7 @@ class Reader:
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
-            infusing=self._infusing(doc, ours)
+            infusing=self._infusing(doc, ours if products else [*ours, *_cycle_days(doc)])
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
@@ -1351,6 +1380,10 @@ class Reader:
         return self._nearest(token)
 
     def _nearest_uncached(self, token: str) -> str:
+        # "pt rigoring": a sign said as a verb in "-ing" (other endings name other things: "syncopal")
+        inflected = self._by_stem.get(stem(token)) if token.endswith("ing") else None
+        if inflected is not None:
+            return inflected
         limit = 2 if len(token) >= self._fuzzy.long_length else 1
         best = process.extractOne(
             token, self._fuzzy_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
