@@ -40,7 +40,7 @@ from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Concept, Expansion, QueryExpander, Scored
-from .text import is_verb_form, normalise, quantities, stem, without_intensifiers, words
+from .text import EMPHASIS, POLITE, is_verb_form, normalise, quantities, stem, without_intensifiers, words
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -90,8 +90,6 @@ _ASKING_START = frozenset(
         "define",
     ]
 )
-# A polite word before a verb makes it a request: "Please enumerate ...", "kindly describe (a) ... (b) ...".
-_POLITE = frozenset({"please", "pls", "plz", "kindly"})
 # The verbs that follow a question word in a question ("when DO we restart?", "when IS it given?").
 _AUXILIARIES = frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
@@ -351,9 +349,10 @@ def split_question(
     """
     pairs = expander.spelled_pairs(question)
     sentences: list[list[tuple[str, str]]] = [[]]
-    for pair in pairs:
+    inside = _parenthesised(pairs)
+    for i, pair in enumerate(pairs):
         sentences[-1].append(pair)
-        if pair[0] in _SENTENCE_END:
+        if pair[0] in _SENTENCE_END and i not in inside:  # "(busulfan? melphalan?)" ends no sentence
             sentences.append([])
     sentences = [s for s in sentences if any(t[0][0].isalnum() for t in s)]
 
@@ -368,7 +367,7 @@ def split_question(
         return (
             sentence[-1][0] == "?"
             or tokens[0] in _ASKING_START
-            or (tokens[0] in _POLITE and len(tokens) > 1 and tokens[1].isalpha())
+            or any(t in POLITE and n.isalpha() for t, n in pairwise(tokens))  # "..., please outline"
             or bool(_ASKING_VERBS & words)
             or knowing
             or joined
@@ -386,6 +385,7 @@ def split_question(
     clauses: list[list[tuple[str, str]]] = [[]]
     closers: list[set[str]] = [set()]  # the separators after each clause ("?", ",", "and")
     markers = _list_markers([t for t, _ in asking_pairs])
+    enclosed = _parenthesised(asking_pairs)
     for i, (token, typed) in enumerate(asking_pairs):
         if i in markers:  # "(i) the main causes ... and (ii) the percentage": each item is a clause
             while clauses[-1] and clauses[-1][-1][0] in _CLAUSE_SPLIT:
@@ -405,7 +405,7 @@ def split_question(
             or following in _CLAUSE_SPLIT
             or ((following in _PREPOSITIONS or following in _FOCUSING) and after in _ASKING_START)
         ) and not _predicate_follows(clauses[-1], token, following, after)
-        if token in _SENTENCE_END or (token in _CLAUSE_SPLIT and starts):
+        if (token in _SENTENCE_END and i not in enclosed) or (token in _CLAUSE_SPLIT and starts):
             if clauses[-1]:
                 clauses.append([])
                 closers.append(set())
@@ -460,6 +460,18 @@ def split_question(
     )
 
 
+def _parenthesised(pairs: Sequence[tuple[str, str]]) -> set[int]:
+    """Positions inside brackets: what a question puts in brackets is part of the clause around it."""
+    inside: set[int] = set()
+    depth = 0
+    for i, (token, _) in enumerate(pairs):
+        depth += token == "("
+        depth -= token == ")" and depth > 0
+        if depth:
+            inside.add(i)
+    return inside
+
+
 def _list_markers(tokens: Sequence[str]) -> set[int]:
     """Where an enumerated item opens: "(" and a numeral or a letter and ")", as in "(1) ... and (2) ..." or
     "(a) ..., (b) ...". Two markers at least, so that "(B-ALL)" or one "(i)" is not a list."""
@@ -490,9 +502,12 @@ def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following:
 def _opens_asking(clause: Sequence[tuple[str, str]]) -> bool:
     """A clause opening with a question word, or a preposition and one ("at what rate", "by how much"), or a
     polite request ("please outline")."""
-    first = clause[0][0]
-    second = clause[1][0] if len(clause) > 1 else ""
-    polite = first in _POLITE and second.isalpha()  # "please outline ...": a request
+    tokens = [t for t, _ in clause]
+    while len(tokens) > 1 and tokens[0] in EMPHASIS:  # "actually please outline ..."
+        tokens = tokens[1:]
+    first = tokens[0]
+    second = tokens[1] if len(tokens) > 1 else ""
+    polite = first in POLITE and second.isalpha()  # "please outline ...": a request
     return first in _ASKING_START or polite or (first in _PREPOSITIONS and second in _ASKING_START)
 
 

@@ -39,7 +39,9 @@ VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 milli
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
 __all__ = [
+    "EMPHASIS",
     "EVERYDAY_ZIPF",
+    "POLITE",
     "Speller",
     "Text",
     "english_words",
@@ -122,9 +124,9 @@ def normalise(text: str) -> str:
 
 
 # Adverbs that only add emphasis or politeness: "how does it actually kill", "what dose, please".
-_INTENSIFIERS = frozenset(
-    {"actually", "really", "just", "basically", "genuinely", "definitely", "kindly", "please", "pls", "plz"}
-)
+EMPHASIS = frozenset({"actually", "really", "just", "basically", "genuinely", "definitely"})
+POLITE = frozenset({"kindly", "please", "pls", "plz"})  # before a verb, they make it a request
+_INTENSIFIERS = EMPHASIS | POLITE
 
 
 def without_intensifiers(normalised: str) -> str:

@@ -91,6 +91,9 @@ DEV_QA = (
     SETS / "blind_dev58_qa.jsonl",  # round 22
     SETS / "blind_dev59_qa.jsonl",  # round 22, a second writer
     SETS / "blind_dev60_qa.jsonl",  # round 22, a third writer
+    SETS / "blind_dev61_qa.jsonl",  # round 23
+    SETS / "blind_dev62_qa.jsonl",  # round 23, a second writer
+    SETS / "blind_dev63_qa.jsonl",  # round 23, a third writer
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
@@ -142,6 +145,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev42_guardrail.yaml",  # round 21, a second set
     SETS / "blind_dev43_guardrail.yaml",  # round 22
     SETS / "blind_dev44_guardrail.yaml",  # round 22, a second set
+    SETS / "blind_dev45_guardrail.yaml",  # round 23
+    SETS / "blind_dev46_guardrail.yaml",  # round 23, a second set
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -40,6 +40,8 @@ _NAME_LABEL = re.compile(
     r"(?<![A-Za-z])(?<!Dr )(?<!Prof )([A-Z][a-z]{1,14})(?:(?=\s*[:(])|(?=\s+-\s)|(?=\))|(?='s\s)"
     r"|(?=,?\s+(?:is\s+)?on\s+(?:InO|ino|Ino|INO|Besponsa|besponsa|inotuzumab|Inotuzumab)\b))"
 )
+# ... or a name right after the bed it is in ("bed 3 Amelia plt 22; bed 5 Josh all normal").
+_PLACED_NAME = re.compile(r"(?i:\b(?:bed|bay|room|chair|cubicle) \d{1,3}),? ([A-Z][a-z]{1,14})\b")
 _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr])
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?").
 _CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;-]|$)")
@@ -254,7 +256,7 @@ class Guardrail:
         joined = "\n".join(texts)
         found = {
             m.group(1)
-            for m in _NAME_LABEL.finditer(joined)
+            for m in (*_NAME_LABEL.finditer(joined), *_PLACED_NAME.finditer(joined))
             if m.group(1).lower() not in self._reader.known_words
             and m.group(1) not in _CALENDAR
             and not is_common_word(m.group(1).lower())

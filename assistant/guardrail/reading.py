@@ -447,7 +447,9 @@ class Reader:
         def cues(terms: Terms) -> list[Span]:
             return [c for c in terms.find(doc) if not any(c.overlaps(f) for f in fake)]
 
-        before, after = cues(self._before), cues(self._after)
+        before = cues(self._before)
+        # "Transaminitis - ok to give?": a cue that is part of a decision asked ("ok to") negates nothing
+        after = [c for c in cues(self._after) if not any(c.overlaps(i) for i in intent)]
         hypothetical = (cues(self._hypo_before), cues(self._hypo_after))
         conditional = cues(self._conditional)
         retraction = cues(self._retraction)
@@ -457,7 +459,8 @@ class Reader:
         def status(
             parts: Sequence[Span], negatable: bool, cond_before: list[Span], cond_after: list[Span]
         ) -> Status:
-            negation = (before + cond_before, after + cond_after)
+            decided = [c for c in cond_after if not any(c.overlaps(i) for i in intent)]  # "ok to give"
+            negation = (before + cond_before, after + decided)
             how = self._status(parts, negatable, negation, hypothetical, retraction, scope)
             if how == "present" and negatable and self._cued(parts, conditional, [], scope):
                 how = "conditional"
