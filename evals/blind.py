@@ -174,6 +174,7 @@ FINALS = {
     "final blind 21": ((SETS / "blind_final21_qa.jsonl",), (SETS / "blind_final21_guardrail.yaml",)),
     "final blind 22": ((SETS / "blind_final22_qa.jsonl",), (SETS / "blind_final22_guardrail.yaml",)),
     "final blind 23": ((SETS / "blind_final23_qa.jsonl",), (SETS / "blind_final23_guardrail.yaml",)),
+    "final blind 24": ((SETS / "blind_final24_qa.jsonl",), (SETS / "blind_final24_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -233,7 +234,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "11's first freeze, set 12 after round 11's last change, set 13 after round 12, set 14 after "
         "round 13, set 15 after round 14, set 16 after round 15, set 17 after round 16, set 18 after "
         "round 17, set 19 after round 18, set 20 after round 19, set 21 after round 20, set 22 after "
-        "round 21, set 23 after round 22; earlier sets are re-run here with the current logic). "
+        "round 21, set 23 after round 22, set 24 after round 23; earlier sets are re-run here with the current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
         "then folded in; sets 4 and 5 drove rounds 4 and 5, set 6 and guardrail set 7 drove round 6, sets 8"
         " to 11 drove round 7, sets 12 to 15 drove round 8, sets 16 and 17 drove round 9, sets 18 to 21 "
@@ -244,7 +245,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "guardrail sets 32 to 34 drove round 18, question sets 44 to 49 and guardrail sets 35 to 37 "
         "drove round 19, question sets 50 to 54 and guardrail sets 38 to 40 drove round 20, question sets 55 "
         "to 57 and guardrail sets 41 and 42 drove round 21, question sets 58 to 60 and guardrail sets 43 "
-        "and 44 drove round 22).",
+        "and 44 drove round 22, question sets 61 to 63 and guardrail sets 45 and 46 drove round 23).",
         "",
         "## Answers",
         "",
