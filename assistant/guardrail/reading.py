@@ -350,7 +350,7 @@ class Reader:
             normalise(n): key for key, a in labs.analytes.items() for n in [*a.names, *a.findings]
         }
         self._fuzzy = spec.fuzzy
-        self._known, self._fuzzy_vocabulary = self._vocabularies(spec, corpus)
+        self._known, self._fuzzy_vocabulary, self._medical = self._vocabularies(spec, corpus)
         self._folded_vocabulary = {w: fold_spelling(w) for w in self._fuzzy_vocabulary}
         # What a word split by dictation may spell ("plate lets", "a l t"): a test, sign or monograph term
         self._joinable = self._medical | frozenset(corpus.vocabulary)
@@ -360,8 +360,11 @@ class Reader:
         self.known_words = self._known - self._other_product.words
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
 
-    def _vocabularies(self, spec: RulesFile, corpus: Corpus) -> tuple[frozenset[str], tuple[str, ...]]:
-        """Words never corrected, and the condition/severity words a typo may be corrected to."""
+    def _vocabularies(
+        self, spec: RulesFile, corpus: Corpus
+    ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        """Words never corrected, the condition/severity words a typo may be corrected to, and every word of a
+        test, sign or condition (the medical words)."""
         medical: set[str] = set(self._severity.words)
         for names in (*self._labs.analyte_names.values(), *self._labs.finding_names.values()):
             medical |= names.words  # "plaquets" is a typo of "plaquetas"
@@ -404,8 +407,7 @@ class Reader:
         for terms in every:
             known |= terms.words
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
-        self._medical = frozenset(medical)
-        return frozenset(known), tuple(targets)
+        return frozenset(known), tuple(targets), frozenset(medical)
 
     def read(
         self,
@@ -436,7 +438,8 @@ class Reader:
         products = self._other_product.find(doc)  # other products named
         # Our infusion said to be running in this text ("the Besponsa infusion is still running").
         # A cycle's day ("C1D8 running, 10 min in") names our infusion when no other product is named.
-        under_way = self._infusing(doc, named if products else [*named, *_cycle_days(doc)], _RUNNING)
+        days = [] if products else _cycle_days(doc)
+        under_way = self._infusing(doc, [*named, *days], _RUNNING)
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
         listed = self._list_commas(doc, boundaries)
@@ -447,9 +450,11 @@ class Reader:
         def cues(terms: Terms) -> list[Span]:
             return [c for c in terms.find(doc) if not any(c.overlaps(f) for f in fake)]
 
-        before = cues(self._before)
-        # "Transaminitis - ok to give?": a cue that is part of a decision asked ("ok to") negates nothing
-        after = [c for c in cues(self._after) if not any(c.overlaps(i) for i in intent)]
+        def undecided(spans: list[Span]) -> list[Span]:
+            """ "Transaminitis - ok to give?": a cue inside a decision asked ("ok to") negates nothing."""
+            return [c for c in spans if not any(c.overlaps(i) for i in intent)]
+
+        before, after = cues(self._before), undecided(cues(self._after))
         hypothetical = (cues(self._hypo_before), cues(self._hypo_after))
         conditional = cues(self._conditional)
         retraction = cues(self._retraction)
@@ -459,8 +464,7 @@ class Reader:
         def status(
             parts: Sequence[Span], negatable: bool, cond_before: list[Span], cond_after: list[Span]
         ) -> Status:
-            decided = [c for c in cond_after if not any(c.overlaps(i) for i in intent)]  # "ok to give"
-            negation = (before + cond_before, after + decided)
+            negation = (before + cond_before, after + undecided(cond_after))
             how = self._status(parts, negatable, negation, hypothetical, retraction, scope)
             if how == "present" and negatable and self._cued(parts, conditional, [], scope):
                 how = "conditional"
@@ -655,7 +659,7 @@ class Reader:
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or self._own_context.find(doc)),
-            infusing=self._infusing(doc, ours if products else [*ours, *_cycle_days(doc)])
+            infusing=self._infusing(doc, [*ours, *days])
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
