@@ -49,7 +49,11 @@ CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the
 FILLER_CREDIT = 0.35
 _SENTENCE_END = frozenset(".?!;:")
 _CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then", "+", "&"})
-_ASKING_START = frozenset(
+# A request is asked as much as a question: "list the labs ... and tell me exactly which days".
+_REQUEST_VERBS = frozenset(
+    {"tell", "list", "explain", "describe", "name", "state", "summarise", "summarize", "outline", "define"}
+)
+_ASKING_START = _REQUEST_VERBS | frozenset(
     [
         "what",
         "whats",
@@ -77,17 +81,6 @@ _ASKING_START = frozenset(
         "where",
         "ok",
         "okay",
-        # a request is asked as much as a question: "list the labs ... and tell me exactly which days"
-        "tell",
-        "list",
-        "explain",
-        "describe",
-        "name",
-        "state",
-        "summarise",
-        "summarize",
-        "outline",
-        "define",
     ]
 )
 # The verbs that follow a question word in a question ("when DO we restart?", "when IS it given?").
@@ -120,10 +113,9 @@ _QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "wh
 _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "will", "would", "may", "must"}
 )
-# ... and so does a request ("target antigen of inotuzumab, and name its payload")
-_ASKING_AFTER_JOIN |= frozenset(
-    {"tell", "list", "explain", "describe", "name", "summarise", "summarize", "outline", "define"}
-)
+# ... and so does a request ("target antigen of inotuzumab, and name its payload"), but not "state", which
+# after "and" is as often a noun ("the indication and state of the disease")
+_ASKING_AFTER_JOIN |= _REQUEST_VERBS - {"state"}
 # A clause opening with a subordinator states a condition ("if we reduce the dose for cytopenia, by what
 # percent?"): it names what the question is about but asks nothing of its own.
 _CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
@@ -1087,7 +1079,8 @@ class Composer:
                 if t.subject and not self._gives(t, parts.clauses[0], passages, possible)
             ]
             missing += [f"It gives no {t.label}." for t in stated]
-            blocked += [c.text for c in parts.clauses if stated and c.text not in blocked]
+            if stated:
+                blocked += [c.text for c in parts.clauses if c.text not in blocked]
         return list(dict.fromkeys(missing)), blocked
 
     def _outside_scope(self, parts: QuestionParts) -> frozenset[str]:
