@@ -46,6 +46,11 @@ _NAME_MIN_LEN = 6
 _CONVERSATION = frozenset({"question", "questions", "please", "thanks", "hi", "hello"})
 _DRUG_NAME = "inotuzumab ozogamicin"  # the monograph's drug, searched for when a question says "it"
 _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", "G2" are not names
+# A determiner in a synonym variant, as escaped ("damage\\ the\\ liver"), and the determiners it stands for
+_THE = re.compile(r"(?:(?<=^)|(?<=\\ ))the(?=\\ |$)")
+_DETERMINERS = ("the", "a", "an", "her", "his", "my", "our", "their", "your", "its", "this", "that")
+_ANY_DETERMINER = "(?:" + "|".join(_DETERMINERS) + ")"
+_DETERMINER = re.compile(r"(?<!\S)(?:" + "|".join(_DETERMINERS) + r")(?!\S)")
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 # A hyphenated name typed in capitals ("CAR-T", "G-CSF"), of two capitalised names ("Child-Pugh"), or of
 # words before an acronym ("mini-hyper-CVD"; not a prefix alone: "post-HCT"): one name, though its parts
@@ -130,8 +135,11 @@ class QueryExpander:
                 self._canonical.setdefault(normalise(variant), []).append(key)
         alternatives = sorted(self._canonical, key=len, reverse=True)
         # A plural of a variant is the variant ("heart tracings"): the variants are written in the singular.
+        # "the" in a variant stands for any determiner: "damage the liver" is also "damage her liver".
         self._synonym_re = re.compile(
-            r"(?<!\S)(" + "|".join(map(re.escape, alternatives)) + r")(?:(?<=[a-z]{3})e?s)?(?!\S)"
+            r"(?<!\S)("
+            + "|".join(_THE.sub(_ANY_DETERMINER, re.escape(a)) for a in alternatives)
+            + r")(?:(?<=[a-z]{3})e?s)?(?!\S)"
         )
         self._details = [
             re.compile(rf"(?<!\S)(?:{p})(?!\S)")
@@ -180,6 +188,10 @@ class QueryExpander:
             corrected = self._english.correct(word)  # "devleoped"; not "vitals", a real if rarer word
         return corrected
 
+    def _synonym_keys(self, matched: str) -> list[str]:
+        """The synonym keys of a matched variant, whose determiners may differ from the variant's "the"."""
+        return self._canonical.get(matched) or self._canonical[_DETERMINER.sub("the", matched)]
+
     def _concept(self, key: str) -> Concept:
         """A synonym key as alternatives ("monitor | check") of content-word phrases."""
         alternatives = (
@@ -190,7 +202,7 @@ class QueryExpander:
 
     def _read(self, spelled: str) -> tuple[list[Concept], list[str], list[str], bool, list[str]]:
         """Concepts, rare unknown words, monograph phrases, whether the drug is named, and filler words."""
-        phrases = [k for m in self._synonym_re.finditer(spelled) for k in self._canonical[m.group(1)]]
+        phrases = [k for m in self._synonym_re.finditer(spelled) for k in self._synonym_keys(m.group(1))]
         concepts: list[Concept] = []
         unknown: list[str] = []
         filler: list[str] = []

@@ -441,6 +441,12 @@ _PREFIX_MIN = 6  # a cut-off word this long is specific enough to stand for one 
 _PREFIX_CUT = 3  # ... when at least this many letters were cut
 _CONSONANTS_MIN = 4  # a word typed without vowels needs this many consonants to name one word ("pltlts")
 _VOWELS = frozenset("aeiou")
+_COLLAPSE_MIN = 6  # a shorter word is too near too many others once its doubled letters are merged ("picc")
+
+
+def _collapse(word: str) -> str:
+    """The word with each run of one letter written once ("dubble" -> "duble")."""
+    return re.sub(r"(.)\1+", r"\1", word)
 
 
 def _consonants(word: str) -> str:
@@ -486,6 +492,10 @@ class Speller:
         for word in sorted(set(targets)):
             if word.isalpha() and len(word) >= min_length - 1:
                 self._targets.setdefault(word[0] if same_first_letter else "", []).append(word)
+        # Each target with doubled letters written once ("double" and "dubble" both "duble" / "doble")
+        self._collapsed = {
+            first: {_collapse(t): t for t in reversed(pool)} for first, pool in self._targets.items()
+        }
         self.correct = lru_cache(maxsize=8192)(self._correct)
 
     def _correct(self, word: str) -> str:
@@ -498,6 +508,16 @@ class Speller:
             if abs(len(t) - len(word)) <= limit
         ]
         near = process.extract(word, pool, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if not near and len(word) >= _COLLAPSE_MIN:
+            # A letter doubled that is single, or the other way round, costs no edit ("dubble" is one
+            # edit from "double" once "bb" is read as "b"; "ocured" from "occurred"); one more edit at most
+            collapsed = self._collapsed.get(word[0] if self._first else "", {})
+            near = [
+                (collapsed[c], d, i)
+                for c, d, i in process.extract(
+                    _collapse(word), list(collapsed), scorer=OSA.distance, score_cutoff=1, limit=None
+                )
+            ]
         if near:
             # Of the words equally near, the one written most often ("childen": "children", not "childe")
             closest = min(distance for _, distance, _ in near)

@@ -94,6 +94,8 @@ DEV_QA = (
     SETS / "blind_dev61_qa.jsonl",  # round 23
     SETS / "blind_dev62_qa.jsonl",  # round 23, a second writer
     SETS / "blind_dev63_qa.jsonl",  # round 23, a third writer
+    SETS / "blind_dev64_qa.jsonl",  # round 24
+    SETS / "blind_dev65_qa.jsonl",  # round 24, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
 # Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
@@ -147,6 +149,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev44_guardrail.yaml",  # round 22, a second set
     SETS / "blind_dev45_guardrail.yaml",  # round 23
     SETS / "blind_dev46_guardrail.yaml",  # round 23, a second set
+    SETS / "blind_dev47_guardrail.yaml",  # round 24
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -247,6 +247,9 @@ def test_a_word_typed_without_its_vowels_is_the_one_word_it_spells() -> None:
         ("torsades", "torsades"),  # two edits from "trades": a term English lacks, not a typo of it
         ("pltlets", "platelets"),  # typed without vowels, as in a text message
         ("monitring", "monitoring"),
+        ("dubble", "double"),  # a letter doubled that is single costs no edit, one more is allowed
+        ("picc", "pick"),  # too short to merge its letters: "pill" is not near it
+        ("compresses", "compresses"),  # merged, still two edits from "completes"
     ],
 )
 def test_the_speller_reads_inflections_compounds_and_the_drugs_names(
@@ -259,6 +262,18 @@ def test_a_split_word_keeps_one_typed_token_for_the_question_as_typed(expander: 
     pairs = expander.spelled_pairs("is previos SOS a riskfactor?")
     assert [w for w, _ in pairs] == ["is", "previous", "sos", "a", "risk", "factor", "?"]
     assert " ".join(t for _, t in pairs if t) == "is previos sos a riskfactor ?"
+
+
+def test_the_determiner_of_a_synonym_variant_may_be_any(expander: QueryExpander) -> None:
+    """ "damage the liver" is a variant; "damage her liver" and "damage his liver" say the same."""
+    liver = expander.expand("could it damage the liver?").concepts
+    assert liver and expander.expand("could it damage her liver?").concepts == liver
+    assert expander.expand("could it damage his liver?").concepts == liver
+
+
+def test_cd22_as_typed_is_the_monographs_antigen(expander: QueryExpander) -> None:
+    cd22 = expander.expand("cd22").concepts
+    assert cd22 and set(cd22) <= set(expander.expand("is it for CD22 negative disease?").concepts)
 
 
 def test_a_plural_of_a_synonym_variant_is_the_variant(expander: QueryExpander) -> None:

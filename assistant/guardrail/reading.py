@@ -301,6 +301,8 @@ class Reader:
         self._mild = Terms(spec.mild, f"{source}: mild")
         self._other_patient = Terms(spec.other_patient, f"{source}: other_patient")
         self._other_product = Terms(spec.other_product, f"{source}: other_product")
+        stems = "|".join(re.escape(normalise(s)) for s in spec.product_stems) or "(?!)"
+        self._product_stem = re.compile(rf"[a-z]{{3,}}(?:{stems})")
         self._own_product = Terms(spec.own_product, f"{source}: own_product")
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
@@ -1213,6 +1215,10 @@ class Reader:
         if any(s.overlaps(window) for s in ours):
             return False
         if any(s.overlaps(window) for s in others):
+            return True
+        # "hold the dasatinib?": a word the rules do not know, ending in a drug-name stem, is a product
+        words = doc.surface[window.start : window.end]
+        if any(self._rare(w) and self._product_stem.fullmatch(w) for w in words):
             return True
         # A rare word may be our drug in other words ("suspend the medicament?"): another product only when
         # the text says it is not about ours ("continue his levetiracetam, not ino": ``denied``).

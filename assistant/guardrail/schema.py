@@ -157,6 +157,7 @@ class _RulesFile(_Strict):
     mild: list[Term] = Field(default_factory=list)
     other_patient: list[Term] = Field(default_factory=list)
     other_product: list[Term] = Field(default_factory=list)
+    product_stems: list[str] = Field(default_factory=list)
     infusion_words: list[str] = Field(default_factory=list)
     treatment_verbs: list[str] = Field(default_factory=list)
     own_product: list[Term] = Field(default_factory=list)
