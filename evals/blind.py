@@ -97,10 +97,14 @@ DEV_QA = (
     SETS / "blind_dev64_qa.jsonl",  # round 24
     SETS / "blind_dev65_qa.jsonl",  # round 24, a second writer
 )
-# The answerability score is fitted on these (``make calibrate``): the development sets up to round 12.
-# Fitted with sets 28 and 29 too, asking about more things at once no longer made an answer less likely
-# (the weight of ``log_concepts`` came out at +0.003), against what tests/test_assistant.py requires.
-CALIBRATION_QA = DEV_QA[: DEV_QA.index(SETS / "blind_dev28_qa.jsonl")]
+# The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
+# it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
+# longer made an answer less likely (the weight of ``log_concepts`` came out at +0.003), against what
+# tests/test_assistant.py requires; fitted on all 65 it is -0.156. On the smaller pool (87 unanswerable
+# questions reaching the score) the cross-validated error of thresholds 0.78 to 0.85 differed by two or
+# three questions, and round 24's small changes moved the choice from 0.80 to 0.85; on all of them (231)
+# 0.80 is clearly lowest.
+CALIBRATION_QA = DEV_QA
 DEV_GUARDRAIL = (
     EVALS_DIR.parent / "tests" / "data" / "guardrail_cases.yaml",
     SETS / "blind_dev_guardrail.yaml",
@@ -178,6 +182,7 @@ FINALS = {
     "final blind 22": ((SETS / "blind_final22_qa.jsonl",), (SETS / "blind_final22_guardrail.yaml",)),
     "final blind 23": ((SETS / "blind_final23_qa.jsonl",), (SETS / "blind_final23_guardrail.yaml",)),
     "final blind 24": ((SETS / "blind_final24_qa.jsonl",), (SETS / "blind_final24_guardrail.yaml",)),
+    "final blind 25": ((SETS / "blind_final25_qa.jsonl",), (SETS / "blind_final25_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -237,7 +242,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "11's first freeze, set 12 after round 11's last change, set 13 after round 12, set 14 after "
         "round 13, set 15 after round 14, set 16 after round 15, set 17 after round 16, set 18 after "
         "round 17, set 19 after round 18, set 20 after round 19, set 21 after round 20, set 22 after "
-        "round 21, set 23 after round 22, set 24 after round 23; earlier sets are re-run here with the "
+        "round 21, set 23 after round 22, set 24 after round 23, set 25 after round 24; earlier sets are "
+        "re-run here with the "
         "current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
         "then folded in; sets 4 and 5 drove rounds 4 and 5, set 6 and guardrail set 7 drove round 6, sets 8"
@@ -249,7 +255,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "guardrail sets 32 to 34 drove round 18, question sets 44 to 49 and guardrail sets 35 to 37 "
         "drove round 19, question sets 50 to 54 and guardrail sets 38 to 40 drove round 20, question sets 55 "
         "to 57 and guardrail sets 41 and 42 drove round 21, question sets 58 to 60 and guardrail sets 43 "
-        "and 44 drove round 22, question sets 61 to 63 and guardrail sets 45 and 46 drove round 23).",
+        "and 44 drove round 22, question sets 61 to 63 and guardrail sets 45 and 46 drove round 23, question "
+        "sets 64 and 65 and guardrail set 47 drove round 24).",
         "",
         "## Answers",
         "",

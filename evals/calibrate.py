@@ -12,6 +12,7 @@ leave-one-set-out cross-validation, so that it is chosen on questions the weight
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,12 +28,16 @@ from .blind import CALIBRATION_QA
 from .cases import load_dataset
 
 OUT = Path(__file__).resolve().parent.parent / "corpus" / "answerability.yaml"
+# The features the fit read, per question: the test suite re-fits from them (fast) and recomputes a sample
+# of them with the current code, so the committed score is reproducible without reading every question.
+ROWS = Path(__file__).resolve().parent / "results" / "calibration_rows.jsonl"
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.91, 0.05))
 
 
-def collect(paths: Sequence[Path], data_dir: Path) -> tuple[list[dict], int, int]:
+def collect(paths: Sequence[Path], data_dir: Path, every: int = 1) -> tuple[list[dict], int, int]:
     """Features of every development question whose topic test this score decides, with its label; and
-    how many answerable and unanswerable development questions there are in all."""
+    how many answerable and unanswerable development questions there are in all. ``every``: read only
+    every n-th question (a sample, for the test suite)."""
     from assistant import Assistant
 
     bot = Assistant.from_settings(Settings(data_dir=data_dir))
@@ -40,15 +45,18 @@ def collect(paths: Sequence[Path], data_dir: Path) -> tuple[list[dict], int, int
     rows = []
     totals = [0, 0]
     for path in paths:
-        for case in load_dataset(path):
+        for i, case in enumerate(load_dataset(path)):
             totals[case.answerable] += 1
+            if i % every:
+                continue
             answer = bot.ask(case.question, history=case.history_dicts(), channel="eval")
             found = answer.metadata.get("retrieval", {})
             # Questions refused before the score (no monograph term) or blocked by what they ask for (a
             # dose, a threshold) are decided by other tests: fitting on them would teach the score those.
             if "asks" in found or not all(name in found for name in FEATURES):
                 continue
-            rows.append({"set": path.name, "answerable": case.answerable, **found})
+            features = {name: found[name] for name in FEATURES}
+            rows.append({"set": path.name, "id": case.id, "answerable": case.answerable, **features})
     return rows, totals[1], totals[0]
 
 
@@ -104,10 +112,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.calibrate", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/calibrate"))
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--rows", type=Path, default=ROWS, help="where the features read are stored")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write the data file")
     args = parser.parse_args(argv)
     apply_library_defaults()
     rows, answerable_all, unanswerable_all = collect(CALIBRATION_QA, args.data_dir)
+    document = fit_document(rows, answerable_all, unanswerable_all)
+    header = (
+        "# The answerability score (assistant/answer.py: Answerability): logistic weights over the\n"
+        "# features the composer computes for the best passages. Written by `python -m evals.calibrate`\n"
+        "# from development sets only; do not edit by hand, re-run it. A question is answered when the\n"
+        "# probability >= threshold.\n"
+    )
+    text = yaml.safe_dump(document, sort_keys=False)
+    print(text)
+    if not args.dry_run:
+        args.out.write_text(header + text, encoding="utf-8")
+        totals = {"answerable": answerable_all, "unanswerable": unanswerable_all}
+        lines = [json.dumps(totals), *(json.dumps(r) for r in rows)]
+        args.rows.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"wrote {args.out} and {args.rows}")
+    return 0
+
+
+def load_rows(path: Path = ROWS) -> tuple[list[dict], int, int]:
+    """The stored features and the totals of ``make calibrate``'s last run."""
+    first, *rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return rows, first["answerable"], first["unanswerable"]
+
+
+def fit_document(rows: list[dict], answerable_all: int, unanswerable_all: int) -> dict:
+    """The answerability data file's content: the fit, and the threshold chosen by cross-validation."""
     answerable = sum(r["answerable"] for r in rows)
     print(f"{len(rows)} development questions reach the score: {answerable} answerable")
     counts = cross_validate(rows)
@@ -121,8 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fitted, intercept = _fit(rows)
     weights = {n: round(float(w), 4) for n, w in zip(FEATURES, fitted, strict=True)}
     assert all(math.isfinite(w) for w in weights.values())
-    sets = ", ".join(p.name for p in CALIBRATION_QA)
-    document = {
+    sets = ", ".join(dict.fromkeys(r["set"] for r in rows))
+    return {
         "weights": weights,
         "intercept": round(intercept, 4),
         "threshold": float(threshold),
@@ -131,18 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"threshold with the lowest cross-validated error rates: {counts[threshold][0]} false refusals, "
         f"{counts[threshold][1]} false answers",
     }
-    header = (
-        "# The answerability score (assistant/answer.py: Answerability): logistic weights over the\n"
-        "# features the composer computes for the best passages. Written by `python -m evals.calibrate`\n"
-        "# from development sets only; do not edit by hand, re-run it. A question is answered when the\n"
-        "# probability >= threshold.\n"
-    )
-    text = yaml.safe_dump(document, sort_keys=False)
-    print(text)
-    if not args.dry_run:
-        args.out.write_text(header + text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    return 0
 
 
 if __name__ == "__main__":
