@@ -26,6 +26,7 @@ questions).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -137,7 +138,6 @@ _OFFERING = re.compile(
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
-_ARTICLES = frozenset({"the", "a", "an"})
 _OFFERED_WORDS = 4  # an offered amount is read in this many words after the word that offers it
 
 
@@ -1168,10 +1168,11 @@ class Composer:
         numbers = {w for w in (choice.first.split()[-1:] + choice.second.split()[:1]) if w.isdigit()}
         if len(numbers) == 2 and any(numbers & set(normalise(p).split()) for p in passages):
             return True
-        # "the CD19 or the CD22?": a passage that names an option as typed ("targeting CD22") chooses it
-        named = [[w for w in o.split() if w not in _ARTICLES] for o in (choice.first, choice.second)]
-        texts = [f" {normalise(p)} " for p in passages]
-        if any(o and f" {' '.join(o)} " in t for o in named if len(o) > 1 for t in texts):
+        # "the CD19 or the CD22?": a passage that names an option's code ("targeting CD22", read "cd 22")
+        # chooses it, whatever else the option says ("the CD22 please?")
+        words = [*choice.first.split(), *choice.second.split()]
+        codes = {f" {a} {b} " for a, b in itertools.pairwise(words) if a.isalpha() and b.isdigit()}
+        if any(code in f" {normalise(p)} " for code in codes for p in passages):
             return True
         asked = self._kinds_asked(f"{choice.first} {choice.second}", "")
         if any(t.steer and t.answered_by(passages) for t in asked):
