@@ -50,7 +50,7 @@ _CYCLE_DAY = re.compile(r"(?:c|cycle|d|day|g|gr|grade)\d+(?:d\d+)?")  # "C3D1", 
 _THE = re.compile(r"(?:(?<=^)|(?<=\\ ))the(?=\\ |$)")
 _DETERMINERS = ("the", "a", "an", "her", "his", "my", "our", "their", "your", "its", "this", "that")
 _ANY_DETERMINER = "(?:" + "|".join(_DETERMINERS) + ")"
-_DETERMINER = re.compile(r"(?<!\S)(?:" + "|".join(_DETERMINERS) + r")(?!\S)")
+_DETERMINER = re.compile(rf"(?<!\S){_ANY_DETERMINER}(?!\S)")
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 # A hyphenated name typed in capitals ("CAR-T", "G-CSF"), of two capitalised names ("Child-Pugh"), or of
 # words before an acronym ("mini-hyper-CVD"; not a prefix alone: "post-HCT"): one name, though its parts

@@ -446,7 +446,7 @@ _COLLAPSE_MIN = 6  # a shorter word is too near too many others once its doubled
 
 def _collapse(word: str) -> str:
     """The word with each run of one letter written once ("dubble" -> "duble")."""
-    return re.sub(r"(.)\1+", r"\1", word)
+    return _DOUBLED.sub(r"\1", word)
 
 
 def _consonants(word: str) -> str:
@@ -492,7 +492,8 @@ class Speller:
         for word in sorted(set(targets)):
             if word.isalpha() and len(word) >= min_length - 1:
                 self._targets.setdefault(word[0] if same_first_letter else "", []).append(word)
-        # Each target with doubled letters written once ("double" and "dubble" both "duble" / "doble")
+        # Each target with its doubled letters written once ("occurred" -> "ocured"), to meet a typo
+        # that doubles or undoubles a letter ("ocured", "dubble" -> "duble", one edit from "double")
         self._collapsed = {
             first: {_collapse(t): t for t in reversed(pool)} for first, pool in self._targets.items()
         }
