@@ -49,6 +49,10 @@ CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the
 # of a word the monograph lacks. Words that only frame a question ("recognised", "worry") weigh nothing.
 FILLER_CREDIT = 0.35
 _SENTENCE_END = frozenset(".?!;:")
+NOT_MENTIONED = "The monograph does not mention"  # opens the line naming what a question names that it lacks
+# A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?") marks a finding as queried; it
+# ends no sentence.
+_QUERY_MARK = re.compile(r"(?<!\S)\?(?=[^\W\d_])")
 _CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then", "+", "&"})
 # A request is asked as much as a question: "list the labs ... and tell me exactly which days".
 _REQUEST_VERBS = frozenset(
@@ -340,13 +344,17 @@ def split_question(
     Each token is kept as typed and as typo-corrected (``QueryExpander.spelled_pairs``), so that
     what a clause asks for is read on both: "antiemetic" must not turn into another word unnoticed.
     """
-    pairs = expander.spelled_pairs(question)
+    pairs = expander.spelled_pairs(_QUERY_MARK.sub("query ", question))
     sentences: list[list[tuple[str, str]]] = [[]]
     inside = _parenthesised(pairs)
     for i, pair in enumerate(pairs):
         sentences[-1].append(pair)
         if pair[0] in _SENTENCE_END and i not in inside:  # "(busulfan? melphalan?)" ends no sentence
             sentences.append([])
+    # a question mark left alone ("... with steroid premeds, quick question: ?") asks the sentence before it
+    for i in range(1, len(sentences)):
+        if ("?", "?") in sentences[i] and not any(t[0][0].isalnum() for t in sentences[i]):
+            sentences[i - 1] += sentences[i]
     sentences = [s for s in sentences if any(t[0][0].isalnum() for t in s)]
 
     def asks(sentence: list[tuple[str, str]]) -> bool:
@@ -664,6 +672,14 @@ class Draft:
     related: list[Quote] = field(default_factory=list)
     diagnostics: dict[str, float | int | str] = field(default_factory=dict)
     best: Quote | None = None  # the passage that answers best (one of ``quotes``)
+    # Every clause asks yes or no ("can we rechallenge with premeds?"), none asks what, which or how: a
+    # decision that a rule may answer even where a passage does not.
+    polar: bool = False
+
+    @property
+    def names_other(self) -> bool:
+        """The question names something the monograph does not ("is defibrotide the treatment?")."""
+        return any(line.startswith(NOT_MENTIONED) for line in self.not_covered)
 
 
 class Composer:
@@ -801,7 +817,7 @@ class Composer:
     ) -> Draft:
         cal = self.calibration
         # clauses that ask for what no passage gives
-        _, pessimistic = self._not_covered(parts, self._texts, possible=True)
+        _, pessimistic = self._not_covered(parts, self._texts)
         wanted = self._weighted(parts, pessimistic, outside)
         if not any(w for _, w in wanted) or not ranked:
             return self._abstain("no clinical term of the monograph in the question", parts, [], ranked)
@@ -896,7 +912,7 @@ class Composer:
         may pull retrieval away from the passage that answers another ("what is the mechanism ..., and
         which patients are at risk?"). Left out: a clause that asks only for what no passage may give ("what
         dose do kids get?"), and an option offered for the clause before ("... - weekly? every cycle?")."""
-        _, blocked = self._not_covered(parts, self._texts, possible=True)
+        _, blocked = self._not_covered(parts, self._texts)
         asking = [c for i, c in enumerate(parts.clauses) if not (i and _is_option(c))]
         # "List the SOS risk factors and give me the incidence": the parts of a clause joined by "and" that
         # ask for nothing the monograph lacks are searched for alone too
@@ -1021,12 +1037,10 @@ class Composer:
         readings = list(dict.fromkeys([text, typed, without_intensifiers(text), without_intensifiers(typed)]))
         return tuple(t for t in self._answer_types.values() if any(t.asks.search(r) for r in readings if r))
 
-    def _not_covered(
-        self, parts: QuestionParts, passages: Sequence[str], possible: bool = False
-    ) -> tuple[list[str], list[str]]:
+    def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
-        text) that ask only for that. ``possible``: what any passage about the clause's topic could give
-        (before passages are chosen, with the whole monograph as ``passages``)."""
+        text) that ask only for that. With the whole monograph as ``passages``: what any passage could give,
+        before passages are chosen."""
         missing: list[str] = []
         blocked: list[str] = []
         previous_blocked = False
@@ -1054,7 +1068,7 @@ class Composer:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
             asked = self._kinds_asked(clause.text, clause.typed)
-            lacking = [t for t in asked if not t.steer and not self._gives(t, clause, passages, possible)]
+            lacking = [t for t in asked if not t.steer and not self._gives(t, clause, passages)]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
@@ -1062,10 +1076,10 @@ class Composer:
             # with digits is still named ("CYP3A4")
             names = [w for w in names if not w.isalpha() or not any(t.asks.search(w) for t in lacking)]
             if names:
-                missing.append(f"The monograph does not mention {_join_plain(names)}.")
+                missing.append(f"{NOT_MENTIONED} {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
             choice = clause.choice
-            unchosen = choice is not None and not names and not self._chooses(choice, passages)
+            unchosen = choice is not None and not names and not self._chooses(choice, passages, clause.text)
             if unchosen:  # "Does the 1 hr monitoring start from the start or the end of the infusion?"
                 missing.append(f"It does not say which: {choice.first} or {choice.second}.")
             previous_blocked = bool((names and not in_class) or kinds or unchosen)
@@ -1077,7 +1091,7 @@ class Composer:
             stated = [
                 t
                 for t in self._kinds_asked(parts.stated, parts.stated)
-                if t.subject and not self._gives(t, parts.clauses[0], passages, possible)
+                if t.subject and not self._gives(t, parts.clauses[0], passages)
             ]
             missing += [f"It gives no {t.label}." for t in stated]
             if stated:
@@ -1101,11 +1115,12 @@ class Composer:
                     out.update(stem(w) for w in phrase)
         return frozenset(out)
 
-    def _gives(self, kind: AnswerType, clause: Clause, passages: Sequence[str], possible: bool) -> bool:
-        """Whether a passage gives ``kind`` for ``clause``; when only ``possible`` answers are asked, only a
-        passage about the clause's topic counts, since no passage has been chosen for it yet."""
+    def _gives(self, kind: AnswerType, clause: Clause, passages: Sequence[str]) -> bool:
+        """Whether a passage about the clause's topic gives ``kind`` for ``clause``: "how often exactly are
+        ECGs done?" is not answered by "Check complete blood count before each administration", though that
+        passage was quoted beside the ECG ones."""
         topical = self._topical(clause, kind, passages)
-        return kind.answered_by(topical if possible else passages, clause.text, topical)
+        return kind.answered_by(topical, clause.text, topical)
 
     def _offered_not_given(self, clause: str, passages: Sequence[str]) -> list[str]:
         """The amounts a clause offers as its answer ("should LFTs go on until day +100?", "restart at 50%?"),
@@ -1158,7 +1173,7 @@ class Composer:
             return list(passages)
         return [p for p in passages if _holds(about, self._topic_stems.get(p, frozenset()))]
 
-    def _chooses(self, choice: Choice, passages: Sequence[str]) -> bool:
+    def _chooses(self, choice: Choice, passages: Sequence[str], clause: str) -> bool:
         """A quoted passage names one of the alternatives (a concept the rest of the clause does not), or
         gives the kind of answer the alternatives ask about ("a real danger or just a small side effect?":
         what it can cause). Without passages nothing is known yet."""
@@ -1174,7 +1189,9 @@ class Composer:
         codes = {f" {a} {b} " for a, b in itertools.pairwise(words) if a.isalpha() and b.isdigit()}
         if any(code in f" {normalise(p)} " for code in codes for p in passages):
             return True
-        asked = self._kinds_asked(f"{choice.first} {choice.second}", "")
+        # ... or a kind asked through the choice itself ("pause it for a while or stop it completely?")
+        asked = [*self._kinds_asked(f"{choice.first} or {choice.second}", "")]
+        asked += [t for t in self._kinds_asked(clause, "") if " or " in _matched(t.asks, clause)]
         if any(t.steer and t.answered_by(passages) for t in asked):
             return True
         stems = [self._own_stems.get(p, frozenset()) for p in passages]
@@ -1245,6 +1262,7 @@ class Composer:
             not_covered=missing,
             related=related,
             diagnostics={**(diagnostics or {}), "abstain_reason": reason},
+            polar=_polar(parts),
         )
 
 
@@ -1306,3 +1324,18 @@ def _states_condition(clause: Clause) -> bool:
 
 def _join_plain(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" or {items[-1]}"
+
+
+def _polar(parts: QuestionParts) -> bool:
+    """The question asks yes or no ("can we give C2 with premeds?"): it asks (not only commands), and no
+    clause has a question word."""
+    return (
+        not parts.commands_only
+        and bool(parts.clauses)
+        and not any(_QUESTION_WORDS & set(c.text.split()) for c in parts.clauses)
+    )
+
+
+def _matched(pattern: re.Pattern[str], text: str) -> str:
+    found = pattern.search(text)
+    return found.group(0) if found else ""

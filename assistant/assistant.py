@@ -23,7 +23,7 @@ from .corpus import Corpus, load_corpus
 from .data import load_data
 from .embedding import load_embeddings
 from .errors import InvalidQuestion
-from .guardrail import Guardrail, render_verdicts
+from .guardrail import Guardrail, decides, render_verdicts
 from .index import VectorIndex
 from .llm import (
     SKIPPED_ABSTAINED,
@@ -34,7 +34,7 @@ from .llm import (
     make_chat_model,
 )
 from .models import Answer, Citation, Generated, Passage, RuleHit, unique_quotes
-from .rendering import GENERATED, render_generated
+from .rendering import GENERATED, render_generated, render_not_covered
 from .retrieval import HybridRetriever, LexicalIndex, QueryExpander, merge_rankings
 from .settings import Settings
 from .suggestions import Suggestions
@@ -155,7 +155,7 @@ class Assistant:
             merged = merge_rankings(ranked, *searched)
             retry = self.composer.compose(parts, merged, quoted)
             draft = draft if retry.abstained else retry
-        answer = self._assemble(draft, hits)
+        answer = self._assemble(draft, hits, question)
         answer.metadata["generator"] = "extractive"
         # Why the model was not asked, whenever it was not: set on every path, so that no answer leaves
         # a reader guessing. A rule comes first: no pattern list can catch every way a model could
@@ -176,7 +176,7 @@ class Assistant:
         self._record(answer, channel, question, user)
         return answer
 
-    def _assemble(self, draft: Draft, hits: list[RuleHit]) -> Answer:
+    def _assemble(self, draft: Draft, hits: list[RuleHit], question: str) -> Answer:
         """Rule verdicts first, whatever retrieval found; then the quoted passages, unless the passage that
         answers best is a verdict's own sentence: then the verdict is the answer, and passages that only
         share the finding's words ("Detect ALT, AST ..." beside "AST 4x ULN, continue?") are left out."""
@@ -185,10 +185,26 @@ class Assistant:
             hits and draft.best in verdict_quotes and not draft.not_covered
         )
         quotes = unique_quotes([*verdict_quotes, *(draft.quotes if draft_shown else [])])
+        # A permanent discontinuation answers a yes-or-no decision about the drug whatever else it names
+        # ("anaphylaxis in C1 - rechallenge with heavy premeds?": no); the premedication stays not covered.
+        # A decision about something else ("is defibrotide the treatment?") is not answered, unless it asks to
+        # resume ours ("rechallenge with an antihistamine premed?").
+        stops = [h for h in hits if h.role == "verdict" and h.action == "discontinue"]
+        decided = (
+            draft.abstained
+            and draft.polar
+            and bool(stops)
+            and (
+                (any(decides(h) for h in stops) and not draft.names_other)
+                or self.guardrail.asks_to_resume(question)
+            )
+        )
         if hits:
             parts = [render_verdicts(hits)]
             if draft_shown:
                 parts.append(draft.text)
+            elif decided and draft.not_covered:
+                parts.append(render_not_covered(draft.not_covered))
             text = "\n\n".join(parts)
         else:
             text = draft.text
@@ -198,7 +214,7 @@ class Assistant:
             guardrail=hits,
             # A rule verdict answers a decision the passages did not; it does not answer a question that asks
             # for what the monograph never gives ("what dose for a 3rd cycle?"): that stays not covered.
-            abstained=draft.abstained and (not hits or bool(draft.not_covered)),
+            abstained=draft.abstained and not decided and (not hits or bool(draft.not_covered)),
             not_covered=draft.not_covered,
             related=draft.related,
             corpus_version=self.corpus.version,

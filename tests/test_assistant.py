@@ -419,6 +419,34 @@ def test_a_rule_beside_an_uncovered_ask_keeps_the_question_not_covered(
 
 @pytest.mark.model
 @pytest.mark.parametrize(
+    ("question", "rule", "not_covered"),
+    [
+        (
+            "Grade 4 anaphylaxis during the InO infusion today. Can we rechallenge next week with premeds?",
+            "infusion_reaction_severe",
+            "named drugs or premedications",
+        ),
+        (
+            "SOS confirmed on InO last week. Can we rechallenge with ursodiol cover?",
+            "sos",
+            "ursodiol",
+        ),
+    ],
+)
+def test_a_permanent_discontinuation_answers_a_yes_or_no_decision_about_the_drug(
+    assistant: Assistant, question: str, rule: str, not_covered: str
+) -> None:
+    """The rule answers "can we rechallenge ... with premeds?" (no), whatever the question adds; what the
+    monograph does not give stays named in the answer."""
+    answer = assistant.ask(question)
+    assert [h.rule_id for h in answer.guardrail][:1] == [rule]
+    assert not answer.abstained, answer.metadata
+    assert not_covered in " ".join(answer.not_covered) and not_covered in answer.text
+    assert all(q.text in answer.text for q in answer.guardrail[0].quotes)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
     ("question", "quoted"),
     [
         # "before admission" says when, not where it is given

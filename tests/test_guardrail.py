@@ -22,6 +22,7 @@ from assistant.guardrail import (
     ACTION_LABELS,
     CONTEXT_HEADING,
     Guardrail,
+    decides,
     mean_check_seconds,
     normalise,
     render_verdicts,
@@ -542,3 +543,35 @@ def test_a_decision_after_a_hold_is_a_resumption(guard: Guardrail, question: str
 )
 def test_a_value_in_words_is_read(guard: Guardrail, question: str, expected: set[str]) -> None:
     assert {h.rule_id for h in guard.check(question)} == expected
+
+
+@pytest.mark.parametrize(
+    ("context", "question", "decided"),
+    [
+        # a finding in the question and a decision in so many words: the permanent rule answers it
+        ("", "Anaphylaxis with hypotension during the InO infusion today - rechallenge next week?", True),
+        ("", "VOD confirmed on ino - stop it?", True),
+        # the finding only asked about in an earlier turn, or a question about when the rules apply
+        ("Is age an SOS risk factor?", "So should we dose-reduce in older patients?", False),
+        ("", "What are the discontinuation criteria?", False),
+        ("", "If SOS happens, what then?", False),
+    ],
+)
+def test_decides_means_a_decision_asked_on_a_finding_the_question_states(
+    guard: Guardrail, context: str, question: str, decided: bool
+) -> None:
+    hits = guard.check(question, context=context)
+    assert hits
+    assert any(decides(h) for h in hits) is decided
+
+
+@pytest.mark.parametrize(
+    ("question", "resumes"),
+    [
+        ("can we try again next week with premeds?", True),
+        ("rechallenge with an antihistamine premed?", True),
+        ("should we give defibrotide?", False),
+    ],
+)
+def test_asks_to_resume(guard: Guardrail, question: str, resumes: bool) -> None:
+    assert guard.asks_to_resume(question) is resumes

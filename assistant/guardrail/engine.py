@@ -33,6 +33,7 @@ from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
+DECISION = "a treatment decision"  # what a word asking to give, hold, stop or resume is read as
 LAB_LIMITS_FILE = "lab_limits.yaml"
 # A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
 # "Rosie is on InO", "Lily's bili".
@@ -42,6 +43,7 @@ _NAME_LABEL = re.compile(
 )
 # ... or a name right after the bed it is in ("bed 3 Amelia plt 22; bed 5 Josh all normal").
 _PLACED_NAME = re.compile(r"(?i:\b(?:bed|bay|room|chair|cubicle) \d{1,3}),? ([A-Z][a-z]{1,14})\b")
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr"})
 _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr])
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?").
 _CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;-]|$)")
@@ -115,6 +117,10 @@ class Guardrail:
     @property
     def rule_ids(self) -> list[str]:
         return [r.id for r in self._rules]
+
+    def asks_to_resume(self, question: str) -> bool:
+        """The question asks to resume, restart or rechallenge ("can we try again next week?")."""
+        return self._reader.read(question, with_criteria=False).resumes
 
     def check(self, question: str, context: str = "") -> list[RuleHit]:
         """The rules this question triggers, strongest first. Pure and deterministic.
@@ -259,6 +265,7 @@ class Guardrail:
             for m in (*_NAME_LABEL.finditer(joined), *_PLACED_NAME.finditer(joined))
             if m.group(1).lower() not in self._reader.known_words
             and m.group(1) not in _CALENDAR
+            and m.group(1) not in _TITLES  # "Mrs X InO D8": "Mrs" is how the rules already name a patient
             and not is_common_word(m.group(1).lower())
         }
         again = any(len(re.findall(rf"\b{n}\b", joined)) > 1 for n in found)
@@ -309,7 +316,7 @@ class Guardrail:
     def _decision(self, asked: Reading, earlier: Sequence[Reading]) -> _Found | None:
         """The words that ask for a treatment decision (and why), or None when none is asked."""
         if asked.intent:
-            return _Found(list(asked.intent), [f"'{w}' read as a treatment decision" for w in asked.intent])
+            return _Found(list(asked.intent), [f"'{w}' read as {DECISION}" for w in asked.intent])
         if asked.more_asked and not asked.informational:  # "... the team asks about one more cycle"
             word = asked.more_asked
             return _Found([word], [f"'{word}' read as a decision to give more treatment"])
@@ -553,7 +560,7 @@ class Guardrail:
 def _titled(text: str, names: frozenset[str]) -> str:
     """The text with each patient's first name read as a patient named by title ("Tom" -> "Ms Tom"), the way
     the rules name patients ("Mrs Hill"); a name already after a title is left as it is."""
-    for name in names:
+    for name in sorted(names, key=lambda n: (-len(n), n)):  # one order, whatever the set's
         text = re.sub(rf"(?<!Mr )(?<!Mrs )(?<!Ms )(?<!Miss )(?<!Dr )\b{name}\b", f"Ms {name}", text)
     return text
 
@@ -573,3 +580,22 @@ def mean_check_seconds(guard: Guardrail, questions: Sequence[str], *, rounds: in
         for question in questions:
             guard.check(question)
     return (time.perf_counter() - started) / (rounds * len(questions))
+
+
+def decides(hit: RuleHit) -> bool:
+    """The rule fired on a finding the question itself states, for a question that asks in so many words to
+    give, hold, stop or resume ("anaphylaxis today - rechallenge?"), not merely "what if", when the rules
+    apply, or on a finding of an earlier turn."""
+    asked = any(reason.endswith(f"read as {DECISION}") for reason in hit.reasons)
+    return asked and any(_states_finding(reason) for reason in hit.reasons)
+
+
+def _states_finding(reason: str) -> bool:
+    """A reason that reads a finding in the question itself (not in an earlier turn, not a decision word)."""
+    cues = (
+        CONTEXT_MARK.strip(),
+        f"read as {DECISION}",
+        "pending treatment decision",
+        "read as asking what to do",
+    )
+    return not any(cue in reason for cue in (*cues, "when the rules apply"))

@@ -225,13 +225,15 @@ class LabReader:
         unit_words = {k: {w for u in a.units for w in u.split()} for k, a in limits.analytes.items()}
         self._other_names_by_unit = {k: self._other_names[k] - words for k, words in unit_words.items()}
         # The lab's own limits stated after the value (and its unit): "(ULN 40)", "(ref < 21)", "(LLN 1.8)",
-        # a range "(ref 40-130)" -> "40 130", "(10-50)", "[7-56]", "our lab range 10-45", "ref 150-400".
+        # a range "(ref 40-130)" -> "40 130", "(10-50)", "[7-56]", "our lab range 10-45", "ref 150-400",
+        # "(paeds ref for age 130-400)".
         # Nothing with a digit may come between ("ALT 45, plt 155 (150-400)": that range is the platelets').
         number = _NUMBER[1:-1]
         self._stated_range = re.compile(
             rf"^[^.;?!\d]{{0,30}}?(?P<open>[(\[] ?)?(?:with |and |, )?(?:a |an |the )?(?:{_WHOSE_LIMIT})?"
             r"(?P<label>uln|lln|ref range|reference range|reference interval|normal range|lab range|range|"
-            r"ref|reference|rr|nr|normal|nl)(?: of| is| =| :)? (?:(?P<bound><|<=|up to|>|>=) )?"
+            r"ref|reference|rr|nr|normal|nl)(?: (?:for|in) [a-z]+(?: [a-z]+)?)?(?: of| is| =| :)? "
+            r"(?:(?P<bound><|<=|up to|>|>=) )?"
             rf"(?:(?P<low>{number}) (?:to )?)?(?P<high>{number})"
         )
         self._stated_bare = re.compile(

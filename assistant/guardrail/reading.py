@@ -27,6 +27,7 @@ from ..text import (
     is_basic_word,
     is_english_word,
     is_everyday_word,
+    is_verb_form,
     join_split,
     negates_word,
     normalise,
@@ -38,6 +39,8 @@ from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
 
+_LISTING = frozenset({"and", "&", "+"})  # joins the patients a question names
+_ENDS = frozenset({".", ";", ":", "?", "!"})
 _STEMMED_MIN = 4  # a sign's word this long is read in its "-ing" form too ("rigoring" for "rigor")
 
 # "retracted": negated by a cue that withdraws a diagnosis ("SOS ruled out", "VOD excluded"), which ends the
@@ -634,7 +637,7 @@ class Reader:
             canonical.setdefault(key, owners[i])
         bounds = (clauses, sentences)
         several = len(set(keys)) > 1
-        asks_every = self._asks_every(doc, refs)
+        asks_every = self._asks_every(doc, refs, clauses)
         read_for = partial(self._other_patients_in_text, doc, mentions, refs, owners)
         patients = tuple(
             (name, tuple(read_for(owner, bounds, asks_every)))
@@ -839,11 +842,23 @@ class Reader:
             out.append(m)
         return out
 
-    def _asks_every(self, doc: Doc, refs: list[Span]) -> bool:
+    def _asks_every(self, doc: Doc, refs: list[Span], clauses: Boundaries) -> bool:
         """After the last patient it names, the text asks about all of them ("Bed 1: plt 33. Bed 2: plt 250.
-        ok to give both?", "which of them can I release?"); "all three on Besponsa" in a handover tells."""
+        ok to give both?", "which of them can I release?"), or the question names several ("Give chair 3 and
+        chair 4?"); "all three on Besponsa" in a handover tells."""
         after = refs[-1].end if refs else 0
-        return any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc))
+        if any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)):
+            return True
+        marks = [i for i, t in enumerate(doc.surface) if t == "?"]
+        if not marks:
+            return False
+        opened = marks[-1] - 1  # the asking clause: back to a boundary other than "and"
+        while opened >= 0 and not (
+            doc.surface[opened] in _ENDS
+            or (clauses.between(opened, opened + 1) and doc.surface[opened] not in _LISTING)
+        ):
+            opened -= 1
+        return len({doc.words(r).lower() for r in refs if opened < r.start < marks[-1]}) >= 2
 
     def _narrative_pairs(
         self, doc: Doc, symptoms: list[Span], infusions: list[Span], found: list[tuple[Span, ...]]
@@ -948,6 +963,7 @@ class Reader:
             and len(w) >= 3
             and w not in self._known
             and not is_english_word(w)
+            and not (w.endswith("ing") and is_verb_form(w))  # "Pharmacist querying - verify the order?"
         )
 
     def _signs(
@@ -1386,9 +1402,15 @@ class Reader:
         return listed
 
     def _correct(self, token: str) -> str:
-        """A long word one (or two) letters away from a condition word is read as that word."""
-        too_short, too_long = len(token) < self._fuzzy.min_length, len(token) > MAX_FUZZY_LENGTH
-        if too_short or too_long or token in self._known or not token.isalpha():
+        """A long word one (or two) letters away from a condition word is read as that word, and a sign in the
+        plural as the sign."""
+        if token in self._known or not token.isalpha():
+            return token
+        if token.endswith("s"):  # "rashes", "fevers": a sign the rules list in the singular
+            singular = self._by_stem.get(stem(token))
+            if singular is not None and token in (singular + "s", singular + "es"):
+                return singular
+        if len(token) < self._fuzzy.min_length or len(token) > MAX_FUZZY_LENGTH:
             return token
         return self._nearest(token)
 
