@@ -1406,10 +1406,10 @@ class Reader:
         plural as the sign."""
         if token in self._known or not token.isalpha():
             return token
-        if token.endswith("s"):  # "rashes", "fevers": a sign the rules list in the singular
-            singular = self._by_stem.get(stem(token))
-            if singular is not None and token in (singular + "s", singular + "es"):
-                return singular
+        # "rashes", "fevers": a sign the rules list in the singular (not "drip's running", typed "drips")
+        singular = self._by_stem.get(stem(token)) if token.endswith("s") else None
+        if singular and token in (singular + "s", singular + "es") and singular not in self._infusion_words:
+            return singular
         if len(token) < self._fuzzy.min_length or len(token) > MAX_FUZZY_LENGTH:
             return token
         return self._nearest(token)
