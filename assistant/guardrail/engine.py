@@ -33,7 +33,11 @@ from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
-DECISION = "a treatment decision"  # what a word asking to give, hold, stop or resume is read as
+# What the words of a question are read as, in a hit's reasons; ``decides`` tells findings from them.
+DECISION = "a treatment decision"  # a word asking to give, hold, stop or resume
+PENDING = "a pending treatment decision"
+WHAT_TO_DO = "asking what to do"  # ... "if the condition occurs" / "while the finding is present"
+WHEN_RULES_APPLY = "a question about when the rules apply"
 LAB_LIMITS_FILE = "lab_limits.yaml"
 # A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
 # "Rosie is on InO", "Lily's bili".
@@ -155,7 +159,7 @@ class Guardrail:
             if conditional and asked.asks and not asked.informational and not asked.foreign:
                 # "If VOD develops during cycle 1, what's the action with the drug?": what to do if it occurs
                 word = asked.asks[0]
-                ask = _Found([word], [f"'{word}' read as asking what to do if the condition occurs"])
+                ask = _Found([word], [f"'{word}' read as {WHAT_TO_DO} if the condition occurs"])
                 if_hits = self._hits(conditional, self._severe(turns), decision=ask)
             if asked.criteria is not None:  # with "how many cycles max?" or "what if SOS occurs?" asked too
                 criteria = self._criteria_hits(*asked.criteria)
@@ -325,7 +329,7 @@ class Guardrail:
         about_other = (asked.foreign or asked.other_decision) and not asked.own_product
         if asked.asks and not asked.informational and states and not about_other:
             word = asked.asks[0]
-            return _Found([word], [f"'{word}' read as asking what to do while the finding is present"])
+            return _Found([word], [f"'{word}' read as {WHAT_TO_DO} while the finding is present"])
         if asked.asks and asked.held and not asked.informational and not about_other:
             word = asked.asks[0]  # "C2D1 was delayed a week for counts; now plt 180. Start C2?"
             return _Found([word], [f"'{word}' read as asking about resuming after a hold"])
@@ -336,7 +340,7 @@ class Guardrail:
                 pending = turn.intent or (turn.asks if turn.own_product and not turn.informational else ())
                 if pending:
                     word = pending[0] + CONTEXT_MARK
-                    return _Found([word], [f"'{word}' read as a pending treatment decision"])
+                    return _Found([word], [f"'{word}' read as {PENDING}"])
                 if turn.informational:
                     break
         return None
@@ -527,7 +531,7 @@ class Guardrail:
     def _criteria_hits(
         self, actions: frozenset[str], words: tuple[str, ...], conditions: frozenset[str]
     ) -> list[RuleHit]:
-        reason = f"'{' '.join(words)}' read as a question about when the rules apply"
+        reason = f"'{' '.join(words)}' read as {WHEN_RULES_APPLY}"
         return [
             self._hit(r, ["criteria question", *words], [reason])
             for r in self._rules
@@ -594,8 +598,6 @@ def _states_finding(reason: str) -> bool:
     """A reason that reads a finding in the question itself (not in an earlier turn, not a decision word)."""
     cues = (
         CONTEXT_MARK.strip(),
-        f"read as {DECISION}",
-        "pending treatment decision",
-        "read as asking what to do",
+        *(f"read as {r}" for r in (DECISION, PENDING, WHAT_TO_DO, WHEN_RULES_APPLY)),
     )
-    return not any(cue in reason for cue in (*cues, "when the rules apply"))
+    return not any(cue in reason for cue in cues)
