@@ -40,7 +40,6 @@ from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
 
 _LISTING = frozenset({"and", "&", "+"})  # joins the patients a question names
-_ENDS = frozenset({".", ";", ":", "?", "!"})
 _STEMMED_MIN = 4  # a sign's word this long is read in its "-ing" form too ("rigoring" for "rigor")
 
 # "retracted": negated by a cue that withdraws a diagnosis ("SOS ruled out", "VOD excluded"), which ends the
@@ -854,8 +853,7 @@ class Reader:
             return False
         opened = marks[-1] - 1  # the asking clause: back to a boundary other than "and"
         while opened >= 0 and not (
-            doc.surface[opened] in _ENDS
-            or (clauses.between(opened, opened + 1) and doc.surface[opened] not in _LISTING)
+            clauses.between(opened, opened + 1) and doc.surface[opened] not in _LISTING
         ):
             opened -= 1
         return len({doc.words(r).lower() for r in refs if opened < r.start < marks[-1]}) >= 2
