@@ -49,6 +49,7 @@ CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the
 # of a word the monograph lacks. Words that only frame a question ("recognised", "worry") weigh nothing.
 FILLER_CREDIT = 0.35
 _SENTENCE_END = frozenset(".?!;:")
+_SPELLED_STEM = 4  # a pattern's word this long may be a stem of the word it matches ("monitor\\w*")
 NOT_MENTIONED = "The monograph does not mention"  # opens the line naming what a question names that it lacks
 # A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?") marks a finding as queried; it
 # ends no sentence.
@@ -288,10 +289,23 @@ class AnswerType(BaseModel):
             a.clause.search(clause) and any(a.passage.search(t) for t in texts) for a in self.answer_when
         )
 
-    def dimension(self, clause: str) -> set[str]:
-        """The words of ``clause`` that ask for this kind or name its dimension ("how many hours", "age")."""
+    def spanned(self, clause: str) -> set[str]:
+        """The words of ``clause`` that this kind's patterns match, with those they let stand between."""
         patterns = [self.asks, *(a.clause for a in self.answer_when)]
         return {w for p in patterns for m in p.finditer(clause) for w in m.group(0).split()}
+
+    def dimension(self, clause: str) -> set[str]:
+        """The words of ``clause`` that ask for this kind or name its dimension ("how many hours", "age"): the
+        words its patterns spell, not those a pattern lets stand between them ("how long should LIVER
+        FUNCTION keep being checked": what is checked is the topic)."""
+        patterns = [self.asks, *(a.clause for a in self.answer_when)]
+        return {
+            w
+            for p in patterns
+            for m in p.finditer(clause)
+            for w in m.group(0).split()
+            if _spells(_spelled(p.pattern), w)
+        }
 
 
 AnswerTypes = dict[str, AnswerType]
@@ -693,7 +707,9 @@ class Composer:
         calibration: Calibration | None = None,
         clinical_words: frozenset[str] = frozenset(),
         answerability: Answerability | None = None,
+        populations: frozenset[Concept] = frozenset(),
     ) -> None:
+        self._populations = populations  # "children": a clause's topic only when it names nothing else
         self.calibration = calibration or Calibration()
         # None answers whenever a passage shares the question's concepts: only the calibration run wants that.
         self.answerability = answerability
@@ -1044,6 +1060,10 @@ class Composer:
         missing: list[str] = []
         blocked: list[str] = []
         previous_blocked = False
+        # "not going to transplant: how long are LFTs monitored?": a passage about the setting the patient is
+        # outside of ("... at least one month after transplantation") gives them no answer
+        outside = self._outside_scope(parts, with_statements=True)
+        scoped = [p for p in passages if not outside & self._own_stems.get(p, frozenset())]
         for clause in parts.clauses:
             if previous_blocked and _is_option(clause):
                 blocked.append(clause.text)  # "exact ECG schedule - weekly? every cycle?": options of it
@@ -1068,7 +1088,7 @@ class Composer:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
             asked = self._kinds_asked(clause.text, clause.typed)
-            lacking = [t for t in asked if not t.steer and not self._gives(t, clause, passages)]
+            lacking = [t for t in asked if not t.steer and not self._gives(t, clause, scoped)]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
@@ -1098,12 +1118,15 @@ class Composer:
                 blocked += [c.text for c in parts.clauses if c.text not in blocked]
         return list(dict.fromkeys(missing)), blocked
 
-    def _outside_scope(self, parts: QuestionParts) -> frozenset[str]:
+    def _outside_scope(self, parts: QuestionParts, with_statements: bool = False) -> frozenset[str]:
         """The settings a question places its patient outside: "for a patient NOT proceeding to transplant",
         "a non-transplant patient". A passage that applies only in that setting (its section title names it)
-        does not answer for them."""
-        tokens = parts.asking_text.split()
+        does not answer for them. ``with_statements``: also where its statements say so ("If the patient is
+        not going to transplant, ...")."""
+        tokens = (f"{parts.stated} {parts.asking_text}" if with_statements else parts.asking_text).split()
         concepts = [c for clause in parts.clauses for c in clause.expansion.concepts]
+        if with_statements:
+            concepts += parts.context.concepts
         out: set[str] = set()
         for i, token in enumerate(tokens):
             # a negator inside a term of the monograph is no negation: "non relapse mortality"
@@ -1154,14 +1177,20 @@ class Composer:
 
     def _about(self, clause: Clause, kind: AnswerType) -> Concept | None:
         """What a clause asking for ``kind`` is about: its most specific concept (by IDF), besides the words
-        that ask for the kind or name its dimension; None when it names nothing else."""
+        that ask for the kind or name its dimension and the patients it is asked for ("a child"); None when
+        it names nothing else."""
         dimension = kind.dimension(clause.text)
         concepts = [c for c in clause.expansion.concepts if not any(dimension.intersection(p) for p in c)]
         if not concepts:
             return None
 
-        def specificity(concept: Concept) -> float:
-            return min(max(self._idf.get(stem(w), self._unknown_weight) for w in p) for p in concept)
+        # the words between the ones that ask ("how long should LIVER FUNCTION keep being checked?")
+        inside = kind.spanned(clause.text) - dimension
+
+        def specificity(concept: Concept) -> tuple[bool, bool, float]:
+            rarity = min(max(self._idf.get(stem(w), self._unknown_weight) for w in p) for p in concept)
+            within = any(inside.issuperset(p) for p in concept)
+            return concept not in self._populations, within, rarity
 
         return max(concepts, key=specificity)
 
@@ -1327,13 +1356,24 @@ def _join_plain(items: Sequence[str]) -> str:
 
 
 def _polar(parts: QuestionParts) -> bool:
-    """The question asks yes or no ("can we give C2 with premeds?"): it asks (not only commands), and no
-    clause has a question word."""
+    """The question asks yes or no ("can we give C2 with premeds?", "team asking whether to reattempt D8"):
+    it asks (not only commands), and no clause has a question word other than "whether"."""
     return (
         not parts.commands_only
         and bool(parts.clauses)
-        and not any(_QUESTION_WORDS & set(c.text.split()) for c in parts.clauses)
+        and not any((_QUESTION_WORDS - {"whether"}) & set(c.text.split()) for c in parts.clauses)
     )
+
+
+@lru_cache(maxsize=512)
+def _spelled(pattern: str) -> frozenset[str]:
+    """The words a regular expression spells out (its escapes, such as ``\\w`` and ``\\s``, left out)."""
+    return frozenset(re.findall(r"[a-z0-9]+", re.sub(r"\\[a-zA-Z]", " ", pattern)))
+
+
+def _spells(spelled: frozenset[str], word: str) -> bool:
+    """Whether ``word`` is spelled by a pattern, whole or as a stem it completes ("monitor" + "ing")."""
+    return word in spelled or any(word.startswith(s) for s in spelled if len(s) >= _SPELLED_STEM)
 
 
 def _matched(pattern: re.Pattern[str], text: str) -> str:

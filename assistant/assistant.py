@@ -97,6 +97,7 @@ class Assistant:
                 load_data(settings.corpus_dir / "answer_types.yaml", AnswerTypes),
                 clinical_words=guardrail.vocabulary,
                 answerability=load_data(settings.corpus_dir / "answerability.yaml", Answerability),
+                populations=expander.populations,
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),

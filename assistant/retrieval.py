@@ -18,7 +18,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .corpus import Corpus
 from .data import load_data
@@ -79,6 +79,14 @@ class Vocabulary(BaseModel):
     framing_phrases: list[str] = Field(default_factory=list)
     # Nouns that, after "this" and a word or two, name the drug itself: "this leukemia drug".
     drug_nouns: list[str] = Field(default_factory=list)
+    # Concepts naming whom a question is about ("children"): a clause's topic only when nothing else is.
+    populations: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _populations_are_concepts(self) -> Vocabulary:
+        if unknown := set(self.populations) - set(self.synonyms):
+            raise ValueError(f"populations must be keys of synonyms: {sorted(unknown)}")
+        return self
 
 
 Concept = tuple[tuple[str, ...], ...]
@@ -191,6 +199,11 @@ class QueryExpander:
     def _synonym_keys(self, matched: str) -> list[str]:
         """The synonym keys of a matched variant, whose determiners may differ from the variant's "the"."""
         return self._canonical.get(matched) or self._canonical[_DETERMINER.sub("the", matched)]
+
+    @cached_property
+    def populations(self) -> frozenset[Concept]:
+        """The concepts that say whom a question is about ("children"), not what it asks."""
+        return frozenset(self._concept(key) for key in self.vocabulary.populations)
 
     def _concept(self, key: str) -> Concept:
         """A synonym key as alternatives ("monitor | check") of content-word phrases."""

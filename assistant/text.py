@@ -441,6 +441,9 @@ _PREFIX_MIN = 6  # a cut-off word this long is specific enough to stand for one 
 _PREFIX_CUT = 3  # ... when at least this many letters were cut
 _CONSONANTS_MIN = 4  # a word typed without vowels needs this many consonants to name one word ("pltlts")
 _VOWELS = frozenset("aeiou")
+# First letters that spell the same sound: a typo may hit the first letter only by one of these ("sycles" for
+# "cycles").
+_SOUND_ALIKE = {"s": "c", "c": "sk", "k": "c", "z": "s"}
 _COLLAPSE_MIN = 6  # a shorter word is too near too many others once its doubled letters are merged ("picc")
 
 
@@ -518,6 +521,13 @@ class Speller:
                 for c, d, i in process.extract(
                     _collapse(word), list(collapsed), scorer=OSA.distance, score_cutoff=1, limit=None
                 )
+            ]
+        if not near and self._first:
+            # The first letter swapped for one that sounds the same, the rest as typed ("sycles" -> "cycles")
+            near = [
+                (alike, 1, 0)
+                for letter in _SOUND_ALIKE.get(word[0], "")
+                if (alike := letter + word[1:]) in self._targets.get(letter, ())
             ]
         if near:
             # Of the words equally near, the one written most often ("childen": "children", not "childe")

@@ -98,6 +98,8 @@ DEV_QA = (
     SETS / "blind_dev65_qa.jsonl",  # round 24, a second writer
     SETS / "blind_dev66_qa.jsonl",  # round 25
     SETS / "blind_dev67_qa.jsonl",  # round 25, a second writer
+    SETS / "blind_dev68_qa.jsonl",  # round 26
+    SETS / "blind_dev69_qa.jsonl",  # round 26, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -157,6 +159,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev46_guardrail.yaml",  # round 23, a second set
     SETS / "blind_dev47_guardrail.yaml",  # round 24
     SETS / "blind_dev48_guardrail.yaml",  # round 25
+    SETS / "blind_dev49_guardrail.yaml",  # round 26
+    SETS / "blind_dev50_guardrail.yaml",  # round 26, a second writer (hard cases that must not fire)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -262,7 +266,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "to 57 and guardrail sets 41 and 42 drove round 21, question sets 58 to 60 and guardrail sets 43 "
         "and 44 drove round 22, question sets 61 to 63 and guardrail sets 45 and 46 drove round 23, question "
         "sets 64 and 65 and guardrail set 47 drove round 24, question sets 66 and 67 and guardrail set 48 "
-        "drove round 25).",
+        "drove round 25, question sets 68 and 69 and guardrail sets 49 and 50 drove round 26).",
         "",
         "## Answers",
         "",

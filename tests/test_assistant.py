@@ -156,6 +156,40 @@ FITTED = "weights: {coverage: 2, best_coverage: 2, similarity: 2, log_concepts: 
 
 
 @pytest.mark.parametrize(
+    ("clause", "dimension"),
+    [
+        # the words the pattern spells ask; those it lets stand between them are what is asked about
+        ("how long should liver function keep being checked", {"how", "long", "should", "checked"}),
+        ("for how long should a child be closely monitored", {"for", "how", "long", "should", "monitored"}),
+        ("what is the dose", set()),
+    ],
+)
+def test_a_kinds_dimension_is_the_words_its_pattern_spells(clause: str, dimension: set[str]) -> None:
+    from assistant.answer import AnswerType
+
+    kind = AnswerType(
+        label="duration",
+        asks=r"\bhow\s+long\s+(?:should)\b(?:\s+\w+){0,6}?\s+(?:monitored|checked)\b"
+        r"|\bfor\s+how\s+long\b(?:\s+\w+){0,8}?\s+(?:monitored|checked)\b",
+    )
+    assert kind.dimension(clause) == dimension
+    assert kind.spanned(clause) >= dimension
+
+
+def test_population_concepts_must_be_synonym_keys() -> None:
+    """A population the vocabulary names must be one of its concepts, or it could never be set aside."""
+    from pydantic import ValidationError
+
+    from assistant.retrieval import Vocabulary
+
+    base = {"synonyms": {"children": ["kids"]}, "negations": [], "stopwords": [], "subject": []}
+    base["generic"] = []
+    assert Vocabulary(**base, populations=["children"]).populations == ["children"]
+    with pytest.raises(ValidationError, match="keys of synonyms"):
+        Vocabulary(**base, populations=["elderly"])
+
+
+@pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("answer_types.yaml", "amount: [unclosed", "cannot read"),

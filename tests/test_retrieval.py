@@ -224,6 +224,15 @@ def test_a_cut_off_word_stands_for_the_one_word_it_begins() -> None:
     assert speller.correct("monito") == "monitor"  # one letter cut: a typo, corrected by edit distance
 
 
+def test_a_first_letter_typed_as_one_that_sounds_the_same_is_corrected() -> None:
+    from assistant.text import Speller
+
+    speller = Speller(["cycles", "ketone"], ["cycles", "ketone", "scales"])
+    assert speller.correct("sycles") == "cycles"  # "s" for a soft "c"
+    assert speller.correct("cetone") == "ketone"  # "c" for a hard "k"
+    assert speller.correct("tycles") == "tycles"  # no sound-alike first letter: left alone
+
+
 def test_a_word_typed_without_its_vowels_is_the_one_word_it_spells() -> None:
     from assistant.text import Speller
 

@@ -326,7 +326,7 @@ class Guardrail:
             return _Found([word], [f"'{word}' read as a decision to give more treatment"])
         states = any(m.status == "present" and m.stated for turn in [*earlier, asked] for m in turn.mentions)
         # "should we give G-CSF?", "ALT 300 on blinatumomab (not ino) - continue blina?"
-        about_other = (asked.foreign or asked.other_decision) and not asked.own_product
+        about_other = ((asked.foreign or asked.other_decision) and not asked.own_product) or asked.asks_other
         if asked.asks and not asked.informational and states and not about_other:
             word = asked.asks[0]
             return _Found([word], [f"'{word}' read as {WHAT_TO_DO} while the finding is present"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from itertools import pairwise
@@ -78,6 +78,7 @@ _OWN = frozenset({"my", "our", "mine", "ours"})
 _RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into"})
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
+_OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
@@ -158,6 +159,8 @@ class Reading:
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
     other_decision: bool = False  # its only decision phrases are about another product ("continue blina?")
+    # Every sentence it asks in acts on something other than our treatment ("ANC 0.7 on InO. Start G-CSF?").
+    asks_other: bool = False
     # Our infusion is under way: "pt getting ino now, 20 min in", "Besponsa C1D1 today".
     infusing: bool = False
     # Counting cycles: the most cycles it says were given ("completed 2 cycles", "on C2D15": 2), and the
@@ -333,6 +336,12 @@ class Reader:
         self._contrast = Terms(mistaken.contrast if mistaken else [], f"{source}: mistaken_belief.contrast")
         self._deixis = Terms(spec.patient_deixis, f"{source}: patient_deixis")
         self._own_context = Terms(spec.own_context, f"{source}: own_context")
+        obj = spec.asked_object
+        self._askers = Terms(obj.askers if obj else [], f"{source}: asked_object.askers")
+        self._choosers = Terms(obj.choosers if obj else [], f"{source}: asked_object.choosers")
+        self._object_ours = Terms(obj.ours if obj else [], f"{source}: asked_object.ours")
+        self._object_skip = frozenset(normalise(w) for w in (obj.skip if obj else []))
+        self._object_ends = frozenset(normalise(w) for w in (obj.ends if obj else []))
         self._under_way = Terms(spec.under_way, f"{source}: under_way")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
         self._after = Terms(spec.negation.after, f"{source}: negation.after")
@@ -649,8 +658,18 @@ class Reader:
         # "Bed 3 (blina, not InO) plt 15 ... Continue?", "he's not on InO. Next asparaginase dose?": our drug
         # named only to say it is not given, beside another product: every decision is about that product
         not_ours = denied and not ours and bool(products)
+        # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
+        own = _tokens_of(mentions) | {
+            i
+            for s in [*ours, *self._own_context.find(doc), *self._object_ours.find(doc), *_cycle_days(doc)]
+            for i in range(s.start, s.end)
+        }
+        named_others = frozenset(i for p in products for i in range(p.start, p.end))
+        objects = partial(self._object_of, doc, frozenset(own), named_others)
         kept = (
-            [] if not_ours else [i for i in intent if not self._decides_other(doc, i, ours, products, denied)]
+            []
+            if not_ours
+            else [i for i in intent if not self._decides_other(doc, i, ours, products, denied, objects)]
         )
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
@@ -667,6 +686,7 @@ class Reader:
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
+            asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, ours),
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
             disowned_at=self._disowned_at(doc, named) if products else -1,
@@ -1221,14 +1241,21 @@ class Reader:
         return m
 
     def _decides_other(
-        self, doc: Doc, intent: Span, ours: list[Span], others: list[Span], denied: bool
+        self,
+        doc: Doc,
+        intent: Span,
+        ours: list[Span],
+        others: list[Span],
+        denied: bool,
+        objects: Callable[[int], str],
     ) -> bool:
-        """A decision about another product: "continue blina?", "hold the gemtuzumab?", "continue his
-        levetiracetam, not ino": its object, in the next few words, names another product and not ours."""
+        """A decision about another product or thing: "continue blina?", "hold the gemtuzumab?", "stop the
+        aspirin?", "continue his levetiracetam, not ino": its object, in the next few words, names another
+        product or thing and not ours."""
         window = Span(intent.end, min(len(doc.surface), intent.end + _OBJECT_REACH))
         if any(s.overlaps(window) for s in ours):
             return False
-        if any(s.overlaps(window) for s in others):
+        if any(s.overlaps(window) for s in others) or objects(intent.end) == _OTHER:
             return True
         # "hold the dasatinib?": a word the rules do not know, ending in a drug-name stem, is a product
         words = doc.surface[window.start : window.end]
@@ -1237,6 +1264,96 @@ class Reader:
         # A rare word may be our drug in other words ("suspend the medicament?"): another product only when
         # the text says it is not about ours ("continue his levetiracetam, not ino": ``denied``).
         return denied and any(self._rare(doc.surface[i]) for i in range(window.start, window.end))
+
+    def _object_of(self, doc: Doc, own: frozenset[int], others: frozenset[int], start: int) -> str:
+        """What the words from ``start`` name as a verb's object: ours ("the D8 dose", "the pump"), another
+        product ("the IV iron", "the posaconazole"), or nothing ("hold?", "with premeds?"). Only a product
+        named as one (`other_product`, or by a drug-name stem) is another: when in doubt the object is ours,
+        and the rule fires ("suspend the medicament?")."""
+        surface, i = doc.surface, start
+        while i < len(surface) and surface[i] in self._object_skip:
+            i += 1
+        words = []
+        while i < len(surface) and surface[i][:1].isalnum() and surface[i] not in self._object_ends:
+            words.append(i)
+            i += 1
+        if not words:
+            return ""
+        if any(w in own for w in words):
+            return _OURS
+        named = any(w in others or self._product_stem.fullmatch(surface[w]) for w in words)
+        return _OTHER if named else _OURS
+
+    def _asks_other(
+        self,
+        doc: Doc,
+        ends: Sequence[Span],
+        intent: Sequence[Span],
+        own: Collection[int],
+        objects: Callable[[int], str],
+        ours: Sequence[Span],
+    ) -> bool:
+        """Every sentence that asks ("...?") acts on something other than our treatment: "ANC 0.7 on InO.
+        Start G-CSF?", "ALT 200 - which tube do I use?". A sentence's verb follows an asker ("should we") or
+        opens it; with no verb, a sentence naming our treatment asks about it ("D8 ok?")."""
+        surface = doc.surface
+        verdicts = []
+        start = 0
+        for stop in sorted(e.start for e in ends):
+            if surface[stop] == "?":
+                verdict = self._sentence_object(doc, Span(start, stop), intent, objects, ours)
+                named = any(start <= i < stop for i in own)
+                verdicts.append(verdict or (_OURS if named else ""))
+            start = stop + 1
+        return _OTHER in verdicts and _OURS not in verdicts
+
+    def _sentence_object(
+        self,
+        doc: Doc,
+        sentence: Span,
+        intent: Sequence[Span],
+        objects: Callable[[int], str],
+        ours: Sequence[Span],
+    ) -> str:
+        """What the verbs of one asking sentence act on (see ``_asks_other``); our drug named after its first
+        verb is asked about too ("hold just the dasatinib or the Besponsa too?")."""
+        surface = doc.surface
+        slots: list[tuple[int, bool]] = []  # where an object starts, and whether a decision verb precedes it
+        decisions = {s.start: s for s in intent if sentence.start <= s.start < sentence.end}
+        verbs = [a.end for a in self._askers.find(doc) if sentence.start <= a.start < sentence.end]
+        # the sentence's first word, and the first after a colon ("Pt on InO has ANC 0.8: start filgrastim?")
+        colons = [i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":"]
+        for first in [sentence.start, *colons]:
+            while first < sentence.end and surface[first] in self._object_skip:
+                first += 1
+            opener = surface[first] if first < sentence.end else ""
+            verb_like = first in decisions or is_verb_form(opener)
+            if opener.isalpha() and opener not in self._object_ends and verb_like:
+                verbs.append(first)
+        for verb in verbs:
+            while verb < sentence.end and surface[verb] in self._object_skip:
+                verb += 1
+            if verb >= sentence.end or surface[verb] in self._object_ends:
+                continue
+            decision = decisions.pop(verb, None)
+            slots.append((decision.end, True) if decision else (verb + 1, False))
+        slots += [(s.end, True) for s in decisions.values()]
+        choosers = self._choosers.find(doc)
+        slots += [(c.end, False) for c in choosers if sentence.start <= c.start < sentence.end]
+        kinds = [objects(at) or (_OURS if decision else "") for at, decision in slots]
+        # ... and any verb whose object is another product ("ANC 0.6, T 38.5 on InO - start meropenem?")
+        verbs_of_others = (
+            i
+            for i in range(sentence.start, sentence.end)
+            if surface[i].isalpha() and surface[i] not in self._object_ends and is_verb_form(surface[i])
+        )
+        if any(objects(i + 1) == _OTHER for i in verbs_of_others):
+            kinds.append(_OTHER)
+        if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in ours):
+            return _OURS
+        if _OURS in kinds:
+            return _OURS
+        return _OTHER if _OTHER in kinds else ""
 
     def _uncommon(self, word: str) -> bool:
         """A word the rules do not know, outside basic English: a thing, where a reaction is to it."""

@@ -143,6 +143,16 @@ class _CycleCount(_Strict):
     durations: list[str] = Field(default_factory=list)  # "cycle three MONTHS ago": a time, not a number
 
 
+class _AskedObject(_Strict):
+    """What the verb of a question acts on: our treatment ("give D8?") or something else ("start G-CSF?")."""
+
+    askers: list[Term] = Field(min_length=1)  # what opens the verb's slot: "should we", "ok to"
+    choosers: list[Term] = Field(default_factory=list)  # what opens an object's slot: "which", "what about"
+    skip: list[str] = Field(default_factory=list)  # determiners and adverbs before the object
+    ends: list[str] = Field(default_factory=list)  # words after which the object is over
+    ours: list[Term] = Field(default_factory=list)  # objects that are our treatment besides its own words
+
+
 class _RulesFile(_Strict):
     version: Literal[1]
     boundaries: list[Term] = Field(min_length=1)
@@ -177,6 +187,7 @@ class _RulesFile(_Strict):
     past_resolved: _PastResolved | None = None
     mistaken_belief: _MistakenBelief | None = None
     own_context: list[Term] = Field(default_factory=list)
+    asked_object: _AskedObject | None = None
     under_way: list[Term] = Field(default_factory=list)
     negation: _GlobalNegation
     hypothetical: _Negation
