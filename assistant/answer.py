@@ -53,6 +53,7 @@ _SPELLED_STEM = 4  # a pattern's word this long may be a stem of the word it mat
 NOT_MENTIONED = "The monograph does not mention"  # opens the line naming what a question names that it lacks
 # A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?") marks a finding as queried; it
 # ends no sentence.
+_WHAT_IF = re.compile(r"\bwhat if\b")  # a condition, not a question word: "what if we premedicate, ...?"
 _QUERY_MARK = re.compile(r"(?<!\S)\?(?=[^\W\d_])")
 _CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then", "+", "&"})
 # A request is asked as much as a question: "list the labs ... and tell me exactly which days".
@@ -583,11 +584,13 @@ def _clause(
         for before, p in zip(([t for t, _ in b] for b in pieces), pieces[1:], strict=False)
     )
     conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
+    typed = " ".join(t for _, t in pairs if t)
     return Clause(
         text,
         expander.expand(text),
-        codes_in(text),
-        " ".join(t for _, t in pairs if t),
+        # a name is found as typed too: "hyper-CVAD" is not "hyper chad" once corrected
+        tuple(dict.fromkeys([*codes_in(text), *codes_in(typed)])),
+        typed,
         _choice(expander, tokens),
         conjuncts,
     )
@@ -1342,9 +1345,9 @@ def _is_option(clause: Clause) -> bool:
 def _states_condition(clause: Clause) -> bool:
     """A clause that only sets a condition: "if we reduce the dose for cytopenia", not "if VOD happens do we
     stop the ino" (which asks within it). "when" before a subject sets one too ("when liver tests normalise
-    after a hold, ..."); before a verb it asks ("when do we restart?")."""
+    after a hold, ..."); before a verb or "to" it asks ("when do we restart?", "when to check the FBC")."""
     first, *rest = clause.text.split()
-    when = first == "when" and bool(rest) and rest[0] not in _AUXILIARIES
+    when = first == "when" and bool(rest) and rest[0] not in _AUXILIARIES and rest[0] != "to"
     subordinate = first in _CONDITION_START or when
     # "if SOS occurs, we stop inotuzumab?": a main clause after the comma asks within it
     main = any(t == "," and rest[i + 1 : i + 2] and rest[i + 1] in _PERSONS for i, t in enumerate(rest))
@@ -1356,12 +1359,15 @@ def _join_plain(items: Sequence[str]) -> str:
 
 
 def _polar(parts: QuestionParts) -> bool:
-    """The question asks yes or no ("can we give C2 with premeds?", "team asking whether to reattempt D8"):
-    it asks (not only commands), and no clause has a question word other than "whether"."""
+    """The question asks yes or no ("can we give C2 with premeds?", "team asking whether to reattempt D8",
+    "what if we premedicate, can we give it then?"): it asks (not only commands), and no clause has a
+    question word other than "whether" or the "what" of "what if"."""
     return (
         not parts.commands_only
         and bool(parts.clauses)
-        and not any((_QUESTION_WORDS - {"whether"}) & set(c.text.split()) for c in parts.clauses)
+        and not any(
+            (_QUESTION_WORDS - {"whether"}) & set(_WHAT_IF.sub("if", c.text).split()) for c in parts.clauses
+        )
     )
 
 

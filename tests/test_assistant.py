@@ -480,6 +480,28 @@ def test_a_permanent_discontinuation_answers_a_yes_or_no_decision_about_the_drug
 
 
 @pytest.mark.model
+def test_a_finding_stated_earlier_lets_its_permanent_rule_answer_a_later_decision(
+    assistant: Assistant,
+) -> None:
+    """A severe reaction told in an earlier turn answers "what if we premedicate, can we give it then?"; a
+    condition an earlier question only asked about does not ("Is age an SOS risk factor?")."""
+    told = [
+        {"role": "user", "content": "pt developed stridor and BP 70/40 during the Besponsa infusion"},
+        {"role": "assistant", "content": "That is a severe infusion-related reaction."},
+    ]
+    question = "What if we premedicate with steroids next time, can we give it then?"
+    answer = assistant.ask(question, history=told)
+    assert [h.rule_id for h in answer.guardrail][:1] == ["infusion_reaction_severe"]
+    assert not answer.abstained, answer.metadata
+    assert "named drugs or premedications" in " ".join(answer.not_covered)
+    asked = [
+        {"role": "user", "content": "Is age an SOS risk factor?"},
+        {"role": "assistant", "content": "The monograph lists the risk factors."},
+    ]
+    assert assistant.ask("dose-reduce in older patients?", history=asked).abstained
+
+
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("question", "quoted"),
     [

@@ -38,6 +38,7 @@ DECISION = "a treatment decision"  # a word asking to give, hold, stop or resume
 PENDING = "a pending treatment decision"
 WHAT_TO_DO = "asking what to do"  # ... "if the condition occurs" / "while the finding is present"
 WHEN_RULES_APPLY = "a question about when the rules apply"
+TOPIC = "the topic of this follow-up"  # a condition an earlier question asked about, not a finding
 LAB_LIMITS_FILE = "lab_limits.yaml"
 # A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
 # "Rosie is on InO", "Lily's bili".
@@ -471,7 +472,7 @@ class Guardrail:
                     ]
                 words = [w + CONTEXT_MARK for w in dict.fromkeys(topic)]
                 if words:
-                    found[c] = _Found(words, [f"'{w}' read as the topic of this follow-up" for w in words])
+                    found[c] = _Found(words, [f"'{w}' read as {TOPIC}" for w in words])
             for q in asked.qualifiers:  # the subject in the earlier turn, its qualifier in this question
                 if q.condition in self._reactions:
                     continue  # "urticaria during the platelet transfusion" then "proceed with ino?"
@@ -587,17 +588,15 @@ def mean_check_seconds(guard: Guardrail, questions: Sequence[str], *, rounds: in
 
 
 def decides(hit: RuleHit) -> bool:
-    """The rule fired on a finding the question itself states, for a question that asks in so many words to
-    give, hold, stop or resume ("anaphylaxis today - rechallenge?"), not merely "what if", when the rules
-    apply, or on a finding of an earlier turn."""
+    """The rule fired on a finding the conversation states ("anaphylaxis today", or "stridor during the
+    infusion" in an earlier turn), for a question that asks in so many words to give, hold, stop or resume
+    ("rechallenge?"), not on a topic borrowed from an earlier question ("Is age an SOS risk factor?" then
+    "dose-reduce in older patients?") or on when the rules apply."""
     asked = any(reason.endswith(f"read as {DECISION}") for reason in hit.reasons)
     return asked and any(_states_finding(reason) for reason in hit.reasons)
 
 
 def _states_finding(reason: str) -> bool:
-    """A reason that reads a finding in the question itself (not in an earlier turn, not a decision word)."""
-    cues = (
-        CONTEXT_MARK.strip(),
-        *(f"read as {r}" for r in (DECISION, PENDING, WHAT_TO_DO, WHEN_RULES_APPLY)),
-    )
+    """A reason that reads a finding (not a borrowed topic, not a decision word)."""
+    cues = [f"read as {r}" for r in (DECISION, PENDING, WHAT_TO_DO, WHEN_RULES_APPLY, TOPIC)]
     return not any(cue in reason for cue in cues)
