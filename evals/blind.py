@@ -191,6 +191,7 @@ FINALS = {
     "final blind 24": ((SETS / "blind_final24_qa.jsonl",), (SETS / "blind_final24_guardrail.yaml",)),
     "final blind 25": ((SETS / "blind_final25_qa.jsonl",), (SETS / "blind_final25_guardrail.yaml",)),
     "final blind 26": ((SETS / "blind_final26_qa.jsonl",), (SETS / "blind_final26_guardrail.yaml",)),
+    "final blind 27": ((SETS / "blind_final27_qa.jsonl",), (SETS / "blind_final27_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -251,7 +252,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 13, set 15 after round 14, set 16 after round 15, set 17 after round 16, set 18 after "
         "round 17, set 19 after round 18, set 20 after round 19, set 21 after round 20, set 22 after "
         "round 21, set 23 after round 22, set 24 after round 23, set 25 after round 24, set 26 after "
-        "round 25; earlier sets are "
+        "round 25, set 27 after round 26; earlier sets are "
         "re-run here with the "
         "current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
