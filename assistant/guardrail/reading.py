@@ -1297,11 +1297,15 @@ class Reader:
         Start G-CSF?", "ALT 200 - which tube do I use?". A sentence's verb follows an asker ("should we") or
         opens it; with no verb, a sentence naming our treatment asks about it ("D8 ok?")."""
         surface = doc.surface
+        if "?" not in surface:
+            return False
+        askers, choosers = self._askers.find(doc), self._choosers.find(doc)
         verdicts = []
         start = 0
         for stop in sorted(e.start for e in ends):
             if surface[stop] == "?":
-                verdict = self._sentence_object(doc, Span(start, stop), intent, objects, ours)
+                sentence = Span(start, stop)
+                verdict = self._sentence_object(doc, sentence, intent, objects, ours, askers, choosers)
                 named = any(start <= i < stop for i in own)
                 verdicts.append(verdict or (_OURS if named else ""))
             start = stop + 1
@@ -1314,13 +1318,15 @@ class Reader:
         intent: Sequence[Span],
         objects: Callable[[int], str],
         ours: Sequence[Span],
+        askers: Sequence[Span],
+        choosers: Sequence[Span],
     ) -> str:
         """What the verbs of one asking sentence act on (see ``_asks_other``); our drug named after its first
         verb is asked about too ("hold just the dasatinib or the Besponsa too?")."""
         surface = doc.surface
         slots: list[tuple[int, bool]] = []  # where an object starts, and whether a decision verb precedes it
         decisions = {s.start: s for s in intent if sentence.start <= s.start < sentence.end}
-        verbs = [a.end for a in self._askers.find(doc) if sentence.start <= a.start < sentence.end]
+        verbs = [a.end for a in askers if sentence.start <= a.start < sentence.end]
         # the sentence's first word, and the first after a colon ("Pt on InO has ANC 0.8: start filgrastim?")
         colons = [i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":"]
         for first in [sentence.start, *colons]:
@@ -1338,22 +1344,21 @@ class Reader:
             decision = decisions.pop(verb, None)
             slots.append((decision.end, True) if decision else (verb + 1, False))
         slots += [(s.end, True) for s in decisions.values()]
-        choosers = self._choosers.find(doc)
         slots += [(c.end, False) for c in choosers if sentence.start <= c.start < sentence.end]
+        if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in ours):
+            return _OURS
         kinds = [objects(at) or (_OURS if decision else "") for at, decision in slots]
+        if _OURS in kinds:
+            return _OURS
         # ... and any verb whose object is another product ("ANC 0.6, T 38.5 on InO - start meropenem?")
         verbs_of_others = (
             i
             for i in range(sentence.start, sentence.end)
             if surface[i].isalpha() and surface[i] not in self._object_ends and is_verb_form(surface[i])
         )
-        if any(objects(i + 1) == _OTHER for i in verbs_of_others):
-            kinds.append(_OTHER)
-        if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in ours):
-            return _OURS
-        if _OURS in kinds:
-            return _OURS
-        return _OTHER if _OTHER in kinds else ""
+        if _OTHER in kinds or any(objects(i + 1) == _OTHER for i in verbs_of_others):
+            return _OTHER
+        return ""
 
     def _uncommon(self, word: str) -> bool:
         """A word the rules do not know, outside basic English: a thing, where a reaction is to it."""
