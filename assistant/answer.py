@@ -51,9 +51,9 @@ FILLER_CREDIT = 0.35
 _SENTENCE_END = frozenset(".?!;:")
 _SPELLED_STEM = 4  # a pattern's word this long may be a stem of the word it matches ("monitor\\w*")
 NOT_MENTIONED = "The monograph does not mention"  # opens the line naming what a question names that it lacks
+_WHAT_IF = re.compile(r"\bwhat if\b")  # a condition, not a question word: "what if we premedicate, ...?"
 # A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?") marks a finding as queried; it
 # ends no sentence.
-_WHAT_IF = re.compile(r"\bwhat if\b")  # a condition, not a question word: "what if we premedicate, ...?"
 _QUERY_MARK = re.compile(r"(?<!\S)\?(?=[^\W\d_])")
 _CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then", "+", "&"})
 # A request is asked as much as a question: "list the labs ... and tell me exactly which days".
@@ -292,21 +292,18 @@ class AnswerType(BaseModel):
 
     def spanned(self, clause: str) -> set[str]:
         """The words of ``clause`` that this kind's patterns match, with those they let stand between."""
-        patterns = [self.asks, *(a.clause for a in self.answer_when)]
-        return {w for p in patterns for m in p.finditer(clause) for w in m.group(0).split()}
+        return {w for _, w in self._matched_words(clause)}
 
     def dimension(self, clause: str) -> set[str]:
         """The words of ``clause`` that ask for this kind or name its dimension ("how many hours", "age"): the
         words its patterns spell, not those a pattern lets stand between them ("how long should LIVER
         FUNCTION keep being checked": what is checked is the topic)."""
+        return {w for p, w in self._matched_words(clause) if _spells(_spelled(p.pattern), w)}
+
+    def _matched_words(self, clause: str) -> list[tuple[re.Pattern[str], str]]:
+        """Each word of ``clause`` that a pattern of this kind matches, with the pattern."""
         patterns = [self.asks, *(a.clause for a in self.answer_when)]
-        return {
-            w
-            for p in patterns
-            for m in p.finditer(clause)
-            for w in m.group(0).split()
-            if _spells(_spelled(p.pattern), w)
-        }
+        return [(p, w) for p in patterns for m in p.finditer(clause) for w in m.group(0).split()]
 
 
 AnswerTypes = dict[str, AnswerType]

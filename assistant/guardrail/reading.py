@@ -1249,9 +1249,9 @@ class Reader:
         denied: bool,
         objects: Callable[[int], str],
     ) -> bool:
-        """A decision about another product or thing: "continue blina?", "hold the gemtuzumab?", "stop the
-        aspirin?", "continue his levetiracetam, not ino": its object, in the next few words, names another
-        product or thing and not ours."""
+        """A decision about another product: "continue blina?", "hold the gemtuzumab?", "stop the
+        enoxaparin?", "continue his levetiracetam, not ino": its object, in the next few words, names another
+        product and not ours."""
         window = Span(intent.end, min(len(doc.surface), intent.end + _OBJECT_REACH))
         if any(s.overlaps(window) for s in ours):
             return False
@@ -1293,9 +1293,9 @@ class Reader:
         objects: Callable[[int], str],
         ours: Sequence[Span],
     ) -> bool:
-        """Every sentence that asks ("...?") acts on something other than our treatment: "ANC 0.7 on InO.
-        Start G-CSF?", "ALT 200 - which tube do I use?". A sentence's verb follows an asker ("should we") or
-        opens it; with no verb, a sentence naming our treatment asks about it ("D8 ok?")."""
+        """Every sentence that asks ("...?") acts on another product: "ANC 0.7 on InO. Start G-CSF?", "Plt 70
+        on InO - stop enoxaparin?". A sentence's verb follows an asker ("should we") or opens it; with no
+        verb, a sentence naming our treatment asks about it ("D8 ok?")."""
         surface = doc.surface
         if "?" not in surface:
             return False
