@@ -30,6 +30,7 @@ from .text import (
     english_words,
     inflections,
     is_english_word,
+    is_everyday_compound,
     is_everyday_word,
     join_split,
     normalise,
@@ -157,7 +158,7 @@ class QueryExpander:
         # Words a typo may have meant: the monograph's, clinicians' variants and stopwords ("oftn").
         spelled = corpus_words | variant_words | self._stop | self._generic
         spelled |= inflections(corpus_words | variant_words)  # "prolongign" meant "prolonging"
-        self._speller = Speller(spelled, spelled, min_length=_FUZZY_MIN_LEN, compounds=True)
+        self._speller = Speller(spelled, spelled, min_length=_FUZZY_MIN_LEN, compounds=True, by_sound=True)
         # What a word split by dictation may spell ("plate lets", "a l t"): a term, not a stopword
         self._joinable = frozenset(corpus_words | variant_words) - self._stop
         # The drug's names are typed wrong more than most words ("besonpa", "inotuzamab"), and no other
@@ -230,7 +231,7 @@ class QueryExpander:
                 continue  # numbers are values ("ALT 212"), not topics
             if word in self._corpus_words or stem(word) in self._corpus_stems:
                 concepts.append(((word,),))
-            elif is_everyday_word(word):
+            elif is_everyday_word(word) or is_everyday_compound(word):
                 filler.append(word)
             else:
                 unknown.append(word)

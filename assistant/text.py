@@ -49,6 +49,7 @@ __all__ = [
     "inflections",
     "is_basic_word",
     "is_common_word",
+    "is_everyday_compound",
     "is_everyday_word",
     "join_split",
     "negates_word",
@@ -237,6 +238,20 @@ def is_basic_word(word: str) -> bool:
 def is_common_word(word: str) -> bool:
     """True for the few hundred commonest English words, which name no person ("Note: ...", "Plan: ...")."""
     return zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+# "timepoints" is "time" + "points"; shorter parts join too many words by chance ("quinine")
+_COMPOUND_PART_MIN = 4
+
+
+def is_everyday_compound(word: str) -> bool:
+    """True for two everyday words typed as one that English does not use as one word ("timepoints",
+    "bloodwork"): no rare term the monograph could lack. A word English has is its own term, however it is
+    built ("antifungal" is no "anti" + "fungal")."""
+    return not is_english_word(word) and any(
+        is_everyday_word(word[:i]) and is_everyday_word(word[i:])
+        for i in range(_COMPOUND_PART_MIN, len(word) - _COMPOUND_PART_MIN + 1)
+    )
 
 
 def is_english_word(word: str) -> bool:
@@ -456,6 +471,29 @@ def _consonants(word: str) -> str:
     return "".join(c for c in word if c not in _VOWELS)
 
 
+# Spellings of one sound beyond ``fold_spelling``'s, as a word may be typed by ear ("prolongashun", "enzims"),
+# applied in order after it.
+_SPELLINGS_OF_A_SOUND = (
+    (re.compile(r"(?:tion|sion|shun|tian|cian)"), "xn"),
+    (re.compile(r"q|c(?![ei])"), "k"),
+    (re.compile(r"c|z"), "s"),
+    (re.compile(r"x(?!n)"), "ks"),
+    (re.compile(r"(?<=.)h"), ""),
+)
+_SOUND_MIN = 6  # a shorter word sounds like too many others
+_SOUND_LENGTH_GAP = 2  # letters a spelling by ear adds or drops ("enzims" for "enzymes")
+
+
+def _sound(word: str) -> str:
+    """A key that words spelled differently but said alike share: each sound in one spelling, the vowels
+    after the first letter left out and each run of one letter written once ("enzims", "enzymes" ->
+    "ensms")."""
+    word = fold_spelling(word)
+    for pattern, spelling in _SPELLINGS_OF_A_SOUND:
+        word = pattern.sub(spelling, word)
+    return _collapse(word[0] + _consonants(word[1:]))
+
+
 def _within(word: str, target: str) -> bool:
     """``word`` is ``target`` with some of its vowels left out: its letters in order, only vowels skipped."""
     i = 0
@@ -474,6 +512,8 @@ class Speller:
     ``min_length``: shorter words are never corrected. One edit is allowed, two from ``long_length`` letters
     (None: one edit whatever the length).
     ``compounds``: a word that is two known words typed as one is split ("riskfactor" -> "risk factor").
+    ``by_sound``: a word spelled as it sounds is corrected to a known word said alike ("prolongashun"); only
+    for a small vocabulary: among all English words too many are said alike ("azoles", "assholes").
     ``same_first_letter``: typos rarely hit the first letter, and requiring it avoids "premedication" ->
     "medication".
     """
@@ -487,10 +527,12 @@ class Speller:
         long_length: int | None = 8,
         same_first_letter: bool = True,
         compounds: bool = False,
+        by_sound: bool = False,
     ) -> None:
         self._known = frozenset(known)
         self._min, self._long, self._first = min_length, long_length, same_first_letter
         self._compounds = compounds
+        self._by_sound = by_sound
         self._targets: dict[str, list[str]] = {}
         for word in sorted(set(targets)):
             if word.isalpha() and len(word) >= min_length - 1:
@@ -501,6 +543,18 @@ class Speller:
             first: {_collapse(t): t for t in reversed(pool)} for first, pool in self._targets.items()
         }
         self.correct = lru_cache(maxsize=8192)(self._correct)
+        self._sounds: dict[str, dict[str, list[str]]] = {}
+
+    def _said_alike(self, first: str) -> dict[str, list[str]]:
+        """The targets beginning with ``first`` by their sound key, built when first needed: most questions
+        have no word spelled by ear, and the English pool is large."""
+        if first not in self._sounds:
+            keyed: dict[str, list[str]] = {}
+            for target in self._targets.get(first, ()):
+                if len(target) >= _SOUND_MIN - _SOUND_LENGTH_GAP:
+                    keyed.setdefault(_sound(target), []).append(target)
+            self._sounds[first] = keyed
+        return self._sounds[first]
 
     def _correct(self, word: str) -> str:
         if word in self._known or len(word) < self._min or len(word) > 40 or not word.isalpha():
@@ -529,6 +583,10 @@ class Speller:
                 for letter in _SOUND_ALIKE.get(word[0], "")
                 if (alike := letter + word[1:]) in self._targets.get(letter, ())
             ]
+        if not near and self._by_sound and len(word) >= _SOUND_MIN and len(_sound(word)) >= _CONSONANTS_MIN:
+            # Spelled as it sounds ("prolongashun", "enzims"): a known word said alike, of about its length
+            said = self._said_alike(word[0] if self._first else "").get(_sound(word), ())
+            near = [(t, 0, 0) for t in said if abs(len(t) - len(word)) <= _SOUND_LENGTH_GAP]
         if near:
             # Of the words equally near, the one written most often ("childen": "children", not "childe")
             closest = min(distance for _, distance, _ in near)

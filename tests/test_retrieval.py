@@ -233,6 +233,39 @@ def test_a_first_letter_typed_as_one_that_sounds_the_same_is_corrected() -> None
     assert speller.correct("tycles") == "tycles"  # no sound-alike first letter: left alone
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("prolongashun", "prolongation"),  # "tion" spelled as it sounds: three edits away
+        ("hemorage", "hemorrhage"),  # "rrh" as "r"
+        ("neutropinia", "neutropenia"),
+        ("ursodiol", "ursodiol"),  # a name said like no known word stays itself
+    ],
+)
+def test_a_word_spelled_as_it_sounds_is_the_known_word_said_alike(typed: str, meant: str) -> None:
+    from assistant.text import Speller
+
+    known = ["prolongation", "hemorrhage", "neutropenia", "neutrophils"]
+    assert Speller(known, known, by_sound=True).correct(typed) == meant
+    assert Speller(known, known).correct("prolongashun") == "prolongashun"  # only where asked for
+
+
+@pytest.mark.parametrize(
+    ("word", "compound"),
+    [
+        ("timepoints", True),
+        ("bloodwork", True),
+        ("antifungal", False),  # a word English has is its own term
+        ("quinine", False),  # parts too short to count
+        ("ursodiol", False),
+    ],
+)
+def test_two_everyday_words_typed_as_one_are_everyday(word: str, compound: bool) -> None:
+    from assistant.text import is_everyday_compound
+
+    assert is_everyday_compound(word) is compound
+
+
 def test_a_word_typed_without_its_vowels_is_the_one_word_it_spells() -> None:
     from assistant.text import Speller
 
