@@ -189,7 +189,8 @@ class Assistant:
         # A permanent discontinuation answers a yes-or-no decision about the drug whatever else it names
         # ("anaphylaxis in C1 - rechallenge with heavy premeds?": no); the premedication stays not covered.
         # A decision about something else ("is defibrotide the treatment?") is not answered, unless it asks to
-        # resume ours ("rechallenge with an antihistamine premed?").
+        # resume ours ("rechallenge with an antihistamine premed?"). A rule that holds the drug for a while
+        # does not make the rest moot: "restart at half rate?" still asks for the rate it does not give.
         stops = [h for h in hits if h.role == "verdict" and h.action == "discontinue"]
         decided = (
             draft.abstained
@@ -209,18 +210,24 @@ class Assistant:
             text = "\n\n".join(parts)
         else:
             text = draft.text
+        # A rule verdict answers a decision the passages did not; it does not answer a question that asks
+        # for what the monograph never gives ("what dose for a 3rd cycle?"): that stays not covered.
+        abstained = draft.abstained and not decided and (not hits or bool(draft.not_covered))
+        diagnostics = dict(draft.diagnostics)
+        if draft.abstained and not abstained:
+            # the passages alone would have been refused; say so without calling the answer a refusal
+            diagnostics["passages_refused"] = diagnostics.pop("abstain_reason", "")
+            diagnostics["answered_by"] = "rule verdicts"
         return Answer(
             text=text,
             quotes=quotes,
             guardrail=hits,
-            # A rule verdict answers a decision the passages did not; it does not answer a question that asks
-            # for what the monograph never gives ("what dose for a 3rd cycle?"): that stays not covered.
-            abstained=draft.abstained and not decided and (not hits or bool(draft.not_covered)),
+            abstained=abstained,
             not_covered=draft.not_covered,
             related=draft.related,
             corpus_version=self.corpus.version,
             rules_version=self.guardrail.version,
-            metadata={"retrieval": draft.diagnostics},
+            metadata={"retrieval": diagnostics},
         )
 
     def _write(

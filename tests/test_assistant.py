@@ -477,6 +477,10 @@ def test_a_permanent_discontinuation_answers_a_yes_or_no_decision_about_the_drug
     assert not answer.abstained, answer.metadata
     assert not_covered in " ".join(answer.not_covered) and not_covered in answer.text
     assert all(q.text in answer.text for q in answer.guardrail[0].quotes)
+    # the metadata does not call an answer a refusal: the passages alone were refused, the rule answered
+    retrieval = answer.metadata["retrieval"]
+    assert "abstain_reason" not in retrieval and retrieval["answered_by"] == "rule verdicts"
+    assert retrieval["passages_refused"]
 
 
 @pytest.mark.model
