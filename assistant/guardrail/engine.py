@@ -136,15 +136,20 @@ class Guardrail:
         # Each turn after one that says our infusion is under way is read with that in mind: "pt getting
         # ino now" then "he's having chills" is a reaction to it.
         # Each is also read in the units earlier turns gave their values in ("bili 70", then "now 18").
+        # Each is read with the reference limits the conversation states, in any turn ("ALT 50 on ino" then
+        # "our lab's ULN is 56 by the way"): a test's value is judged against the limit last stated for it.
         earlier, infusing, scales = [], False, {}
         lines = [line for line in context.splitlines() if line.strip()]
         names = self._first_names([*lines, question])
         lines, question = [_titled(line, names) for line in lines], _titled(question, names)
+        limits = self._reader.stated_limits([*lines, question])
         for line in lines:
-            turn = self._reader.read(line, with_criteria=False, infusing=infusing, scales=scales)
+            turn = self._reader.read(
+                line, with_criteria=False, infusing=infusing, scales=scales, limits=limits
+            )
             earlier.append(turn)
             infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
-        asked = self._reader.read(question, infusing=infusing, scales=scales)
+        asked = self._reader.read(question, infusing=infusing, scales=scales, limits=limits)
         asked = self._lettered(asked, question, earlier)
         earlier = self._same_patient(asked, earlier)
         asked = self._corrected_value(asked, earlier)

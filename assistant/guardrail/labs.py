@@ -10,7 +10,7 @@ make it abnormal. Each reading carries the sentence a pharmacist needs to check 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -153,6 +153,32 @@ _TIMES = (
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
 _NOW = frozenset({"now", "today", "currently"})
+_SENTENCE_END = re.compile(r"[.;?!]")
+_UPPER = ("uln", "upper")
+_LOWER = ("lln", "lower")
+
+
+def _holds_char(doc: Doc, span: Span, at: int) -> bool:
+    """The tokens of ``span`` cover character ``at`` of the doc's text."""
+    end = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
+    return doc.starts[span.start] <= at < end
+
+
+def _side(label: str, bound: str) -> str:
+    """The side of the range a stated limit gives: "high" (an upper limit), "low", or "" (either)."""
+    if label.startswith(_UPPER) or bound in {"<", "<=", "up to", "until", "till", "below", "under"}:
+        return "high"
+    if label.startswith(_LOWER) or bound in {">", ">=", "above", "over"}:
+        return "low"
+    return ""
+
+
+_HIGH_FLAG = "h"  # "today 71 H": a report's flag for a high value, not hours
+# A pronoun that gives the value of the test named before it ("until plts recover? they're 40"); the text
+# layer writes "they're" and "it's" as "theyre" and "its".
+_PRONOUN_VALUE = frozenset({"theyre", "its"})
+# Only in the present: "it was 35 last week" gives an earlier value, not today's.
+_PRONOUN_VERB = {"they": frozenset({"are"}), "it": frozenset({"is"})}
 _LOOSE = re.compile(r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,10}?" + r"(\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])")
 # ... or further, after a clause about the sample, when a verb gives the value ("Platelets, repeated after the
 # clumped sample and checked on the citrate tube, came back at 31", "The ALT, which the lab phoned through as
@@ -239,6 +265,18 @@ class LabReader:
         self._stated_bare = re.compile(
             rf"^[^.;?!\d]{{0,30}}?[(\[] ?(?P<low>{number}) (?:to )?(?P<high>{number}) ?[)\]]"
         )
+        # A limit stated anywhere in the conversation ("our lab's ULN for ALT is 33", "Upper limit in that lab
+        # is 1.0", "Ref range for bili here is 0.2-1.2", "In our lab ALT normal is until 33"): stated_limits.
+        self._statement = re.compile(
+            r"(?<![a-z])(?P<label>uln|lln|upper (?:reference )?limit(?: of normal)?|"
+            r"lower (?:reference )?limit(?: of normal)?|ref range|reference range|reference interval|"
+            r"normal range|lab range|range|"
+            r"reference|ref|normal(?= (?:is|up to|until|till|below|under)\b))"
+            # words between ("for ALT", "in our lab") only before a verb: "ULN during cycle 1" states none
+            r"(?:(?:(?: (?!(?:not|no|and|but|or)\b)[a-z]+){1,6}? (?:is|are|=|:|of))|(?: (?:is|are|=|:|of))?)"
+            r"(?: (?P<bound><|<=|>|>=|up to|until|till|below|under|above|over))?"
+            rf" (?P<low>{number})(?: (?:to )?(?P<high>{number}))?(?![\d.])"
+        )
 
     @property
     def not_values_before(self) -> frozenset[str]:
@@ -258,11 +296,14 @@ class LabReader:
     def finding_names(self) -> dict[str, Terms]:
         return self._findings
 
-    def read(self, doc: Doc, scales: Mapping[str, float] | None = None) -> list[LabReading]:
+    def read(
+        self, doc: Doc, scales: Mapping[str, float] | None = None, limits: Mapping[str, float] | None = None
+    ) -> list[LabReading]:
         """The values read in ``doc``. ``scales``: the unit (as its factor) each test's values were given in
         earlier in the conversation, which reads a bare number plausible in two ("bili 70" then "bili now
-        18": umol/L)."""
-        scales = scales or {}
+        18": umol/L). ``limits``: the limit the conversation last states for a test (``stated_limits``),
+        which outranks one stated beside the value ("ALT 50 (ref 7-56)", then "our ULN for ALT is 33")."""
+        scales, limits = scales or {}, limits or {}
         readings: list[LabReading] = []
         named: list[tuple[Span, str]] = []  # where each test's name stands
         for names, read_next in ((self._names, self._read_after), (self._findings, self._finding_after)):
@@ -271,23 +312,41 @@ class LabReader:
                 for span in terms.find(doc):
                     if names is self._names:
                         named.append((span, key))
-                    reading = read_next(doc, span, key, analyte, scales.get(key))
+                    reading = read_next(doc, span, key, analyte, scales.get(key), limits.get(key))
                     reading = reading or self._grade_before(doc, span, key, analyte)
                     if reading is not None:
                         readings.append(reading)
-        return readings + self._elided(doc, readings, named, scales)
+        # "our lab's ULN for ALT is 33" states a limit, not a value of ALT
+        stated = [m.start("low") for m in self._statement.finditer(doc.text)]
+        readings = [r for r in readings if not any(_holds_char(doc, r.span, at) for at in stated)]
+        return readings + self._elided(doc, readings, named, scales, limits)
 
     def _elided(
-        self, doc: Doc, readings: list[LabReading], named: list[tuple[Span, str]], scales: Mapping[str, float]
+        self,
+        doc: Doc,
+        readings: list[LabReading],
+        named: list[tuple[Span, str]],
+        scales: Mapping[str, float],
+        limits: Mapping[str, float],
     ) -> list[LabReading]:
-        """A value that opens a clause with "now" and no name ("bilirubin was high at diagnosis but
-        normalised; now 0.7"): the value of the test named last before it, read with that test's limits."""
+        """A value that opens a clause with "now" or a pronoun and no name ("bilirubin was high at diagnosis
+        but normalised; now 0.7", "hold until plts recover? they're 40"): the value of the test named last
+        before it, read with that test's limits."""
         out = []
-        for i, word in enumerate(doc.surface[:-1]):
-            number = doc.surface[i + 1]
-            opens = i == 0 or not doc.surface[i - 1][0].isalnum()
-            if word not in _NOW or not opens or not re.fullmatch(_NUMBER, number):
+        surface = doc.surface
+        for i, word in enumerate(surface[:-1]):
+            number = surface[i + 1]
+
+            def opens(at: int) -> bool:
+                return at == 0 or not surface[at - 1][0].isalnum()
+
+            pronoun = i > 0 and word in _PRONOUN_VERB.get(surface[i - 1], ()) and opens(i - 1)
+            opening = (word in _NOW or word in _PRONOUN_VALUE) and opens(i)
+            if not (opening or pronoun) or not re.fullmatch(_NUMBER, number):
                 continue
+            after = surface[i + 2] if i + 2 < len(surface) else ""
+            if after in self.not_values_before and after != _HIGH_FLAG:
+                continue  # "now 3 days since the dose", "it's 2 cycles in": a duration or a count
             if any(r.span.start <= i + 1 < r.span.end for r in readings):
                 continue
             before = [(span, key) for span, key in named if span.end <= i]
@@ -298,19 +357,27 @@ class LabReader:
             name = analyte.names[0].lower().split()
             rest = list(doc.surface[i + 1 : i + 5])
             tokens = [*name, *rest]
-            read = self._read_after(Doc.of(tokens, tokens), Span(0, len(name)), key, analyte, scales.get(key))
+            read = self._read_after(
+                Doc.of(tokens, tokens), Span(0, len(name)), key, analyte, scales.get(key), limits.get(key)
+            )
             if read is not None:
                 out.append(replace(read, span=Span(i, i + 2), words=" ".join(doc.surface[i : i + 2])))
         return out
 
     def _finding_after(
-        self, doc: Doc, span: Span, key: str, analyte: Analyte, told: float | None = None
+        self,
+        doc: Doc,
+        span: Span,
+        key: str,
+        analyte: Analyte,
+        told: float | None = None,
+        conversation_limit: float | None = None,
     ) -> LabReading | None:
         """A grade ("neutropenia G3") or an abnormal value ("thrombocytopenia at 30 G/L") after the name of a
         finding. A value that is not abnormal ("neutropenia 5 days") is not its value: the name stands."""
         reading = self._grade_after(doc, span, key, analyte)
         if reading is None:
-            reading = self._read_after(doc, span, key, analyte, told)
+            reading = self._read_after(doc, span, key, analyte, told, conversation_limit)
             if reading is not None and reading.status != "present":
                 return None
         return reading
@@ -335,9 +402,16 @@ class LabReader:
         return self._graded(doc, Span(first, span.end), key, analyte, _grade(grade))
 
     def _read_after(
-        self, doc: Doc, span: Span, key: str, analyte: Analyte, told: float | None = None
+        self,
+        doc: Doc,
+        span: Span,
+        key: str,
+        analyte: Analyte,
+        told: float | None = None,
+        conversation_limit: float | None = None,
     ) -> LabReading | None:
-        """The value after a test's name; ``told``: the factor of the unit its values were given earlier."""
+        """The value after a test's name; ``told``: the factor of the unit its values were given earlier;
+        ``conversation_limit``: the limit the conversation states for the test."""
         # The text after the analyte name: where the next token starts (or the end of the text).
         start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
         rest = doc.text[start:]
@@ -390,7 +464,9 @@ class LabReader:
         if raw is None:
             return None
         limit, judges_normal = analyte.limit.value, analyte.judges_normal
-        stated = self._stated_limit(after[unit_len:], analyte)
+        stated = conversation_limit
+        if stated is None:
+            stated = self._stated_limit(after[unit_len:], analyte)
         scale = factor if unit is not None else None  # to this file's unit, for the CTCAE grade
         if stated is not None and _same_scale(raw, stated):  # the lab's limit, in the value's unit
             limit, factor, unit, judges_normal = stated, 1.0, unit or "the stated limit", True
@@ -527,6 +603,44 @@ class LabReader:
         if value < limit:
             return "abnormal"
         return "normal" if judges_normal else "not low"
+
+    def stated_limits(self, docs: Sequence[Doc]) -> dict[str, float]:
+        """The limit each test has in the conversation (``docs``, oldest first): the last one stated for it.
+
+        A statement is of the test named nearest before its number in the same sentence ("our lab's ALT range
+        is 0-65", "ULN for ALT is 33"), or else of the one test the conversation gives a value of whose side
+        the statement gives ("ALT 50 on ino, rest normal." then "Our lab's ULN is 56 by the way"): an upper
+        limit for a test that is abnormal when high, a lower one for a count.
+        """
+        found: list[tuple[str | None, str, Doc, re.Match[str]]] = []
+        for doc in docs:
+            statements = list(self._statement.finditer(doc.text))
+            if not statements:
+                continue
+            names = [(doc.starts[sp.start], k) for k, terms in self._names.items() for sp in terms.find(doc)]
+            for m in statements:
+                sentence = max((e.end() for e in _SENTENCE_END.finditer(doc.text, 0, m.start())), default=0)
+                near = [(at, k) for at, k in names if sentence <= at < m.start("low")]
+                side = _side(m.group("label"), m.group("bound") or "")
+                found.append((max(near)[1] if near else None, side, doc, m))
+        if not found:
+            return {}
+        valued = {r.analyte for doc in docs for r in self.read(doc)}  # the tests given a value
+        limits: dict[str, float] = {}
+        for key, side, _, m in found:
+            if key is None:
+                fitting = [k for k in valued if side in ("", self._limits.analytes[k].direction)]
+                key = fitting[0] if len(fitting) == 1 else None
+            if key is None:
+                continue
+            analyte = self._limits.analytes[key]
+            if side and side != analyte.direction:
+                continue  # "ULN" beside a count: not its limit
+            low, high = m.group("low"), m.group("high")
+            value = self._number(high if high and analyte.direction == "high" else low)
+            if value is not None:
+                limits[key] = value
+        return limits
 
     def _stated_limit(self, after: str, analyte: Analyte) -> float | None:
         """The limit the text states for the value just read, on the analyte's side: the upper end of a

@@ -422,6 +422,19 @@ class Reader:
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
         return frozenset(known), tuple(targets), frozenset(medical)
 
+    def _doc(self, text: str) -> Doc:
+        """The text as the guardrail reads it: normalised, typos corrected, masked phrases masked."""
+        surface = join_split(normalise(text).split(), self._joinable)
+        tokens = [self._correct(token) for token in surface]
+        for span in self._masked.find(Doc.of(tokens, surface)):
+            tokens[span.start : span.end] = [MASK] * (span.end - span.start)
+        return Doc.of(tokens, surface)
+
+    def stated_limits(self, texts: Sequence[str]) -> dict[str, float]:
+        """The reference limit each test has where the conversation states one ("our lab's ULN for ALT is
+        33"): the last one stated."""
+        return self._labs.stated_limits([self._doc(t) for t in texts])
+
     def read(
         self,
         text: str,
@@ -429,16 +442,15 @@ class Reader:
         with_criteria: bool = True,
         infusing: bool = False,
         scales: Mapping[str, float] | None = None,
+        limits: Mapping[str, float] | None = None,
     ) -> Reading:
         """What ``text`` says. ``infusing``: an earlier turn said our infusion is under way ("pt getting ino
         now, 20 min in"), so a reaction's symptom told alone ("he's having chills and fever") is read as a
-        reaction to it. ``scales``: the units earlier turns gave each test's values in (see ``Reading``)."""
-        surface = join_split(normalise(text).split(), self._joinable)
+        reaction to it. ``scales``: the units earlier turns gave each test's values in (see ``Reading``).
+        ``limits``: each test's limit as the conversation states it (``stated_limits``)."""
+        doc = self._doc(text)
+        surface = list(doc.surface)
         typed = " ".join(surface)
-        tokens = [self._correct(token) for token in surface]
-        for span in self._masked.find(Doc.of(tokens, surface)):
-            tokens[span.start : span.end] = [MASK] * (span.end - span.start)
-        doc = Doc.of(tokens, surface)
         size = len(surface)
         intent = self._intent.find(doc)
         # "and" in "ANC 0.3 and falling" does not end a clause (`not_boundaries`).
@@ -491,7 +503,7 @@ class Reader:
         subject_spans: dict[str, list[Span]] = {}  # "liver tests" in "which liver tests ...?", "counts"
         qualifiers: list[Mention] = []
         signs_seen: dict[str, list[tuple[str, Span]]] = {}
-        labs = self._labs.read(doc, scales)
+        labs = self._labs.read(doc, scales, limits)
         for cond in self._conditions:
             cond_before, cond_after = cues(cond.before), cues(cond.after)
             covered: set[int] = set()
