@@ -100,6 +100,8 @@ DEV_QA = (
     SETS / "blind_dev67_qa.jsonl",  # round 25, a second writer
     SETS / "blind_dev68_qa.jsonl",  # round 26
     SETS / "blind_dev69_qa.jsonl",  # round 26, a second writer
+    SETS / "blind_dev70_qa.jsonl",  # round 27
+    SETS / "blind_dev71_qa.jsonl",  # round 27, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -161,6 +163,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev48_guardrail.yaml",  # round 25
     SETS / "blind_dev49_guardrail.yaml",  # round 26
     SETS / "blind_dev50_guardrail.yaml",  # round 26, a second writer (hard cases that must not fire)
+    SETS / "blind_dev51_guardrail.yaml",  # round 27
+    SETS / "blind_dev52_guardrail.yaml",  # round 27, a second writer (contrast pairs and triples)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
