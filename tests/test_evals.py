@@ -507,15 +507,24 @@ def _final_groups(size: int = 3) -> list[tuple[str, ...]]:
     return [tuple(names[i : i + size]) for i in range(0, len(names), size)]
 
 
+@pytest.fixture(scope="session")
+def finals_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder per test worker for the final sets' runs: the index is built by the first group a
+    worker runs and reused by the others (each group built its own before: most of a group's time)."""
+    return tmp_path_factory.mktemp("finals-data")
+
+
 @pytest.mark.model
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("names", _final_groups(), ids=lambda names: "+".join(n.split()[-1] for n in names))
-def test_final_blind_sets_do_not_regress(tmp_path: Path, names: tuple[str, ...]) -> None:
+def test_final_blind_sets_do_not_regress(
+    tmp_path: Path, finals_data_dir: Path, names: tuple[str, ...]
+) -> None:
     """The final blind sets (measured once, never tuned on) gate regressions at their measured values."""
     from evals import blind
 
     out = tmp_path / "out"
-    args = ["--check", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    args = ["--check", "--data-dir", str(finals_data_dir), "--out", str(out)]
     code = blind.main([*args, *(arg for name in names for arg in ("--final", name))])
     assert code == 0
     columns = json.loads((out / "blind.json").read_text())
