@@ -790,8 +790,7 @@ class Composer:
                 asking.subject or ((context.subject or asking.pointed) and not context.concepts)
             ):
                 concepts = [(tuple(self._subject_words),)]
-            elif context.concepts:
-                # "VOD ruled out, ALT normal. Proceed with day 15 ino?": the decision is about them
+            elif context.concepts and (not unmet or not (asking.context or asking.subject)):
                 concepts, hints = list(context.concepts), list(asking.context)
             elif asking.context:
                 concepts, hints = list(asking.context), list(context.concepts + context.context)
