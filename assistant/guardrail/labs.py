@@ -334,12 +334,13 @@ class LabReader:
         before it, read with that test's limits."""
         out = []
         surface = doc.surface
+
+        def opens(at: int) -> bool:
+            """The word at ``at`` opens a clause."""
+            return at == 0 or not surface[at - 1][0].isalnum()
+
         for i, word in enumerate(surface[:-1]):
             number = surface[i + 1]
-
-            def opens(at: int) -> bool:
-                return at == 0 or not surface[at - 1][0].isalnum()
-
             pronoun = i > 0 and word in _PRONOUN_VERB.get(surface[i - 1], ()) and opens(i - 1)
             opening = (word in _NOW or word in _PRONOUN_VALUE) and opens(i)
             if not (opening or pronoun) or not re.fullmatch(_NUMBER, number):
@@ -612,7 +613,7 @@ class LabReader:
         the statement gives ("ALT 50 on ino, rest normal." then "Our lab's ULN is 56 by the way"): an upper
         limit for a test that is abnormal when high, a lower one for a count.
         """
-        found: list[tuple[str | None, str, Doc, re.Match[str]]] = []
+        found: list[tuple[str | None, str, re.Match[str]]] = []
         for doc in docs:
             statements = list(self._statement.finditer(doc.text))
             if not statements:
@@ -622,12 +623,12 @@ class LabReader:
                 sentence = max((e.end() for e in _SENTENCE_END.finditer(doc.text, 0, m.start())), default=0)
                 near = [(at, k) for at, k in names if sentence <= at < m.start("low")]
                 side = _side(m.group("label"), m.group("bound") or "")
-                found.append((max(near)[1] if near else None, side, doc, m))
+                found.append((max(near)[1] if near else None, side, m))
         if not found:
             return {}
         valued = {r.analyte for doc in docs for r in self.read(doc)}  # the tests given a value
         limits: dict[str, float] = {}
-        for key, side, _, m in found:
+        for key, side, m in found:
             if key is None:
                 fitting = [k for k in valued if side in ("", self._limits.analytes[k].direction)]
                 key = fitting[0] if len(fitting) == 1 else None
