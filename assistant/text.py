@@ -8,13 +8,15 @@ look-alike letters that retrieval never saw, and coverage counted words that BM2
   joined ("S.O.S." -> "sos"), punctuation as tokens, digits split from letters ("C3D1" -> "c 3 d 1").
 - ``read``: a text's tokens, words and stems (memoised: a question is read once per ``ask``).
 - ``stem``: the one English (Snowball) stemmer.
-- ``Speller``: typo correction by edit distance with transpositions ("ofetn" -> "often").
+- ``Speller``: typo correction by edit distance with transpositions ("ofetn" -> "often"), and by sound
+  ("prolongashun" -> "prolongation").
 - ``fold_spelling``: the spelling of a Greek-derived medical word with ph/f, th/t, y/i, ae/e, oe/e, k/c and
   doubled letters merged, so that "anafilactic" or "trombocitopenia" (Romance-language spellings) meet the
   English word.
 - ``negates_word``: "afebrile" is not a typo of "febrile" but its negation (a privative prefix).
 - ``is_everyday_word``: common English ("recognised", "worry", "kids") as opposed to a rare term
-  ("ursodiol", "voriconazole"), from the ``wordfreq`` frequency lists (bundled data, no download).
+  ("ursodiol", "voriconazole"), from the ``wordfreq`` frequency lists (bundled data, no download);
+  ``is_everyday_compound``: two such words typed as one ("timepoints").
 """
 
 from __future__ import annotations
@@ -547,7 +549,7 @@ class Speller:
 
     def _said_alike(self, first: str) -> dict[str, list[str]]:
         """The targets beginning with ``first`` by their sound key, built when first needed: most questions
-        have no word spelled by ear, and the English pool is large."""
+        have no word spelled by ear."""
         if first not in self._sounds:
             keyed: dict[str, list[str]] = {}
             for target in self._targets.get(first, ()):
