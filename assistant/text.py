@@ -585,9 +585,10 @@ class Speller:
                 for letter in _SOUND_ALIKE.get(word[0], "")
                 if (alike := letter + word[1:]) in self._targets.get(letter, ())
             ]
-        if not near and self._by_sound and len(word) >= _SOUND_MIN and len(_sound(word)) >= _CONSONANTS_MIN:
+        key = _sound(word) if not near and self._by_sound and len(word) >= _SOUND_MIN else ""
+        if len(key) >= _CONSONANTS_MIN:
             # Spelled as it sounds ("prolongashun", "enzims"): a known word said alike, of about its length
-            said = self._said_alike(word[0] if self._first else "").get(_sound(word), ())
+            said = self._said_alike(word[0] if self._first else "").get(key, ())
             near = [(t, 0, 0) for t in said if abs(len(t) - len(word)) <= _SOUND_LENGTH_GAP]
         if near:
             # Of the words equally near, the one written most often ("childen": "children", not "childe")

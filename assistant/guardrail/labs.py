@@ -160,8 +160,7 @@ _LOWER = ("lln", "lower")
 
 def _holds_char(doc: Doc, span: Span, at: int) -> bool:
     """The tokens of ``span`` cover character ``at`` of the doc's text."""
-    end = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
-    return doc.starts[span.start] <= at < end
+    return doc.starts[span.start] <= at < doc.after(span)
 
 
 def _side(label: str, bound: str) -> str:
@@ -384,7 +383,7 @@ class LabReader:
         return reading
 
     def _grade_after(self, doc: Doc, span: Span, key: str, analyte: Analyte) -> LabReading | None:
-        start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
+        start = doc.after(span)
         grade = _GRADE.match(doc.text, start)
         if not grade:
             return None
@@ -414,7 +413,7 @@ class LabReader:
         """The value after a test's name; ``told``: the factor of the unit its values were given earlier;
         ``conversation_limit``: the limit the conversation states for the test."""
         # The text after the analyte name: where the next token starts (or the end of the text).
-        start = doc.starts[span.end] if span.end < len(doc.starts) else len(doc.text)
+        start = doc.after(span)
         rest = doc.text[start:]
         skipped = len(rest) - len(self._skip.sub("", rest, count=1))
         grade = _GRADE.match(rest, skipped)

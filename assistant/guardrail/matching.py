@@ -58,6 +58,10 @@ class Doc:
     def words(self, span: Span) -> str:
         return " ".join(self.surface[span.start : span.end])
 
+    def after(self, span: Span) -> int:
+        """Where the text after ``span`` starts: the next token's offset, or the end of the text."""
+        return self.starts[span.end] if span.end < len(self.starts) else len(self.text)
+
     def gap(self, start: int, end: int) -> int:
         """Words in tokens ``start:end``, how far apart two phrases read: punctuation, numbers and the letters
         of "C1D8" or "x10^9" ("c 1 d 8") do not count, so "fever during the infusion on C1D1, then on C1D8 a

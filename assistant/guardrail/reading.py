@@ -372,6 +372,8 @@ class Reader:
         self._by_stem = {stem(w): w for w in sorted(signs, key=len, reverse=True)}
         self.known_words = self._known - self._other_product.words
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
+        # A conversation's turns are made into documents twice: for the limits they state, then to be read
+        self._doc = lru_cache(maxsize=256)(self._doc_uncached)
 
     def _vocabularies(
         self, spec: RulesFile, corpus: Corpus
@@ -422,7 +424,7 @@ class Reader:
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
         return frozenset(known), tuple(targets), frozenset(medical)
 
-    def _doc(self, text: str) -> Doc:
+    def _doc_uncached(self, text: str) -> Doc:
         """The text as the guardrail reads it: normalised, typos corrected, masked phrases masked."""
         surface = join_split(normalise(text).split(), self._joinable)
         tokens = [self._correct(token) for token in surface]
