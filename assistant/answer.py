@@ -256,6 +256,9 @@ class AnswerType(BaseModel):
     # A kind named by what a question is about, not by how it asks (pregnancy, storage): said in a statement
     # ("Mum is breastfeeding - can she have it?"), it is what a question with no topic of its own asks about.
     subject: bool = False
+    # A kind asked of the drug itself ("what is it actually for?", "what kind of drug is it?"): the
+    # question's other words are the asker's setting, not a topic the monograph must cover.
+    about_drug: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -740,6 +743,7 @@ class Composer:
             p.id: frozenset(w for w, credit in self._stems[p.id].items() if credit < 1.0)
             for p in corpus.passages
         }
+        self._scope_of = {p.text: self._scope[p.id] for p in corpus.passages}
         df = Counter(s for stems in self._stems.values() for s in stems)
         n = len(corpus.passages)
         self._idf = {s: math.log(1 + n / count) for s, count in df.items()}
@@ -773,8 +777,19 @@ class Composer:
                 # what defibrotide dose?") asks about the statements' topic.
                 concepts = list(context.concepts)
         hints = [*asking.context, *(c for c in context.concepts + context.context if c not in concepts)]
-        # Everyday words the monograph lacks, and shorthand it does not know ("tki"), in what is asked.
-        unmet = [*asking.filler, *(w for w in asking.unknown if len(w) < _NAMED_MIN_LENGTH)]
+        # Everyday words the monograph lacks, and shorthand it does not know ("tki"), in what is asked; not
+        # the words that say what kind of answer is wanted, when the monograph gives that kind ("continue
+        # or wait?", "how often"): they frame the question, and whether it is given is tested on its own.
+        framing = self._framing(parts)
+        of_drug = any(
+            kind.about_drug
+            for clause in parts.clauses
+            for kind in self._kinds_asked(clause.text, clause.typed)
+        )
+        unmet = [
+            *(w for w in asking.filler if w not in framing),
+            *(w for w in asking.unknown if len(w) < _NAMED_MIN_LENGTH),
+        ]
         if blocked:
             open_words = {w for k in parts.clauses if k.text not in blocked for w in k.expansion.filler}
             unmet = (
@@ -786,7 +801,9 @@ class Composer:
             # With no topic of its own, what is asked is about the ruled-out findings it names ("hang the ino
             # without a CBC?"), the statements' topic ("ALT 300 on day 8. What now?") or the drug ("What is
             # Besponsa?"); its words the monograph lacks still count against it, and the score decides.
-            if not unmet and (
+            # A kind of answer the monograph gives, asked of the drug ("what is it actually for?"), is about
+            # the drug whatever other words come with it.
+            if (not unmet or of_drug) and (
                 asking.subject or ((context.subject or asking.pointed) and not context.concepts)
             ):
                 concepts = [(tuple(self._subject_words),)]
@@ -805,6 +822,24 @@ class Composer:
             out.append((alternatives, weight * credit))
         out += [([frozenset({f"?{w}"})], self._unknown_weight * FILLER_CREDIT) for w in unmet]
         return out
+
+    def left_open(self, parts: QuestionParts, passages: Sequence[str]) -> list[str]:
+        """What the question asks that these passages (a rule's own sentences) do not give: nothing when a
+        rule's sentence answers the choice the quoted passages left open ("continue or wait?"). A passage
+        that applies only in a setting the question excludes ("not going to transplant") gives nothing."""
+        outside = self._outside_scope(parts)
+        given = [p for p in passages if not outside & self._scope_of.get(p, frozenset())]
+        return self._not_covered(parts, given)[0] if given else ["nothing given"]
+
+    def _framing(self, parts: QuestionParts) -> frozenset[str]:
+        """The words of the asking clauses that ask for a kind of answer the monograph gives."""
+        return frozenset(
+            w
+            for clause in parts.clauses
+            for kind in self._kinds_asked(clause.text, clause.typed)
+            if kind.steer
+            for w in kind.dimension(clause.text)
+        )
 
     def compose(
         self, parts: QuestionParts, ranked: Sequence[Scored], quoted_before: frozenset[str] = frozenset()
@@ -1184,8 +1219,11 @@ class Composer:
         if not concepts:
             return None
 
-        # the words between the ones that ask ("how long should LIVER FUNCTION keep being checked?")
-        inside = kind.spanned(clause.text) - dimension
+        # the words between the ones that ask ("how long should LIVER FUNCTION keep being checked?"), for
+        # any kind the clause asks ("for how long after TRANSPLANTATION should LIVER FUNCTION be monitored in
+        # patients previously given it" asks a time course too, whose own words are only "how long after")
+        kinds = self._kinds_asked(clause.text, clause.typed)
+        inside = set().union(*(k.spanned(clause.text) for k in (kind, *kinds))) - dimension
 
         def specificity(concept: Concept) -> tuple[bool, bool, float]:
             rarity = min(max(self._idf.get(stem(w), self._unknown_weight) for w in p) for p in concept)

@@ -156,7 +156,15 @@ class Assistant:
             merged = merge_rankings(ranked, *searched)
             retry = self.composer.compose(parts, merged, quoted)
             draft = draft if retry.abstained else retry
-        answer = self._assemble(draft, hits, question)
+        # A rule's own sentences may give what the quoted passages left open ("continue or wait?" beside
+        # a finding the rule covers): then the rule answers, and the answer is no refusal.
+        by_rule = (
+            draft.abstained
+            and bool(draft.not_covered)
+            and bool(hits)
+            and not self.composer.left_open(parts, [q.text for h in hits for q in h.quotes])
+        )
+        answer = self._assemble(draft, hits, question, by_rule)
         answer.metadata["generator"] = "extractive"
         # Why the model was not asked, whenever it was not: set on every path, so that no answer leaves
         # a reader guessing. A rule comes first: no pattern list can catch every way a model could
@@ -177,7 +185,7 @@ class Assistant:
         self._record(answer, channel, question, user)
         return answer
 
-    def _assemble(self, draft: Draft, hits: list[RuleHit], question: str) -> Answer:
+    def _assemble(self, draft: Draft, hits: list[RuleHit], question: str, by_rule: bool = False) -> Answer:
         """Rule verdicts first, whatever retrieval found; then the quoted passages, unless the passage that
         answers best is a verdict's own sentence: then the verdict is the answer, and passages that only
         share the finding's words ("Detect ALT, AST ..." beside "AST 4x ULN, continue?") are left out."""
@@ -212,7 +220,7 @@ class Assistant:
             text = draft.text
         # A rule verdict answers a decision the passages did not; it does not answer a question that asks
         # for what the monograph never gives ("what dose for a 3rd cycle?"): that stays not covered.
-        abstained = draft.abstained and not decided and (not hits or bool(draft.not_covered))
+        abstained = draft.abstained and not decided and not by_rule and (not hits or bool(draft.not_covered))
         diagnostics = dict(draft.diagnostics)
         if draft.abstained and not abstained:
             # the passages alone would have been refused; say so without calling the answer a refusal
@@ -223,7 +231,7 @@ class Assistant:
             quotes=quotes,
             guardrail=hits,
             abstained=abstained,
-            not_covered=draft.not_covered,
+            not_covered=[] if by_rule else draft.not_covered,
             related=draft.related,
             corpus_version=self.corpus.version,
             rules_version=self.guardrail.version,

@@ -102,6 +102,8 @@ DEV_QA = (
     SETS / "blind_dev69_qa.jsonl",  # round 26, a second writer
     SETS / "blind_dev70_qa.jsonl",  # round 27
     SETS / "blind_dev71_qa.jsonl",  # round 27, a second writer
+    SETS / "blind_dev72_qa.jsonl",  # round 28
+    SETS / "blind_dev73_qa.jsonl",  # round 28, a second writer
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -165,6 +167,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev50_guardrail.yaml",  # round 26, a second writer (hard cases that must not fire)
     SETS / "blind_dev51_guardrail.yaml",  # round 27
     SETS / "blind_dev52_guardrail.yaml",  # round 27, a second writer (contrast pairs and triples)
+    SETS / "blind_dev53_guardrail.yaml",  # round 28 (day unit panels, trends, several patients)
+    SETS / "blind_dev54_guardrail.yaml",  # round 28, a second writer (non-native, lay words, contrast pairs)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

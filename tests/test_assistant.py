@@ -453,6 +453,29 @@ def test_a_rule_beside_an_uncovered_ask_keeps_the_question_not_covered(
 
 @pytest.mark.model
 @pytest.mark.parametrize(
+    ("question", "rule"),
+    [
+        (
+            "Patient 59 years, woman, she receive inotuzumab cycle 1, now the bilirubin is 2.0 mg/dL and the "
+            "AST is 95. Is possible to continue the treatment or we must to wait?",
+            "liver_abnormal",
+        ),
+        ("71F, anaphylaxis with stridor during InO, now resolved. Can she get D8 if we premedicate?", None),
+    ],
+)
+def test_a_rule_answers_the_choice_the_passages_left_open(
+    assistant: Assistant, question: str, rule: str | None
+) -> None:
+    """A rule's own sentence gives what the quoted passages did not ("continue or wait?": suspend until
+    normal): the rule answers, so the answer is no refusal and says nothing is left open."""
+    answer = assistant.ask(question)
+    assert answer.guardrail and not answer.abstained
+    assert rule is None or rule in {h.rule_id for h in answer.guardrail}
+    assert answer.metadata["retrieval"]["answered_by"] == "rule verdicts"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
     ("question", "rule", "not_covered"),
     [
         (

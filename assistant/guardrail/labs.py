@@ -134,7 +134,10 @@ _SKIP = (
     r"a|(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
     r" at) ){0,4}"
 )
-_TREND = re.compile(rf" (?:> |to |then |now |, )+{_NUMBER}(?![\d.])")  # "150, 90, now 45"
+_WHEN = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|yesterday|(?:d|day) \d{1,2})(?: :)? "
+_DAY_NAMED = re.compile(rf" {_WHEN}")
+# "150, 90, now 45"; each step may carry the day it was taken ("Mon 35, Wed 62, Fri 118", "d1 2.4, d8 1.1")
+_TREND = re.compile(rf" (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
@@ -444,8 +447,10 @@ class LabReader:
         steps = []
         while trend := _TREND.match(rest, (steps or [found])[-1].end()):
             steps.append(trend)
-        if len(steps) > 1 or (steps and "," not in steps[0].group(0)):
-            found = steps[-1]  # a trend joined only by one comma is a list or a decimal comma ("0,4, give")
+        # a trend joined only by one comma is a list or a decimal comma ("0,4, give"), unless a day is named
+        one = steps[0].group(0) if len(steps) == 1 else ""
+        if len(steps) > 1 or (steps and ("," not in one or _DAY_NAMED.search(one))):
+            found = steps[-1]
         after = rest[found.end() :].lstrip()
         fold = _BARE_MULTIPLE.match(after)
         if fold:  # "transaminases up 3x": a multiple with its limit left out is one of the ULN

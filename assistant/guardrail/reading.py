@@ -9,6 +9,7 @@ which rules fire; ``engine`` decides that from the readings of every user turn.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -39,6 +40,15 @@ from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
 
+_FULL_STOPS = frozenset({".", "!", "?", ";"})  # what ends a sentence, not a clause
+# Nouns a patient's label follows in a question ("twin A", "beds 1 and 3"), and what joins labels
+_LABEL_NOUNS = frozenset(
+    {"bed", "beds", "bay", "bays", "room", "rooms", "chair", "chairs", "cubicle", "cubicles", "pt", "pts"}
+    | {"patient", "patients", "twin", "twins", "case", "cases", "child", "baby"}
+)
+_LABEL_JOINS = frozenset({"and", "&", ",", "or", "+"})
+_LIST_OPENERS = _FULL_STOPS | {":", "-"}  # before each item of a list of patients ("Day unit: Bed 1: ...")
+_PERSONAL = frozenset({"he", "she", "him", "her", "his", "hers", "hes", "shes"})  # one patient, pointed at
 _LISTING = frozenset({"and", "&", "+"})  # joins the patients a question names
 _STEMMED_MIN = 4  # a sign's word this long is read in its "-ing" form too ("rigoring" for "rigor")
 
@@ -659,7 +669,10 @@ class Reader:
             canonical.setdefault(key, owners[i])
         bounds = (clauses, sentences)
         several = len(set(keys)) > 1
-        asks_every = self._asks_every(doc, refs, clauses)
+        labels = _labels_asked(doc, refs, keys)
+        # a question naming its patients by label ("Dose twin B today?") asks about those, not about all
+        patient_refs = [r for r in refs if r.start not in relatives]
+        asks_every = not labels and self._asks_every(doc, patient_refs, bounds)
         read_for = partial(self._other_patients_in_text, doc, mentions, refs, owners)
         patients = tuple(
             (name, tuple(read_for(owner, bounds, asks_every)))
@@ -667,7 +680,10 @@ class Reader:
             if several
         )
         if patients:  # read for the patient named last, the one asked about
-            mentions = list(dict(patients)[keys[-1]])
+            # the one the question names by label ("Dose twin A today?"), or each it names ("beds 1 and 3?")
+            read = dict(patients)
+            asked = [read[k] for k in labels if k in read] or [read[keys[-1]]]
+            mentions = list(asked[0]) if len(asked) == 1 else _own_of_each(asked)
         denied = len(ours) < len(named)
         # "Bed 3 (blina, not InO) plt 15 ... Continue?", "he's not on InO. Next asparaginase dose?": our drug
         # named only to say it is not given, beside another product: every decision is about that product
@@ -687,7 +703,7 @@ class Reader:
         )
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         return Reading(
-            patient=keys[-1] if keys else "",
+            patient=(labels[0] if len(labels) == 1 else keys[-1]) if keys else "",
             patients=patients,
             asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
@@ -875,16 +891,30 @@ class Reader:
             out.append(m)
         return out
 
-    def _asks_every(self, doc: Doc, refs: list[Span], clauses: Boundaries) -> bool:
+    def _asks_every(self, doc: Doc, refs: list[Span], bounds: tuple[Boundaries, Boundaries]) -> bool:
         """After the last patient it names, the text asks about all of them ("Bed 1: plt 33. Bed 2: plt 250.
         ok to give both?", "which of them can I release?"), or the question names several ("Give chair 3 and
-        chair 4?"); "all three on Besponsa" in a handover tells."""
+        chair 4?"); "all three on Besponsa" in a handover tells. So does a list of patients, each opening a
+        sentence, followed by a question in a sentence of its own that names none of them ("Bed 1: plt 30.
+        Bed 2: ALT 200. Ok to dose?"): it may be about any of them, so each one's rules are shown rather than
+        guessing which is meant."""
+        clauses, _ = bounds
         after = refs[-1].end if refs else 0
         if any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)):
             return True
         marks = [i for i, t in enumerate(doc.surface) if t == "?"]
         if not marks:
             return False
+        keys = {_patient_key(doc.words(r)) for r in refs}
+        if len(keys) >= 2:
+            ends = [i for i, t in enumerate(doc.surface[: marks[-1]]) if t in _FULL_STOPS]
+            listed = all(r.start == 0 or doc.surface[r.start - 1] in _LIST_OPENERS for r in refs)
+            # the question points at one of them by its label or a pronoun ("Dose twin B today?", "Verify
+            # 16?", "give her D15?")
+            asking = set(doc.surface[ends[-1] + 1 : marks[-1]]) if ends else set()
+            pointed = asking & (keys | _PERSONAL)
+            if listed and ends and after <= ends[-1] and not pointed:
+                return True
         opened = marks[-1] - 1  # the asking clause: back to a boundary other than "and"
         while opened >= 0 and not (
             clauses.between(opened, opened + 1) and doc.surface[opened] not in _LISTING
@@ -1741,3 +1771,27 @@ def _patient_key(words: str) -> str:
         return last
     # "Mrs Hill's family" (read "mrs hills") is Mrs Hill
     return words[:-1] if last.endswith("s") and len(last) > _POSSESSIVE_MIN else words
+
+
+def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[str]:
+    """The patients of a text about several that its last question names by their label alone, after the last
+    full name ("Bed 1: plt 30. Bed 2: ALT 200. Ok to dose beds 1 and 3?", "... Dose twin A today?")."""
+    if len(set(keys)) < 2 or "?" not in doc.surface:
+        return []
+    last = len(doc.surface) - 1 - doc.surface[::-1].index("?")
+    ends = [i for i, t in enumerate(doc.surface[:last]) if t in _FULL_STOPS]
+    start = max([refs[-1].end, *(e + 1 for e in ends)])
+    named, chained = [], False
+    for word, label in itertools.pairwise(doc.surface[start - 1 : last]):
+        if label in keys and (word in _LABEL_NOUNS or (chained and word in _LABEL_JOINS)):
+            named.append(label)
+            chained = True
+        elif label not in _LABEL_JOINS:
+            chained = False
+    return list(dict.fromkeys(named))
+
+
+def _own_of_each(readings: Sequence[Sequence[Mention]]) -> list[Mention]:
+    """The findings of several patients asked about together: each one's own, once."""
+    own = {m.span: m for mentions in readings for m in mentions if m.status != "other"}
+    return [own.get(m.span, m) for m in readings[0]]
