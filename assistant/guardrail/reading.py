@@ -41,12 +41,6 @@ from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
 
 _FULL_STOPS = frozenset({".", "!", "?", ";"})  # what ends a sentence, not a clause
-# Nouns a patient's label follows in a question ("twin A", "beds 1 and 3"), and what joins labels
-_LABEL_NOUNS = frozenset(
-    {"bed", "beds", "bay", "bays", "room", "rooms", "chair", "chairs", "cubicle", "cubicles", "pt", "pts"}
-    | {"patient", "patients", "twin", "twins", "case", "cases", "child", "baby"}
-)
-_LABEL_JOINS = frozenset({"and", "&", ",", "or", "+"})
 _LIST_OPENERS = _FULL_STOPS | {":", "-"}  # before each item of a list of patients ("Day unit: Bed 1: ...")
 _PERSONAL = frozenset({"he", "she", "him", "her", "his", "hers", "hes", "shes"})  # one patient, pointed at
 _LISTING = frozenset({"and", "&", "+"})  # joins the patients a question names
@@ -1744,6 +1738,10 @@ def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
 _TITLES = frozenset({"mr", "mrs", "ms", "miss"})  # patient_ref's names by title (corpus/rules.yaml)
 _PLACES = frozenset({"bed", "room", "bay", "chair", "cubicle"})  # ... and by where they are
 _WHERE = frozenset({"in", "at"})  # "Patient A in bay 1": one patient and where they are
+# Nouns a patient's label follows in a question ("twin A", "beds 1 and 3"): patient_ref's, singular or plural
+_PERSONS = frozenset({"pt", "patient", "twin", "case", "child", "baby"})
+_LABEL_NOUNS = frozenset({*_PLACES, *_PERSONS, *(f"{noun}s" for noun in (*_PLACES, *_PERSONS))})
+_LABEL_JOINS = frozenset({"and", "&", ",", "or", "+"})  # "beds 1 and 3", "pts A, B"
 
 
 def _ref_kind(first: str) -> str:
