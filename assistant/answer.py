@@ -256,7 +256,7 @@ class AnswerType(BaseModel):
     # A kind named by what a question is about, not by how it asks (pregnancy, storage): said in a statement
     # ("Mum is breastfeeding - can she have it?"), it is what a question with no topic of its own asks about.
     subject: bool = False
-    # A kind asked of the drug itself ("what is it actually for?", "what kind of drug is it?"): the
+    # A steering kind asked of the drug itself ("what is it actually for?", "what kind of drug is it?"): the
     # question's other words are the asker's setting, not a topic the monograph must cover.
     about_drug: bool = False
 
@@ -781,11 +781,7 @@ class Composer:
         # the words that say what kind of answer is wanted, when the monograph gives that kind ("continue
         # or wait?", "how often"): they frame the question, and whether it is given is tested on its own.
         framing = self._framing(parts)
-        of_drug = any(
-            kind.about_drug
-            for clause in parts.clauses
-            for kind in self._kinds_asked(clause.text, clause.typed)
-        )
+        of_drug = any(kind.about_drug for kind in self._steering(parts))
         unmet = [
             *(w for w in asking.filler if w not in framing),
             *(w for w in asking.unknown if len(w) < _NAMED_MIN_LENGTH),

@@ -896,25 +896,24 @@ class Reader:
         after = refs[-1].end if refs else 0
         if any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)):
             return True
-        marks = [i for i, t in enumerate(doc.surface) if t == "?"]
-        if not marks:
+        question = _last_question(doc)
+        if question is None:
             return False
+        sentence, mark = question
         keys = {_patient_key(doc.words(r)) for r in refs}
-        if len(keys) >= 2:
-            ends = [i for i, t in enumerate(doc.surface[: marks[-1]]) if t in _FULL_STOPS]
+        if len(keys) >= 2 and after < sentence:
             listed = all(r.start == 0 or doc.surface[r.start - 1] in _LIST_OPENERS for r in refs)
             # the question points at one of them by its label or a pronoun ("Dose twin B today?", "Verify
             # 16?", "give her D15?")
-            asking = set(doc.surface[ends[-1] + 1 : marks[-1]]) if ends else set()
-            pointed = asking & (keys | _PERSONAL)
-            if listed and ends and after <= ends[-1] and not pointed:
+            pointed = set(doc.surface[sentence:mark]) & (keys | _PERSONAL)
+            if listed and not pointed:
                 return True
-        opened = marks[-1] - 1  # the asking clause: back to a boundary other than "and"
+        opened = mark - 1  # the asking clause: back to a boundary other than "and"
         while opened >= 0 and not (
             clauses.between(opened, opened + 1) and doc.surface[opened] not in _LISTING
         ):
             opened -= 1
-        return len({doc.words(r).lower() for r in refs if opened < r.start < marks[-1]}) >= 2
+        return len({doc.words(r).lower() for r in refs if opened < r.start < mark}) >= 2
 
     def _narrative_pairs(
         self, doc: Doc, symptoms: list[Span], infusions: list[Span], found: list[tuple[Span, ...]]
@@ -1771,16 +1770,25 @@ def _patient_key(words: str) -> str:
     return words[:-1] if last.endswith("s") and len(last) > _POSSESSIVE_MIN else words
 
 
+def _last_question(doc: Doc) -> tuple[int, int] | None:
+    """Where the sentence of the text's last question mark starts, and where that mark stands."""
+    if "?" not in doc.surface:
+        return None
+    mark = len(doc.surface) - 1 - doc.surface[::-1].index("?")
+    ends = [i for i, t in enumerate(doc.surface[:mark]) if t in _FULL_STOPS]
+    return (ends[-1] + 1 if ends else 0), mark
+
+
 def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[str]:
     """The patients of a text about several that its last question names by their label alone, after the last
     full name ("Bed 1: plt 30. Bed 2: ALT 200. Ok to dose beds 1 and 3?", "... Dose twin A today?")."""
-    if len(set(keys)) < 2 or "?" not in doc.surface:
+    question = _last_question(doc)
+    if len(set(keys)) < 2 or question is None:
         return []
-    last = len(doc.surface) - 1 - doc.surface[::-1].index("?")
-    ends = [i for i, t in enumerate(doc.surface[:last]) if t in _FULL_STOPS]
-    start = max([refs[-1].end, *(e + 1 for e in ends)])
+    sentence, mark = question
+    start = max(refs[-1].end, sentence)
     named, chained = [], False
-    for word, label in itertools.pairwise(doc.surface[start - 1 : last]):
+    for word, label in itertools.pairwise(doc.surface[start - 1 : mark]):
         if label in keys and (word in _LABEL_NOUNS or (chained and word in _LABEL_JOINS)):
             named.append(label)
             chained = True
