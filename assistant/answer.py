@@ -41,7 +41,17 @@ from .corpus import Corpus
 from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Concept, Expansion, QueryExpander, Scored
-from .text import EMPHASIS, POLITE, is_verb_form, normalise, quantities, stem, without_intensifiers, words
+from .text import (
+    EMPHASIS,
+    POLITE,
+    is_verb_form,
+    list_markers,
+    normalise,
+    quantities,
+    stem,
+    without_intensifiers,
+    words,
+)
 
 HEADING_CREDIT = 0.75  # a word only in a passage's section title
 CONTEXT_CREDIT = 0.1  # ruled-out findings and patient details still hint at the topic
@@ -105,7 +115,6 @@ _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
 # The label of an enumerated item: a digit, a lower-case roman numeral or one letter ("(ii)", "(b)").
-_LIST_ITEM = re.compile(r"\d|[ivx]{1,4}|[a-h]")
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "advice"})
 # "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.
@@ -387,7 +396,7 @@ def split_question(
             or bool(_ASKING_VERBS & words)
             or knowing
             or joined
-            or bool(_list_markers(tokens))  # "... requests (i) the causes and (ii) the rate": a list asks
+            or bool(list_markers(tokens))  # "... requests (i) the causes and (ii) the rate": a list asks
         )
 
     asking = [s for s in sentences if asks(s)]
@@ -400,7 +409,8 @@ def split_question(
     # threshold ...?", "... - specifically, is voriconazole OK?"); "does gemtuzumab also cause SOS?" is one.
     clauses: list[list[tuple[str, str]]] = [[]]
     closers: list[set[str]] = [set()]  # the separators after each clause ("?", ",", "and")
-    markers = _list_markers([t for t, _ in asking_pairs])
+    markers = dict(list_markers([t for t, _ in asking_pairs]))
+    labels = {i for start, end in markers.items() for i in range(start + 1, end)}
     enclosed = _parenthesised(asking_pairs)
     for i, (token, typed) in enumerate(asking_pairs):
         if i in markers:  # "(i) the main causes ... and (ii) the percentage": each item is a clause
@@ -410,7 +420,7 @@ def split_question(
                 clauses.append([])
                 closers.append(set())
             continue
-        if i - 1 in markers or i - 2 in markers:
+        if i in labels:
             continue
         following = asking_pairs[i + 1][0] if i + 1 < len(asking_pairs) else ""
         after = asking_pairs[i + 2][0] if i + 2 < len(asking_pairs) else ""
@@ -486,17 +496,6 @@ def _parenthesised(pairs: Sequence[tuple[str, str]]) -> set[int]:
         if depth:
             inside.add(i)
     return inside
-
-
-def _list_markers(tokens: Sequence[str]) -> set[int]:
-    """Where an enumerated item opens: "(" and a numeral or a letter and ")", as in "(1) ... and (2) ..." or
-    "(a) ..., (b) ...". Two markers at least, so that "(B-ALL)" or one "(i)" is not a list."""
-    found = {
-        i
-        for i in range(len(tokens) - 2)
-        if tokens[i] == "(" and tokens[i + 2] == ")" and _LIST_ITEM.fullmatch(tokens[i + 1])
-    }
-    return found if len(found) > 1 else set()
 
 
 def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following: str, after: str) -> bool:

@@ -18,7 +18,17 @@ from .errors import AssistantError, CorpusError
 M = TypeVar("M")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: the same documents, parsed about eight times faster (the
+# evaluation sets hold some 17,000 situations, read by every test worker and every evaluation run)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """Safe YAML, as ``yaml.safe_load`` reads it, for the evaluation sets and reports."""
+    return yaml.load(text, Loader=_SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):
     """Safe YAML that refuses a key written twice in one mapping: PyYAML would keep the last silently, so
     a second "hepatotoxicity:" entry in synonyms.yaml would drop the first one's variants unnoticed."""
 

@@ -89,6 +89,9 @@ _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/
 _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z]\.(?: [a-z]\.)+(?= |$)")
 # Speech-to-text's spelling of the drug's short name, InO said aloud ("on in oh day fifteen")
 _SPOKEN_INO = re.compile(r"(?<![a-z])in oh(?![a-z])")
+# A line that ends without punctuation ends a sentence: a message's lines are its items ("3) Mr M: ALT
+# 130\nWho can I start?"), and a monograph heading is not part of the sentence under it.
+_LINE_END = re.compile(r"(?<=[a-z0-9)%])[ \t]*\n\s*(?=\S)")
 _NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycles"
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
@@ -102,10 +105,10 @@ def normalise(text: str) -> str:
 
     Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
-    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; hyphens, slashes and
-    other symbols -> spaces; punctuation kept as its own token (it ends clauses); digits split from letters
-    ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5"); "cycle three day eight" and "grade three" in
-    digits. Whole tokens separated by single spaces.
+    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; a line break after a
+    word ends a sentence ("."); hyphens, slashes and other symbols -> spaces; punctuation kept as its own
+    token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept
+    ("2.5"); "cycle three day eight" and "grade three" in digits. Whole tokens separated by single spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
@@ -118,6 +121,7 @@ def normalise(text: str) -> str:
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _INNER_APOSTROPHE.sub("", text)
     text = _NUMBER_SIGN.sub(" number ", text)
+    text = _LINE_END.sub(" . ", text)
     text = _OTHER.sub(" ", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
@@ -200,6 +204,45 @@ def read(text: str) -> Text:
     tokens = tuple(normalised.split())
     found = tuple(t for t in tokens if t[0].isalnum())
     return Text(normalised, tokens, found, tuple(stem(w) for w in found))
+
+
+_ITEM_LABEL = re.compile(r"\d{1,2}|[ivx]{1,4}|[a-h]")  # "1", "12", "ii", "b"
+
+
+def _label_value(label: str) -> int | None:
+    """Where a bare item label counts from: "3" is 3, "c" is 3 (roman numerals are left to brackets)."""
+    if label.isdigit():
+        return int(label)
+    return ord(label) - ord("a") + 1 if len(label) == 1 and "a" <= label <= "h" else None
+
+
+def list_markers(tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """The labels that open the items of an enumerated list, as token spans: "(1) ... (2) ...", "(a) ...,
+    (b) ...", or unbracketed "1) ... 2) ...", "a) ... b) ...". Two at least, so that "(B-ALL)" or one "(i)"
+    is no list. Unbracketed labels must count up from the first, one by one, so that "(grade 2)" or "plt 40
+    (was 88)" is none: ``normalise`` has turned a message's line breaks into spaces, and these labels are
+    what is left of its lines."""
+    bracketed = [
+        (i, i + 3)
+        for i in range(len(tokens) - 2)
+        if tokens[i] == "(" and tokens[i + 2] == ")" and _ITEM_LABEL.fullmatch(tokens[i + 1])
+    ]
+    if len(bracketed) > 1:
+        return bracketed
+    bare = [
+        (i, _label_value(tokens[i]))
+        for i in range(len(tokens) - 1)
+        if tokens[i + 1] == ")" and (i == 0 or tokens[i - 1] != "(") and _ITEM_LABEL.fullmatch(tokens[i])
+    ]
+    run: list[tuple[int, int]] = []
+    expected = None
+    for i, value in bare:
+        if value is not None and value == expected:
+            run.append((i, i + 2))
+            expected += 1
+        elif value == 1 and len(run) < 2:  # a list starts at "1" or "a"
+            run, expected = [(i, i + 2)], 2
+    return run if len(run) > 1 else []
 
 
 def words(text: str) -> list[str]:

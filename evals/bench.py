@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from assistant import Assistant, Settings
+from assistant.data import parse_yaml
 from assistant.embedding import load_embeddings, load_model
 from assistant.settings import PROJECT_ROOT, apply_library_defaults
 
@@ -30,7 +29,7 @@ QUESTIONS_FILE = PROJECT_ROOT / "tests" / "data" / "dev_questions.yaml"
 
 
 def _questions() -> list[str]:
-    dev = yaml.safe_load(QUESTIONS_FILE.read_text(encoding="utf-8"))
+    dev = parse_yaml(QUESTIONS_FILE.read_text(encoding="utf-8"))
     return (
         [c["q"] for c in dev["answerable"]]
         + list(dev["not_answerable"])

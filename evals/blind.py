@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from assistant.data import parse_yaml
 
 from . import guardrail as guardrail_eval
 from .cases import Case, load_dataset
@@ -104,6 +104,7 @@ DEV_QA = (
     SETS / "blind_dev71_qa.jsonl",  # round 27, a second writer
     SETS / "blind_dev72_qa.jsonl",  # round 28
     SETS / "blind_dev73_qa.jsonl",  # round 28, a second writer
+    SETS / "blind_dev74_qa.jsonl",  # round 29
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -169,6 +170,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev52_guardrail.yaml",  # round 27, a second writer (contrast pairs and triples)
     SETS / "blind_dev53_guardrail.yaml",  # round 28 (day unit panels, trends, several patients)
     SETS / "blind_dev54_guardrail.yaml",  # round 28, a second writer (non-native, lay words, contrast pairs)
+    SETS / "blind_dev55_guardrail.yaml",  # round 29 (numbered and lettered lists, printouts, lay words)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -361,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check(column: dict[str, Any], column_name: str) -> list[str]:
     """Violations of ``thresholds_blind.yaml`` (its section for this final blind column)."""
-    bounds = (yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8")) or {}).get(column_name)
+    bounds = (parse_yaml(THRESHOLDS.read_text(encoding="utf-8")) or {}).get(column_name)
     if not bounds:
         return [f"{column_name}: no thresholds in {THRESHOLDS.name}"]
     values = {**{f"answers.{k}": v for k, v in column["answers"].items()}}

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from assistant.data import parse_yaml
 from assistant.guardrail import Guardrail
 
 EVALS_DIR = Path(__file__).resolve().parent
@@ -41,7 +42,7 @@ class Situation:
 
 def load_situations(path: Path) -> list[Situation]:
     """Every case of a situations file; a malformed case stops with its kind and position."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping from kind to cases")
     out = []

@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
+from assistant.data import parse_yaml
+
 from . import metrics
 from .cases import DEFAULT_DATASET, Case, DatasetError, load_dataset
 from .metrics import Observed
@@ -85,7 +87,7 @@ def run_system(
 def load_thresholds(path: Path) -> dict[str, dict[str, float]]:
     """The gate: ``min`` and ``max`` maps of metric name -> bound. Unknown metric names are an error."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SystemExit(f"cannot read thresholds {path}: {exc}") from exc
     unknown = [

@@ -7,15 +7,15 @@ import sqlite3
 import unicodedata
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import assistant as public
 from assistant import Answer, Assistant, InvalidQuestion
+from assistant.data import parse_yaml
 from tests.conftest import CORPUS_DIR
 
-DEV = yaml.safe_load((CORPUS_DIR.parent / "tests" / "data" / "dev_questions.yaml").read_text())
+DEV = parse_yaml((CORPUS_DIR.parent / "tests" / "data" / "dev_questions.yaml").read_text())
 
 
 def _assert_grounded(bot: Assistant, answer: Answer) -> None:

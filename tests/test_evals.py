@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 
 from assistant.corpus import load_corpus
+from assistant.data import parse_yaml
 from assistant.models import Quote
 from evals import metrics, report
 from evals.cases import DEFAULT_DATASET, DatasetError, load_dataset
@@ -320,7 +320,7 @@ def test_every_section_has_a_fact_case(cases, corpus) -> None:
 def test_guardrail_ids_exist_in_rules_yaml(cases, corpus) -> None:
     if not RULES_FILE.is_file():
         pytest.skip("corpus/rules.yaml has not landed yet")
-    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    rules = parse_yaml(RULES_FILE.read_text(encoding="utf-8"))
     entries = rules["rules"] if isinstance(rules, dict) and "rules" in rules else rules
     known = {r["id"] for r in entries}
     used = Counter(rule for c in cases for rule in c.guardrail)
@@ -563,7 +563,7 @@ def test_the_committed_answerability_score_is_the_fit_of_the_stored_features() -
 
     rows, answerable, unanswerable = calibrate.load_rows()
     fitted = calibrate.fit_document(rows, answerable, unanswerable)
-    committed = yaml.safe_load(calibrate.OUT.read_text(encoding="utf-8"))
+    committed = parse_yaml(calibrate.OUT.read_text(encoding="utf-8"))
     assert fitted["threshold"] == committed["threshold"]
     assert fitted["weights"] == pytest.approx(committed["weights"], abs=1e-3)
     assert fitted["intercept"] == pytest.approx(committed["intercept"], abs=1e-3)

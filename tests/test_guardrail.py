@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant import Assistant, Settings
 from assistant.corpus import Corpus, load_corpus
+from assistant.data import parse_yaml
 from assistant.errors import RulesError
 from assistant.guardrail import (
     ACTION_LABELS,
@@ -29,12 +29,13 @@ from assistant.guardrail import (
 )
 from assistant.models import RuleHit
 from assistant.settings import PROJECT_ROOT
+from assistant.text import list_markers
 from evals.blind import DEV_GUARDRAIL, SETS
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 RULES = CORPUS_DIR / "rules.yaml"
 CASES_FILE = Path(__file__).parent / "data" / "guardrail_cases.yaml"
-CASES: dict[str, list[dict]] = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))
+CASES: dict[str, list[dict]] = parse_yaml(CASES_FILE.read_text(encoding="utf-8"))
 TABLE = [
     pytest.param(case["q"], case.get("context", ""), set(case["fire"]), id=f"{category}-{i:02d}")
     for category, cases in CASES.items()
@@ -43,7 +44,7 @@ TABLE = [
 # The blind development sets, folded in (issue 11): every situation must give the set's answer, except the
 # listed misses, which must still differ (strict xfail).
 BLIND_DEV = [path for path in DEV_GUARDRAIL if path.parent == SETS]  # the one list, in evals/blind.py
-KNOWN = yaml.safe_load((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
+KNOWN = parse_yaml((Path(__file__).parent / "data" / "guardrail_blind_dev_known.yaml").read_text())
 KNOWN_WHY = {(k["q"], tuple(k.get("context", []))): k["why"] for group in KNOWN.values() for k in group}
 BLIND_TABLE = [
     pytest.param(
@@ -54,7 +55,7 @@ BLIND_TABLE = [
         marks=[pytest.mark.xfail(strict=True, reason=KNOWN_WHY[key])] if key in KNOWN_WHY else [],
     )
     for path in BLIND_DEV
-    for kind, cases in yaml.safe_load(path.read_text(encoding="utf-8")).items()
+    for kind, cases in parse_yaml(path.read_text(encoding="utf-8")).items()
     for i, case in enumerate(cases)
     for key in [(case["q"], tuple(case.get("context") or []))]
 ]
@@ -253,10 +254,28 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("cycle three day eight", "cycle 3 day 8"),
         ("A. N. C. of zero point eight", "a n c of zero point eight"),  # dictated letters, spaced
         ("bed 7 on in oh day 15", "bed 7 on ino day 15"),  # speech-to-text's "InO"
+        ("1) plt 40\n2) ALT 90\n\nok?", "1 ) plt 40 . 2 ) alt 90 . ok ?"),  # a line ends its sentence
+        ("Plan:\n- hold.\n- recheck", "plan : hold . recheck"),  # ... unless punctuation ends it
     ],
 )
 def test_normalise(text: str, normal: str) -> None:
     assert normalise(text) == normal
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("1) Mr K: plt 40 2) Mrs L: normal", ["1", "2"]),
+        ("a) plt 149 b) plt 151 c) ALT 90", ["a", "b", "c"]),
+        ("(i) the causes and (ii) the rate", ["i", "ii"]),
+        ("plt 40 (was 88) and ALT 2) today", []),  # labels that do not count up from the first
+        ("3) ALT 90 4) plt 40", []),
+        ("(B-ALL) only", []),
+    ],
+)
+def test_list_markers(text: str, labels: list[str]) -> None:
+    tokens = normalise(text).split()
+    assert [tokens[end - 2] for _, end in list_markers(tokens)] == labels
 
 
 @pytest.mark.parametrize(

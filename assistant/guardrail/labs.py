@@ -123,7 +123,10 @@ _VALUE = r"(\d{1,3}(?: \d{3})+(?![\d.])|" + _NUMBER[1:]
 _SKIP = (
     r"(?:(?:is|was|were|are|of|at|=|:|now|today|todays|this|am|pm|morning|came|come|back|to|only|just|still|"
     r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
-    r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|d|day|"
+    # the day a value was taken, before it ("plt D1 180, D4 140", "plt day 8: 200"): not the value, nor the
+    # thousands of "1 180"
+    r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|"
+    r"(?:d|day) \d{1,2}(?= (?:: )?\d)|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
     r"almost|nearly|approximately|of about|roughly|slightly|just over|well over|at least|climbing|rising|"
     r"increasing|trending up|from|persistently|"

@@ -30,6 +30,7 @@ from ..text import (
     is_everyday_word,
     is_verb_form,
     join_split,
+    list_markers,
     negates_word,
     normalise,
     ordinal,
@@ -470,7 +471,10 @@ class Reader:
         # Our infusion said to be running in this text ("the Besponsa infusion is still running").
         # A cycle's day ("C1D8 running, 10 min in") names our infusion when no other product is named.
         days = [] if products else _cycle_days(doc)
-        under_way = self._infusing(doc, [*named, *days], _RUNNING)
+        # So does a time into it beside our drug's name ("Pt on InO C1D1 now, 30 min in.").
+        under_way = self._infusing(doc, [*named, *days], _RUNNING) or bool(
+            (named or days) and self._under_way.find(doc)
+        )
         # Negation stops at clause boundaries and at intent words, but runs over the commas of a list that
         # ends in "or"/"nor" ("no fever, chills or rash").
         listed = self._list_commas(doc, boundaries)
@@ -621,9 +625,9 @@ class Reader:
         # A yes/no question about a named patient or a scheduled dose ("bay 2, ino C2D15 due ... all within
         # range. any reason to hold?") asks whether to act for that patient, not when the rules apply ("bed
         # 3, C1D8: when do we hold?" still does).
-        pointed = self._patient_ref.find(doc) or self._day.find(doc) or self._described.find(doc)
+        refs = self._patients_named(doc)
+        pointed = refs or self._day.find(doc) or self._described.find(doc)
         about_patient = bool(pointed) and not any(w in _WH_WORDS for w in doc.surface)
-        refs = self._patient_ref.find(doc)
         # Our drug named, except where the text says it is not about it: "(not ino)", "no inotuzumab".
         # Nor where it is part of another product's name: "gemtuzumab ozogamicin".
         ours = [
@@ -666,7 +670,8 @@ class Reader:
         labels = _labels_asked(doc, refs, keys)
         # a question naming its patients by label ("Dose twin B today?") asks about those, not about all
         patient_refs = [r for r in refs if r.start not in relatives]
-        asks_every = not labels and self._asks_every(doc, patient_refs, bounds)
+        # the turn asked now (earlier turns are read without criteria) may ask without a question mark
+        asks_every = not labels and self._asks_every(doc, patient_refs, bounds, unmarked=with_criteria)
         read_for = partial(self._other_patients_in_text, doc, mentions, refs, owners)
         patients = tuple(
             (name, tuple(read_for(owner, bounds, asks_every)))
@@ -885,24 +890,42 @@ class Reader:
             out.append(m)
         return out
 
-    def _asks_every(self, doc: Doc, refs: list[Span], bounds: tuple[Boundaries, Boundaries]) -> bool:
+    def _patients_named(self, doc: Doc) -> list[Span]:
+        """Where the text names a patient: by patient_ref ("bed 3", "Mrs K", "pt A"), or by the label of an
+        item of a list, one patient per item ("1) Mr K, InO D8: plt 88 2) Mrs L: all normal", "a) plt 149
+        b) plt 151")."""
+        markers = list_markers(doc.surface)
+        # a list of questions is not one of patients ("Two questions: 1) give D8 with ALT 60? 2) ...")
+        asks = any("?" in doc.surface[a:b] for (_, a), (b, _) in itertools.pairwise(markers))
+        items = [] if asks else [Span(end - 2, end - 1) for _, end in markers]
+        return sorted([*self._patient_ref.find(doc), *items], key=lambda span: span.start)
+
+    def _asks_every(
+        self, doc: Doc, refs: list[Span], bounds: tuple[Boundaries, Boundaries], unmarked: bool = False
+    ) -> bool:
         """After the last patient it names, the text asks about all of them ("Bed 1: plt 33. Bed 2: plt 250.
         ok to give both?", "which of them can I release?"), or the question names several ("Give chair 3 and
         chair 4?"); "all three on Besponsa" in a handover tells. So does a list of patients, each opening a
         sentence, followed by a question in a sentence of its own that names none of them ("Bed 1: plt 30.
         Bed 2: ALT 200. Ok to dose?"): it may be about any of them, so each one's rules are shown rather than
-        guessing which is meant."""
+        guessing which is meant. ``unmarked``: the text's last sentence may ask without a question mark ("...
+        C) everything normal. Please confirm which to give.")."""
         clauses, _ = bounds
         after = refs[-1].end if refs else 0
         if any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)):
             return True
-        question = _last_question(doc)
+        question = _last_question(doc) or (_last_sentence(doc) if unmarked else None)
         if question is None:
             return False
         sentence, mark = question
         keys = {_patient_key(doc.words(r)) for r in refs}
         if len(keys) >= 2 and after < sentence:
-            listed = all(r.start == 0 or doc.surface[r.start - 1] in _LIST_OPENERS for r in refs)
+            # each opens a sentence or an item of a list ("1) Mr K: ... 2) Mrs L: ...")
+            items = {i for span in list_markers(doc.surface) for i in range(*span)}
+            listed = all(
+                r.start == 0 or {r.start, r.start - 1} & items or doc.surface[r.start - 1] in _LIST_OPENERS
+                for r in refs
+            )
             # the question points at one of them by its label or a pronoun ("Dose twin B today?", "Verify
             # 16?", "give her D15?")
             pointed = set(doc.surface[sentence:mark]) & (keys | _PERSONAL)
@@ -1775,21 +1798,36 @@ def _last_question(doc: Doc) -> tuple[int, int] | None:
     if "?" not in doc.surface:
         return None
     mark = len(doc.surface) - 1 - doc.surface[::-1].index("?")
-    ends = [i for i, t in enumerate(doc.surface[:mark]) if t in _FULL_STOPS]
-    return (ends[-1] + 1 if ends else 0), mark
+    return _sentence_before(doc, mark), mark
+
+
+def _last_sentence(doc: Doc) -> tuple[int, int]:
+    """Where the text's last sentence starts, and where it ends ("... 3) Mr R: rituximab reaction. please
+    advise on 1 and 2" asks without a question mark)."""
+    end = len(doc.surface) - (bool(doc.surface) and doc.surface[-1] in _FULL_STOPS)
+    return _sentence_before(doc, end), end
+
+
+def _sentence_before(doc: Doc, end: int) -> int:
+    ends = [i for i, t in enumerate(doc.surface[:end]) if t in _FULL_STOPS]
+    return ends[-1] + 1 if ends else 0
 
 
 def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[str]:
     """The patients of a text about several that its last question names by their label alone, after the last
-    full name ("Bed 1: plt 30. Bed 2: ALT 200. Ok to dose beds 1 and 3?", "... Dose twin A today?")."""
-    question = _last_question(doc)
-    if len(set(keys)) < 2 or question is None:
+    full name ("Bed 1: plt 30. Bed 2: ALT 200. Ok to dose beds 1 and 3?", "... Dose twin A today?"). The label
+    of a list's item may stand alone ("1) ... 2) ... 3) ... please advise on 1 and 2")."""
+    if len(set(keys)) < 2:
         return []
-    sentence, mark = question
+    sentence, mark = _last_question(doc) or _last_sentence(doc)
     start = max(refs[-1].end, sentence)
+    items = {doc.surface[end - 2] for _, end in list_markers(doc.surface)}
     named, chained = [], False
-    for word, label in itertools.pairwise(doc.surface[start - 1 : mark]):
-        if label in keys and (word in _LABEL_NOUNS or (chained and word in _LABEL_JOINS)):
+    for i, (word, label) in enumerate(itertools.pairwise(doc.surface[start - 1 : mark]), start=start):
+        # alone, it is followed by another label or the end ("on 1 and 2", not "in 2 days")
+        following = doc.surface[i + 1] if i + 1 < len(doc.surface) else "?"
+        alone = label in items and (following in _LABEL_JOINS or not following[:1].isalnum())
+        if label in keys and (word in _LABEL_NOUNS or alone or (chained and word in _LABEL_JOINS)):
             named.append(label)
             chained = True
         elif label not in _LABEL_JOINS:
