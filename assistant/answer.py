@@ -114,7 +114,6 @@ _SUBJECT_WORDS = _PERSONS | {"it", "this", "that", "there", "the", "a"}
 _PREAMBLE_WORDS = 5
 # What ends a clause that is asked, not a frame.
 _ASKED_TOGETHER = frozenset({"?", "and", "also", "plus", "+", "&"})
-# The label of an enumerated item: a digit, a lower-case roman numeral or one letter ("(ii)", "(b)").
 # A sentence that reports a question ("The nurse is asking what to do.") asks it.
 _ASKING_VERBS = frozenset({"asking", "asks", "wondering", "wonders", "advise", "advice"})
 # "... and would like to know", "let me know": wanting to know asks; "we know it can lengthen the QT" states.

@@ -220,8 +220,8 @@ def list_markers(tokens: Sequence[str]) -> list[tuple[int, int]]:
     """The labels that open the items of an enumerated list, as token spans: "(1) ... (2) ...", "(a) ...,
     (b) ...", or unbracketed "1) ... 2) ...", "a) ... b) ...". Two at least, so that "(B-ALL)" or one "(i)"
     is no list. Unbracketed labels must count up from the first, one by one, so that "(grade 2)" or "plt 40
-    (was 88)" is none: ``normalise`` has turned a message's line breaks into spaces, and these labels are
-    what is left of its lines."""
+    (was 88)" is none. They are what marks a message's items, whether typed on lines of their own or on
+    one line (``normalise`` keeps a line break only as a full stop after a word)."""
     bracketed = [
         (i, i + 3)
         for i in range(len(tokens) - 2)
