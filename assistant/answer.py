@@ -444,8 +444,10 @@ def split_question(
     kept = [(c, closer) for c, closer in zip(clauses, closers, strict=True) if c]
     clauses = [c for c, _ in kept]
     first = next((i for i, c in enumerate(clauses) if _opens_asking(c)), 0)
-    if any(_ASKING_VERBS & {t for t, _ in c} for c in clauses[:first]):
-        first = 0  # "I was wondering whether liver monitoring carries on ..., or ...": that is the question
+    if any(_ASKING_VERBS & {t for t, _ in c} or _wants_to_know(c) for c in clauses[:first]):
+        # "I was wondering whether liver monitoring carries on ..., or ...", "I need to know if it is
+        # possible for children, from which age?": that is the question
+        first = 0
     long_frame = any(sum(t[0].isalnum() for t, _ in c) > _PREAMBLE_WORDS for c in clauses[:first])
     frame_text = " ".join(t for c in clauses[:first] for t, _ in c)
     topical_frame = bool(frame_text) and bool(expander.expand(frame_text).concepts)
@@ -463,7 +465,7 @@ def split_question(
     # can we resume Besponsa?") has a topic of its own, and a short frame only hints at it.
     if not rest.concepts and (long_frame or (topical_frame and not rest.subject)):
         first = 0
-    preamble, clauses = clauses[:first], clauses[first:]
+    preamble, clauses = clauses[:first], _elided(clauses[first:])
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
     asking_text = " ".join(t for c in clauses for t, _ in c)
     statements += preamble
@@ -482,6 +484,38 @@ def split_question(
         preamble=typed_preamble,
         commands_only=commands_only,
         stated=" ".join(t for s in statements for t, _ in s),
+    )
+
+
+_ELLIPTICAL = _QUESTION_WORDS | frozenset({"often", "frequently", "long", "soon", "exactly", "much", "many"})
+
+
+def _elided(clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    """A clause of question words only asks them of the clause before it: "Which electrolytes need
+    checking on ino, and when?" asks "when (do) electrolytes need checking on ino" too."""
+    out: list[list[tuple[str, str]]] = []
+    for clause in clauses:
+        words = [t for t, _ in clause if t[:1].isalnum()]
+        if out and words and words[0] in _QUESTION_WORDS and set(words) <= _ELLIPTICAL:
+            before = out[-1]
+            opened = next((i for i, (t, _) in enumerate(before) if t not in _QUESTION_WORDS), len(before))
+            rest = before[opened:]
+            # asked, not a condition: "when do electrolytes need checking", not "when electrolytes ..."
+            asked = [("do", "")] if rest and rest[0][0] not in _AUXILIARIES else []
+            clause = [*clause, *asked, *rest]
+        out.append(clause)
+    return out
+
+
+_WHETHER = frozenset({"if", "whether"})
+
+
+def _wants_to_know(clause: Sequence[tuple[str, str]]) -> bool:
+    """The clause says what the asker wants to know: "need to know if", "let me know whether"."""
+    tokens = [t for t, _ in clause]
+    return any(
+        (before, t, after) in {(w, "know", h) for w in _WANTING_TO_KNOW for h in _WHETHER}
+        for before, t, after in zip(tokens, tokens[1:], tokens[2:], strict=False)
     )
 
 

@@ -36,6 +36,7 @@ from .text import (
     normalise,
     read,
     stem,
+    without_intensifiers,
     words,
 )
 
@@ -216,6 +217,8 @@ class QueryExpander:
 
     def _read(self, spelled: str) -> tuple[list[Concept], list[str], list[str], bool, list[str]]:
         """Concepts, rare unknown words, monograph phrases, whether the drug is named, and filler words."""
+        # "what is it actually for?" is "what is it for?": emphasis does not break a phrase
+        spelled = without_intensifiers(spelled)
         phrases = [k for m in self._synonym_re.finditer(spelled) for k in self._synonym_keys(m.group(1))]
         concepts: list[Concept] = []
         unknown: list[str] = []

@@ -96,6 +96,8 @@ _NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycle
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+# "ANC 1,9", "bili 0,5": a decimal comma, as much of Europe types it (not "30,000", nor a list "1,8,15")
+_DECIMAL_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?!\d|,\d)")
 _PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%])""")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 
@@ -108,7 +110,8 @@ def normalise(text: str) -> str:
     "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; a line break after a
     word ends a sentence ("."); hyphens, slashes and other symbols -> spaces; punctuation kept as its own
     token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept
-    ("2.5"); "cycle three day eight" and "grade three" in digits. Whole tokens separated by single spaces.
+    ("2.5", and "1,9" as 1.9); "cycle three day eight" and "grade three" in digits. Whole tokens separated
+    by single spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
@@ -123,6 +126,7 @@ def normalise(text: str) -> str:
     text = _NUMBER_SIGN.sub(" number ", text)
     text = _LINE_END.sub(" . ", text)
     text = _OTHER.sub(" ", text)
+    text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
@@ -131,7 +135,9 @@ def normalise(text: str) -> str:
 
 
 # Adverbs that only add emphasis or politeness: "how does it actually kill", "what dose, please".
-EMPHASIS = frozenset({"actually", "really", "just", "basically", "genuinely", "definitely"})
+EMPHASIS = frozenset(
+    {"actually", "really", "just", "basically", "genuinely", "definitely", "exactly", "precisely"}
+)
 POLITE = frozenset({"kindly", "please", "pls", "plz"})  # before a verb, they make it a request
 _INTENSIFIERS = EMPHASIS | POLITE
 

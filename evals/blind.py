@@ -105,6 +105,7 @@ DEV_QA = (
     SETS / "blind_dev72_qa.jsonl",  # round 28
     SETS / "blind_dev73_qa.jsonl",  # round 28, a second writer
     SETS / "blind_dev74_qa.jsonl",  # round 29
+    SETS / "blind_dev75_qa.jsonl",  # round 30
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -171,6 +172,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev53_guardrail.yaml",  # round 28 (day unit panels, trends, several patients)
     SETS / "blind_dev54_guardrail.yaml",  # round 28, a second writer (non-native, lay words, contrast pairs)
     SETS / "blind_dev55_guardrail.yaml",  # round 29 (numbered and lettered lists, printouts, lay words)
+    SETS / "blind_dev56_guardrail.yaml",  # round 30 (a line per patient, US units, other languages)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.

@@ -256,6 +256,8 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("bed 7 on in oh day 15", "bed 7 on ino day 15"),  # speech-to-text's "InO"
         ("1) plt 40\n2) ALT 90\n\nok?", "1 ) plt 40 . 2 ) alt 90 . ok ?"),  # a line ends its sentence
         ("Plan:\n- hold.\n- recheck", "plan : hold . recheck"),  # ... unless punctuation ends it
+        ("ANC 1,9. bili 0,5, plt 1,000", "anc 1.9 . bili 0.5 , plt 1 , 000"),  # decimal comma, not thousands
+        ("D1,8,15", "d 1 , 8 , 15"),  # a list of days is no decimal
     ],
 )
 def test_normalise(text: str, normal: str) -> None:

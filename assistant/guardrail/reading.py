@@ -869,8 +869,11 @@ class Reader:
         clauses, sentences = bounds
         if current == names[-1] and asks_every:
             # "Bed 1: plt 33. Bed 2: plt 250. ok to give both?": asked about each of them, and one patient's
-            # normal value does not end another's low one.
-            return [m for m in mentions if not (m.status == "negated" and m.analyte)]
+            # normal value ("bed 2: counts normal") does not end another's low one.
+            present = {m.condition for m in mentions if m.status == "present"}
+            return [
+                m for m in mentions if not (m.status == "negated" and (m.analyte or m.condition in present))
+            ]
         out = []
         named = list(zip(refs, names, strict=True))
         for m in mentions:
@@ -913,6 +916,8 @@ class Reader:
         clauses, _ = bounds
         after = refs[-1].end if refs else 0
         if any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)):
+            return True
+        if _each_asks(doc, refs):
             return True
         question = _last_question(doc) or (_last_sentence(doc) if unmarked else None)
         if question is None:
@@ -1781,6 +1786,17 @@ def _lettered_possessive(key: str, keys: Sequence[str]) -> str:
     if title in _TITLES and len(name) == 2 and name.endswith("s") and name[0] in keys:
         return name[0]
     return key
+
+
+def _each_asks(doc: Doc, refs: Sequence[Span]) -> bool:
+    """Several patients, each with a question of its own before the next is named ("Bed 2 plt 62 D8?; Bed
+    5 ALT 34 D8?", "Mrs A: plt 30, D8 tomorrow? Mr B: LFTs normal, dose?"): each is asked about."""
+    keys = [_patient_key(doc.words(r)) for r in refs]
+    starts = [r.start for i, r in enumerate(refs) if not i or keys[i] != keys[i - 1]]
+    if len(set(keys)) < 2 or len(starts) < 2:
+        return False
+    stretches = itertools.pairwise([*starts, len(doc.surface)])
+    return all("?" in doc.surface[a:b] for a, b in stretches)
 
 
 def _patient_key(words: str) -> str:
