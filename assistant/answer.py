@@ -743,8 +743,10 @@ class Composer:
         clinical_words: frozenset[str] = frozenset(),
         answerability: Answerability | None = None,
         populations: frozenset[Concept] = frozenset(),
+        equivalents: Mapping[Concept, Concept] | None = None,
     ) -> None:
         self._populations = populations  # "children": a clause's topic only when it names nothing else
+        self._equivalents = dict(equivalents or {})  # "cytopenia" is also the monograph's "low counts"
         self.calibration = calibration or Calibration()
         # None answers whenever a passage shares the question's concepts: only the calibration run wants that.
         self.answerability = answerability
@@ -1266,6 +1268,7 @@ class Composer:
         should we observe after the infusion?", not "how many hours before the infusion is the ECG done?"."""
         if about is None:
             return list(passages)
+        about = self._equivalents.get(about, about)
         return [p for p in passages if _holds(about, self._topic_stems.get(p, frozenset()))]
 
     def _chooses(self, choice: Choice, passages: Sequence[str], clause: str) -> bool:

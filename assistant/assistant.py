@@ -98,6 +98,7 @@ class Assistant:
                 clinical_words=guardrail.vocabulary,
                 answerability=load_data(settings.corpus_dir / "answerability.yaml", Answerability),
                 populations=expander.populations,
+                equivalents=expander.equivalents,
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),

@@ -203,6 +203,20 @@ class QueryExpander:
         return self._canonical.get(matched) or self._canonical[_DETERMINER.sub("the", matched)]
 
     @cached_property
+    def equivalents(self) -> dict[Concept, Concept]:
+        """Each concept with the monograph's other phrases for it: "cytopenia" is also "low counts"
+        ("Interrupt treatment if persistent low counts occur"): clinicians' words for one are the other's."""
+        out: dict[Concept, Concept] = {}
+        for key, variants in self.vocabulary.synonyms.items():
+            concept = self._concept(key)
+            own = [self._concept(v) for v in variants if all(w in self._corpus_words for w in words(v))]
+            # phrases only: a single word ("counts", "age") is too broad to stand for the concept
+            extra = tuple(p for c in own for p in c if p not in concept and len(p) > 1)
+            if concept and extra:
+                out[concept] = (*out.get(concept, concept), *extra)
+        return out
+
+    @cached_property
     def populations(self) -> frozenset[Concept]:
         """The concepts that say whom a question is about ("children"), not what it asks."""
         return frozenset(self._concept(key) for key in self.vocabulary.populations)

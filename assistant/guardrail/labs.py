@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..text import spoken_number
+from ..text import normalise, spoken_number
 from .matching import Doc, Span, Terms
 
 Direction = Literal["high", "low"]
@@ -113,6 +113,8 @@ class LabReading:
     scale: float | None = None
 
 
+_CELL_GAP = re.compile(r"\t+\s*|\s{2,}")  # between the cells of a pasted table
+_TABLE_TESTS = 2  # tests a table's header names
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
 # Whose limit a stated range is: "(our range 7-56)", "(lab ULN 21)", "local reference range".
@@ -223,6 +225,7 @@ class LabReader:
 
     def __init__(self, limits: LabLimits, where: str) -> None:
         self._limits = limits
+        self._every_name = frozenset(normalise(n) for a in limits.analytes.values() for n in a.names)
         self._names = {key: Terms(a.names, f"{where}: {key}.names") for key, a in limits.analytes.items()}
         self._findings = {
             key: Terms(a.findings, f"{where}: {key}.findings")
@@ -292,6 +295,29 @@ class LabReader:
     def other_tests(self) -> frozenset[str]:
         """Tests with no limit here ("INR", "QTc"): clinical words, not names of other products."""
         return self._limits.value_words.other_tests
+
+    def untabulate(self, text: str) -> str:
+        """A pasted table read row by row, each value beside its column's test: "Time  Neut  Plt  ALT" over
+        "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
+        apart by a tab or two spaces; a header names at least two tests; a row has as many cells."""
+        lines = text.splitlines()
+        out: list[str] = []
+        header: list[str] = []
+        for line in lines:
+            cells = [c for c in _CELL_GAP.split(line.strip()) if c]
+            if sum(normalise(c) in self._every_name for c in cells) >= _TABLE_TESTS:
+                header = cells
+                continue
+            if header and len(cells) == len(header):
+                out.append(", ".join(f"{h} {c}" for h, c in zip(header, cells, strict=True)) + ".")
+                continue
+            if header:
+                out.append(" ".join(header))  # no row under it: kept as typed
+            header = []
+            out.append(line)
+        if header:
+            out.append(" ".join(header))
+        return "\n".join(out)
 
     @property
     def analyte_names(self) -> dict[str, Terms]:

@@ -43,6 +43,7 @@ from .schema import RulesFile, compile_condition, compile_group
 
 _FULL_STOPS = frozenset({".", "!", "?", ";"})  # what ends a sentence, not a clause
 _LIST_OPENERS = _FULL_STOPS | {":", "-"}  # before each item of a list of patients ("Day unit: Bed 1: ...")
+_POLAR = frozenset({"can", "could", "should", "shall", "do", "may"})  # "do we ...?", "can I ...?"
 _PERSONAL = frozenset({"he", "she", "him", "her", "his", "hers", "hes", "shes"})  # one patient, pointed at
 _LISTING = frozenset({"and", "&", "+"})  # joins the patients a question names
 _STEMMED_MIN = 4  # a sign's word this long is read in its "-ing" form too ("rigoring" for "rigor")
@@ -455,7 +456,7 @@ class Reader:
         now, 20 min in"), so a reaction's symptom told alone ("he's having chills and fever") is read as a
         reaction to it. ``scales``: the units earlier turns gave each test's values in (see ``Reading``).
         ``limits``: each test's limit as the conversation states it (``stated_limits``)."""
-        doc = self._doc(text)
+        doc = self._doc(self._labs.untabulate(text))
         surface = list(doc.surface)
         typed = " ".join(surface)
         size = len(surface)
@@ -701,6 +702,13 @@ class Reader:
             else [i for i in intent if not self._decides_other(doc, i, ours, products, denied, objects)]
         )
         other_decision, intent = len(kept) < len(intent) and not kept, kept
+        asks = self._asks.find(doc)
+        informational = self._informational.find(doc)
+        # "what grade is that? and do we still dose?": a later question asks more than facts (by its words:
+        # "Which cytopenias?" after "Is myelosuppression a known effect?" asks facts too)
+        last = informational[-1].end if informational else size
+        if any(doc.words(a).split()[0] in _POLAR and sentences.between(last, a.start) for a in asks):
+            informational = []
         return Reading(
             patient=(labels[0] if len(labels) == 1 else keys[-1]) if keys else "",
             patients=patients,
@@ -726,8 +734,8 @@ class Reader:
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
-            asks=tuple(doc.words(s) for s in self._asks.find(doc)),
-            informational=tuple(doc.words(s) for s in self._informational.find(doc)),
+            asks=tuple(doc.words(s) for s in asks),
+            informational=tuple(doc.words(s) for s in informational),
             severe=severe,
             free_severe=free if not own_topic else (),
             criteria=criteria,
