@@ -207,6 +207,7 @@ FINALS = {
     "final blind 28": ((SETS / "blind_final28_qa.jsonl",), (SETS / "blind_final28_guardrail.yaml",)),
     "final blind 29": ((SETS / "blind_final29_qa.jsonl",), (SETS / "blind_final29_guardrail.yaml",)),
     "final blind 30": ((SETS / "blind_final30_qa.jsonl",), (SETS / "blind_final30_guardrail.yaml",)),
+    "final blind 31": ((SETS / "blind_final31_qa.jsonl",), (SETS / "blind_final31_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -268,7 +269,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 17, set 19 after round 18, set 20 after round 19, set 21 after round 20, set 22 after "
         "round 21, set 23 after round 22, set 24 after round 23, set 25 after round 24, set 26 after "
         "round 25, set 27 after round 26, set 28 after round 27, set 29 after round 28, set 30 after round "
-        "29; earlier sets are "
+        "29, set 31 after round 30; earlier sets are "
         "re-run here with the "
         "current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
@@ -285,7 +286,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "sets 64 and 65 and guardrail set 47 drove round 24, question sets 66 and 67 and guardrail set 48 "
         "drove round 25, question sets 68 and 69 and guardrail sets 49 and 50 drove round 26, question sets "
         "70 and 71 and guardrail sets 51 and 52 drove round 27, question sets 72 and 73 and guardrail sets "
-        "53 and 54 drove round 28, question set 74 and guardrail set 55 drove round 29).",
+        "53 and 54 drove round 28, question set 74 and guardrail set 55 drove round 29, question set 75 and "
+        "guardrail set 56 drove round 30).",
         "",
         "## Answers",
         "",
