@@ -300,12 +300,15 @@ class LabReader:
         """A pasted table read row by row, each value beside its column's test: "Time  Neut  Plt  ALT" over
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
         apart by a tab or two spaces; a header names at least two tests; a row has as many cells."""
+        if "\t" not in text and "  " not in text:
+            return text  # no cells: most messages
         lines = text.splitlines()
         out: list[str] = []
         header: list[str] = []
         for line in lines:
             cells = [c for c in _CELL_GAP.split(line.strip()) if c]
-            if sum(normalise(c) in self._every_name for c in cells) >= _TABLE_TESTS:
+            tests = sum(normalise(c) in self._every_name for c in cells) if len(cells) >= _TABLE_TESTS else 0
+            if tests >= _TABLE_TESTS:
                 header = cells
                 continue
             if header and len(cells) == len(header):
