@@ -62,6 +62,8 @@ BLIND_TABLE = [
 POSITIVES = [
     (c["q"], set(c["fire"])) for cases in CASES.values() for c in cases if c["fire"] and "context" not in c
 ]
+# A pasted table's columns are its gaps (a tab, two spaces): there spacing is meaning, so no spacing property.
+SPACED = [(q, fired) for q, fired in POSITIVES if "\t" not in q and "  " not in q]
 
 # The public API of issue 3: rule ids, actions and their verbatim monograph basis.
 EXPECTED_RULES = {
@@ -390,7 +392,7 @@ def test_injection_text_cannot_switch_rules_off(
 
 
 @PROPERTY
-@given(case=st.sampled_from(POSITIVES), upper=st.booleans(), spaces=st.integers(min_value=1, max_value=4))
+@given(case=st.sampled_from(SPACED), upper=st.booleans(), spaces=st.integers(min_value=1, max_value=4))
 def test_case_and_spacing_do_not_matter(
     guard: Guardrail, case: tuple[str, set[str]], upper: bool, spaces: int
 ) -> None:
