@@ -465,7 +465,7 @@ def split_question(
     # can we resume Besponsa?") has a topic of its own, and a short frame only hints at it.
     if not rest.concepts and (long_frame or (topical_frame and not rest.subject)):
         first = 0
-    preamble, clauses = clauses[:first], _elided(expander, clauses[first:])
+    preamble, clauses = clauses[:first], _elided(clauses[first:])
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
     asking_text = " ".join(t for c in clauses for t, _ in c)
     statements += preamble
@@ -488,28 +488,21 @@ def split_question(
 
 
 _ELLIPTICAL = _QUESTION_WORDS | frozenset({"often", "frequently", "long", "soon", "exactly", "much", "many"})
-_COURTESY = EMPHASIS | POLITE
 
 
-def _elided(expander: QueryExpander, clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+def _elided(clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
     """A clause of question words only asks them of the clause before it: "Which electrolytes need
-    checking on ino, and when?" asks "when (do) electrolytes need checking on ino" too. Words that name
-    no topic may follow them ("and when please?", "and when, for a 63-year-old?")."""
+    checking on ino, and when?" asks "when (do) electrolytes need checking on ino" too."""
     out: list[list[tuple[str, str]]] = []
     for clause in clauses:
         words = [t for t, _ in clause if t[:1].isalnum()]
-        leading = list(itertools.takewhile(lambda w: w in _ELLIPTICAL, words))
-        others = words[len(leading) :]
-        own = expander.expand(" ".join(others)) if others else None
-        topical = own is not None and bool(own.concepts or own.unknown or _AUXILIARIES.intersection(others))
-        if out and leading and leading[0] in _QUESTION_WORDS and not topical:
+        if out and words and words[0] in _QUESTION_WORDS and set(words) <= _ELLIPTICAL:
             before = out[-1]
-            asking = _QUESTION_WORDS | _COURTESY  # "please which electrolytes ...": the asking words
-            opened = next((i for i, (t, _) in enumerate(before) if t not in asking), len(before))
-            predicate = before[opened:]
+            opened = next((i for i, (t, _) in enumerate(before) if t not in _QUESTION_WORDS), len(before))
+            rest = before[opened:]
             # asked, not a condition: "when do electrolytes need checking", not "when electrolytes ..."
-            auxiliary = [("do", "")] if predicate and predicate[0][0] not in _AUXILIARIES else []
-            clause = [*clause, *auxiliary, *predicate]
+            asked = [("do", "")] if rest and rest[0][0] not in _AUXILIARIES else []
+            clause = [*clause, *asked, *rest]
         out.append(clause)
     return out
 
