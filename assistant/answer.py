@@ -383,7 +383,6 @@ def split_question(
     def asks(sentence: list[tuple[str, str]]) -> bool:
         words = {t for t, _ in sentence}
         tokens = [t for t, _ in sentence]
-        knowing = any(t == "know" and i and tokens[i - 1] in _WANTING_TO_KNOW for i, t in enumerate(tokens))
         # "sos risk factors and does ursodiol help": a question word after a conjunction asks too
         joined = any(
             t in _ASKING_AFTER_JOIN and tokens[i - 1] in _CLAUSE_SPLIT for i, t in enumerate(tokens) if i
@@ -393,7 +392,7 @@ def split_question(
             or tokens[0] in _ASKING_START
             or any(t in POLITE and n.isalpha() for t, n in pairwise(tokens))  # "..., please outline"
             or bool(_ASKING_VERBS & words)
-            or knowing
+            or _wants_to_know(tokens)
             or joined
             or bool(list_markers(tokens))  # "... requests (i) the causes and (ii) the rate": a list asks
         )
@@ -444,7 +443,10 @@ def split_question(
     kept = [(c, closer) for c, closer in zip(clauses, closers, strict=True) if c]
     clauses = [c for c, _ in kept]
     first = next((i for i, c in enumerate(clauses) if _opens_asking(c)), 0)
-    if any(_ASKING_VERBS & {t for t, _ in c} or _wants_to_know(c) for c in clauses[:first]):
+    if any(
+        _ASKING_VERBS & {t for t, _ in c} or _wants_to_know([t for t, _ in c], _WHETHER)
+        for c in clauses[:first]
+    ):
         # "I was wondering whether liver monitoring carries on ..., or ...", "I need to know if it is
         # possible for children, from which age?": that is the question
         first = 0
@@ -510,12 +512,15 @@ def _elided(clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]
 _WHETHER = frozenset({"if", "whether"})
 
 
-def _wants_to_know(clause: Sequence[tuple[str, str]]) -> bool:
-    """The clause says what the asker wants to know: "need to know if", "let me know whether"."""
-    tokens = [t for t, _ in clause]
+def _wants_to_know(tokens: Sequence[str], then: frozenset[str] | None = None) -> bool:
+    """The words say what the asker wants to know ("would like to know", "let me know"), followed by one of
+    ``then`` when given ("need to know if", "let me know whether")."""
     return any(
-        (before, t, after) in {(w, "know", h) for w in _WANTING_TO_KNOW for h in _WHETHER}
-        for before, t, after in zip(tokens, tokens[1:], tokens[2:], strict=False)
+        t == "know"
+        and i
+        and tokens[i - 1] in _WANTING_TO_KNOW
+        and (then is None or "".join(tokens[i + 1 : i + 2]) in then)
+        for i, t in enumerate(tokens)
     )
 
 
