@@ -151,6 +151,7 @@ _OFFERING = re.compile(
     r"|\bfor(?=\s+(?:\d+|one|two|three|four|five|six|twelve)\s+(?:days?|weeks?|months?)\b))\s+"
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
+_DIGIT = re.compile(r"\d")
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
 _OFFERED_WORDS = 4  # an offered amount is read in this many words after the word that offers it
 
@@ -1221,6 +1222,10 @@ class Composer:
         choice ("weekly or twice weekly?")."""
         offered: dict[tuple[float, str], str] = {}
         for match in _OFFERING.finditer(clause):
+            if match.group(0).startswith("for") and _DIGIT.search(
+                " ".join(clause[: match.start()].split()[-4:])
+            ):
+                continue  # how long a finding lasted ("plt 40 for 2 weeks, hold?"), no amount offered
             after = " ".join(clause[match.end() :].split()[:_OFFERED_WORDS])
             for key, said in quantities(after).items():
                 if after.startswith(said):

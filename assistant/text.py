@@ -131,6 +131,7 @@ def normalise(text: str) -> str:
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
     text = _COUNTED_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS[m.group(3)]}", text)
+    text = _DAY_WORD.sub(lambda m: f"day {_UNITS[m.group(1)]}", text)
     return _GRADE_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]}", text)
 
 
@@ -358,6 +359,8 @@ _TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "
 # "C3D15" is (a cycle alone keeps its words: "round three" counts cycles given).
 _NUMBER_ALT = "|".join(w for w, n in _UNITS.items() if n)
 _COUNTED_WORD = re.compile(rf"\b(cycle|course) ({_NUMBER_ALT}) day ({_NUMBER_ALT})\b")
+# ... as is a dose day alone, said in a dictated message: "ok for day eight" is "ok for day 8"
+_DAY_WORD = re.compile(rf"\bday ({_NUMBER_ALT})\b(?! (?:hundred|thousand|point)\b)")
 # ... and so is a grade: "grade three" is "grade 3", as every grade cut-off is written.
 _GRADE_WORD = re.compile(r"\b(grade|gr) (zero|one|two|three|four|five)\b")
 _SPOKEN = re.compile(

@@ -422,6 +422,20 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        # how long a finding has lasted is a patient detail, not an amount offered as the answer
+        "plt 40 for 2 weeks, hold ino?",
+        "ANC 0.6 x10^9/L for 10 days during C1 - hold ino?",
+    ],
+)
+def test_how_long_a_finding_lasted_is_no_amount_asked_about(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.quotes
+    assert not any("week" in line or "days" in line for line in answer.not_covered)
+
+
+@pytest.mark.parametrize(
     ("question", "rule", "not_covered"),
     [
         (

@@ -564,9 +564,35 @@ def test_a_decision_after_a_hold_is_a_resumption(guard: Guardrail, question: str
         ("platelets two hundred and ten, LFTs normal. Give D8?", set()),
         # a number word that is no value: "platelets one more time"
         ("Check platelets one more time before D8?", set()),
+        # dictated, with no punctuation: the next test's name or the question follows the value
+        ("platelets ninety two neutrophils one point one can we still give it", {"cytopenia"}),
+        ("a s t fifty five a l t forty eight otherwise fine do we hold", {"liver_abnormal"}),
+        (
+            "bilirubin one point four milligrams per decilitre rest normal ok for day eight",
+            {"liver_abnormal"},
+        ),
+        ("platelets two hundred and ten neutrophils three ok for day eight", set()),
+        # ... but a number word that counts something is no value
+        ("platelets two days ago were normal, give ino?", set()),
     ],
 )
 def test_a_value_in_words_is_read(guard: Guardrail, question: str, expected: set[str]) -> None:
+    assert {h.rule_id for h in guard.check(question)} == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("plt 65 sorry 165, ANC 2.1. ok to proceed?", set()),
+        ("plt 165 sorry 65, ANC 2.1. ok to proceed?", {"cytopenia"}),
+        ("Bili 1.0 - sorry, 3.0 mg/dL, I misread the report. Day 15?", {"liver_abnormal"}),
+        ("ANC 1.1 - scrap that, 11.0 (on G-CSF). plt 220, LFT normal. D15?", set()),
+        ("Plt 98k, correction 198k, ANC 0.8, correction 1.8. LFT nl. Proceed?", set()),
+    ],
+)
+def test_a_value_taken_back_in_the_same_breath_is_replaced(
+    guard: Guardrail, question: str, expected: set[str]
+) -> None:
     assert {h.rule_id for h in guard.check(question)} == expected
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..text import normalise, spoken_number
+from ..text import normalise, quantities, spoken_number
 from .matching import Doc, Span, Terms
 
 Direction = Literal["high", "low"]
@@ -143,6 +143,14 @@ _WHEN = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|yesterday|(?:d|da
 _DAY_NAMED = re.compile(rf" {_WHEN}")
 # "150, 90, now 45"; each step may carry the day it was taken ("Mon 35, Wed 62, Fri 118", "d1 2.4, d8 1.1")
 _TREND = re.compile(rf" (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
+# A value taken back in the same breath: "plt 65 sorry 165", "bili 1.0 - sorry, 3.0 mg/dL", "Plt 98k,
+# correction 198k", "ANC 1.1 - scrap that, 11.0": the number after the correction is the value (a unit of the
+# first may come between).
+_CORRECTED = re.compile(
+    r"(?: (?![.?;!] )[^ ]+){0,3}? (?:- |, )?(?:sorry|correction|corrected|i mean|i meant|scrap that|"
+    r"scratch that|make that|typo|should read|should be|no wait)(?: typo)?(?: ,| :| -)? "
+    r"(?:it s |its |is |was )?" + _NUMBER + r"(?![\d.])"
+)
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
@@ -483,6 +491,8 @@ class LabReader:
         one = steps[0].group(0) if len(steps) == 1 else ""
         if len(steps) > 1 or (steps and ("," not in one or _DAY_NAMED.search(one))):
             found = steps[-1]
+        while corrected := _CORRECTED.match(rest, found.end()):
+            found = corrected
         after = rest[found.end() :].lstrip()
         fold = _BARE_MULTIPLE.match(after)
         if fold:  # "transaminases up 3x": a multiple with its limit left out is one of the ULN
@@ -573,7 +583,13 @@ class LabReader:
         unit, _, _ = self._unit(following, key, analyte)
         first = following.split(" ", 1)[0] if following else ""
         if following and first not in _SPOKEN_FOLLOWERS and unit is None:
-            return None
+            # Dictation has no punctuation ("platelets ninety two neutrophils one point one can we give"): a
+            # value all the same, unless it is a lone "one" ("platelets one more time") or counts something
+            # ("platelets two days ago were 40").
+            said = rest[skipped:end]
+            counted = quantities(f"{value:g} {following}")
+            if said == "one" or any(w.startswith(f"{value:g} ") for w in counted.values()):
+                return None
         return _Spoken(f"{value:g}", end)
 
     def _loose(self, rest: str, key: str) -> re.Match[str] | None:
