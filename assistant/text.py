@@ -97,6 +97,12 @@ _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 # "ANC 1,9", "bili 0,5": a decimal comma, as much of Europe types it (not "30,000", nor a list "1,8,15")
+# Punctuation said aloud in a dictated message ("platelets forty two thousand comma should we hold question
+# mark"); not "period" or "colon", which are also words of their own.
+_PUNCT_SAID = {"comma": ",", "question mark": "?", "full stop": ".", "exclamation mark": "!"}
+_SPOKEN_PUNCT = re.compile(r"\b(?:" + "|".join(_PUNCT_SAID) + r")\b")
+# Thousands grouped the Indian way ("plt 1,80,000/cumm" is 180,000; lakhs are grouped in twos): one number
+_INDIAN_GROUPS = re.compile(r"(?<![\d,.])\d{1,2}(?:,\d{2})+,\d{3}(?![\d,])")
 _DECIMAL_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?!\d|,\d)")
 _PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%])""")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
@@ -110,8 +116,9 @@ def normalise(text: str) -> str:
     "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; a line break after a
     word ends a sentence ("."); hyphens, slashes and other symbols -> spaces; punctuation kept as its own
     token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept
-    ("2.5", and "1,9" as 1.9); "cycle three day eight" and "grade three" in digits. Whole tokens separated
-    by single spaces.
+    ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day eight", "day eight" and "grade three"
+    in digits; punctuation said aloud ("comma", "question mark") as the mark. Whole tokens separated by single
+    spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
@@ -125,7 +132,9 @@ def normalise(text: str) -> str:
     text = _INNER_APOSTROPHE.sub("", text)
     text = _NUMBER_SIGN.sub(" number ", text)
     text = _LINE_END.sub(" . ", text)
+    text = _SPOKEN_PUNCT.sub(lambda m: _PUNCT_SAID[m.group(0)], text)
     text = _OTHER.sub(" ", text)
+    text = _INDIAN_GROUPS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")

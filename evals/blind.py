@@ -107,6 +107,7 @@ DEV_QA = (
     SETS / "blind_dev74_qa.jsonl",  # round 29
     SETS / "blind_dev75_qa.jsonl",  # round 30
     SETS / "blind_dev76_qa.jsonl",  # round 31
+    SETS / "blind_dev77_qa.jsonl",  # round 32
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -175,6 +176,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev55_guardrail.yaml",  # round 29 (numbered and lettered lists, printouts, lay words)
     SETS / "blind_dev56_guardrail.yaml",  # round 30 (a line per patient, US units, other languages)
     SETS / "blind_dev57_guardrail.yaml",  # round 31 (dictated numbers in words, corrections, handovers)
+    SETS / "blind_dev58_guardrail.yaml",  # round 32 (nurses' shorthand, spoken punctuation, five languages)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -290,7 +292,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "drove round 25, question sets 68 and 69 and guardrail sets 49 and 50 drove round 26, question sets "
         "70 and 71 and guardrail sets 51 and 52 drove round 27, question sets 72 and 73 and guardrail sets "
         "53 and 54 drove round 28, question set 74 and guardrail set 55 drove round 29, question set 75 and "
-        "guardrail set 56 drove round 30, question set 76 and guardrail set 57 drove round 31).",
+        "guardrail set 56 drove round 30, question set 76 and guardrail set 57 drove round 31, question "
+        "set 77 and guardrail set 58 drove round 32).",
         "",
         "## Answers",
         "",

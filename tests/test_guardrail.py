@@ -260,6 +260,11 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("Plan:\n- hold.\n- recheck", "plan : hold . recheck"),  # ... unless punctuation ends it
         ("ANC 1,9. bili 0,5, plt 1,000", "anc 1.9 . bili 0.5 , plt 1 , 000"),  # decimal comma, not thousands
         ("D1,8,15", "d 1 , 8 , 15"),  # a list of days is no decimal
+        ("ok for day eight", "ok for day 8"),  # a dose day in words
+        ("PLT 1,80,000/cumm, 2,10,000", "plt 180000 cumm , 210000"),  # thousands grouped the Indian way
+        # punctuation said aloud in a dictated message ("period" and "colon" are words too)
+        ("bed four comma platelets forty two question mark", "bed four , platelets forty two ?"),
+        ("a short period of time full stop", "a short period of time ."),
     ],
 )
 def test_normalise(text: str, normal: str) -> None:
@@ -574,9 +579,48 @@ def test_a_decision_after_a_hold_is_a_resumption(guard: Guardrail, question: str
         ("platelets two hundred and ten neutrophils three ok for day eight", set()),
         # ... but a number word that counts something is no value
         ("platelets two days ago were normal, give ino?", set()),
+        (
+            "um the AST is like forty eight, so just over, and ALT thirty, hold or do we give it",
+            {"liver_abnormal"},
+        ),
+        (
+            "Question for pharmacy comma patient in bed four comma platelets are forty two thousand comma "
+            "should we hold the inotuzumab dose tomorrow question mark",
+            {"cytopenia"},
+        ),
     ],
 )
 def test_a_value_in_words_is_read(guard: Guardrail, question: str, expected: set[str]) -> None:
+    assert {h.rule_id for h in guard.check(question)} == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # "inf" is nurses' shorthand for the infusion; "inf markers" are infection markers
+        (
+            "pt flushed + itchy rash 30 min into inf, sats 98, BP stable. rate slowed. continue?",
+            {"infusion_reaction"},
+        ),
+        (
+            "pt SOB + wheeze, BP 78/40 during inf, IM adrenaline given, MET called. do we restart inf later?",
+            {"infusion_reaction_severe"},
+        ),
+        ("fever 38.5 and raised inf markers on day 10, plt 210, ANC 2.2. give D15?", set()),
+        # a decision in ward words, or a choice asked without a question mark
+        (
+            "Mr T had chills and fever during his InO infusion. Can the rest of the bag go in after "
+            "hydrocortisone?",
+            {"infusion_reaction"},
+        ),
+        ("neutrophils 1.4, platelets 152. is that close enough - go or not", {"cytopenia"}),
+        (
+            "patient went into anaphylaxis during the besponsa infusion is he ever getting it again",
+            {"infusion_reaction_severe"},
+        ),
+    ],
+)
+def test_ward_words_and_shorthand_are_read(guard: Guardrail, question: str, expected: set[str]) -> None:
     assert {h.rule_id for h in guard.check(question)} == expected
 
 
@@ -588,6 +632,7 @@ def test_a_value_in_words_is_read(guard: Guardrail, question: str, expected: set
         ("Bili 1.0 - sorry, 3.0 mg/dL, I misread the report. Day 15?", {"liver_abnormal"}),
         ("ANC 1.1 - scrap that, 11.0 (on G-CSF). plt 220, LFT normal. D15?", set()),
         ("Plt 98k, correction 198k, ANC 0.8, correction 1.8. LFT nl. Proceed?", set()),
+        ("Earlier I wrote ANC 1.6 - actually 0.6. Plt 170. What next?", {"cytopenia"}),
     ],
 )
 def test_a_value_taken_back_in_the_same_breath_is_replaced(

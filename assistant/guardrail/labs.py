@@ -124,7 +124,7 @@ _WHOSE_LIMIT = r"(?:our|lab|local|site|hospital|institutional|the lab s|our lab 
 _VALUE = r"(\d{1,3}(?: \d{3})+(?![\d.])|" + _NUMBER[1:]
 _SKIP = (
     r"(?:(?:is|was|were|are|of|at|=|:|now|today|todays|this|am|pm|morning|came|come|back|to|only|just|still|"
-    r"level|levels|count|counts|value|result|the|currently|about|around|approx|dropped|fell|rose|risen|"
+    r"level|levels|count|counts|value|result|the|currently|about|around|approx|like|dropped|fell|rose|risen|"
     # the day a value was taken, before it ("plt D1 180, D4 140", "plt day 8: 200"): not the value, nor the
     # thousands of "1 180"
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|"
@@ -144,11 +144,11 @@ _DAY_NAMED = re.compile(rf" {_WHEN}")
 # "150, 90, now 45"; each step may carry the day it was taken ("Mon 35, Wed 62, Fri 118", "d1 2.4, d8 1.1")
 _TREND = re.compile(rf" (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
 # A value taken back in the same breath: "plt 65 sorry 165", "bili 1.0 - sorry, 3.0 mg/dL", "Plt 98k,
-# correction 198k", "ANC 1.1 - scrap that, 11.0": the number after the correction is the value (a unit of the
-# first may come between).
+# correction 198k", "ANC 1.1 - scrap that, 11.0", "ANC 1.6 - actually 0.6": the number after the correction
+# is the value (a unit of the first may come between).
 _CORRECTED = re.compile(
     r"(?: (?![.?;!] )[^ ]+){0,3}? (?:- |, )?(?:sorry|correction|corrected|i mean|i meant|scrap that|"
-    r"scratch that|make that|typo|should read|should be|no wait)(?: typo)?(?: ,| :| -)? "
+    r"scratch that|make that|typo|should read|should be|no wait|actually)(?: typo)?(?: ,| :| -)? "
     r"(?:it s |its |is |was )?" + _NUMBER + r"(?![\d.])"
 )
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
