@@ -541,6 +541,24 @@ def test_calibration_cross_validates_by_held_out_set() -> None:
     assert all(fr + fa <= 60 for fr, fa in counts.values())
 
 
+@pytest.mark.parametrize(
+    ("counts", "chosen"),
+    [
+        # round 32's re-fit: 0.75 sums 0.0504, 0.80 sums 0.0506 (within the band): the higher one
+        ({0.70: (19, 272), 0.75: (35, 261), 0.80: (76, 239), 0.85: (172, 219)}, 0.80),
+        # a clearly lower sum wins, even at a lower threshold
+        ({0.70: (19, 150), 0.75: (35, 261), 0.80: (76, 239)}, 0.70),
+        ({0.50: (0, 0), 0.90: (0, 0)}, 0.90),  # a tie: the threshold that answers less
+    ],
+)
+def test_the_threshold_is_the_highest_within_the_band_of_the_lowest_error(
+    counts: dict[float, tuple[int, int]], chosen: float
+) -> None:
+    from evals import calibrate
+
+    assert calibrate.choose_threshold(counts, 9928, 5568) == chosen
+
+
 def test_the_committed_answerability_score_is_the_fit_of_the_stored_features() -> None:
     """corpus/answerability.yaml is reproducible: re-fitting on the features ``make calibrate`` stored gives
     the same weights and threshold, so nobody hand-tuned it."""
