@@ -214,6 +214,7 @@ FINALS = {
     "final blind 31": ((SETS / "blind_final31_qa.jsonl",), (SETS / "blind_final31_guardrail.yaml",)),
     "final blind 32": ((SETS / "blind_final32_qa.jsonl",), (SETS / "blind_final32_guardrail.yaml",)),
     "final blind 33": ((SETS / "blind_final33_qa.jsonl",), (SETS / "blind_final33_guardrail.yaml",)),
+    "final blind 34": ((SETS / "blind_final34_qa.jsonl",), (SETS / "blind_final34_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -275,7 +276,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 17, set 19 after round 18, set 20 after round 19, set 21 after round 20, set 22 after "
         "round 21, set 23 after round 22, set 24 after round 23, set 25 after round 24, set 26 after "
         "round 25, set 27 after round 26, set 28 after round 27, set 29 after round 28, set 30 after round "
-        "29, set 31 after round 30, set 32 after round 31, set 33 after round 32; earlier sets are "
+        "29, set 31 after round 30, set 32 after round 31, set 33 after round 32's first freeze, set 34 "
+        "after round 32's last change; earlier sets are "
         "re-run here with the "
         "current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
