@@ -1146,7 +1146,15 @@ class Composer:
                 *(w for w in clause.expansion.unknown if w not in self._clinical and w not in in_names),
                 *(c for c in clause.codes if c not in capital),
             ]
-            names = [w for w in unknown if self._names_thing(w, clause.text)] + capital
+            names = [
+                w
+                for w in unknown
+                if len(w) >= _NAMED_MIN_LENGTH
+                and (
+                    not w.endswith(_MODIFIER_ENDINGS) or f" {w} acid " in f" {clause.text} "
+                )  # "ursodeoxycholic acid"
+                and not is_verb_form(w)
+            ] + capital
             if not clause.expansion.concepts:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
             names += self._offered_not_given(clause.text, passages)
@@ -1328,16 +1336,6 @@ class Composer:
     def _open_part(self, part: Clause, union: Mapping[str, float]) -> bool:
         """A part of a clause that asks on its own about a concept the quoted passages contain."""
         return self._asks_on_its_own(part) and any(_holds(c, union) for c in part.expansion.concepts)
-
-    def _names_thing(self, word: str, text: str = "") -> bool:
-        """An unknown word long enough to name a thing the monograph lacks ("ursodiol"), not a modifier
-        (unless its noun follows in ``text``: "ursodeoxycholic acid"), a verb form or a clinical word."""
-        return (
-            len(word) >= _NAMED_MIN_LENGTH
-            and word not in self._clinical
-            and (not word.endswith(_MODIFIER_ENDINGS) or f" {word} acid " in f" {text} ")
-            and not is_verb_form(word)
-        )
 
     def _asks_on_its_own(self, part: Clause) -> bool:
         """A part of a clause joined to another ("list the SOS risk factors and give me the incidence") that
