@@ -1,8 +1,9 @@
 """The one loader of the corpus data files (``corpus/*.yaml``): YAML in, a validated pydantic model out.
 
-Why one: seven files (rules, lab limits, synonyms, answer types, conversation cues, suggestions, model-text
-checks) used to be read five different ways. Now each has one schema class, and every way a file can be
-wrong (missing, not UTF-8, not YAML, a misspelt key, a wrong type) raises one error naming the file.
+Why one: the data files (rules, lab limits, synonyms, answer types, conversation cues, suggestions, model-text
+checks, and since round 33 other languages' clinical words) used to be read five different ways. Now each has
+one schema class, and every way a file can be wrong (missing, not UTF-8, not YAML, a misspelt key, a wrong
+type) raises one error naming the file.
 """
 
 from __future__ import annotations

@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 
 import Stemmer
+from pydantic import BaseModel, ConfigDict, field_validator
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from wordfreq import top_n_list, zipf_frequency
+
+from .data import load_data
+from .errors import AssistantError
 
 EVERYDAY_ZIPF = 3.0  # a word used at least once per million words of English is everyday English
 ENGLISH_ZIPF = 2.5  # a word seen this often (about 3 per 10 million words) is a word, not a typo
@@ -46,6 +51,7 @@ __all__ = [
     "POLITE",
     "Speller",
     "Text",
+    "Translator",
     "english_words",
     "fold_spelling",
     "inflections",
@@ -70,6 +76,9 @@ _FOLD = str.maketrans(
         **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4`", "'"),
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
         "\u00d7": " x ",
+        # arrows written for a lab going up or down ("LFTs \u2191\u2191", "plt \u2193")
+        **dict.fromkeys("\u2191\u2b06", " raised "),
+        **dict.fromkeys("\u2193\u2b07", " low "),
         "\u2265": ">",
         "\u2264": "<",
         "\u00b5": "u",  # micro sign: "µmol/L" is "umol/L"
@@ -96,6 +105,10 @@ _NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycle
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_LEADING_POINT = re.compile(r"(?<![\w.])\.(?=\d)")  # "ANC .7" is 0.7
+# Thousands marked with a dot, as much of Europe and Latin America writes a count per microlitre ("neutrofilos
+# 2.100/mm3", "plaquetas 189.000/uL"): no count per microlitre has three decimals
+_DOT_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?= ?(?:/|per |cells )? ?(?:mm ?\^? ?3|ul|mcl|microl))")
 # Punctuation said aloud in a dictated message ("platelets forty two thousand comma should we hold question
 # mark"); not "period" or "colon", which are also words of their own.
 _PUNCT_SAID = {"comma": ",", "question mark": "?", "full stop": ".", "exclamation mark": "!"}
@@ -136,6 +149,8 @@ def normalise(text: str) -> str:
     text = _OTHER.sub(" ", text)
     text = _INDIAN_GROUPS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _DECIMAL_COMMA.sub(r"\1.\2", text)
+    text = _LEADING_POINT.sub("0.", text)
+    text = _DOT_THOUSANDS.sub(r"\1\2", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
@@ -686,3 +701,102 @@ class Speller:
             if head in self._known and tail in self._known:
                 return f"{head} {tail}"
         return word
+
+
+# Chinese and Japanese script: words are written without spaces, so a term is found anywhere in the text
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_FOREIGN_MIN = {True: 2, False: 3}  # shortest term, by script (CJK or not): shorter ones hide in other words
+
+
+def _unaccented(text: str) -> str:
+    """The text with accents dropped and apostrophes made straight, nothing else changed ("fièvre" ->
+    "fievre"; case, lines and Chinese kept)."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFC", _COMBINING.sub("", unicodedata.normalize("NFKD", text)))
+    return text.replace("\u2019", "'")
+
+
+class Languages(BaseModel):
+    """``corpus/languages.yaml``: foreign clinical terms by the English they say, and by language."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    day_letters: list[str] = []
+    terms: dict[str, dict[str, list[str]]]
+
+    @field_validator("terms")
+    @classmethod
+    def _usable(cls, terms: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        wrong = [
+            f"{term!r} ({why})"
+            for by_language in terms.values()
+            for forms in by_language.values()
+            for term in forms
+            if (why := Translator.check_term(term))
+        ]
+        if wrong:
+            raise ValueError(f"unusable terms: {', '.join(wrong)}")
+        return terms
+
+
+class Translator:
+    """Clinical words of other languages in English, before any stage reads a message: staff write
+    "plaquettes 35, on suspend ?" or "血小板 45，要不要暂停？" to an English-only reader.
+
+    ``terms``: each English phrase with the foreign words and phrases that say it (``corpus/languages.yaml``).
+    ``day_letters``: a letter written for "day" before a cycle day ("J8" in French).
+    A message with none of them is returned unchanged; otherwise accents are dropped and each term is
+    replaced by its English (whole words in Latin script, anywhere in Chinese or Japanese).
+    """
+
+    def __init__(self, terms: Mapping[str, Iterable[str]], day_letters: Iterable[str] = ()) -> None:
+        english: dict[str, str] = {}
+        for target, forms in terms.items():
+            for form in forms:
+                english.setdefault(" ".join(_unaccented(form).lower().split()), target)
+        self._english = english
+        by_length = sorted(english, key=len, reverse=True)  # "choc anaphylactique" before "choc"
+        latin = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in by_length if not _CJK.search(t))
+        cjk = "|".join(re.escape(t) for t in by_length if _CJK.search(t))
+        days = "|".join(re.escape(d) for d in day_letters)
+        patterns = [
+            *([rf"(?<![^\W\d_])(?:{latin})(?![^\W\d_])"] if latin else []),
+            *([cjk] if cjk else []),
+            *([rf"(?<![^\W_])(?:{days})(?=\d)"] if days else []),
+        ]
+        self._days = frozenset(d.lower() for d in day_letters)
+        self._pattern = re.compile("|".join(patterns) or "(?!)", re.IGNORECASE)
+
+    @classmethod
+    def from_file(cls, path: Path, error: type[AssistantError]) -> Translator:
+        """Read ``corpus/languages.yaml`` (a wrong file raises ``error`` naming it)."""
+        data = load_data(path, Languages, error)
+        terms: dict[str, list[str]] = {}
+        for target, by_language in data.terms.items():
+            terms[target] = [form for forms in by_language.values() for form in forms]
+        return cls(terms, data.day_letters)
+
+    @staticmethod
+    def check_term(term: str) -> str | None:
+        """Why a foreign term cannot be used, or None: an English word ("normal") would turn English text
+        into something else, and a very short term hides inside other words."""
+        folded = " ".join(_unaccented(term).lower().split())
+        if folded != term:
+            return "write it in lower case without accents"
+        if len(term) < _FOREIGN_MIN[bool(_CJK.search(term))]:
+            return "too short"
+        if " " not in term and is_everyday_word(term):
+            return "also an everyday English word"
+        return None
+
+    def _said(self, match: re.Match[str]) -> str:
+        found = " ".join(match.group(0).lower().split())
+        return "day " if found in self._days else f" {self._english[found]} "
+
+    def english(self, text: str) -> str:
+        """``text`` with every foreign term in English (see the class)."""
+        folded = _unaccented(text)
+        if not self._pattern.search(folded):
+            return text
+        return self._pattern.sub(self._said, folded)

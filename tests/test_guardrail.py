@@ -29,7 +29,7 @@ from assistant.guardrail import (
 )
 from assistant.models import RuleHit
 from assistant.settings import PROJECT_ROOT
-from assistant.text import list_markers
+from assistant.text import Translator, list_markers
 from evals.blind import DEV_GUARDRAIL, SETS
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
@@ -265,10 +265,52 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         # punctuation said aloud in a dictated message ("period" and "colon" are words too)
         ("bed four comma platelets forty two question mark", "bed four , platelets forty two ?"),
         ("a short period of time full stop", "a short period of time ."),
+        ("ANC .7 ?omit, see p.5", "anc 0.7 ? omit , see p . 5"),  # a decimal without its 0
+        ("plaquetas 189.000/mm3, bili 1.200", "plaquetas 189000 mm 3 , bili 1.200"),  # thousands by a dot
+        ("LFTs \u2191\u2191, plt \u2193", "lfts raised raised , plt low"),  # arrows for up and down
     ],
 )
 def test_normalise(text: str, normal: str) -> None:
     assert normalise(text) == normal
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("plaquettes 35 G/L, on suspend ?", " platelets  35 G/L,  hold  ?"),
+        ("Fièvre à J8", " fever  a day 8"),  # accents do not matter; "J8" is the French cycle day
+        ("血小板 45，要不要暂停？", " platelets  45, should we  hold ?"),  # Chinese: found inside the text
+        ("Schüttelfrost  während der Infusion", " rigors    during  der Infusion"),
+        ("plt 40, give? Café nearby", "plt 40, give? Café nearby"),  # no term: the text as it came
+        ("the ALT is Normal", "the ALT is Normal"),  # English words are never terms
+    ],
+)
+def test_translator_puts_other_languages_clinical_words_in_english(text: str, english: str) -> None:
+    terms = {
+        "platelets": ["plaquettes", "血小板"],
+        "hold": ["on suspend", "暂停"],
+        "should we": ["要不要"],
+        "fever": ["fievre"],
+        "rigors": ["schuttelfrost"],
+        "during": ["wahrend"],
+    }
+    assert Translator(terms, day_letters=["j"]).english(text) == english
+
+
+@pytest.mark.parametrize(
+    ("term", "why"),
+    [("normal", "also an everyday English word"), ("Fièvre", "write it in lower case without accents"),
+     ("ok", "too short"), ("无", "too short"), ("fievre", None), ("血小板", None), ("pas de", None)],
+)  # fmt: skip
+def test_a_foreign_term_that_would_change_english_text_is_refused(term: str, why: str | None) -> None:
+    assert Translator.check_term(term) == why
+
+
+def test_a_languages_file_with_an_english_word_stops_start_up(tmp_path: Path, corpus: Corpus) -> None:
+    shutil.copytree(CORPUS_DIR, tmp_path / "corpus")
+    (tmp_path / "corpus" / "languages.yaml").write_text("source: x\nterms:\n  low: {es: [baja, sin]}\n")
+    with pytest.raises(RulesError, match="'sin' \\(also an everyday English word\\)"):
+        Guardrail.load(tmp_path / "corpus" / "rules.yaml", corpus)
 
 
 @pytest.mark.parametrize(
@@ -468,7 +510,8 @@ def test_bad_rules_file_stops_start_up(
 ) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(edit(RULES.read_text(encoding="utf-8")), encoding="utf-8")
-    shutil.copy(CORPUS_DIR / "lab_limits.yaml", tmp_path / "lab_limits.yaml")
+    for beside in ("lab_limits.yaml", "languages.yaml"):
+        shutil.copy(CORPUS_DIR / beside, tmp_path / beside)
     with pytest.raises(RulesError) as info:
         Guardrail.load(path, corpus)
     message = str(info.value)

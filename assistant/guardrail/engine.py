@@ -27,7 +27,7 @@ from ..corpus import Corpus
 from ..data import load_data
 from ..errors import RulesError
 from ..models import RuleHit
-from ..text import is_common_word, ordinal
+from ..text import Translator, is_common_word, ordinal
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
@@ -40,6 +40,7 @@ WHAT_TO_DO = "asking what to do"  # ... "if the condition occurs" / "while the f
 WHEN_RULES_APPLY = "a question about when the rules apply"
 TOPIC = "the topic of this follow-up"  # a condition an earlier question asked about, not a finding
 LAB_LIMITS_FILE = "lab_limits.yaml"
+LANGUAGES_FILE = "languages.yaml"
 # A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
 # "Rosie is on InO", "Lily's bili".
 _NAME_LABEL = re.compile(
@@ -71,9 +72,17 @@ class Guardrail:
     """The loaded, validated rules. Immutable after ``load``; ``check`` is pure and thread-safe."""
 
     def __init__(
-        self, spec: RulesFile, corpus: Corpus, source: str, labs: LabLimits, version: str = ""
+        self,
+        spec: RulesFile,
+        corpus: Corpus,
+        source: str,
+        labs: LabLimits,
+        version: str = "",
+        translator: Translator | None = None,
     ) -> None:
-        self.version = version  # SHA-256 of the rules and lab-limits files, recorded with every answer
+        # SHA-256 of the rules, lab-limits and languages files, recorded with every answer
+        self.version = version
+        self._translator = translator or Translator({})
         self._rules = tuple(compile_rule(rule, spec, corpus, source) for rule in spec.rules)
         ids = [r.id for r in self._rules]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -109,9 +118,11 @@ class Guardrail:
         """Read and validate ``path`` (and the lab limits beside it); any problem raises ``RulesError``."""
         spec = read_rules(path)
         labs = load_data(path.parent / LAB_LIMITS_FILE, LabLimits, RulesError)
-        files = (path.read_bytes(), (path.parent / LAB_LIMITS_FILE).read_bytes())
+        translator = Translator.from_file(path.parent / LANGUAGES_FILE, RulesError)
+        beside = (path.parent / LAB_LIMITS_FILE, path.parent / LANGUAGES_FILE)
+        files = [path.read_bytes(), *(f.read_bytes() for f in beside)]
         version = hashlib.sha256(b"\0".join(files)).hexdigest()
-        return cls(spec, corpus, str(path), labs, version)
+        return cls(spec, corpus, str(path), labs, version, translator)
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -125,7 +136,7 @@ class Guardrail:
 
     def asks_to_resume(self, question: str) -> bool:
         """The question asks to resume, restart or rechallenge ("can we try again next week?")."""
-        return self._reader.read(question, with_criteria=False).resumes
+        return self._reader.read(self._translator.english(question), with_criteria=False).resumes
 
     def check(self, question: str, context: str = "") -> list[RuleHit]:
         """The rules this question triggers, strongest first. Pure and deterministic.
@@ -139,6 +150,8 @@ class Guardrail:
         # Each is read with the reference limits the conversation states, in any turn ("ALT 50 on ino" then
         # "our lab's ULN is 56 by the way"): a test's value is judged against the limit last stated for it.
         earlier, infusing, scales = [], False, {}
+        # "plaquettes 35, on suspend ?": other languages' clinical words in English first
+        question, context = self._translator.english(question), self._translator.english(context)
         lines = [line for line in context.splitlines() if line.strip()]
         names = self._first_names([*lines, question])
         lines, question = [_titled(line, names) for line in lines], _titled(question, names)

@@ -128,7 +128,7 @@ _SKIP = (
     # the day a value was taken, before it ("plt D1 180, D4 140", "plt day 8: 200"): not the value, nor the
     # thousands of "1 180"
     r"increased|decreased|up|down|went|gone|has|had|have|of|yesterday|overnight|pre|dose|predose|on|"
-    r"(?:d|day) \d{1,2}(?= (?:: )?\d)|d|day|"
+    r"(?:d|day) \d{1,2}(?= (?:(?::|is|was|were|=) )?\d)|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
     r"almost|nearly|approximately|of about|roughly|slightly|just over|well over|at least|climbing|rising|"
     r"increasing|trending up|from|persistently|"
