@@ -108,6 +108,7 @@ DEV_QA = (
     SETS / "blind_dev75_qa.jsonl",  # round 30
     SETS / "blind_dev76_qa.jsonl",  # round 31
     SETS / "blind_dev77_qa.jsonl",  # round 32
+    SETS / "blind_dev78_qa.jsonl",  # round 33
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -177,6 +178,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev56_guardrail.yaml",  # round 30 (a line per patient, US units, other languages)
     SETS / "blind_dev57_guardrail.yaml",  # round 31 (dictated numbers in words, corrections, handovers)
     SETS / "blind_dev58_guardrail.yaml",  # round 32 (nurses' shorthand, spoken punctuation, five languages)
+    SETS / "blind_dev59_guardrail.yaml",  # round 33 (seven languages, dictation, several patients)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
