@@ -108,7 +108,9 @@ _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 _LEADING_POINT = re.compile(r"(?<![\w.])\.(?=\d)")  # "ANC .7" is 0.7
 # Thousands marked with a dot, as much of Europe and Latin America writes a count per microlitre ("neutrofilos
 # 2.100/mm3", "plaquetas 189.000/uL"): no count per microlitre has three decimals
-_DOT_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})\.(\d{3})(?= ?(?:/|per |cells )? ?(?:mm ?\^? ?3|ul|mcl|microl))")
+_DOT_THOUSANDS = re.compile(
+    r"(?<![\d.,])(\d{1,3})\.(\d{3})(?= ?(?:/|per |cells )? ?(?:mm ?\^? ?3|ul|mcl|microl))"
+)
 # Punctuation said aloud in a dictated message ("platelets forty two thousand comma should we hold question
 # mark"); not "period" or "colon", which are also words of their own.
 _PUNCT_SAID = {"comma": ",", "question mark": "?", "full stop": ".", "exclamation mark": "!"}
