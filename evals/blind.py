@@ -217,6 +217,7 @@ FINALS = {
     "final blind 32": ((SETS / "blind_final32_qa.jsonl",), (SETS / "blind_final32_guardrail.yaml",)),
     "final blind 33": ((SETS / "blind_final33_qa.jsonl",), (SETS / "blind_final33_guardrail.yaml",)),
     "final blind 34": ((SETS / "blind_final34_qa.jsonl",), (SETS / "blind_final34_guardrail.yaml",)),
+    "final blind 35": ((SETS / "blind_final35_qa.jsonl",), (SETS / "blind_final35_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -279,7 +280,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 21, set 23 after round 22, set 24 after round 23, set 25 after round 24, set 26 after "
         "round 25, set 27 after round 26, set 28 after round 27, set 29 after round 28, set 30 after round "
         "29, set 31 after round 30, set 32 after round 31, set 33 after round 32's first freeze, set 34 "
-        "after round 32's last change; earlier sets are "
+        "after round 32's last change, set 35 after round 33; earlier sets are "
         "re-run here with the "
         "current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
@@ -298,7 +299,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "70 and 71 and guardrail sets 51 and 52 drove round 27, question sets 72 and 73 and guardrail sets "
         "53 and 54 drove round 28, question set 74 and guardrail set 55 drove round 29, question set 75 and "
         "guardrail set 56 drove round 30, question set 76 and guardrail set 57 drove round 31, question "
-        "set 77 and guardrail set 58 drove round 32).",
+        "set 77 and guardrail set 58 drove round 32, question set 78 and guardrail set 59 drove round 33).",
         "",
         "## Answers",
         "",
