@@ -134,10 +134,13 @@ _SKIP = (
     r"increasing|trending up|from|persistently|"
     r"consistently|repeatedly|again|very|still|low|high|"
     r"elevated|raised|"
+    # a value told against the patient's own baseline: "plts at her usual baseline of 90", "plts lower than
+    # baseline (250 -> 175)"; not "back to baseline (22)", a recovery that may end a hold
+    r"doubled|tripled|halved|lower|higher|(?:than|from|usual|pretreatment|pre treatment) baseline|"
     # "a": the French "at" ("thrombopenie a 30 G/L"); a verb of staying before "at": "plts stuck at 45",
     # "ANC sitting at 0.8", "bili peaked at 4"
     r"a|(?:stuck|sitting|holding|hovering|steady|stable|static|plateaued|peaked|remains?|remained|staying)"
-    r" at) ){0,4}"
+    r" at) ){0,5}"
 )
 _WHEN = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|yesterday|(?:d|day) \d{1,2})(?: :)? "
 _DAY_NAMED = re.compile(rf" {_WHEN}")

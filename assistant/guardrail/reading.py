@@ -230,6 +230,7 @@ class Reading:
 
 CYCLE_CONDITION = "cycle_limit"
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
+_JOINERS = frozenset({"and", "or", "plus", "&"})  # one verb's objects listed together
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
@@ -1210,11 +1211,12 @@ class Reader:
         return "" if ours == other else ("ours" if ours else "other")
 
     def _treated_with(self, surface: Sequence[str], i: int) -> bool:
-        """ "chills that settled WITH paracetamol", "rigors severe enough TO need pethidine": the words name
-        what treated the reaction, not the product that caused it."""
-        if surface[i] == "to":
-            return i + 1 < len(surface) and surface[i + 1] in _NEEDING
-        return surface[i] == "with" and i > 0 and surface[i - 1] in self._treatment_verbs
+        """ "chills that settled WITH paracetamol", "resolved AFTER an antihistamine", "responded TO
+        hydrocortisone", "rigors severe enough TO need pethidine": the words name what treated the reaction,
+        not the product that caused it."""
+        if surface[i] == "to" and i + 1 < len(surface) and surface[i + 1] in _NEEDING:
+            return True
+        return i > 0 and surface[i - 1] in self._treatment_verbs
 
     def _attached_product(self, doc: Doc, symptom: Span) -> str:
         """ "ours" or "other" for the product named right after the preposition that attaches a symptom to
@@ -1424,11 +1426,17 @@ class Reader:
         if _OURS in kinds:
             return _OURS
         # ... and any verb whose object is another product ("ANC 0.6, T 38.5 on InO - start meropenem?")
-        verbs_of_others = (
+        verbs_of_others = [
             i
             for i in range(sentence.start, sentence.end)
             if surface[i].isalpha() and surface[i] not in self._object_ends and is_verb_form(surface[i])
-        )
+        ]
+        # "hold the enoxaparin and the Besponsa both?": ours joined to the other product is asked about too
+        joined = [i for i in range(sentence.start, sentence.end) if surface[i] in _JOINERS]
+        if any(j < o.start <= j + 2 and o.start < sentence.end for j in joined for o in ours) and any(
+            objects(v + 1) == _OTHER and v < j for v in verbs_of_others for j in joined
+        ):
+            return _OURS
         if _OTHER in kinds or any(objects(i + 1) == _OTHER for i in verbs_of_others):
             return _OTHER
         return ""
