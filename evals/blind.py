@@ -109,6 +109,7 @@ DEV_QA = (
     SETS / "blind_dev76_qa.jsonl",  # round 31
     SETS / "blind_dev77_qa.jsonl",  # round 32
     SETS / "blind_dev78_qa.jsonl",  # round 33
+    SETS / "blind_dev79_qa.jsonl",  # round 34
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -179,6 +180,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev57_guardrail.yaml",  # round 31 (dictated numbers in words, corrections, handovers)
     SETS / "blind_dev58_guardrail.yaml",  # round 32 (nurses' shorthand, spoken punctuation, five languages)
     SETS / "blind_dev59_guardrail.yaml",  # round 33 (seven languages, dictation, several patients)
+    SETS / "blind_dev60_guardrail.yaml",  # round 34 (messaging threads, baselines and trends, other drugs)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -299,7 +301,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "70 and 71 and guardrail sets 51 and 52 drove round 27, question sets 72 and 73 and guardrail sets "
         "53 and 54 drove round 28, question set 74 and guardrail set 55 drove round 29, question set 75 and "
         "guardrail set 56 drove round 30, question set 76 and guardrail set 57 drove round 31, question "
-        "set 77 and guardrail set 58 drove round 32, question set 78 and guardrail set 59 drove round 33).",
+        "set 77 and guardrail set 58 drove round 32, question set 78 and guardrail set 59 drove round 33, "
+        "question set 79 and guardrail set 60 drove round 34).",
         "",
         "## Answers",
         "",
