@@ -1222,9 +1222,9 @@ class Composer:
         choice ("weekly or twice weekly?")."""
         offered: dict[tuple[float, str], str] = {}
         for match in _OFFERING.finditer(clause):
-            if match.group(0).startswith("for") and _DIGIT.search(
-                " ".join(clause[: match.start()].split()[-4:])
-            ):
+            before = clause[: match.start()].split()
+            lasted = match.group(0).startswith("for") or before[-1:] == ["for"]  # "for over a week"
+            if lasted and _DIGIT.search(" ".join(before[-4:])):
                 continue  # how long a finding lasted ("plt 40 for 2 weeks, hold?"), no amount offered
             after = " ".join(clause[match.end() :].split()[:_OFFERED_WORDS])
             for key, said in quantities(after).items():

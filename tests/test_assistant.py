@@ -411,6 +411,7 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Should weekly liver monitoring continue for three months after transplant?", "three months"),
         ("Can she go to school or nursery between cycles?", "daily activities"),
         ("Which electrolytes should be measured for the QT precaution?", "term covers"),
+        ("How do I convert bilirubin from mg/dL to umol/L?", "unit conversions"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
@@ -427,6 +428,7 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
         # how long a finding has lasted is a patient detail, not an amount offered as the answer
         "plt 40 for 2 weeks, hold ino?",
         "ANC 0.6 x10^9/L for 10 days during C1 - hold ino?",
+        "plt 25 K/uL for over a week on InO - hold it?",
     ],
 )
 def test_how_long_a_finding_lasted_is_no_amount_asked_about(assistant: Assistant, question: str) -> None:
