@@ -75,10 +75,8 @@ class Cues:
         return list(dict.fromkeys(found))
 
     def is_non_topic(self, term: str) -> bool:
-        """True for words that say what to do or when ("managed", "monitoring"), compared by stem, and for
-        pointers ("any other ones?": "ones" stands for the earlier topic, it is not one)."""
-        word = term.lower()
-        return word in self.pronouns or word in self.non_topic_terms or stem(word) in self.non_topic_stems
+        """True for words that say what to do or when ("managed", "monitoring"), compared by stem."""
+        return term.lower() in self.non_topic_terms or stem(term.lower()) in self.non_topic_stems
 
 
 @dataclass(frozen=True)

@@ -238,9 +238,6 @@ def test_broken_cues_file_stops_start_up(tmp_path: Path, content: str, message: 
         # corpus/answer_types.yaml) then makes the answer "not covered" (see test_assistant).
         ("What about in pregnancy?", True, SOS_TERMS),
         ("And should we give defibrotide?", True, []),  # a rare name the monograph lacks: nothing carried
-        # a pro-form stands for the earlier topic: "ones" is no topic of its own
-        ("Any other ones?", True, SOS_TERMS),
-        ("What about the others?", True, SOS_TERMS),
     ],
 )
 def test_resolve_with_real_expander(
