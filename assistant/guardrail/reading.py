@@ -229,8 +229,8 @@ class Reading:
 
 
 CYCLE_CONDITION = "cycle_limit"
-# Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _JOINERS = frozenset({"and", "or", "plus", "&"})  # one verb's objects listed together
+# Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
