@@ -16,7 +16,15 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from .answer import Answerability, AnswerTypes, Composer, Draft, split_question
+from .answer import (
+    Answerability,
+    AnswerTypes,
+    Calibration,
+    Composer,
+    Draft,
+    find_restatements,
+    split_question,
+)
 from .audit import AuditStore
 from .conversation import Cues, load_cues, normalize_history, quoted_before, resolve
 from .corpus import Corpus, load_corpus
@@ -85,6 +93,8 @@ class Assistant:
             lexical=LexicalIndex(corpus.passages, expander.vocabulary.stopwords),
             k=settings.top_k,
         )
+        vectors = embeddings.embed_documents([p.text for p in corpus.passages])
+        restated = find_restatements(corpus.passages, vectors, Calibration().restatement_similarity)
         return cls(
             settings=settings,
             corpus=corpus,
@@ -99,6 +109,7 @@ class Assistant:
                 answerability=load_data(settings.corpus_dir / "answerability.yaml", Answerability),
                 populations=expander.populations,
                 equivalents=expander.equivalents,
+                restatements=restated,
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),

@@ -71,6 +71,68 @@ def test_answers_stay_focused(assistant: Assistant) -> None:
     assert len(answer.quotes) <= 3
 
 
+@pytest.mark.model
+def test_the_monographs_restatements_are_paired_by_meaning(assistant: Assistant) -> None:
+    """Round 35: the same rule under the risks and again under monitoring (found by the model, not listed)."""
+    text = {p.id: p.text for p in assistant.corpus.passages}
+    pairs = {frozenset((text[a], text[b])) for a, b in assistant.composer._restatements.items()}
+    assert (
+        frozenset(
+            (
+                "Management recommendation: Discontinue the drug immediately if sinusoidal obstruction "
+                "syndrome occurs.",
+                "Permanent drug discontinuation and active treatment are required for sinusoidal obstruction "
+                "syndrome.",
+            )
+        )
+        in pairs
+    )
+    assert (
+        frozenset(
+            (
+                "Interrupt or adjust the dose if persistent cytopenia occurs.",
+                "Interrupt treatment if persistent low counts occur, until counts recover or are confirmed "
+                "to be related to the underlying disease.",
+            )
+        )
+        in pairs
+    )
+    assert len(pairs) == 4  # SOS, the CBC before each dose, persistent low counts, regular ECGs
+    for pair in pairs:  # one sentence of each part of the monograph
+        sections = {p.heading_path[0] for p in assistant.corpus.passages if p.text in pair}
+        assert len(sections) == 2
+
+
+@pytest.mark.model
+def test_an_answer_quotes_the_restatement_of_its_best_passage(assistant: Assistant) -> None:
+    answer = assistant.ask("how often should ECGs be done on besponsa?")
+    texts = [q.text for q in answer.quotes]
+    assert any(t.startswith("Recommendations: Conduct regular electrocardiogram (ECG)") for t in texts)
+    assert "Conduct baseline and regular electrocardiogram (ECG) examinations during medication." in texts
+
+
+def test_restatements_are_mutual_nearest_across_parts() -> None:
+    from assistant.answer import find_restatements
+    from assistant.corpus import Passage
+
+    def passage(i: int, part: str) -> Passage:
+        return Passage(
+            id=f"d:{i}",
+            document="d",
+            heading_path=(part, f"s{i}"),
+            kind="sentence",
+            text=f"t{i}",
+            start=i,
+            end=i,
+        )
+
+    passages = [passage(0, "A"), passage(1, "A"), passage(2, "B"), passage(3, "B")]
+    vectors = [[1.0, 0.0], [0.0, 1.0], [0.99, 0.14], [0.9, 0.44]]
+    # 0 and 2 are each other's closest across the parts; 1's closest is 3, but 3's closest is 0 (not mutual)
+    assert find_restatements(passages, vectors, 0.6) == {"d:0": "d:2", "d:2": "d:0"}
+    assert find_restatements(passages, vectors, 0.995) == {}
+
+
 def test_answer_is_json_ready_and_versioned(assistant: Assistant) -> None:
     answer = assistant.ask("Which labs are checked before each administration?")
     dumped = json.loads(json.dumps(answer.model_dump()))
