@@ -101,7 +101,7 @@ _SPOKEN_INO = re.compile(r"(?<![a-z])in oh(?![a-z])")
 # A line that ends without punctuation ends a sentence: a message's lines are its items ("3) Mr M: ALT
 # 130\nWho can I start?"), and a monograph heading is not part of the sentence under it.
 _LINE_END = re.compile(r"(?<=[a-z0-9)%])[ \t]*\n\s*(?=\S)")
-_NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])")  # "# of cycles" -> "number of cycles"
+_NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])|(?<![a-z])no\.(?=\s*of\b)")  # "# of cycles", "no. of cycles"
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
@@ -128,12 +128,12 @@ def normalise(text: str) -> str:
 
     Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
-    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" -> "number of"; a line break after a
-    word ends a sentence ("."); hyphens, slashes and other symbols -> spaces; punctuation kept as its own
-    token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept
-    ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day eight", "day eight" and "grade three"
-    in digits; punctuation said aloud ("comma", "question mark") as the mark. Whole tokens separated by single
-    spaces.
+    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" and "no. of" -> "number of"; a line
+    break after a word ends a sentence ("."); hyphens, slashes and other symbols -> spaces; punctuation kept
+    as its own token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" -> "3 x") but
+    decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day eight", "day eight" and
+    "grade three" in digits; punctuation said aloud ("comma", "question mark") as the mark. Whole tokens
+    separated by single spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)

@@ -251,6 +251,7 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("S\u200bO\u200bS con\u00adfirmed\u2060", "sos confirmed"),  # format characters (category Cf)
         ("s-o-s / V-O-D, t-cell", "sos vod , t cell"),
         ("recommended # of cycles, #3", "recommended number of cycles , 3"),
+        ("Max no. of ino cycles? no.", "max number of ino cycles ? no ."),  # "no. of" is a number too
         ("\u0405\u041e\u0405, V\u041fD, \u03bf", "sos , v d , o"),  # look-alikes only (not Pe)
         ("Grade three IRR, gr two neutropenia", "grade 3 irr , gr 2 neutropenia"),  # grades in digits
         ("cycle three day eight", "cycle 3 day 8"),
@@ -497,6 +498,11 @@ def _replace(old: str, new: str) -> Callable[[str], str]:
             _replace("      fire: [interrupt]\n", "      fire: [hold]\n"),
             ["criteria.groups[1]", "unknown action ['hold']"],
             id="criteria-unknown-action",
+        ),
+        pytest.param(  # "(?!\\S)" follows every alternative: a regex ending in a space never matches
+            _replace("  - tell me about\n", "  - {re: 'tell me about '}\n"),
+            ["ends in a space"],
+            id="regex-ending-in-space",
         ),
         pytest.param(
             _replace("  - id: cycle_limit\n", "  - id: sos\n"),

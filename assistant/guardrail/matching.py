@@ -83,6 +83,8 @@ class Terms:
         patterns: list[str] = []
         for item in items:
             if not isinstance(item, str):  # a `{re: ...}` entry of the rules file
+                if item.re.endswith(" "):  # "(?!\S)" follows every alternative: it could never match
+                    raise RulesError(f"{where}: regular expression {item.re!r} ends in a space; use (?= )")
                 patterns.append(item.re)
                 continue
             phrase = normalise(item)
