@@ -93,7 +93,7 @@ class Assistant:
             lexical=LexicalIndex(corpus.passages, expander.vocabulary.stopwords),
             k=settings.top_k,
         )
-        vectors = embeddings.embed_documents([p.text for p in corpus.passages])
+        vectors = index.text_vectors(corpus.passages)
         restated = find_restatements(corpus.passages, vectors, Calibration().restatement_similarity)
         return cls(
             settings=settings,

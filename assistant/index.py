@@ -38,7 +38,7 @@ from chromadb.errors import NotFoundError
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from .corpus import Corpus
+from .corpus import Corpus, Passage
 from .embedding import model_name
 from .errors import IndexMissing, IndexRebuilding, IndexUnavailable, StoreRejected, StoreUnreachable
 from .locks import index_build_lock
@@ -247,6 +247,24 @@ class VectorIndex:
         for entry, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
             best.setdefault(entry.split("#", 1)[0], 1.0 - float(distance))  # results come best first
         return list(best.items())[:k]
+
+    def text_vectors(self, passages: Sequence[Passage]) -> list[list[float]]:
+        """Each passage's stored vector of its text alone, in order: what the index already embedded, so a
+        warm start embeds nothing."""
+
+        def run() -> chromadb.GetResult:
+            return self.collection.get(ids=[f"{p.id}#text" for p in passages], include=["embeddings"])
+
+        try:
+            result = run()
+        except Exception as exc:
+            self._recover(exc)
+            try:
+                result = run()
+            except Exception as again:
+                raise IndexUnavailable(f"vector store read failed: {type(again).__name__}") from again
+        stored = dict(zip(result["ids"], result["embeddings"], strict=True))  # type: ignore[arg-type]
+        return [[float(x) for x in stored[f"{p.id}#text"]] for p in passages]
 
     def check(self) -> None:
         """Raise the IndexUnavailable that says what is wrong, if the store cannot answer (health checks)."""
