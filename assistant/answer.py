@@ -755,13 +755,18 @@ class Composer:
         answerability: Answerability | None = None,
         populations: frozenset[Concept] = frozenset(),
         equivalents: Mapping[Concept, Concept] | None = None,
-        restatements: Mapping[str, str] | None = None,
+        passage_vectors: Sequence[Sequence[float]] = (),
     ) -> None:
-        self._restatements = dict(restatements or {})  # passage id -> the passage that restates it
-        self._passage = {p.id: p for p in corpus.passages}
+        self._passage = corpus.passage_by_id
         self._populations = populations  # "children": a clause's topic only when it names nothing else
         self._equivalents = dict(equivalents or {})  # "cytopenia" is also the monograph's "low counts"
         self.calibration = calibration or Calibration()
+        # passage id -> the passage that restates it, from each passage's vector (in corpus order)
+        self._restatements = (
+            find_restatements(corpus.passages, passage_vectors, self.calibration.restatement_similarity)
+            if passage_vectors
+            else {}
+        )
         # None answers whenever a passage shares the question's concepts: only the calibration run wants that.
         self.answerability = answerability
         # Clinical words the product knows though the monograph does not ("rechallenge"): not named things.
@@ -1410,21 +1415,16 @@ def find_restatements(
 ) -> dict[str, str]:
     """Pairs of passages in different parts of the monograph (its risks and its monitoring) that are each
     other's closest in meaning across the parts, at least ``floor`` similar (cosine), both ways."""
+    parts = [p.heading_path[0] if len(p.heading_path) > 1 else None for p in passages]
     norms = [math.sqrt(sum(x * x for x in v)) or 1.0 for v in vectors]
+    units = [[x / norm for x in v] for v, norm in zip(vectors, norms, strict=True)]
 
     def similarity(i: int, j: int) -> float:
-        return sum(a * b for a, b in zip(vectors[i], vectors[j], strict=True)) / (norms[i] * norms[j])
-
-    def part(p: Passage) -> str | None:
-        return p.heading_path[0] if len(p.heading_path) > 1 else None
+        return sum(a * b for a, b in zip(units[i], units[j], strict=True))
 
     closest: dict[int, tuple[float, int]] = {}
-    for i, p in enumerate(passages):
-        across = [
-            (similarity(i, j), j)
-            for j, q in enumerate(passages)
-            if part(p) is not None and part(q) is not None and part(q) != part(p)
-        ]
+    for i, part in enumerate(parts):
+        across = [(similarity(i, j), j) for j, other in enumerate(parts) if part and other and other != part]
         if across:
             closest[i] = max(across)
     return {

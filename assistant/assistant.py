@@ -16,15 +16,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from .answer import (
-    Answerability,
-    AnswerTypes,
-    Calibration,
-    Composer,
-    Draft,
-    find_restatements,
-    split_question,
-)
+from .answer import Answerability, AnswerTypes, Composer, Draft, split_question
 from .audit import AuditStore
 from .conversation import Cues, load_cues, normalize_history, quoted_before, resolve
 from .corpus import Corpus, load_corpus
@@ -93,8 +85,6 @@ class Assistant:
             lexical=LexicalIndex(corpus.passages, expander.vocabulary.stopwords),
             k=settings.top_k,
         )
-        vectors = index.text_vectors(corpus.passages)
-        restated = find_restatements(corpus.passages, vectors, Calibration().restatement_similarity)
         return cls(
             settings=settings,
             corpus=corpus,
@@ -109,7 +99,7 @@ class Assistant:
                 answerability=load_data(settings.corpus_dir / "answerability.yaml", Answerability),
                 populations=expander.populations,
                 equivalents=expander.equivalents,
-                restatements=restated,
+                passage_vectors=index.text_vectors(corpus.passages),
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),

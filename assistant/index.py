@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import chromadb
 import httpx
@@ -45,6 +45,7 @@ from .locks import index_build_lock
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _BATCH = 32
 BUILDER_SILENT_S = 60.0  # a "building" collection without a heartbeat for this long was abandoned
 _POLL_S = 0.5
@@ -230,19 +231,12 @@ class VectorIndex:
         A list's similarity is that of its closest entry (the whole list or one of its items).
         """
 
-        def run() -> chromadb.QueryResult:
-            return self.collection.query(
+        result = self._read(
+            lambda: self.collection.query(
                 query_embeddings=[list(vector)], n_results=self.entries, include=["distances"]
-            )
-
-        try:
-            result = run()
-        except Exception as exc:
-            self._recover(exc)
-            try:
-                result = run()
-            except Exception as again:
-                raise IndexUnavailable(f"vector store query failed: {type(again).__name__}") from again
+            ),
+            "query",
+        )
         best: dict[str, float] = {}
         for entry, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
             best.setdefault(entry.split("#", 1)[0], 1.0 - float(distance))  # results come best first
@@ -252,19 +246,21 @@ class VectorIndex:
         """Each passage's stored vector of its text alone, in order: what the index already embedded, so a
         warm start embeds nothing."""
 
-        def run() -> chromadb.GetResult:
-            return self.collection.get(ids=[f"{p.id}#text" for p in passages], include=["embeddings"])
+        ids = [f"{p.id}#text" for p in passages]
+        result = self._read(lambda: self.collection.get(ids=ids, include=["embeddings"]), "read")
+        stored = dict(zip(result["ids"], result["embeddings"], strict=True))  # type: ignore[arg-type]
+        return [[float(x) for x in stored[entry]] for entry in ids]
 
+    def _read(self, run: Callable[[], T], what: str) -> T:
+        """``run()`` against the store; after a failure, recover the store and try once more."""
         try:
-            result = run()
+            return run()
         except Exception as exc:
             self._recover(exc)
             try:
-                result = run()
+                return run()
             except Exception as again:
-                raise IndexUnavailable(f"vector store read failed: {type(again).__name__}") from again
-        stored = dict(zip(result["ids"], result["embeddings"], strict=True))  # type: ignore[arg-type]
-        return [[float(x) for x in stored[f"{p.id}#text"]] for p in passages]
+                raise IndexUnavailable(f"vector store {what} failed: {type(again).__name__}") from again
 
     def check(self) -> None:
         """Raise the IndexUnavailable that says what is wrong, if the store cannot answer (health checks)."""
