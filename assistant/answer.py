@@ -154,6 +154,7 @@ _OFFERING = re.compile(
 _DIGIT = re.compile(r"\d")
 _POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
 _OFFERED_WORDS = 4  # an offered amount is read in this many words after the word that offers it
+_LIMIT_WORDS = frozenset({"above", "over", "below", "under", "beyond", "past", "than", ">", "<", ">=", "<="})
 
 
 @dataclass(frozen=True)
@@ -1239,7 +1240,9 @@ class Composer:
             # a negator inside a term of the monograph is no negation: "non relapse mortality"
             if token not in _SCOPE_NEGATORS or tuple(tokens[i : i + 2]) in self._pairs:
                 continue
-            window = {stem(w) for w in tokens[i + 1 : i + 1 + _SCOPE_WINDOW]}
+            # "non" is a prefix of the next word only: "non severe infusion reaction" is still a reaction
+            reach = 1 if token == "non" else _SCOPE_WINDOW
+            window = {stem(w) for w in tokens[i + 1 : i + 1 + reach]}
             for phrase in (p for concept in concepts for p in concept):
                 if window & {stem(w) for w in phrase}:
                     out.update(stem(w) for w in phrase)
@@ -1264,7 +1267,10 @@ class Composer:
                 continue  # how long a finding lasted ("plt 40 for 2 weeks, hold?"), no amount offered
             after = " ".join(clause[match.end() :].split()[:_OFFERED_WORDS])
             for key, said in quantities(after).items():
-                if after.startswith(said):
+                # a multiple of the ULN is offered as a limit ("above 1.5 x ULN"), not where a value went
+                # ("AST went up to 4x ULN")
+                limit = match.group(0).split()[0] in _LIMIT_WORDS
+                if after.startswith(said) and (key[1] != "x ULN" or limit):
                     offered.setdefault(key, said)
         for match in _POST_DAY.finditer(clause):
             offered.setdefault((float(match.group(1)), "day"), f"day +{match.group(1)}")

@@ -437,6 +437,8 @@ _PER_UNIT = {
     **dict.fromkeys(["mo", "mos", "month", "months"], ("days", 30.0)),
     **dict.fromkeys(["%", "percent", "per cent"], ("%", 1.0)),
     **dict.fromkeys(["ms", "msec", "millisecond", "milliseconds"], ("ms", 1.0)),  # a QTc: "more than 500 ms"
+    # a multiple of the upper limit of normal: "above 1.5 x ULN", "3 times the ULN"
+    **dict.fromkeys(["x uln", "times uln", "x the uln", "times the uln", "fold uln", "uln"], ("x ULN", 1.0)),
 }
 _AMOUNT = re.compile(
     r"\b(?:(?P<digits>\d+(?:\.\d+)?)|(?P<words>(?:half\s+an?|"
@@ -458,8 +460,9 @@ _FREQUENCY = re.compile(
 
 
 def quantities(text: str) -> dict[tuple[float, str], str]:
-    """The amounts of time and the percentages normalised ``text`` names, each as (value, unit) in one unit
-    per dimension ("60 min" and "1 hour" are both (1.0, "hours")), with the words that named it."""
+    """The amounts of time, the percentages and the multiples of a ULN normalised ``text`` names, each as
+    (value, unit) in one unit per dimension ("60 min" and "1 hour" are both (1.0, "hours")), with the words
+    that named it."""
     found: dict[tuple[float, str], str] = {}
     spans: list[tuple[int, int]] = []  # frequencies: "3 times a week" names no week-long time
     for match in _FREQUENCY.finditer(text):
