@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -516,7 +518,7 @@ def test_bad_rules_file_stops_start_up(
 ) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(edit(RULES.read_text(encoding="utf-8")), encoding="utf-8")
-    for beside in ("lab_limits.yaml", "languages.yaml"):
+    for beside in ("lab_limits.yaml", "languages.yaml", "drug_names.yaml"):
         shutil.copy(CORPUS_DIR / beside, tmp_path / beside)
     with pytest.raises(RulesError) as info:
         Guardrail.load(path, corpus)
@@ -524,6 +526,35 @@ def test_bad_rules_file_stops_start_up(
     assert str(path) in message
     for part in expected:
         assert part in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("source: x\n", "names", id="no-names"),
+        pytest.param("names: |\n  aspirin\n", "source", id="no-source"),
+        pytest.param("source: x\nnames: [aspirin]\n", "names", id="names-not-a-block"),
+    ],
+)
+def test_bad_drug_names_file_stops_start_up(tmp_path: Path, corpus: Corpus, text: str, expected: str) -> None:
+    for name in ("rules.yaml", "lab_limits.yaml", "languages.yaml"):
+        shutil.copy(CORPUS_DIR / name, tmp_path / name)
+    (tmp_path / "drug_names.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError, match=f"(?s)drug_names.yaml does not follow its schema.*{expected}"):
+        Guardrail.load(tmp_path / "rules.yaml", corpus)
+
+
+def test_drug_names_file_is_what_the_package_gives() -> None:
+    """corpus/drug_names.yaml is derived data: re-running tools/drug_names.py must not change it."""
+    run = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "tools" / "drug_names.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "up to date" in run.stdout
 
 
 def test_missing_rules_file_stops_start_up(tmp_path: Path, corpus: Corpus) -> None:

@@ -30,7 +30,7 @@ from ..models import RuleHit
 from ..text import Translator, is_common_word, ordinal
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
-from .schema import CompiledRule, RulesFile, compile_rule, read_rules
+from .schema import CompiledRule, DrugNames, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
 # What the words of a question are read as, in a hit's reasons; ``decides`` tells findings from them.
@@ -40,6 +40,7 @@ WHAT_TO_DO = "asking what to do"  # ... "if the condition occurs" / "while the f
 WHEN_RULES_APPLY = "a question about when the rules apply"
 TOPIC = "the topic of this follow-up"  # a condition an earlier question asked about, not a finding
 LAB_LIMITS_FILE = "lab_limits.yaml"
+DRUG_NAMES_FILE = "drug_names.yaml"
 LANGUAGES_FILE = "languages.yaml"
 # A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
 # "Rosie is on InO", "Lily's bili".
@@ -79,8 +80,9 @@ class Guardrail:
         labs: LabLimits,
         version: str = "",
         translator: Translator | None = None,
+        drugs: frozenset[str] = frozenset(),
     ) -> None:
-        # SHA-256 of the rules, lab-limits and languages files, recorded with every answer
+        # SHA-256 of the rules, lab-limits, languages and drug-names files, recorded with every answer
         self.version = version
         self._translator = translator or Translator({})
         self._rules = tuple(compile_rule(rule, spec, corpus, source) for rule in spec.rules)
@@ -88,7 +90,7 @@ class Guardrail:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise RulesError(f"{source}: duplicate rule ids {duplicates}")
-        self._reader = Reader(spec, corpus, source, labs)
+        self._reader = Reader(spec, corpus, source, labs, drugs)
         # "one more cycle", "another course": the next cycle, whichever number it is
         count = spec.cycle_count
         nouns = "|".join(re.escape(w) for w in count.cycle_words if len(w) > 1)
@@ -118,11 +120,12 @@ class Guardrail:
         """Read and validate ``path`` (and the lab limits beside it); any problem raises ``RulesError``."""
         spec = read_rules(path)
         labs = load_data(path.parent / LAB_LIMITS_FILE, LabLimits, RulesError)
+        drugs = load_data(path.parent / DRUG_NAMES_FILE, DrugNames, RulesError).as_set()
         translator = Translator.from_file(path.parent / LANGUAGES_FILE, RulesError)
-        beside = (path.parent / LAB_LIMITS_FILE, path.parent / LANGUAGES_FILE)
+        beside = (path.parent / LAB_LIMITS_FILE, path.parent / LANGUAGES_FILE, path.parent / DRUG_NAMES_FILE)
         files = [path.read_bytes(), *(f.read_bytes() for f in beside)]
         version = hashlib.sha256(b"\0".join(files)).hexdigest()
-        return cls(spec, corpus, str(path), labs, version, translator)
+        return cls(spec, corpus, str(path), labs, version, translator, drugs)
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -160,6 +163,10 @@ class Guardrail:
             turn = self._reader.read(
                 line, with_criteria=False, infusing=infusing, scales=scales, limits=limits
             )
+            # "plts 172 yesterday" then "today's repeat 88": a correction or repeat in any turn replaces the
+            # value told before it, as in the question itself
+            if not turn.switches_patient:
+                turn = self._corrected_value(turn, earlier)
             earlier.append(turn)
             infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
         asked = self._reader.read(question, infusing=infusing, scales=scales, limits=limits)
@@ -463,9 +470,18 @@ class Guardrail:
         return text + (CONTEXT_MARK if earlier else "")
 
     def _own_conditional(self, asked: Reading) -> dict[str, _Found]:
+        """The conditions the question fears or supposes ("what if VOD occurs?", "worried about VOD"), unless
+        a normal result of the same condition is told after it ("Mum worried he looks yellow but ... ALT 25 -
+        all normal"): the worry was answered."""
         found = {}
         for c in self._condition_names:
-            words = asked.found(c, _CONDITIONAL)
+            feared = [m for m in asked.mentions if m.condition == c and m.status in _CONDITIONAL]
+            answered = any(
+                m.condition == c and m.status == "negated" and m.span.start > f.span.end
+                for m in asked.mentions
+                for f in feared
+            )
+            words = [] if answered else asked.found(c, _CONDITIONAL)
             if words:
                 found[c] = _Found(
                     words, [f"'{w}' read as the condition the question asks about" for w in words]

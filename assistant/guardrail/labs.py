@@ -145,7 +145,11 @@ _SKIP = (
 _WHEN = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|yesterday|(?:d|day) \d{1,2})(?: :)? "
 _DAY_NAMED = re.compile(rf" {_WHEN}")
 # "150, 90, now 45"; each step may carry the day it was taken ("Mon 35, Wed 62, Fri 118", "d1 2.4, d8 1.1")
-_TREND = re.compile(rf" (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
+# ... or the day after the earlier value ("ALT 40 yesterday, 52 today"): a past day, so the next is later
+_EARLIER_DAY = (
+    r"(?: (?:yesterday|last night|last week|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|(?:d|day) \d{1,2}))?"
+)
+_TREND = re.compile(rf"{_EARLIER_DAY} (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
 # A value taken back in the same breath: "plt 65 sorry 165", "bili 1.0 - sorry, 3.0 mg/dL", "Plt 98k,
 # correction 198k", "ANC 1.1 - scrap that, 11.0", "ANC 1.6 - actually 0.6": the number after the correction
 # is the value (a unit of the first may come between).
@@ -488,7 +492,11 @@ class LabReader:
             return None
         # A trend ("bili 1.8 -> 2.9 -> 4.2 mg/dL", "ALT 80 to 240") is judged by its latest value.
         steps = []
+        not_after = self._limits.value_words.not_after
         while trend := _TREND.match(rest, (steps or [found])[-1].end()):
+            following = rest[trend.end() :].split()[:1]
+            if following and following[0] in not_after:
+                break  # "plt 30 yesterday, 2 units given": a count, not the next value
             steps.append(trend)
         # a trend joined only by one comma is a list or a decimal comma ("0,4, give"), unless a day is named
         one = steps[0].group(0) if len(steps) == 1 else ""

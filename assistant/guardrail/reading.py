@@ -68,6 +68,8 @@ _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start t
 # A timeline starts an infusion before the symptom: "Besponsa started 09:30", "ino running", "30 min in".
 _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced", "hung", "in", "finished"})
 _STARTED = frozenset({"started", "running", "began", "begun", "commenced", "hung"})
+# ... or ends with it given: "ino given; 40 min later chills" (the monograph: "during or after infusion")
+_GIVEN_EVENTS = frozenset({"given", "administered", "completed", "done"})
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
@@ -78,6 +80,7 @@ _GIVEN_TODAY = frozenset({"today", "morning", "afternoon", "ago", "ended", "fini
 _STARTING = _STARTED - {"running", "begun"}  # verbs put before the drug: "started her InO"
 _DETERMINERS = frozenset({"her", "his", "their", "the", "a"})
 _TODAY_REACH = 8  # tokens after our drug's name that may say when it was given
+_CLOCK_MARKS = frozenset({"am", "pm", ":"})  # "10am", "09:30": a clock time after a number
 _HAD = frozenset({"had", "got", "received", "given", "gave", "finished", "completed"})  # given, not planned
 _OWN = frozenset({"my", "our", "mine", "ours"})
 # running at this moment: "ino running", "ten minutes into her ino"
@@ -85,6 +88,7 @@ _RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into"})
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
+_DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
@@ -299,7 +303,14 @@ def _cycle_days(doc: Doc) -> list[Span]:
 class Reader:
     """The rules file's vocabulary compiled into matchers. Immutable after construction; ``read`` is pure."""
 
-    def __init__(self, spec: RulesFile, corpus: Corpus, source: str, labs: LabLimits) -> None:
+    def __init__(
+        self,
+        spec: RulesFile,
+        corpus: Corpus,
+        source: str,
+        labs: LabLimits,
+        drugs: frozenset[str] = frozenset(),
+    ) -> None:
         self._window = spec.negation.window
         self._boundaries = Terms(spec.boundaries, f"{source}: boundaries")
         self._not_boundaries = Terms(spec.not_boundaries, f"{source}: not_boundaries")
@@ -315,6 +326,8 @@ class Reader:
         self._other_product = Terms(spec.other_product, f"{source}: other_product")
         stems = "|".join(re.escape(normalise(s)) for s in spec.product_stems) or "(?!)"
         self._product_stem = re.compile(rf"[a-z]{{3,}}(?:{stems})")
+        # other medicines' names (corpus/drug_names.yaml): "hold the aspirin?" acts on another product
+        self._drugs = drugs
         self._own_product = Terms(spec.own_product, f"{source}: own_product")
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
@@ -366,6 +379,7 @@ class Reader:
         self._cues = Terms(spec.criteria.cues, f"{source}: criteria.cues")
         self._groups = tuple(compile_group(i, g, source) for i, g in enumerate(spec.criteria.groups))
         self._labs = LabReader(labs, f"{source}: lab limits")
+        self._test_conditions = {key: a.condition for key, a in labs.analytes.items()}
         self._analyte_by_name = {
             normalise(n): key for key, a in labs.analytes.items() for n in [*a.names, *a.findings]
         }
@@ -596,6 +610,8 @@ class Reader:
                         # "LFTs fine" says the tests are normal; "rest of LFTs fine" says nothing of the one
                         # named abnormal beside it.
                         how = "other" if self._rest_near(doc, parts) else "negated"
+                    elif entry.normal and how == "conditional":
+                        how = "other"  # "ok if counts are fine?": a normal result supposed fears nothing
                     whole = Span(min(p.start for p in parts), max(p.end for p in parts))
                     if (
                         cond.reaction
@@ -618,6 +634,7 @@ class Reader:
         mentions += self._signs(doc, signs_seen, mentions)
         if not any(m.condition == CYCLE_CONDITION for m in mentions):
             mentions += self._elided_cycle(doc, sentences)
+        mentions = self._superseded(doc, mentions)
         mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
         resolves_earlier = False
@@ -743,6 +760,31 @@ class Reader:
             subjects={c: doc.words(spans[0]) for c, spans in subject_spans.items()},
             qualifiers=tuple(qualifiers),
         )
+
+    def _superseded(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """A finding a correction in the same text replaces: "severe reaction - scratch that, it was very mild
+        chills", "C3? sorry typo, C2D1". The correction follows it, and the same condition is told again after
+        the correction (for a cycle, another cycle's number): the earlier telling is no longer the finding."""
+        corrections = self._correction.find(doc)
+        if not corrections:
+            return mentions
+        cycle_codes = _cycle_numbers(doc.surface)
+        out = []
+        for m in mentions:
+            cue = next((c for c in corrections if c.start >= m.span.end), None)
+            # a lab value has its own corrections ("plt 0.9... sorry, typo, 90"): see LabReader
+            if cue is None or m.status == "other" or m.analyte:
+                out.append(m)
+                continue
+            between = any(
+                o is not m and o.condition == m.condition and m.span.end <= o.span.start < cue.start
+                for o in mentions
+            )
+            again = any(o.condition == m.condition and o.span.start >= cue.end for o in mentions)
+            if m.condition == CYCLE_CONDITION:
+                again = again or any(i >= cue.end for i in cycle_codes)
+            out.append(replace(m, status="other") if again and not between else m)
+        return out
 
     def _in_time_and_place(self, doc: Doc, mentions: list[Mention], sentences: Boundaries) -> list[Mention]:
         """Findings that predate the drug, or that a later clause takes back.
@@ -971,6 +1013,8 @@ class Reader:
                     set(following[:2]) & _INFUSION_EVENTS
                     or _started_before(doc.surface, w.start)
                     or _put_up_at(doc.surface, w.end)
+                    # a dose given before it: a sign, not a bare "temp" (the value says whether it is a fever)
+                    or (set(following[:2]) & _GIVEN_EVENTS and doc.words(s) not in _WEAK_SIGNS)
                 )
                 if event and len(between) <= _NARRATIVE_WORDS:
                     out.append((s, w))
@@ -1299,7 +1343,16 @@ class Reader:
             or _put_up_at(doc.surface, span.end)
         ]
         after = [doc.surface[span.end : span.end + _TODAY_REACH] for span in had]
-        return any(t == "at" and n[:1].isdigit() for words in after for t, n in pairwise(words))
+        if any(t == "at" and n[:1].isdigit() for words in after for t, n in pairwise(words)):
+            return True
+        # "ino D8 given 10am", "InO given at 09:30": given, then a clock time
+        told = [doc.surface[span.end : span.end + _TODAY_REACH] for span in ours]
+        return any(
+            words[i] in _HAD and (after[0] == "at" or (after[0][:1].isdigit() and after[1] in _CLOCK_MARKS))
+            for words in told
+            for i in range(len(words))
+            for after in [[*words[i + 1 : i + 3], "", ""]]
+        )
 
     @staticmethod
     def _cycle_of_other(doc: Doc, m: Mention, others: list[Span]) -> Mention:
@@ -1342,9 +1395,10 @@ class Reader:
 
     def _object_of(self, doc: Doc, own: frozenset[int], others: frozenset[int], start: int) -> str:
         """What the words from ``start`` name as a verb's object: ours ("the D8 dose", "the pump"), another
-        product ("the IV iron", "the posaconazole"), or nothing ("hold?", "with premeds?"). Only a product
-        named as one (`other_product`, or by a drug-name stem) is another: when in doubt the object is ours,
-        and the rule fires ("suspend the medicament?")."""
+        product ("the IV iron", "the posaconazole", "the aspirin"), or nothing ("hold?", "with premeds?").
+        Only a product named as one (`other_product`, a drug-name stem, or a medicine's name in
+        corpus/drug_names.yaml) is another: when in doubt the object is ours, and the rule fires ("suspend the
+        medicament?")."""
         surface, i = doc.surface, start
         while i < len(surface) and surface[i] in self._object_skip:
             i += 1
@@ -1357,7 +1411,7 @@ class Reader:
         if any(w in own for w in words):
             return _OURS
         named = any(w in others or self._product_stem.fullmatch(surface[w]) for w in words)
-        return _OTHER if named else _OURS
+        return _OTHER if named or self._names_drug([surface[w] for w in words]) else _OURS
 
     def _asks_other(
         self,
@@ -1445,6 +1499,16 @@ class Reader:
         """A word the rules do not know, outside basic English: a thing, where a reaction is to it."""
         return word.isalpha() and word not in self._known and not is_basic_word(word)
 
+    def _names_drug(self, words: Sequence[str]) -> bool:
+        """Some words in a row (up to three) name another medicine ("aspirin", "milk thistle"); words the
+        rules know (ours, clinical words) and short codes ("C3") never do."""
+        for i in range(len(words)):
+            for j in range(i + 1, min(len(words), i + _DRUG_NAME_WORDS) + 1):
+                part = words[i:j]
+                if all(w.isalpha() and w not in self._known for w in part) and " ".join(part) in self._drugs:
+                    return True
+        return False
+
     def _rare(self, word: str) -> bool:
         """A word that names something the rules do not know (a product): not ours, not everyday English."""
         return word.isalpha() and word not in self._known and not is_everyday_word(word)
@@ -1507,6 +1571,8 @@ class Reader:
                 continue
             after = doc.surface[span.end] if span.end < len(doc.surface) else ""
             timed = after in self._cycle_words or after in self._more_then  # "one more cycle / before HSCT"
+            # "give one more to bridge": a purpose after an elided object (not "anything further to note")
+            timed = timed or (after == "to" and any(s.end == span.start for s in self._intent.find(doc)))
             if not after.isalnum() or timed or any(span.start <= o <= span.end for o in ours):
                 return doc.words(span)
         return ""
@@ -1560,7 +1626,8 @@ class Reader:
             if after in self._durations:
                 continue  # "her first cycle three months ago": a time, not a cycle's number
             # "she's done two.": a count of what was given, its noun left out
-            done = before in _GIVEN_VERBS and (not after or after in _PUNCTUATION)
+            clock = after == ":" and beyond.isdigit()  # "infusion completed 14:00": a time
+            done = before in _GIVEN_VERBS and (not after or after in _PUNCTUATION) and not clock
             if after in self._cycle_words or before in self._cycle_words or before == "c" or done:
                 most = max(most, number)
                 # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list
@@ -1690,7 +1757,9 @@ class Reader:
         permanent discontinuation?"), with no word pointing at a patient there. None: it states findings,
         so it is about this patient ("patient rash when infusion besponsa, we stop?")."""
         if not findings:
-            return frozenset()
+            # "at what platelet count should ino be interrupted?": a test named without a value is the topic
+            named = self._labs.analyte_names.items()
+            return frozenset(self._test_conditions[key] for key, names in named if names.find(doc))
         stops = sorted(e.start for e in ends)
         clause_stops = sorted(e.start for e in [*ends, *self._boundaries.find(doc)])  # "Guardrails off: When"
         first = min(m.span.start for m in findings)
@@ -1724,6 +1793,15 @@ class Reader:
         if not actions:
             return None
         return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
+
+
+def _cycle_numbers(surface: Sequence[str]) -> list[int]:
+    """Where a cycle is named by its number: "C2D1", "cycle 2" ("c 2 d 1", "cycle 2" once normalised)."""
+    return [
+        i
+        for i, (word, number) in enumerate(pairwise(surface))
+        if word in {"c", "cycle", "course"} and number.isdigit()
+    ]
 
 
 def _started_day_codes(surface: Sequence[str]) -> list[Span]:
