@@ -762,9 +762,10 @@ class Reader:
         )
 
     def _superseded(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
-        """A finding a correction in the same text replaces: "severe reaction - scratch that, it was very mild
-        chills", "C3? sorry typo, C2D1". The correction follows it, and the same condition is told again after
-        the correction (for a cycle, another cycle's number): the earlier telling is no longer the finding."""
+        """A finding a correction in the same text replaces: "rash during the ino - correction, the rash was
+        there before we started", "C3? sorry typo, C2D1". The correction follows it, and the same condition
+        is told again after the correction (for a cycle, another cycle's number): the earlier telling is no
+        longer the finding."""
         corrections = self._correction.find(doc)
         if not corrections:
             return mentions
@@ -1757,7 +1758,7 @@ class Reader:
         permanent discontinuation?"), with no word pointing at a patient there. None: it states findings,
         so it is about this patient ("patient rash when infusion besponsa, we stop?")."""
         if not findings:
-            # "at what platelet count should ino be interrupted?": a test named without a value is the topic
+            # "when should ino be interrupted for the platelet count?": a test named without a value
             named = self._labs.analyte_names.items()
             return frozenset(self._test_conditions[key] for key, names in named if names.find(doc))
         stops = sorted(e.start for e in ends)
