@@ -481,7 +481,7 @@ class Guardrail:
                 for m in asked.mentions
                 for f in feared
             )
-            words = [] if answered else asked.found(c, _CONDITIONAL)
+            words = [] if answered else [m.words for m in feared]
             if words:
                 found[c] = _Found(
                     words, [f"'{w}' read as the condition the question asks about" for w in words]

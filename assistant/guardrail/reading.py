@@ -1347,13 +1347,14 @@ class Reader:
         if any(t == "at" and n[:1].isdigit() for words in after for t, n in pairwise(words)):
             return True
         # "ino D8 given 10am", "InO given at 09:30": given, then a clock time
-        told = [doc.surface[span.end : span.end + _TODAY_REACH] for span in ours]
-        return any(
-            words[i] in _HAD and (after[0] == "at" or (after[0][:1].isdigit() and after[1] in _CLOCK_MARKS))
-            for words in told
-            for i in range(len(words))
-            for after in [[*words[i + 1 : i + 3], "", ""]]
-        )
+        for span in ours:
+            words = doc.surface[span.end : span.end + _TODAY_REACH]
+            padded = [*words, "", ""]
+            for i, word in enumerate(words):
+                then, mark = padded[i + 1], padded[i + 2]
+                if word in _HAD and (then == "at" or (then[:1].isdigit() and mark in _CLOCK_MARKS)):
+                    return True
+        return False
 
     @staticmethod
     def _cycle_of_other(doc: Doc, m: Mention, others: list[Span]) -> Mention:
