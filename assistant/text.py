@@ -79,6 +79,8 @@ _FOLD = str.maketrans(
         # arrows written for a lab going up or down ("LFTs \u2191\u2191", "plt \u2193")
         **dict.fromkeys("\u2191\u2b06", " raised "),
         **dict.fromkeys("\u2193\u2b07", " low "),
+        # arrows between values of a series ("T.Bil 1.1 \u2192 1.4 \u2192 1.9"), read as "->" is
+        **dict.fromkeys("\u2192\u21d2\u27f6\u2794\u279e", " > "),
         "\u2265": ">",
         "\u2264": "<",
         "\u00b5": "u",  # micro sign: "µmol/L" is "umol/L"
@@ -97,6 +99,8 @@ _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/
 # Dictated with a dot after each letter and a space ("A. N. C. of 0.8"): the letters, spaced (``join_split``)
 _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z]\.(?: [a-z]\.)+(?= |$)")
 # Speech-to-text's spelling of the drug's short name, InO said aloud ("on in oh day fifteen")
+# A letter glued by a dot to the word it abbreviates with ("T.Bil", "S.Cr"): two words, as "t bil" is written
+_LETTER_DOT_WORD = re.compile(r"(?<![a-z0-9.])([a-z])\.(?=[a-z]{2,})")
 _SPOKEN_INO = re.compile(r"(?<![a-z])in oh(?![a-z])")
 # A line that ends without punctuation ends a sentence: a message's lines are its items ("3) Mr M: ALT
 # 130\nWho can I start?"), and a monograph heading is not part of the sentence under it.
@@ -128,12 +132,12 @@ def normalise(text: str) -> str:
 
     Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
-    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "can't" -> "cant"; "# of" and "no. of" -> "number of"; a line
-    break after a word ends a sentence ("."); hyphens, slashes and other symbols -> spaces; punctuation kept
-    as its own token (it ends clauses); digits split from letters ("4th" -> "4 th", "3x" -> "3 x") but
-    decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day eight", "day eight" and
-    "grade three" in digits; punctuation said aloud ("comma", "question mark") as the mark. Whole tokens
-    separated by single spaces.
+    "S.O.S.", "s-o-s" and "S O S" -> "sos"; "T.Bil" -> "t bil"; "can't" -> "cant"; "# of" and "no. of" ->
+    "number of"; a line break after a word ends a sentence ("."); hyphens, slashes and other symbols ->
+    spaces, arrows between values -> ">"; punctuation kept as its own token (it ends clauses); digits split
+    from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as
+    180000); "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud
+    ("comma", "question mark") as the mark. Whole tokens separated by single spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
@@ -142,6 +146,7 @@ def normalise(text: str) -> str:
     text = _COMBINING.sub("", text)
     text = _DOTTED_LETTERS.sub(lambda m: m.group(0).replace(".", ""), text)
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _LETTER_DOT_WORD.sub(r"\1 ", text)
     text = _SPOKEN_INO.sub("ino", text)
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _INNER_APOSTROPHE.sub("", text)

@@ -51,6 +51,9 @@ class Analyte(_Strict):
     limit: Limit
     judges_normal: bool = True
     units: dict[str, float] = Field(default_factory=dict)  # normalised unit -> factor to the limit's unit
+    # Counts written as a power of ten per volume ("1.7 x 10^5/uL", "1.6 x10^11/L"): normalised volume ->
+    # the exponent that volume's "x 10^N" is offset by to reach the limit's unit (x10^9/L: "l" -9, "ul" -3).
+    powers_of_ten: dict[str, int] = Field(default_factory=dict)
     unitless_ranges: list[UnitRange] = Field(default_factory=list)
     grades: list[float] = Field(default_factory=list)  # high: upper bounds of grades 1-3 as x limit
     grade_cutoffs: list[float] = Field(default_factory=list)  # low: lower bounds of grades 1-3
@@ -113,7 +116,9 @@ class LabReading:
     scale: float | None = None
 
 
-_CELL_GAP = re.compile(r"\t+\s*|\s{2,}")  # between the cells of a pasted table
+# Between the cells of a pasted table: tabs, two spaces or a pipe ("Date | ALT | AST", a markdown table)
+_CELL_GAP = re.compile(r"\s*\|\s*|\t+\s*|\s{2,}")
+_RULE_ROW = re.compile(r"[\s|:+-]*")  # a markdown table's line under its header: "---|:---:|---"
 _TABLE_TESTS = 2  # tests a table's header names
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
@@ -209,6 +214,8 @@ _LOOSE_TOLD = re.compile(
     r"^(?:(?:[a-z]+|,|:|\(|\)) ){1,24}?(?:came back|came out|come back|resulted|is|was|are|were|reads)"
     r"(?: (?:at|as|of|only|now|still))? (\d{1,3}(?: , \d{3})+|\d+(?:\.\d+)?)(?![\d.])"
 )
+# A count's unit as a power of ten per volume, normalised: "x 10 5 ul", "10 11 l", "x 10 3 mm 3".
+_POWER = re.compile(r"(?:x )?10 (?P<exp>\d{1,2}) (?P<per>mm 3|ul|l)(?= |$)")
 # A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit).
 _BARE_MULTIPLE = re.compile(
     r"^(?:x|times?|fold)(?! ?10 )"
@@ -315,12 +322,14 @@ class LabReader:
         """A pasted table read row by row, each value beside its column's test: "Time  Neut  Plt  ALT" over
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
         apart by a tab or two spaces; a header names at least two tests; a row has as many cells."""
-        if "\t" not in text and "  " not in text:
+        if "\t" not in text and "  " not in text and "|" not in text:
             return text  # no cells: most messages
         lines = text.splitlines()
         out: list[str] = []
         header: list[str] = []
         for line in lines:
+            if header and _RULE_ROW.fullmatch(line):
+                continue
             cells = [c for c in _CELL_GAP.split(line.strip()) if c]
             tests = sum(normalise(c) in self._every_name for c in cells) if len(cells) >= _TABLE_TESTS else 0
             if tests >= _TABLE_TESTS:
@@ -748,6 +757,10 @@ class LabReader:
         for unit in self._units[key]:
             if after == unit or after.startswith(unit + " "):
                 return unit, analyte.units[unit], len(unit)
+        power = _POWER.match(after)
+        if power and power.group("per") in analyte.powers_of_ten:
+            exponent = int(power.group("exp")) + analyte.powers_of_ten[power.group("per")]
+            return power.group(0), 10.0**exponent, power.end()
         return None, 1.0, 0
 
     @staticmethod
