@@ -480,6 +480,10 @@ class Reader:
         joined = self._not_boundaries.find(doc)
         boundaries = [b for b in self._boundaries.find(doc) if not any(b.overlaps(j) for j in joined)]
         clauses = Boundaries(size, boundaries)
+        # An aside in brackets does not part a phrase naming another patient from the finding it owns: "Her
+        # father (68, not our patient) has jaundice"
+        bracketed = _bracketed(doc.surface)
+        around_asides = Boundaries(size, [b for b in boundaries if b.start not in bracketed])
         sentence_ends = self._sentence_ends.find(doc)
         sentences = Boundaries(size, sentence_ends)
         named = self._own_product.find(doc)
@@ -520,7 +524,7 @@ class Reader:
             if how == "present" and negatable and self._cued(parts, conditional, [], scope):
                 how = "conditional"
             if how in {"present", "hypothetical", "conditional"} and any(
-                not clauses.between(*_order(o, p)) for o in others for p in parts
+                not around_asides.between(*_order(o, p)) for o in others for p in parts
             ):
                 return "other"
             return how
@@ -1751,6 +1755,9 @@ class Reader:
             inside = any(cue.overlaps(p) for p in parts)
             if 0 <= gap <= self._window and not inside and not scope.between(end, cue.start):
                 return True
+            # ... or right after an earlier part, a checklist's answer: "reaction: none, infusion went fine"
+            if not inside and any(cue.start == p.end for p in parts):
+                return True
         return False
 
     def _criteria_topic(self, doc: Doc, findings: list[Mention], ends: list[Span]) -> frozenset[str] | None:
@@ -1820,6 +1827,19 @@ def _started_day_codes(surface: Sequence[str]) -> list[Span]:
         if code and surface[i + 4] in _STARTED:
             out.append(Span(i, i + 4))
     return out
+
+
+def _bracketed(surface: Sequence[str]) -> set[int]:
+    """Tokens inside round brackets (not nested), the brackets excluded."""
+    inside, depth = set(), 0
+    for i, token in enumerate(surface):
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth = max(0, depth - 1)
+        elif depth:
+            inside.add(i)
+    return inside
 
 
 def _tokens_of(mentions: Sequence[Mention]) -> set[int]:
