@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import AssistantError, CorpusError
 
@@ -60,3 +60,25 @@ def load_data(path: Path, schema: type[M] | Any, error: type[AssistantError] = C
         return TypeAdapter(schema).validate_python(raw)
     except (ValidationError, ValueError) as exc:
         raise error(f"{path.name} does not follow its schema: {exc}") from exc
+
+
+MEDICINES_FILE = "drug_names.yaml"
+
+
+class DrugNames(BaseModel):
+    """The schema of ``corpus/drug_names.yaml``: other medicines' names, one per line, written by
+    tools/drug_names.py."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1)
+    names: str = Field(min_length=1)
+
+    def as_set(self) -> frozenset[str]:
+        return frozenset(line.strip() for line in self.names.splitlines() if line.strip())
+
+
+def load_medicines(folder: Path, error: type[AssistantError] = CorpusError) -> frozenset[str]:
+    """Other medicines' names (``corpus/drug_names.yaml``): the guardrail reads what a decision acts on by
+    them, and the question reader never "corrects" one into an everyday word ("mesna" is no "mesa")."""
+    return load_data(folder / MEDICINES_FILE, DrugNames, error).as_set()

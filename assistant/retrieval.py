@@ -21,7 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .corpus import Corpus
-from .data import load_data
+from .data import load_data, load_medicines
 from .errors import CorpusError
 from .index import VectorIndex
 from .models import Passage
@@ -120,12 +120,18 @@ class QueryExpander:
     """Expand abbreviations and fix typos against the corpus vocabulary. Pure and deterministic."""
 
     def __init__(
-        self, vocabulary: Vocabulary, corpus_words: frozenset[str], corpus_codes: frozenset[str] = frozenset()
+        self,
+        vocabulary: Vocabulary,
+        corpus_words: frozenset[str],
+        corpus_codes: frozenset[str] = frozenset(),
+        medicines: frozenset[str] = frozenset(),
     ) -> None:
         self.vocabulary = vocabulary
         self._codes = corpus_codes  # letter-digit names the monograph uses ("cd22")
         self._expand_cached = lru_cache(maxsize=_EXPANSION_CACHE)(self._expand)
         self._corpus_words = corpus_words
+        # Other medicines' names: a named thing the monograph lacks, never a typo of an everyday word
+        self._medicines = medicines - corpus_words
         self._corpus_stems = frozenset(stem(w) for w in corpus_words)
         self._stop = frozenset(vocabulary.stopwords)
         self._framing = frozenset(vocabulary.framing)
@@ -185,7 +191,7 @@ class QueryExpander:
         except re.error as exc:
             raise CorpusError(f"{path.name}: patient_details holds an invalid pattern: {exc}") from exc
         codes = frozenset(c for d in corpus.documents for c in _CODE.findall(d.text.lower()))
-        return cls(vocabulary, corpus.vocabulary, codes)
+        return cls(vocabulary, corpus.vocabulary, codes, load_medicines(path.parent))
 
     def _spell(self, word: str) -> str:
         """The known word a misspelt word most likely meant ("cheked" -> "checked"), or the word itself."""
@@ -195,7 +201,9 @@ class QueryExpander:
         if corrected == word:
             corrected = self._names.correct(word)
         if corrected == word and not is_everyday_word(word) and not is_english_word(word):
-            corrected = self._english.correct(word)  # "devleoped"; not "vitals", a real if rarer word
+            # "devleoped"; not "vitals", a real if rarer word, nor another medicine ("mesna" is no "mesa"; a
+            # brand named like a typo of the monograph's words, "infecton", is still read as that word)
+            corrected = word if word in self._medicines else self._english.correct(word)
         return corrected
 
     def _synonym_keys(self, matched: str) -> list[str]:
@@ -248,6 +256,8 @@ class QueryExpander:
                 continue  # numbers are values ("ALT 212"), not topics
             if word in self._corpus_words or stem(word) in self._corpus_stems:
                 concepts.append(((word,),))
+            elif word in self._medicines:
+                unknown.append(word)  # "aspirin" is everyday English, and a medicine the monograph lacks
             elif is_everyday_word(word) or is_everyday_compound(word):
                 filler.append(word)
             else:

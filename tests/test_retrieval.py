@@ -97,6 +97,10 @@ def test_names_the_monograph_does_not_use_are_read_as_codes(expander, question, 
         ("interaction with fluconazole", ["fluconazole"]),
         ("Any interaction with CYP3A4 inhibitors?", ["cyp3a4"]),  # a letter-digit name, read before splitting
         ("Ursodiol ppx for VOD?", ["ursodiol", "ppx"]),
+        # another medicine (corpus/drug_names.yaml) is a named thing even where a near English word exists
+        ("Mesna dosing with PTCy?", ["mesna"]),
+        ("is aspirin ok with it?", ["aspirin"]),  # everyday English, and a medicine the monograph lacks
+        ("posttransplant infecton monitoring", []),  # a brand spelt like a typo of "infection" is the typo
     ],
 )
 def test_rare_words_the_monograph_does_not_know_are_reported(expander, question, unknown) -> None:

@@ -24,13 +24,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..corpus import Corpus
-from ..data import load_data
+from ..data import MEDICINES_FILE, load_data, load_medicines
 from ..errors import RulesError
 from ..models import RuleHit
 from ..text import Translator, is_common_word, ordinal
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
-from .schema import CompiledRule, DrugNames, RulesFile, compile_rule, read_rules
+from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
 # What the words of a question are read as, in a hit's reasons; ``decides`` tells findings from them.
@@ -40,7 +40,6 @@ WHAT_TO_DO = "asking what to do"  # ... "if the condition occurs" / "while the f
 WHEN_RULES_APPLY = "a question about when the rules apply"
 TOPIC = "the topic of this follow-up"  # a condition an earlier question asked about, not a finding
 LAB_LIMITS_FILE = "lab_limits.yaml"
-DRUG_NAMES_FILE = "drug_names.yaml"
 LANGUAGES_FILE = "languages.yaml"
 # A capitalised word labelling a patient: "Noor (InO C2D1)", "Kai: VOD", "Ali - plt 190", "bed 2 (Sam)",
 # "Rosie is on InO", "Lily's bili".
@@ -120,9 +119,9 @@ class Guardrail:
         """Read and validate ``path`` (and the lab limits beside it); any problem raises ``RulesError``."""
         spec = read_rules(path)
         labs = load_data(path.parent / LAB_LIMITS_FILE, LabLimits, RulesError)
-        drugs = load_data(path.parent / DRUG_NAMES_FILE, DrugNames, RulesError).as_set()
+        drugs = load_medicines(path.parent, RulesError)
         translator = Translator.from_file(path.parent / LANGUAGES_FILE, RulesError)
-        beside = (path.parent / LAB_LIMITS_FILE, path.parent / LANGUAGES_FILE, path.parent / DRUG_NAMES_FILE)
+        beside = (path.parent / LAB_LIMITS_FILE, path.parent / LANGUAGES_FILE, path.parent / MEDICINES_FILE)
         files = [path.read_bytes(), *(f.read_bytes() for f in beside)]
         version = hashlib.sha256(b"\0".join(files)).hexdigest()
         return cls(spec, corpus, str(path), labs, version, translator, drugs)

@@ -153,17 +153,6 @@ class _AskedObject(_Strict):
     ours: list[Term] = Field(default_factory=list)  # objects that are our treatment besides its own words
 
 
-class DrugNames(_Strict):
-    """The schema of ``corpus/drug_names.yaml``: other medicines' names, one per line, written by
-    tools/drug_names.py."""
-
-    source: str = Field(min_length=1)
-    names: str = Field(min_length=1)
-
-    def as_set(self) -> frozenset[str]:
-        return frozenset(line.strip() for line in self.names.splitlines() if line.strip())
-
-
 class _RulesFile(_Strict):
     version: Literal[1]
     boundaries: list[Term] = Field(min_length=1)
