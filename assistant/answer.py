@@ -757,8 +757,10 @@ class Composer:
         populations: frozenset[Concept] = frozenset(),
         equivalents: Mapping[Concept, Concept] | None = None,
         passage_vectors: Sequence[Sequence[float]] = (),
+        product_names: frozenset[str] = frozenset(),
     ) -> None:
         self._passage = corpus.passage_by_id
+        self._products = product_names  # other products ("atg", "mesna"): named however short
         self._populations = populations  # "children": a clause's topic only when it names nothing else
         self._equivalents = dict(equivalents or {})  # "cytopenia" is also the monograph's "low counts"
         self.calibration = calibration or Calibration()
@@ -1186,7 +1188,7 @@ class Composer:
             names = [
                 w
                 for w in unknown
-                if len(w) >= _NAMED_MIN_LENGTH
+                if (len(w) >= _NAMED_MIN_LENGTH or w in self._products)
                 and (
                     not w.endswith(_MODIFIER_ENDINGS) or f" {w} acid " in f" {clause.text} "
                 )  # "ursodeoxycholic acid"
@@ -1382,7 +1384,11 @@ class Composer:
     def _asks_on_its_own(self, part: Clause) -> bool:
         """A part of a clause joined to another ("list the SOS risk factors and give me the incidence") that
         asks for no kind of answer the monograph lacks and names nothing it lacks."""
-        named = [w for w in part.expansion.unknown if len(w) >= _NAMED_MIN_LENGTH and w not in self._clinical]
+        named = [
+            w
+            for w in part.expansion.unknown
+            if (len(w) >= _NAMED_MIN_LENGTH or w in self._products) and w not in self._clinical
+        ]
         return not named and not part.codes and not self._lacks_kind(part)
 
     def _abstain(

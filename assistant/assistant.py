@@ -100,6 +100,7 @@ class Assistant:
                 populations=expander.populations,
                 equivalents=expander.equivalents,
                 passage_vectors=index.text_vectors(corpus.passages),
+                product_names=guardrail.product_names,
             ),
             guardrail=guardrail,
             audit=AuditStore.from_settings(settings),

@@ -474,6 +474,10 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Can she go to school or nursery between cycles?", "daily activities"),
         ("Which electrolytes should be measured for the QT precaution?", "term covers"),
         ("How do I convert bilirubin from mg/dL to umol/L?", "unit conversions"),
+        # another product, however short its name (the guardrail's products and corpus/drug_names.yaml)
+        ("ATG dosing in conditioning?", "The monograph does not mention atg."),
+        ("Mesna dosing with PTCy?", "The monograph does not mention mesna."),
+        ("Which clinic is best for ALL treatment near Lyon?", "access"),  # a provider is access
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(

@@ -133,6 +133,11 @@ class Guardrail:
         return self._reader.known_words
 
     @property
+    def product_names(self) -> frozenset[str]:
+        """Other products' names, one word each ("atg", "aspirin"): named things the monograph lacks."""
+        return self._reader.product_names
+
+    @property
     def rule_ids(self) -> list[str]:
         return [r.id for r in self._rules]
 

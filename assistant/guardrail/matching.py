@@ -91,6 +91,7 @@ class Terms:
             if not phrase:
                 raise RulesError(f"{where}: phrase {item!r} is empty once normalised")
             literals.add(phrase)
+        self.phrases = frozenset(literals)
         self.words = frozenset(w for phrase in literals for w in phrase.split())
         ordered = sorted(literals, key=lambda p: (-len(p), p))  # longest first: "hepatic vod" before "vod"
         alternatives = [re.escape(p) for p in ordered] + [f"(?:{p})" for p in patterns]

@@ -392,6 +392,9 @@ class Reader:
         signs = [w for w in self._medical - self._severity.words if w.isalpha() and len(w) >= _STEMMED_MIN]
         self._by_stem = {stem(w): w for w in sorted(signs, key=len, reverse=True)}
         self.known_words = self._known - self._other_product.words
+        # Other products named in one word ("ATG", "campath") or in the medicine names: named things, however
+        # short, that the monograph does not mention
+        self.product_names = drugs | {p for p in self._other_product.phrases if " " not in p}
         self._nearest = lru_cache(maxsize=4096)(self._nearest_uncached)
         # A conversation's turns are made into documents twice: for the limits they state, then to be read
         self._doc = lru_cache(maxsize=256)(self._doc_uncached)
