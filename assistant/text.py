@@ -98,9 +98,9 @@ _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])"
 _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
 # Dictated with a dot after each letter and a space ("A. N. C. of 0.8"): the letters, spaced (``join_split``)
 _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z]\.(?: [a-z]\.)+(?= |$)")
-# Speech-to-text's spelling of the drug's short name, InO said aloud ("on in oh day fifteen")
 # A letter glued by a dot to the word it abbreviates with ("T.Bil", "S.Cr"): two words, as "t bil" is written
 _LETTER_DOT_WORD = re.compile(r"(?<![a-z0-9.])([a-z])\.(?=[a-z]{2,})")
+# Speech-to-text's spelling of the drug's short name, InO said aloud ("on in oh day fifteen")
 _SPOKEN_INO = re.compile(r"(?<![a-z])in oh(?![a-z])")
 # A line that ends without punctuation ends a sentence: a message's lines are its items ("3) Mr M: ALT
 # 130\nWho can I start?"), and a monograph heading is not part of the sentence under it.

@@ -321,7 +321,8 @@ class LabReader:
     def untabulate(self, text: str) -> str:
         """A pasted table read row by row, each value beside its column's test: "Time  Neut  Plt  ALT" over
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
-        apart by a tab or two spaces; a header names at least two tests; a row has as many cells."""
+        apart by a tab, two spaces or a pipe ("Date | ALT | Plt", a markdown table, whose rule line under the
+        header is skipped); a header names at least two tests; a row has as many cells."""
         if "\t" not in text and "  " not in text and "|" not in text:
             return text  # no cells: most messages
         lines = text.splitlines()

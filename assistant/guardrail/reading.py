@@ -1743,7 +1743,8 @@ class Reader:
         return "present"
 
     def _cued(self, parts: Sequence[Span], before: list[Span], after: list[Span], scope: Boundaries) -> bool:
-        """A cue shortly before any part, or shortly after the whole match, in the same clause."""
+        """A cue shortly before any part, shortly after the whole match, or right after one of its parts
+        ("reaction: none, infusion went fine"), in the same clause."""
         end = max(p.end for p in parts)
         for cue in before:
             if any(cue.overlaps(p) for p in parts):
