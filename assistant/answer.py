@@ -1188,7 +1188,7 @@ class Composer:
             names = [
                 w
                 for w in unknown
-                if (len(w) >= _NAMED_MIN_LENGTH or w in self._products)
+                if self._names_a_thing(w)
                 and (
                     not w.endswith(_MODIFIER_ENDINGS) or f" {w} acid " in f" {clause.text} "
                 )  # "ursodeoxycholic acid"
@@ -1384,12 +1384,13 @@ class Composer:
     def _asks_on_its_own(self, part: Clause) -> bool:
         """A part of a clause joined to another ("list the SOS risk factors and give me the incidence") that
         asks for no kind of answer the monograph lacks and names nothing it lacks."""
-        named = [
-            w
-            for w in part.expansion.unknown
-            if (len(w) >= _NAMED_MIN_LENGTH or w in self._products) and w not in self._clinical
-        ]
+        named = [w for w in part.expansion.unknown if self._names_a_thing(w) and w not in self._clinical]
         return not named and not part.codes and not self._lacks_kind(part)
+
+    def _names_a_thing(self, word: str) -> bool:
+        """An unknown word long enough to name a thing ("ursodiol"), or another product's name however
+        short ("atg")."""
+        return len(word) >= _NAMED_MIN_LENGTH or word in self._products
 
     def _abstain(
         self,

@@ -71,7 +71,7 @@ class Assistant:
         settings = settings or Settings()
         corpus = load_corpus(settings.corpus_dir)
         guardrail = Guardrail.load(settings.corpus_dir / "rules.yaml", corpus)
-        expander = QueryExpander.from_file(settings.corpus_dir / "synonyms.yaml", corpus)
+        expander = QueryExpander.from_file(settings.corpus_dir / "synonyms.yaml", corpus, guardrail.medicines)
         embeddings = embeddings or load_embeddings(settings)
         chat_model = chat_model or make_chat_model(settings)
         # The checks come from this corpus folder, and are read before the slow index is opened.

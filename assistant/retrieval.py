@@ -180,7 +180,9 @@ class QueryExpander:
         self._english = Speller(english | spelled, english, min_length=_FUZZY_MIN_LEN, long_length=None)
 
     @classmethod
-    def from_file(cls, path: Path, corpus: Corpus) -> QueryExpander:
+    def from_file(cls, path: Path, corpus: Corpus, medicines: frozenset[str] | None = None) -> QueryExpander:
+        """``medicines``: other medicines' names when already read (``Guardrail.medicines``); else read from
+        ``corpus/drug_names.yaml`` beside ``path``."""
         vocabulary = load_data(path, Vocabulary, CorpusError)
         unknown = {w for k in vocabulary.synonyms for w in words(k) if w not in corpus.vocabulary}
         unknown |= {w for w in vocabulary.subject if w not in corpus.vocabulary and w in vocabulary.synonyms}
@@ -191,7 +193,9 @@ class QueryExpander:
         except re.error as exc:
             raise CorpusError(f"{path.name}: patient_details holds an invalid pattern: {exc}") from exc
         codes = frozenset(c for d in corpus.documents for c in _CODE.findall(d.text.lower()))
-        return cls(vocabulary, corpus.vocabulary, codes, load_medicines(path.parent))
+        if medicines is None:
+            medicines = load_medicines(path.parent)
+        return cls(vocabulary, corpus.vocabulary, codes, medicines)
 
     def _spell(self, word: str) -> str:
         """The known word a misspelt word most likely meant ("cheked" -> "checked"), or the word itself."""

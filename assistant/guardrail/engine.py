@@ -90,6 +90,7 @@ class Guardrail:
         if duplicates:
             raise RulesError(f"{source}: duplicate rule ids {duplicates}")
         self._reader = Reader(spec, corpus, source, labs, drugs)
+        self.medicines = drugs  # corpus/drug_names.yaml, read once: the question reader uses it too
         # "one more cycle", "another course": the next cycle, whichever number it is
         count = spec.cycle_count
         nouns = "|".join(re.escape(w) for w in count.cycle_words if len(w) > 1)

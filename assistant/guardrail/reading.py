@@ -486,7 +486,9 @@ class Reader:
         # An aside in brackets does not part a phrase naming another patient from the finding it owns: "Her
         # father (68, not our patient) has jaundice"
         bracketed = _bracketed(doc.surface)
-        around_asides = Boundaries(size, [b for b in boundaries if b.start not in bracketed])
+        around_asides = (
+            Boundaries(size, [b for b in boundaries if b.start not in bracketed]) if bracketed else clauses
+        )
         sentence_ends = self._sentence_ends.find(doc)
         sentences = Boundaries(size, sentence_ends)
         named = self._own_product.find(doc)
