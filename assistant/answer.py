@@ -62,9 +62,6 @@ _SENTENCE_END = frozenset(".?!;:")
 _SPELLED_STEM = 4  # a pattern's word this long may be a stem of the word it matches ("monitor\\w*")
 NOT_MENTIONED = "The monograph does not mention"  # opens the line naming what a question names that it lacks
 _WHAT_IF = re.compile(r"\bwhat if\b")  # a condition, not a question word: "what if we premedicate, ...?"
-# A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?") marks a finding as queried; it
-# ends no sentence.
-_QUERY_MARK = re.compile(r"(?<!\S)\?(?=[^\W\d_])")
 _CLAUSE_SPLIT = frozenset({",", "and", "also", "plus", "but", "or", "then", "+", "&"})
 # A request is asked as much as a question: "list the labs ... and tell me exactly which days".
 _REQUEST_VERBS = frozenset(
@@ -374,7 +371,7 @@ def split_question(
     Each token is kept as typed and as typo-corrected (``QueryExpander.spelled_pairs``), so that
     what a clause asks for is read on both: "antiemetic" must not turn into another word unnoticed.
     """
-    pairs = expander.spelled_pairs(_QUERY_MARK.sub("query ", question))
+    pairs = expander.spelled_pairs(question)
     sentences: list[list[tuple[str, str]]] = [[]]
     inside = _parenthesised(pairs)
     for i, pair in enumerate(pairs):

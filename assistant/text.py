@@ -46,6 +46,7 @@ VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 milli
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
 __all__ = [
+    "CLAUSE_DASH",
     "EMPHASIS",
     "EVERYDAY_ZIPF",
     "POLITE",
@@ -106,8 +107,15 @@ _SPOKEN_INO = re.compile(r"(?<![a-z])in oh(?![a-z])")
 # 130\nWho can I start?"), and a monograph heading is not part of the sentence under it.
 _LINE_END = re.compile(r"(?<=[a-z0-9)%])[ \t]*\n\s*(?=\S)")
 _NUMBER_SIGN = re.compile(r"#(?=\s*[a-z])|(?<![a-z])no\.(?=\s*of\b)")  # "# of cycles", "no. of cycles"
+# A dash between spaces before a word opens a clause ("ALT 150 - start meropenem?"), kept as the token "~";
+# before a number it joins a range ("150 - 400")
+CLAUSE_DASH = "~"
+_CLAUSE_DASH = re.compile(r"(?<=\S) +-{1,2} +(?=[a-z])")
+# A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?", "(?SOS)") marks a finding as
+# queried: "query early vod"; it ends no sentence.
+_QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s(\[/,;:]))\?(?=[a-z])")
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
-_OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+% ]+")
+_OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+%~ ]+")
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 _LEADING_POINT = re.compile(r"(?<![\w.])\.(?=\d)")  # "ANC .7" is 0.7
 # Thousands marked with a dot, as much of Europe and Latin America writes a count per microlitre ("neutrofilos
@@ -123,7 +131,7 @@ _SPOKEN_PUNCT = re.compile(r"\b(?:" + "|".join(_PUNCT_SAID) + r")\b")
 _INDIAN_GROUPS = re.compile(r"(?<![\d,.])\d{1,2}(?:,\d{2})+,\d{3}(?![\d,])")
 # "ANC 1,9", "bili 0,5": a decimal comma, as much of Europe types it (not "30,000", nor a list "1,8,15")
 _DECIMAL_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?!\d|,\d)")
-_PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%])""")
+_PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%~])""")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 
 
@@ -133,8 +141,9 @@ def normalise(text: str) -> str:
     Lower case; invisible format characters dropped (zero-width space/joiner, soft hyphen: "S\u200bO\u200bS"
     is "sos"); accents, unicode dashes and quotes folded; Latin-looking Cyrillic/Greek letters read as Latin;
     "S.O.S.", "s-o-s" and "S O S" -> "sos"; "T.Bil" -> "t bil"; "can't" -> "cant"; "# of" and "no. of" ->
-    "number of"; a line break after a word ends a sentence ("."); hyphens, slashes and other symbols ->
-    spaces, arrows between values -> ">"; punctuation kept as its own token (it ends clauses); digits split
+    "number of"; "?VOD" -> "query vod"; a line break after a word ends a sentence ("."); a spaced dash before
+    a word -> "~" (it opens a clause); other hyphens, slashes and symbols -> spaces, arrows between values ->
+    ">"; punctuation kept as its own token (it ends clauses); digits split
     from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as
     180000); "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud
     ("comma", "question mark") as the mark. Whole tokens separated by single spaces.
@@ -150,6 +159,8 @@ def normalise(text: str) -> str:
     text = _SPOKEN_INO.sub("ino", text)
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _INNER_APOSTROPHE.sub("", text)
+    text = _QUERY_MARK.sub("query ", text)
+    text = _CLAUSE_DASH.sub(f" {CLAUSE_DASH} ", text.replace(CLAUSE_DASH, " "))  # a typed "~" is dropped
     text = _NUMBER_SIGN.sub(" number ", text)
     text = _LINE_END.sub(" . ", text)
     text = _SPOKEN_PUNCT.sub(lambda m: _PUNCT_SAID[m.group(0)], text)

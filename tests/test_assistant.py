@@ -456,11 +456,6 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("Should inotuzumab be stopped for good if the QTc goes above 500 ms?", "does not mention 500 ms"),
         # an eponym is one name, though one of its parts is a word the monograph knows ("child")
         ("Is there a Child-Pugh based dose adjustment for inotuzumab?", "does not mention Child-Pugh"),
-        # a comma before a verb-led predicate does not split what the question asks
-        (
-            "What ALT or AST level, in multiples of the upper limit of normal, should prompt us to hold it?",
-            "threshold",
-        ),
         ("Is inotuzumab contraindicated in patients with active hepatitis?", "no list of contraindications"),
         ("How does it cause SOS?", "mechanism"),
         (
@@ -486,6 +481,21 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
     answer = assistant.ask(question)
     assert answer.abstained and not answer.quotes
     assert not_covered in " ".join(answer.not_covered)
+
+
+def test_a_limit_asked_for_a_rule_abstains_on_the_limit_and_shows_the_rule(assistant: Assistant) -> None:
+    """The monograph gives no ALT level; asking for the level that prompts a hold asks about the liver rule,
+    whose own sentence is shown (a comma before a verb-led predicate does not split what is asked)."""
+    question = (
+        "What ALT or AST level, in multiples of the upper limit of normal, should prompt us to hold it?"
+    )
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert "threshold" in " ".join(answer.not_covered)
+    assert [h.rule_id for h in answer.guardrail] == ["liver_abnormal"]
+    assert [q.text for q in answer.quotes] == [
+        "Suspend medication if abnormalities occur, until liver function returns to normal."
+    ]
 
 
 @pytest.mark.parametrize(

@@ -268,9 +268,15 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         # punctuation said aloud in a dictated message ("period" and "colon" are words too)
         ("bed four comma platelets forty two question mark", "bed four , platelets forty two ?"),
         ("a short period of time full stop", "a short period of time ."),
-        ("ANC .7 ?omit, see p.5", "anc 0.7 ? omit , see p . 5"),  # a decimal without its 0
+        ("ANC .7 ?omit, see p.5", "anc 0.7 query omit , see p . 5"),  # a decimal without its 0, a query
         ("plaquetas 189.000/mm3, bili 1.200", "plaquetas 189000 mm 3 , bili 1.200"),  # thousands by a dot
         ("LFTs \u2191\u2191, plt \u2193", "lfts raised raised , plt low"),  # arrows for up and down
+        # a spaced dash before a word opens a clause; before a number it is a range; a typed "~" is dropped
+        (
+            "ALT 150 \u2014 start meropenem? ref 150 - 400, plt ~50",
+            "alt 150 ~ start meropenem ? ref 150 400 , plt 50",
+        ),
+        ("Bed 3 has ?VOD (?SOS). ok?thanks", "bed 3 has query vod ( query sos ) . ok ? thanks"),  # a query
     ],
 )
 def test_normalise(text: str, normal: str) -> None:

@@ -120,6 +120,7 @@ class LabReading:
 _CELL_GAP = re.compile(r"\s*\|\s*|\t+\s*|\s{2,}")
 _RULE_ROW = re.compile(r"[\s|:+-]*")  # a markdown table's line under its header: "---|:---:|---"
 _TABLE_TESTS = 2  # tests a table's header names
+_RANGE_CELL = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?\s*")  # "150-400", "2.0 - 7.5"
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
 # Whose limit a stated range is: "(our range 7-56)", "(lab ULN 21)", "local reference range".
@@ -342,6 +343,10 @@ class LabReader:
             if header:
                 out.append(" ".join(header))  # no row under it: kept as typed
             header = []
+            if len(cells) >= _TABLE_TESTS and normalise(cells[0]) in self._every_name:
+                # a row per test ("PLT | 145 | 150-400"): its value, then a range cell as its reference range
+                out.append(" ".join(f"(ref {c})" if _RANGE_CELL.fullmatch(c) else c for c in cells) + ".")
+                continue
             out.append(line)
         if header:
             out.append(" ".join(header))

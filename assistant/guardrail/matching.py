@@ -43,9 +43,12 @@ class Doc:
     starts: tuple[int, ...]
     surface: tuple[str, ...]
     counted: tuple[int, ...] = ()  # words before each token (see ``gap``)
+    # Tokens that open a clause after a dash ("ALT 150 - start meropenem?"); the dash itself is no token, so
+    # that phrases read across it as typed ("no - just mild")
+    dashed: frozenset[int] = frozenset()
 
     @classmethod
-    def of(cls, tokens: Sequence[str], surface: Sequence[str]) -> Doc:
+    def of(cls, tokens: Sequence[str], surface: Sequence[str], dashed: frozenset[int] = frozenset()) -> Doc:
         starts, pos = [], 0
         for token in tokens:
             starts.append(pos)
@@ -53,7 +56,7 @@ class Doc:
         counted = [0]
         for i, token in enumerate(tokens):
             counted.append(counted[-1] + _is_word(token, tokens[i + 1] if i + 1 < len(tokens) else ""))
-        return cls(" ".join(tokens), tuple(starts), tuple(surface), tuple(counted))
+        return cls(" ".join(tokens), tuple(starts), tuple(surface), tuple(counted), dashed)
 
     def words(self, span: Span) -> str:
         return " ".join(self.surface[span.start : span.end])
@@ -134,7 +137,11 @@ class Boundaries:
 
     def between(self, start: int, end: int) -> bool:
         """True if a boundary token lies in tokens ``start:end``."""
-        return end > start and self._prefix[end] - self._prefix[start] > 0
+        return self.count(start, end) > 0
+
+    def count(self, start: int, end: int) -> int:
+        """Boundary tokens in tokens ``start:end``."""
+        return self._prefix[end] - self._prefix[start] if end > start else 0
 
     def list_start(self, start: int, end: int) -> int:
         """Where the list item ending at ``end`` begins, if a separator lies in ``start:end``; else start."""

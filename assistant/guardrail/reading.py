@@ -23,6 +23,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..corpus import Corpus
 from ..text import (
+    CLAUSE_DASH,
     cardinal,
     fold_spelling,
     is_basic_word,
@@ -59,6 +60,9 @@ MASK = "_"  # stands for a masked word; never produced by ``normalise``
 _NOWHERE = Span(0, 0)
 _NOT_HELD = frozenset({"without", "no", "never", "not", "nothing", "didnt"})  # "without any InO delay"
 _NOT_HELD_WINDOW = 3  # tokens before the hold word
+_HELD_SUBJECT = 2  # tokens from another product's name to a hold it is the subject of ("dasatinib was held")
+_HELD_FOR_REACH = 4  # tokens after a hold word that may say what it was for ("held D8 for it")
+_BACK = frozenset({"it", "them", "that", "this", "those", "these"})  # words that point back to a finding
 _GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})  # "she's done two"
 # "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
@@ -83,6 +87,11 @@ _TODAY_REACH = 8  # tokens after our drug's name that may say when it was given
 _CLOCK_MARKS = frozenset({"am", "pm", ":"})  # "10am", "09:30": a clock time after a number
 _HAD = frozenset({"had", "got", "received", "given", "gave", "finished", "completed"})  # given, not planned
 _OWN = frozenset({"my", "our", "mine", "ours"})
+_POSSESSIVE = frozenset({"her"})  # an object pronoun that is also a possessive determiner
+# Verbs that say what befell someone, after "and" with no subject of their own ("... and got VOD")
+_SUBJECTLESS_VERBS = frozenset(
+    {"got", "developed", "had", "has", "was", "is", "became", "went", "ended", "needed"}
+)
 # running at this moment: "ino running", "ten minutes into her ino"
 _RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into"})
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
@@ -343,6 +352,7 @@ class Reader:
         self._durations = frozenset(normalise(w) for w in spec.cycle_count.durations)
         self._treatment_verbs = frozenset(normalise(w) for w in spec.treatment_verbs)
         self._infusion_words = frozenset(normalise(w) for w in spec.infusion_words)
+        self._bare_infusion_words = self._infusion_words - {"transfusion"}
         self._correction = Terms(spec.correction, f"{source}: correction")
         self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
         self._retract_back = Terms(spec.retract_back, f"{source}: retract_back")
@@ -391,6 +401,12 @@ class Reader:
         # A form of a sign the rules do not list ("rigoring"): the sign it is a form of ("rigor")
         signs = [w for w in self._medical - self._severity.words if w.isalpha() and len(w) >= _STEMMED_MIN]
         self._by_stem = {stem(w): w for w in sorted(signs, key=len, reverse=True)}
+        # A test's name in the plural or with its possessive "'s" ("ALT's 5x ULN", "ALTs rising"): the name,
+        # unless that spelling is an English word itself ("alps", "pals")
+        tests = {n for terms in self._labs.analyte_names.values() for n in terms.phrases if " " not in n}
+        self._test_plurals = {
+            n + "s": n for n in tests if len(n) > 2 and not n.endswith("s") and not is_english_word(n + "s")
+        }
         self.known_words = self._known - self._other_product.words
         # Other products named in one word ("ATG", "campath") or in the medicine names: named things, however
         # short, that the monograph does not mention
@@ -450,11 +466,15 @@ class Reader:
 
     def _doc_uncached(self, text: str) -> Doc:
         """The text as the guardrail reads it: normalised, typos corrected, masked phrases masked."""
-        surface = join_split(normalise(text).split(), self._joinable)
+        typed = normalise(text).split()
+        dashed = frozenset(i - n for n, i in enumerate(j for j, t in enumerate(typed) if t == CLAUSE_DASH))
+        surface = join_split([t for t in typed if t != CLAUSE_DASH], self._joinable)
+        if len(surface) < len(typed) - len(dashed):  # a split word joined ("plate lets"): positions moved
+            dashed = frozenset()
         tokens = [self._correct(token) for token in surface]
         for span in self._masked.find(Doc.of(tokens, surface)):
             tokens[span.start : span.end] = [MASK] * (span.end - span.start)
-        return Doc.of(tokens, surface)
+        return Doc.of(tokens, surface, dashed)
 
     def stated_limits(self, texts: Sequence[str]) -> dict[str, float]:
         """The reference limit each test has where the conversation states one ("our lab's ULN for ALT is
@@ -486,8 +506,13 @@ class Reader:
         # An aside in brackets does not part a phrase naming another patient from the finding it owns: "Her
         # father (68, not our patient) has jaundice"
         bracketed = _bracketed(doc.surface)
+        # ... nor does an "and" that joins a second verb to the same person ("Her sister was treated with ino
+        # and got VOD")
+        predicates = _joined_predicates(doc.surface)
         around_asides = (
-            Boundaries(size, [b for b in boundaries if b.start not in bracketed]) if bracketed else clauses
+            Boundaries(size, [b for b in boundaries if b.start not in bracketed | predicates])
+            if bracketed or predicates
+            else clauses
         )
         sentence_ends = self._sentence_ends.find(doc)
         sentences = Boundaries(size, sentence_ends)
@@ -519,7 +544,8 @@ class Reader:
         conditional = cues(self._conditional)
         retraction = cues(self._retraction)
         # "the patient in room 5" is another patient; "MY patient in room 6" is not
-        others = [o for o in self._other_patient.find(doc) if not self._owned(doc, o)]
+        own_named = {p.end for p in self._own_product.find(doc)}
+        others = [o for o in self._other_patient.find(doc) if not self._owned(doc, o, own_named)]
 
         def status(
             parts: Sequence[Span], negatable: bool, cond_before: list[Span], cond_after: list[Span]
@@ -668,7 +694,7 @@ class Reader:
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
         criteria = None
         if with_criteria and not about_patient:
-            topic = self._criteria_topic(doc, findings, sentence_ends)
+            topic = self._criteria_topic(doc, findings, sentence_ends, frozenset(subject_spans))
             criteria = self._criteria(doc, topic) if topic is not None else None
         keys = [_patient_key(doc.words(r)) for r in refs]
         relatives = {o.start for o in others}  # "Mrs P's sister" is not Mrs P
@@ -715,10 +741,18 @@ class Reader:
         # "Bed 3 (blina, not InO) plt 15 ... Continue?", "he's not on InO. Next asparaginase dose?": our drug
         # named only to say it is not given, beside another product: every decision is about that product
         not_ours = denied and not ours and bool(products)
+        # Words of our treatment ("dose", "cycle"), unless another product's name is right before them ("the
+        # defibrotide dose")
+        other_ends = {p.end for p in products}
+        own_context = [
+            s
+            for s in self._own_context.find(doc)
+            if not s.start or (s.start not in other_ends and not self._names_drug([doc.surface[s.start - 1]]))
+        ]
         # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
         own = _tokens_of(mentions) | {
             i
-            for s in [*ours, *self._own_context.find(doc), *self._object_ours.find(doc), *_cycle_days(doc)]
+            for s in [*ours, *own_context, *self._object_ours.find(doc), *_cycle_days(doc)]
             for i in range(s.start, s.end)
         }
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
@@ -742,11 +776,11 @@ class Reader:
             asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
             resumes=bool(self._resume_intents.find(doc)),
-            held=self._held_for(doc, sentences, mentions, subject_spans, others, several=several),
+            held=self._held_for(doc, sentences, mentions, subject_spans, others, products, several=several),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
-            own_product=bool(ours or self._own_context.find(doc)),
-            infusing=self._infusing(doc, [*ours, *days])
+            own_product=bool(ours or own_context),
+            infusing=self._infusing(doc, [*ours, *days, *self._bare_infusions(doc, products)])
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
@@ -1015,12 +1049,19 @@ class Reader:
             if s in paired:
                 continue
             for w in reversed([w for w in infusions if w.end <= s.start]):
-                between = [t for t in doc.surface[w.end : s.start] if t.isalpha()]
+                # An observation's label beside its value ("T 36.8 HR 82 BP 124/70") is a reading, not words
+                gap = doc.surface[w.end : s.start + 1]
+                between = [t for t, n in pairwise(gap) if t.isalpha() and not n[:1].isdigit()]
                 # "Besponsa C1D1 started 13:30": cycle and day codes ("c 1 d 1") may stand in between.
                 following = [t for t in doc.surface[w.end : w.end + 6] if not (t.isdigit() or len(t) == 1)]
                 # "Besponsa started 09:30", or "Leah started her InO at 11:10", or "ino on at 10:05"
                 event = (
                     set(following[:2]) & _INFUSION_EVENTS
+                    # "Obs chart during InO infusion:", then its rows
+                    or (
+                        "during" in doc.surface[max(0, w.start - 2) : w.start]
+                        and ":" in doc.surface[w.end : w.end + 2]
+                    )
                     or _started_before(doc.surface, w.start)
                     or _put_up_at(doc.surface, w.end)
                     # a dose given before it: a sign, not a bare "temp" (the value says whether it is a fever)
@@ -1049,11 +1090,12 @@ class Reader:
         return out
 
     @staticmethod
-    def _owned(doc: Doc, span: Span) -> bool:
-        """ "MY patient in room 6": a phrase naming another patient ("patient in room") said of one's own."""
+    def _owned(doc: Doc, span: Span, own_named: set[int]) -> bool:
+        """ "MY patient in room 6", "the INO pt in bay 2": a phrase naming another patient ("patient in
+        room") said of one's own, or of the patient on our drug."""
         return (
             bool(span.start)
-            and doc.surface[span.start - 1] in _OWN
+            and (doc.surface[span.start - 1] in _OWN or span.start in own_named)
             and doc.surface[span.start] in {"patient", "pt"}
         )
 
@@ -1339,6 +1381,13 @@ class Reader:
         ``before`` tokens before its name and ``after`` tokens after it."""
         return any(cues & set(doc.surface[max(0, span.start - before) : span.end + after]) for span in ours)
 
+    def _bare_infusions(self, doc: Doc, products: list[Span]) -> list[Span]:
+        """ "Infusion started at 14:00": an infusion named without its drug, in a text that names no other
+        product, is ours (a transfusion never is)."""
+        if products:
+            return []
+        return [Span(i, i + 1) for i, t in enumerate(doc.surface) if t in self._bare_infusion_words]
+
     @staticmethod
     def _given_today(doc: Doc, ours: list[Span]) -> bool:
         """Our drug named as given earlier today: "had his Besponsa on the day unit this morning", "InO
@@ -1419,7 +1468,8 @@ class Reader:
             i += 1
         if not words:
             return ""
-        if any(w in own for w in words):
+        # "her" before a noun is whose it is ("keep taking her rivaroxaban"), not the patient as the object
+        if any(w in own and not (surface[w] in _POSSESSIVE and w != words[-1]) for w in words):
             return _OURS
         named = any(w in others or self._product_stem.fullmatch(surface[w]) for w in words)
         return _OTHER if named or self._names_drug([surface[w] for w in words]) else _OURS
@@ -1469,11 +1519,16 @@ class Reader:
         verbs = [a.end for a in askers if sentence.start <= a.start < sentence.end]
         # the sentence's first word, and the first after a colon ("Pt on InO has ANC 0.8: start filgrastim?")
         colons = [i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":"]
+        colons += [i for i in doc.dashed if sentence.start < i < sentence.end]
         for first in [sentence.start, *colons]:
             while first < sentence.end and surface[first] in self._object_skip:
                 first += 1
             opener = surface[first] if first < sentence.end else ""
-            verb_like = first in decisions or is_verb_form(opener)
+            # "Temp 38.6": a label before its value, not a verb ("give 2 units": a basic English verb)
+            labels_value = (
+                first + 1 < sentence.end and surface[first + 1][:1].isdigit() and not is_basic_word(opener)
+            )
+            verb_like = first in decisions or (is_verb_form(opener) and not labels_value)
             if opener.isalpha() and opener not in self._object_ends and verb_like:
                 verbs.append(first)
         for verb in verbs:
@@ -1531,23 +1586,34 @@ class Reader:
         mentions: Sequence[Mention],
         subjects: dict[str, list[Span]],
         others: Sequence[Span],
+        products: Sequence[Span],
         *,
         several: bool = False,
     ) -> frozenset[str]:
         """The conditions the text says treatment was held for: a hold ("we held D15", "delayed a week")
         in one sentence with the finding or its test ("Transaminitis in C1 meant we held D15", "for
         counts"). Not a hold denied ("without any InO delay"), nor another patient's ("my co-resident's
-        patient ... and they held it"), nor of something else ("transplant delayed": no finding there)."""
+        patient ... and they held it"), nor another product's ("dasatinib was held for plt 40"), nor of
+        something else ("transplant delayed": no finding there)."""
         ended = self._held_ended.find(doc)
 
         def together(a: Span, b: Span) -> bool:
             return not sentences.between(*_order(a, b))
+
+        def back(hold: Span, finding: Span) -> bool:
+            """ "ANC 0.9 -> 3.8. We held D8 for it.": a hold for a pronoun is for the finding before it."""
+            pronoun = doc.surface[hold.end : hold.end + _HELD_FOR_REACH]
+            if not any(a == "for" and b in _BACK for a, b in pairwise(pronoun)):
+                return False
+            return finding.end <= hold.start and sentences.count(finding.end, hold.start) <= 1
 
         holds = [
             h
             for h in self._held.find(doc)
             if _NOT_HELD.isdisjoint(doc.surface[max(0, h.start - _NOT_HELD_WINDOW) : h.start])
             and not any(together(o, h) for o in others)
+            and not any(0 <= h.start - p.end <= _HELD_SUBJECT for p in products)
+            and not self._names_drug(doc.surface[max(0, h.start - _HELD_SUBJECT) : h.start])
             and not any(e.start > h.start and together(e, h) for e in ended)
         ]
         # "Mr A ALT 5x ULN, InO held. Mr B ...": a hold told only beside another patient's findings is theirs
@@ -1565,7 +1631,9 @@ class Reader:
                 found.setdefault(m.condition, []).append(m.span)
         for condition, spans in subjects.items():
             found.setdefault(condition, []).extend(spans)
-        return frozenset(c for c, spans in found.items() for h in holds if any(together(h, s) for s in spans))
+        return frozenset(
+            c for c, spans in found.items() for h in holds if any(together(h, s) or back(h, s) for s in spans)
+        )
 
     def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
@@ -1685,6 +1753,8 @@ class Reader:
         plural as the sign."""
         if token in self._known or not token.isalpha():
             return token
+        if token in self._test_plurals:
+            return self._test_plurals[token]
         # "rashes", "fevers": a sign the rules list in the singular (not "drip's running", typed "drips")
         singular = self._by_stem.get(stem(token)) if token.endswith("s") else None
         if singular and token in (singular + "s", singular + "es") and singular not in self._infusion_words:
@@ -1766,15 +1836,22 @@ class Reader:
                 return True
         return False
 
-    def _criteria_topic(self, doc: Doc, findings: list[Mention], ends: list[Span]) -> frozenset[str] | None:
+    def _criteria_topic(
+        self, doc: Doc, findings: list[Mention], ends: list[Span], subjects: frozenset[str]
+    ) -> frozenset[str] | None:
         """The conditions a question about the rules is about: none named (every condition), or those it
         names in the question that a criteria cue opens ("When does an infusion reaction to InO mean
         permanent discontinuation?"), with no word pointing at a patient there. None: it states findings,
         so it is about this patient ("patient rash when infusion besponsa, we stop?")."""
         if not findings:
-            # "when should ino be interrupted for the platelet count?": a test named without a value
+            # "when should ino be interrupted for the platelet count?": a test named without a value, or a
+            # condition's subject ("at what counts should ino be interrupted?")
             named = self._labs.analyte_names.items()
-            return frozenset(self._test_conditions[key] for key, names in named if names.find(doc))
+            tests = {self._test_conditions[key] for key, names in named if names.find(doc)}
+            topic = tests | (subjects - {CYCLE_CONDITION})
+            if not topic and not self._labs.other_tests.isdisjoint(doc.surface):
+                return None  # "what QTc value should make me hold it?": a test no rule here is about
+            return frozenset(topic)
         stops = sorted(e.start for e in ends)
         clause_stops = sorted(e.start for e in [*ends, *self._boundaries.find(doc)])  # "Guardrails off: When"
         first = min(m.span.start for m in findings)
@@ -1833,6 +1910,13 @@ def _started_day_codes(surface: Sequence[str]) -> list[Span]:
         if code and surface[i + 4] in _STARTED:
             out.append(Span(i, i + 4))
     return out
+
+
+def _joined_predicates(surface: Sequence[str]) -> set[int]:
+    """Where "and" joins a second verb to the subject of the first ("was treated here and got VOD")."""
+    return {
+        i for i in range(len(surface) - 1) if surface[i] == "and" and surface[i + 1] in _SUBJECTLESS_VERBS
+    }
 
 
 def _bracketed(surface: Sequence[str]) -> set[int]:
@@ -1954,7 +2038,8 @@ def _sentence_before(doc: Doc, end: int) -> int:
 def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[str]:
     """The patients of a text about several that its last question names by their label alone, after the last
     full name ("Bed 1: plt 30. Bed 2: ALT 200. Ok to dose beds 1 and 3?", "... Dose twin A today?"). The label
-    of a list's item may stand alone ("1) ... 2) ... 3) ... please advise on 1 and 2")."""
+    of a list's item, or a patient's number, may stand alone ("1) ... 2) ... 3) ... please advise on 1 and 2",
+    "Bed 1 ... Bed 3 ... Ok to give 1 and 3?")."""
     if len(set(keys)) < 2:
         return []
     sentence, mark = _last_question(doc) or _last_sentence(doc)
@@ -1964,7 +2049,8 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
     for i, (word, label) in enumerate(itertools.pairwise(doc.surface[start - 1 : mark]), start=start):
         # alone, it is followed by another label or the end ("on 1 and 2", not "in 2 days")
         following = doc.surface[i + 1] if i + 1 < len(doc.surface) else "?"
-        alone = label in items and (following in _LABEL_JOINS or not following[:1].isalnum())
+        numbered = label.isdigit() and word not in _NUMBERED  # "give 1 and 3", not the 1 of "C2D1"
+        alone = (label in items or numbered) and (following in _LABEL_JOINS or not following[:1].isalnum())
         if label in keys and (word in _LABEL_NOUNS or alone or (chained and word in _LABEL_JOINS)):
             named.append(label)
             chained = True
