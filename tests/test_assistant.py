@@ -722,7 +722,8 @@ def test_related_passages_are_labelled_as_not_answering(assistant: Assistant) ->
 # ------------------------------------------------------------------------ the fitted answerability score
 def test_the_answerability_score_rises_with_coverage_and_meaning() -> None:
     """The fitted weights say what a reader expects: more of the question covered, or a passage closer in
-    meaning, never makes an answer less likely; asking about more things at once does."""
+    meaning, never makes an answer less likely; asking about more things at once never makes it more likely
+    (evals/calibrate.py keeps that weight <= 0: round 38's development sets gave it none)."""
     from assistant.answer import Answerability
     from assistant.data import load_data
     from assistant.settings import Settings
@@ -739,7 +740,7 @@ def test_the_answerability_score_rises_with_coverage_and_meaning() -> None:
         assert score.probability({**base, feature: base[feature] + 0.3}) > score.probability(base), feature
     # An earlier quote of the passage may add nothing (evals/calibrate.py keeps such weights >= 0).
     assert score.probability({**base, "quoted_before": 1.0}) >= score.probability(base)
-    assert score.probability({**base, "log_concepts": 2.0}) < score.probability(base)
+    assert score.probability({**base, "log_concepts": 2.0}) <= score.probability(base)
     assert 0.0 < score.probability(base) < 1.0
 
 
