@@ -425,8 +425,6 @@ class Guardrail:
                 # Resuming: asked to restart, or asked what to do after saying treatment was held ("C2D1
                 # was delayed a week for counts; now plt 180. Start C2?").
                 held_now = condition in turns[last].held
-                # "C1D8: ALT 85, held" then "C1D15: ALT 39. give?": asked after a hold for it in any turn
-                held_ever = any(condition in t.held for t in turns)
                 resuming = any(t.resumes for t in turns) or held_now
                 # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
@@ -454,13 +452,12 @@ class Guardrail:
                             cleared = {m.analyte: state.pop(m.analyte)} if m.analyte in state else {}
                         if m.status == "negated":
                             ended.update(cleared)
-                            held = any(condition in t.held for t in turns[: i + 1])
+                            held = condition in turns[i].held
                             if resuming and (held or not self._hold_words.isdisjoint(m.words.split())):
                                 # "platelets recovered after the count hold: now 160. When do we restart?"
                                 ended[m.analyte] = (i, m)
                 kept = list(state.values())
-                asked_after_hold = turns[last].resumes or held_now or (held_ever and bool(turns[last].asks))
-                if not kept and asked_after_hold and not in_force:
+                if not kept and (turns[last].resumes or held_now) and not in_force:
                     kept = list(ended.values())
             words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
             reasons = [self._reason(m, i != last) for i, m in kept]
