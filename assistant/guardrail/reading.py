@@ -467,9 +467,10 @@ class Reader:
     def _doc_uncached(self, text: str) -> Doc:
         """The text as the guardrail reads it: normalised, typos corrected, masked phrases masked."""
         typed = normalise(text).split()
-        dashed = frozenset(i - n for n, i in enumerate(j for j, t in enumerate(typed) if t == CLAUSE_DASH))
+        dashes = [j for j, t in enumerate(typed) if t == CLAUSE_DASH]
+        dashed = frozenset(j - n for n, j in enumerate(dashes))  # where each clause starts once they are gone
         surface = join_split([t for t in typed if t != CLAUSE_DASH], self._joinable)
-        if len(surface) < len(typed) - len(dashed):  # a split word joined ("plate lets"): positions moved
+        if len(surface) < len(typed) - len(dashes):  # a split word joined ("plate lets"): positions moved
             dashed = frozenset()
         tokens = [self._correct(token) for token in surface]
         for span in self._masked.find(Doc.of(tokens, surface)):
