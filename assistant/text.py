@@ -143,10 +143,10 @@ def normalise(text: str) -> str:
     "S.O.S.", "s-o-s" and "S O S" -> "sos"; "T.Bil" -> "t bil"; "can't" -> "cant"; "# of" and "no. of" ->
     "number of"; "?VOD" -> "query vod"; a line break after a word ends a sentence ("."); a spaced dash before
     a word -> "~" (it opens a clause); other hyphens, slashes and symbols -> spaces, arrows between values ->
-    ">"; punctuation kept as its own token (it ends clauses); digits split
-    from letters ("4th" -> "4 th", "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as
-    180000); "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud
-    ("comma", "question mark") as the mark. Whole tokens separated by single spaces.
+    ">"; punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th",
+    "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day
+    eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma", "question mark") as the
+    mark. Whole tokens separated by single spaces.
     """
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
