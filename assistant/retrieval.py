@@ -53,6 +53,7 @@ _THE = re.compile(r"(?:(?<=^)|(?<=\\ ))the(?=\\ |$)")
 _DETERMINERS = ("the", "a", "an", "her", "his", "my", "our", "their", "your", "its", "this", "that")
 _ANY_DETERMINER = "(?:" + "|".join(_DETERMINERS) + ")"
 _DETERMINER = re.compile(rf"(?<!\S){_ANY_DETERMINER}(?!\S)")
+_CONSONANT_Y = re.compile(r"[a-z]{2}[^aeiouy\W]y$")  # "toxicity": plural "toxicities"
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]{2,}\d+[a-z0-9]*(?![a-z0-9])")
 # A hyphenated name typed in capitals ("CAR-T", "G-CSF"), of two capitalised names ("Child-Pugh"), or of
 # words before an acronym ("mini-hyper-CVD"; not a prefix alone: "post-HCT"): one name, though its parts
@@ -62,6 +63,19 @@ _CAPITAL_NAME = re.compile(
     r"|(?!(?:post|pre|anti|non|peri|re|de|co|sub|inter|intra)-[A-Z])(?:[a-z]{2,}-)+[A-Z]{2,5})"
     r"(?![A-Za-z0-9-])"
 )
+# Question openers after which "this" may stand for the drug ("is this ok for kids?")
+_AUXILIARIES = frozenset({"is", "does", "can", "could", "will", "would", "should", "may", "might", "must"})
+# What may follow "this" standing for the drug (not a noun it qualifies, nor "why is this?", the situation)
+_AFTER_PRONOUN = frozenset(
+    {"ok", "okay", "safe", "fine", "suitable", "allowed", "approved", "appropriate", "licensed", "indicated"}
+    | {"used", "given", "be", "cause", "affect", "work"}
+)
+
+
+def _pronoun_before(tokens: Sequence[str], i: int) -> bool:
+    """Whether the token at ``i`` follows "this" as a pronoun for the drug does ("is this ok", "does this
+    cause")."""
+    return i < len(tokens) and tokens[i] in _AFTER_PRONOUN
 
 
 class Vocabulary(BaseModel):
@@ -149,6 +163,9 @@ class QueryExpander:
         for key, variants in vocabulary.synonyms.items():
             for variant in variants:
                 self._canonical.setdefault(normalise(variant), []).append(key)
+                # ... and its "-ies" plural ("haematological toxicities"), which the "-s" below cannot spell
+                if _CONSONANT_Y.search(variant):
+                    self._canonical.setdefault(normalise(variant)[:-1] + "ies", []).append(key)
         alternatives = sorted(self._canonical, key=len, reverse=True)
         # A plural of a variant is the variant ("heart tracings"): the variants are written in the singular.
         # "the" in a variant stands for any determiner: "damage the liver" is also "damage her liver".
@@ -350,9 +367,17 @@ class QueryExpander:
 
     def _refers_to_drug(self, spelled: str) -> bool:
         """The question points at the drug without naming it: "it", "its", "this drug", "the medicine"."""
-        tokens = spelled.split()
-        return bool({"it", "its"} & set(tokens)) or bool(
-            self._drug_pointer and self._drug_pointer.search(spelled)
+        tokens = without_intensifiers(spelled).split()  # "is this really ok ...": as "is this ok"
+        # "is this ok for kids?", "does this cause ...": "this" standing alone, as "it" does (not "this week")
+        standing = any(
+            word == "this" and tokens[i - 1] in _AUXILIARIES and _pronoun_before(tokens, i + 1)
+            for i, word in enumerate(tokens)
+            if i > 0
+        )
+        return (
+            bool({"it", "its"} & set(tokens))
+            or standing
+            or bool(self._drug_pointer and self._drug_pointer.search(spelled))
         )
 
     def clinical_terms(self, text: str) -> list[str]:

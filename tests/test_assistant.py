@@ -483,19 +483,36 @@ def test_a_question_asking_only_for_what_is_not_covered_abstains(
     assert not_covered in " ".join(answer.not_covered)
 
 
-def test_a_limit_asked_for_a_rule_abstains_on_the_limit_and_shows_the_rule(assistant: Assistant) -> None:
-    """The monograph gives no ALT level; asking for the level that prompts a hold asks about the liver rule,
-    whose own sentence is shown (a comma before a verb-led predicate does not split what is asked)."""
-    question = (
-        "What ALT or AST level, in multiples of the upper limit of normal, should prompt us to hold it?"
-    )
+@pytest.mark.parametrize(
+    ("question", "rule", "quotes"),
+    [
+        (
+            "What ALT or AST level, in multiples of the upper limit of normal, should prompt us to hold it?",
+            "liver_abnormal",
+            ["Suspend medication if abnormalities occur, until liver function returns to normal."],
+        ),
+        # round 39: "the limit to ..." asks for a number too
+        (
+            "Which neutrophil count is the limit to interrupt treatment with InO?",
+            "cytopenia",
+            [
+                "Interrupt or adjust the dose if persistent cytopenia occurs.",
+                "Interrupt treatment if persistent low counts occur, until counts recover or are confirmed "
+                "to be related to the underlying disease.",
+            ],
+        ),
+    ],
+)
+def test_a_limit_asked_for_a_rule_abstains_on_the_limit_and_shows_the_rule(
+    assistant: Assistant, question: str, rule: str, quotes: list[str]
+) -> None:
+    """The monograph gives no ALT level or count; asking for the one that prompts a hold asks about the rule,
+    whose own sentences are shown (a comma before a verb-led predicate does not split what is asked)."""
     answer = assistant.ask(question)
     assert answer.abstained
     assert "threshold" in " ".join(answer.not_covered)
-    assert [h.rule_id for h in answer.guardrail] == ["liver_abnormal"]
-    assert [q.text for q in answer.quotes] == [
-        "Suspend medication if abnormalities occur, until liver function returns to normal."
-    ]
+    assert [h.rule_id for h in answer.guardrail] == [rule]
+    assert [q.text for q in answer.quotes] == quotes
 
 
 @pytest.mark.parametrize(

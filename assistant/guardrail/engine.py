@@ -29,7 +29,7 @@ from ..errors import RulesError
 from ..models import RuleHit
 from ..text import Translator, is_common_word, ordinal
 from .labs import LabLimits
-from .reading import CYCLE_CONDITION, Mention, Reader, Reading, Status
+from .reading import CYCLE_CONDITION, DENIED, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
 CONTEXT_MARK = " (earlier turn)"
@@ -177,6 +177,7 @@ class Guardrail:
         asked = self._reader.read(question, infusing=infusing, scales=scales, limits=limits)
         asked = self._lettered(asked, question, earlier)
         earlier = self._same_patient(asked, earlier)
+        asked = self._apart(asked, earlier)
         asked = self._corrected_value(asked, earlier)
         earlier = self._corrected_cycle(asked, earlier)
         asked = self._counted_cycles(asked, earlier)
@@ -319,6 +320,22 @@ class Guardrail:
         return replace(asked, patient=named[-1]) if named else asked
 
     @staticmethod
+    def _apart(asked: Reading, earlier: list[Reading]) -> Reading:
+        """ "Mr A plt 40", then "Ms B plt 300. Both ok to dose?": a question about every patient takes back
+        no other patient's finding with its own patient's normal values."""
+        if not (asked.asks_every and asked.patient):
+            return asked
+        found = {
+            m.condition
+            for turn in earlier
+            if turn.patient and turn.patient != asked.patient
+            for m in turn.mentions
+            if m.status == "present"
+        }
+        kept = tuple(m for m in asked.mentions if not (m.status == "negated" and m.condition in found))
+        return replace(asked, mentions=kept) if len(kept) < len(asked.mentions) else asked
+
+    @staticmethod
     def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:
         """The earlier turns about the patient asked about: "bed 3 has VOD" then "bed 5: labs normal, go?"."""
         if asked.switches_patient:
@@ -330,7 +347,9 @@ class Guardrail:
         # that names its patient still has the turns that named the same one ("Patient A: bili 3.5", then
         # "Patient B: ...", then "For patient A, what do we do?").
         start = max((i for i, turn in enumerate(earlier) if turn.switches_patient), default=0)
-        if asked.asks_every and not asked.patient:  # "Bed 2 plt 130", ..., "Bed 12 bili 26", "who can go?"
+        # "Bed 2 plt 130", ..., "Bed 12 bili 26", "who can go?"; or "Mr A plt 40", then "Ms B plt 300. Both ok
+        # to dose?": every patient told of, the one the question names too
+        if asked.asks_every and len(asked.patients) <= 1:
             return [t.as_patients([n for n, _ in t.patients]) for t in earlier[start:]]
         current = asked.patient or next((t.patient for t in reversed(earlier[start:]) if t.patient), "")
         if current:
@@ -395,7 +414,7 @@ class Guardrail:
         in_force = any(
             m.condition in permanent
             and m.status == "present"
-            and not any(t.retracts(m.condition) for t in turns[i + 1 :])
+            and not any(t.retracts(m.condition, m.words) for t in turns[i + 1 :])
             for i, turn in enumerate(turns)
             for m in turn.mentions
         )
@@ -414,7 +433,7 @@ class Guardrail:
                     if m.status == "present"
                     # an earlier question for facts ("can you explain what SOS is?") states no finding
                     and (i == last or m.stated or not turns[i].informational)
-                    and not any(t.retracts(condition) for t in turns[i + 1 :])
+                    and not any(t.retracts(condition, m.words) for t in turns[i + 1 :])
                     and not any(  # "the VOD alert is a documentation error - he never had VOD"
                         r.condition == condition and r.status == "retracted" and r.span.start > m.span.start
                         for r in turns[i].mentions
@@ -440,6 +459,8 @@ class Guardrail:
                             m = replace(m, status="negated")
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
+                    elif m.reason == DENIED:  # "it wasn't anaphylaxis": only what was told in those words
+                        state = {k: v for k, v in state.items() if v[1].words != m.words}
                     elif m.status == "negated" or m.status == "retracted":
                         if m.analyte == "" or m.clears:  # "all LFTs normal", "plts now 190"
                             cleared = {k: v for k, v in state.items() if m.analyte in ("", k) or k == ""}
@@ -534,7 +555,10 @@ class Guardrail:
         then "Correction: it was mild, a few wheals. Restart?")."""
         corrected = [i for i, t in enumerate(turns) if t.corrects and t.calls_mild and not t.severe]
         turns = turns[corrected[-1] :] if corrected else turns
-        attached = [w for t in turns for w in t.severe]
+        # "called it anaphylaxis at first", then "it wasn't anaphylaxis, just a mild flush": not severe
+        attached = [
+            w for i, t in enumerate(turns) for w in t.severe if not any(u.denies(w) for u in turns[i:])
+        ]
         free = [w for t in turns for w in t.free_severe]
         return list(dict.fromkeys(attached + free))
 

@@ -114,6 +114,9 @@ class LabReading:
     clears: bool = True  # a normal reading ends an earlier abnormal one of the same test
     # The factor of the unit the value was read in, when the text says or the size tells ("bili 70": umol/L).
     scale: float | None = None
+    # A series or trend whose latest value is normal after an abnormal one ("ALT 190 -> 104 -> 58 -> 32"):
+    # a recovery, which asks for the rule when the question is about resuming after a hold.
+    recovered: bool = False
 
 
 # Between the cells of a pasted table: tabs, two spaces or a pipe ("Date | ALT | AST", a markdown table)
@@ -150,6 +153,8 @@ _SKIP = (
 )
 _WHEN = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|yesterday|(?:d|day) \d{1,2})(?: :)? "
 _DAY_NAMED = re.compile(rf" {_WHEN}")
+_DAY_WORDS = re.compile(rf"(?<![a-z]){_WHEN}")  # "d 8 1.1": the 8 is a day, not a value
+_THOUSANDS = re.compile(r"\d , 0\d\d(?![\d.])")  # "92 , 000"
 # "150, 90, now 45"; each step may carry the day it was taken ("Mon 35, Wed 62, Fri 118", "d1 2.4, d8 1.1")
 # ... or the day after the earlier value ("ALT 40 yesterday, 52 today"): a recent past day, so the next is
 # later. Not "last week": whether a count low last week and normal now still asks for the rule, writers
@@ -293,8 +298,10 @@ class LabReader:
             r"(?:(?P<bound><|<=|up to|>|>=) )?"
             rf"(?:(?P<low>{number}) (?:to )?)?(?P<high>{number})"
         )
+        # ... or bare in brackets: "(10-50)", "[<50]", "(> 1.5)"
         self._stated_bare = re.compile(
-            rf"^[^.;?!\d]{{0,30}}?[(\[] ?(?P<low>{number}) (?:to )?(?P<high>{number}) ?[)\]]"
+            rf"^[^.;?!\d]{{0,30}}?[(\[] ?(?:(?P<bound><|<=|>|>=) |(?P<low>{number}) (?:to )?)"
+            rf"(?P<high>{number}) ?[)\]]"
         )
         # A limit stated anywhere in the conversation ("our lab's ULN for ALT is 33", "Upper limit in that lab
         # is 1.0", "Ref range for bili here is 0.2-1.2", "In our lab ALT normal is until 33"): stated_limits.
@@ -517,8 +524,10 @@ class LabReader:
         one = steps[0].group(0) if len(steps) == 1 else ""
         if len(steps) > 1 or (steps and ("," not in one or _DAY_NAMED.search(one))):
             found = steps[-1]
+        # the values before the last, if told in a row (not in words, not corrected)
+        row = rest[skipped : found.start(1)] if isinstance(found, re.Match) else ""
         while corrected := _CORRECTED.match(rest, found.end()):
-            found = corrected
+            found, row = corrected, ""  # "plt 84,000 - sorry, 184,000": a typo, not a recovery
         after = rest[found.end() :].lstrip()
         fold = _BARE_MULTIPLE.match(after)
         if fold:  # "transaminases up 3x": a multiple with its limit left out is one of the ULN
@@ -567,8 +576,16 @@ class LabReader:
         verdict = verdicts.pop()
         where = self._span(doc, span, start, len(rest) - len(after) + unit_len)
         if verdict == "normal":
-            return self._reading(
-                doc, where, key, analyte, "'{words}' read as normal" + hint, present=False, scale=determined
+            earlier = self._earlier_values(row)
+            recovered = any(
+                self._judge(value * f, limit, analyte, judges_normal) == "abnormal"
+                for value in earlier
+                for _, f in readings
+            )
+            reason = "'{words}' read as " + ("back to normal" if recovered else "normal") + hint
+            return replace(
+                self._reading(doc, where, key, analyte, reason, present=False, scale=determined),
+                recovered=recovered,
             )
         if verdict == "not low":  # no lower reference limit recorded: not called normal
             reason = "'{words}' read as not low" + hint
@@ -596,6 +613,14 @@ class LabReader:
         return self._reading(
             doc, where, key, analyte, reason + self._grade_text(analyte, value) + hint, scale=determined
         )
+
+    def _earlier_values(self, row: str) -> list[float]:
+        """The values of a series or trend before its latest ("190 > 104 > 58 >": 190, 104, 58); none when
+        they have thousands separators ("92,000 > 150,000"), which a list's commas cannot be told from."""
+        if _THOUSANDS.search(row):
+            return []
+        numbers = [self._number(n) for n in _NUMBER_TOKEN.findall(_DAY_WORDS.sub(" ", row))]
+        return [n for n in numbers if n is not None]
 
     def _spoken(self, rest: str, skipped: int, key: str, analyte: Analyte) -> _Spoken | None:
         """A value in words ("platelets twenty-two this morning", "ANC one point two"), when a unit, a
@@ -732,6 +757,8 @@ class LabReader:
             if not bare:
                 return None
             low, high = bare.group("low"), bare.group("high")
+            if (bare.group("bound") or "").startswith(">"):
+                low, high = high, None  # "(> 1.5)": only a lower limit
         else:
             low, high = found.group("low"), found.group("high")
             bound, label = found.group("bound") or "", found.group("label")

@@ -230,11 +230,22 @@ class Reading:
     def found(self, condition: str, statuses: frozenset[Status]) -> list[str]:
         return [m.words for m in self.mentions if m.condition == condition and m.status in statuses]
 
-    def retracts(self, condition: str) -> bool:
+    def retracts(self, condition: str, words: str | None = None) -> bool:
         """It takes the condition back: "VOD ruled out"; or a correction denies it ("I re-read the notes:
-        the Besponsa infusion had no reaction at all")."""
+        the Besponsa infusion had no reaction at all"). A diagnosis said not to have been one takes back
+        only what was told in its words (``words``): "it wasn't anaphylaxis, just a mild flush" leaves
+        "reaction during InO"."""
         taken_back = {"retracted", "negated"} if self.corrects else {"retracted"}
-        return any(m.condition == condition and m.status in taken_back for m in self.mentions)
+        return any(
+            m.condition == condition
+            and m.status in taken_back
+            and (words is None or m.reason != DENIED or m.words == words)
+            for m in self.mentions
+        )
+
+    def denies(self, words: str) -> bool:
+        """It says the diagnosis in ``words`` was not one ("it wasn't anaphylaxis")."""
+        return any(m.reason == DENIED and m.words == words for m in self.mentions)
 
     @property
     def states_finding(self) -> bool:
@@ -242,6 +253,7 @@ class Reading:
 
 
 CYCLE_CONDITION = "cycle_limit"
+DENIED = "said not to have been the diagnosis"  # the reason of a diagnosis denied in the past tense
 _JOINERS = frozenset({"and", "or", "plus", "&"})  # one verb's objects listed together
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
@@ -250,6 +262,12 @@ _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
+_ARTICLES = frozenset({"a", "an", "the"})
+_RECEIVING = frozenset({"have", "get", "receive", "tolerate"})  # the patient's verbs for being treated
+_HEADING_TIMES = frozenset({"during", "post", "after", "following"})  # "Obs post-InO:" heads a chart
+_CHILDREN = frozenset({"son", "daughter", "child", "kid", "boy", "girl", "baby"})
+_PARENTS = frozenset({"mum", "mom", "mother", "dad", "father", "parent", "parents", "mummy", "daddy"})
+_SENTENCE_STOPS = frozenset({".", "?", "!", ";"})
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?", "whether
 # a 3rd is allowed", "can a third be given?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -549,10 +567,16 @@ class Reader:
         others = [o for o in self._other_patient.find(doc) if not self._owned(doc, o, own_named)]
 
         def status(
-            parts: Sequence[Span], negatable: bool, cond_before: list[Span], cond_after: list[Span]
+            parts: Sequence[Span],
+            negatable: bool,
+            cond_before: list[Span],
+            cond_after: list[Span],
+            valued: bool = False,
         ) -> Status:
             negation = (before + cond_before, after + undecided(cond_after))
-            how = self._status(parts, negatable, negation, hypothetical, retraction, scope)
+            # A measured value is no risk or prophylaxis of itself: "ANC 0.4 - start cipro prophylaxis?"
+            supposed = (hypothetical[0], []) if valued else hypothetical
+            how = self._status(parts, negatable, negation, supposed, retraction, scope)
             if how == "present" and negatable and self._cued(parts, conditional, [], scope):
                 how = "conditional"
             if how in {"present", "hypothetical", "conditional"} and any(
@@ -573,8 +597,9 @@ class Reader:
                 if reading.condition != cond.name:
                     continue
                 how = reading.status
-                if how == "present":
-                    how = status((reading.span,), True, [], [])
+                # "ALT 190 -> 58 -> 32": back to normal, read as a recovery phrase is ("LFTs back to normal")
+                if how == "present" or reading.recovered:
+                    how = status((reading.span,), True, [], [], valued=True)
                     how = "present" if how == "negated" else how  # "no transfusion, plts 9": the value stands
                 mentions.append(
                     Mention(
@@ -585,6 +610,7 @@ class Reader:
                         reading.analyte,
                         reading.reason,
                         reading.clears,
+                        resume=reading.recovered,
                     )
                 )
                 covered |= set(range(reading.span.start, reading.span.end))
@@ -785,7 +811,8 @@ class Reader:
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
-            asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, ours),
+            # a dose day named after the verb is ours asked about ("give platelets and then D8?")
+            asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *_cycle_days(doc)]),
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
             disowned_at=self._disowned_at(doc, named) if products else -1,
@@ -881,6 +908,8 @@ class Reader:
             denied = m.status == "negated" and m.span.start > 0 and doc.surface[m.span.start - 1] in _DENIAL
             if ((m.status == "present" and believed) or denied) and taken_back:
                 m = replace(m, status="retracted")
+            elif m.status == "negated" and _denied_in_past(doc.surface, m.span):
+                m = replace(m, status="retracted", reason=DENIED)  # "it wasn't anaphylaxis"
             if moved and m.status in {"present", "other"} and m.condition in self.reaction_conditions:
                 m = replace(m, status="retracted")
             out.append(m)
@@ -1058,9 +1087,9 @@ class Reader:
                 # "Besponsa started 09:30", or "Leah started her InO at 11:10", or "ino on at 10:05"
                 event = (
                     set(following[:2]) & _INFUSION_EVENTS
-                    # "Obs chart during InO infusion:", then its rows
+                    # "Obs chart during InO infusion:", "Obs post-InO:", then its rows
                     or (
-                        "during" in doc.surface[max(0, w.start - 2) : w.start]
+                        not _HEADING_TIMES.isdisjoint(doc.surface[max(0, w.start - 2) : w.start])
                         and ":" in doc.surface[w.end : w.end + 2]
                     )
                     or _started_before(doc.surface, w.start)
@@ -1094,10 +1123,19 @@ class Reader:
     def _owned(doc: Doc, span: Span, own_named: set[int]) -> bool:
         """ "MY patient in room 6", "the INO pt in bay 2": a phrase naming another patient ("patient in
         room") said of one's own, or of the patient on our drug."""
+        surface = doc.surface
+        if (
+            span.end - span.start == 2
+            and surface[span.start] in {"her", "his", "their"}
+            and surface[span.start + 1] in _CHILDREN
+        ):
+            # "Mum asks if her son can have a third cycle": the child of the parent who asks is the patient
+            opened = max((i for i in range(span.start) if surface[i] in _SENTENCE_STOPS), default=-1)
+            return any(w in _PARENTS for w in surface[opened + 1 : span.start])
         return (
             bool(span.start)
-            and (doc.surface[span.start - 1] in _OWN or span.start in own_named)
-            and doc.surface[span.start] in {"patient", "pt"}
+            and (surface[span.start - 1] in _OWN or span.start in own_named)
+            and surface[span.start] in {"patient", "pt"}
         )
 
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
@@ -1498,7 +1536,13 @@ class Reader:
                 sentence = Span(start, stop)
                 verdict = self._sentence_object(doc, sentence, intent, objects, ours, askers, choosers)
                 named = any(start <= i < stop for i in own)
-                verdicts.append(verdict or (_OURS if named else ""))
+                if not verdict and named:
+                    # "start ciprofloxacin prophylaxis? what dose?": a bare dose asked right after another
+                    # product's decision is that product's, unless it names ours ("... and D8?")
+                    ours_named = any(start <= o.start < stop for o in ours)
+                    follows_other = bool(verdicts) and verdicts[-1] == _OTHER
+                    verdict = _OTHER if follows_other and not ours_named else _OURS
+                verdicts.append(verdict)
             start = stop + 1
         return _OTHER in verdicts and _OURS not in verdicts
 
@@ -1557,6 +1601,10 @@ class Reader:
         if any(j < o.start <= j + 2 and o.start < sentence.end for j in joined for o in ours) and any(
             objects(v + 1) == _OTHER and v < j for v in verbs_of_others for j in joined
         ):
+            return _OURS
+        # "can she have it anyway if we give platelets first?": the patient having "it" is our treatment
+        received = range(sentence.start, sentence.end - 1)
+        if any(surface[i] in _RECEIVING and surface[i + 1] == "it" for i in received):
             return _OURS
         if _OTHER in kinds or any(objects(i + 1) == _OTHER for i in verbs_of_others):
             return _OTHER
@@ -1680,7 +1728,8 @@ class Reader:
             if after.isalpha() and after not in _ELLIPSIS_FOLLOWERS and not pronoun:
                 continue  # "a 3rd dose", "the third week": the noun is there
             # An ordinal that ends a question ("... going to HCT. Any need for a 3rd?") may refer back too.
-            back = opening or after == "?" or pronoun
+            # So may one whose verb follows it ("2 cycles given; ... if a 3rd would increase the VOD risk").
+            back = opening or after == "?" or pronoun or after in _ELLIPSIS_FOLLOWERS
             before = [c for c in cycles if c < i and (back or not sentences.between(c, i))]
             if before:
                 words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
@@ -1918,6 +1967,17 @@ def _joined_predicates(surface: Sequence[str]) -> set[int]:
     return {
         i for i in range(len(surface) - 1) if surface[i] == "and" and surface[i + 1] in _SUBJECTLESS_VERBS
     }
+
+
+def _denied_in_past(surface: Sequence[str], span: Span) -> bool:
+    """A diagnosis said not to have been one: "it wasn't anaphylaxis", "was not a reaction", "not VOD
+    after all". It takes back what was told, where "no rash" or "not jaundiced" tells a finding absent."""
+    i = span.start - 1
+    if i >= 0 and surface[i] in _ARTICLES:
+        i -= 1
+    before = tuple(surface[max(0, i - 1) : i + 1])
+    past = (i >= 0 and surface[i] in {"wasnt", "werent"}) or before in {("was", "not"), ("were", "not")}
+    return past or tuple(surface[span.end : span.end + 2]) == ("after", "all")
 
 
 def _bracketed(surface: Sequence[str]) -> set[int]:
