@@ -1122,7 +1122,8 @@ class Reader:
     @staticmethod
     def _owned(doc: Doc, span: Span, own_named: set[int]) -> bool:
         """ "MY patient in room 6", "the INO pt in bay 2": a phrase naming another patient ("patient in
-        room") said of one's own, or of the patient on our drug."""
+        room") said of one's own, or of the patient on our drug; or a child named by the parent who asks in
+        its sentence ("Mum asks if her son can have a third cycle")."""
         surface = doc.surface
         if (
             span.end - span.start == 2
