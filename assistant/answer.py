@@ -42,6 +42,7 @@ from .models import Quote
 from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_related
 from .retrieval import Concept, Expansion, QueryExpander, Scored
 from .text import (
+    AUXILIARIES,
     EMPHASIS,
     POLITE,
     is_verb_form,
@@ -96,11 +97,6 @@ _ASKING_START = _REQUEST_VERBS | frozenset(
         "ok",
         "okay",
     ]
-)
-# The verbs that follow a question word in a question ("when DO we restart?", "when IS it given?").
-_AUXILIARIES = frozenset(
-    {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
-    | {"may", "might", "must", "has", "have", "had"}
 )
 _PERSONS = frozenset({"we", "i", "you", "he", "she", "they"})  # who acts in a main clause ("..., we stop?")
 # Adverbs that may stand between a conjunction and the question word it joins ("... and exactly how often?").
@@ -507,7 +503,7 @@ def _elided(clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]
             opened = next((i for i, (t, _) in enumerate(before) if t not in _QUESTION_WORDS), len(before))
             rest = before[opened:]
             # asked, not a condition: "when do electrolytes need checking", not "when electrolytes ..."
-            asked = [("do", "")] if rest and rest[0][0] not in _AUXILIARIES else []
+            asked = [("do", "")] if rest and rest[0][0] not in AUXILIARIES else []
             clause = [*clause, *asked, *rest]
         out.append(clause)
     return out
@@ -546,14 +542,14 @@ def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following:
     "what is the threshold, should we hold?" asks two. Only a clause opening with "what"/"which" and no verb
     of its own yet waits for its predicate; after a preposition ("At what ALT level, as a multiple of the
     ULN, should we hold?") even a modal with a subject is its predicate."""
-    if token != "," or following not in _AUXILIARIES or not clause:
+    if token != "," or following not in AUXILIARIES or not clause:
         return False
     tokens = [t for t, _ in clause]
     if tokens[0] in _PREPOSITIONS and len(tokens) > 1:
         tokens = tokens[1:]  # "At what ALT level, as a multiple of the ULN, should we hold?"
     elif after in _SUBJECT_WORDS:
         return False
-    return tokens[0] in {"what", "which"} and not _AUXILIARIES.intersection(tokens[1:])
+    return tokens[0] in {"what", "which"} and not AUXILIARIES.intersection(tokens[1:])
 
 
 def _opens_asking(clause: Sequence[tuple[str, str]]) -> bool:
@@ -1493,7 +1489,7 @@ def _states_condition(clause: Clause) -> bool:
     stop the ino" (which asks within it). "when" before a subject sets one too ("when liver tests normalise
     after a hold, ..."); before a verb or "to" it asks ("when do we restart?", "when to check the FBC")."""
     first, *rest = clause.text.split()
-    when = first == "when" and bool(rest) and rest[0] not in _AUXILIARIES and rest[0] != "to"
+    when = first == "when" and bool(rest) and rest[0] not in AUXILIARIES and rest[0] != "to"
     subordinate = first in _CONDITION_START or when
     # "if SOS occurs, we stop inotuzumab?": a main clause after the comma asks within it
     main = any(t == "," and rest[i + 1 : i + 2] and rest[i + 1] in _PERSONS for i, t in enumerate(rest))

@@ -26,6 +26,7 @@ from .errors import CorpusError
 from .index import VectorIndex
 from .models import Passage
 from .text import (
+    AUXILIARIES,
     Speller,
     english_words,
     inflections,
@@ -63,8 +64,6 @@ _CAPITAL_NAME = re.compile(
     r"|(?!(?:post|pre|anti|non|peri|re|de|co|sub|inter|intra)-[A-Z])(?:[a-z]{2,}-)+[A-Z]{2,5})"
     r"(?![A-Za-z0-9-])"
 )
-# Question openers after which "this" may stand for the drug ("is this ok for kids?")
-_AUXILIARIES = frozenset({"is", "does", "can", "could", "will", "would", "should", "may", "might", "must"})
 # What may follow "this" standing for the drug (not a noun it qualifies, nor "why is this?", the situation)
 _AFTER_PRONOUN = frozenset(
     {"ok", "okay", "safe", "fine", "suitable", "allowed", "approved", "appropriate", "licensed", "indicated"}
@@ -370,7 +369,7 @@ class QueryExpander:
         tokens = without_intensifiers(spelled).split()  # "is this really ok ...": as "is this ok"
         # "is this ok for kids?", "does this cause ...": "this" standing alone, as "it" does (not "this week")
         standing = any(
-            word == "this" and tokens[i - 1] in _AUXILIARIES and _pronoun_before(tokens, i + 1)
+            word == "this" and tokens[i - 1] in AUXILIARIES and _pronoun_before(tokens, i + 1)
             for i, word in enumerate(tokens)
             if i > 0
         )

@@ -46,6 +46,7 @@ VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 milli
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
 __all__ = [
+    "AUXILIARIES",
     "CLAUSE_DASH",
     "EMPHASIS",
     "EVERYDAY_ZIPF",
@@ -182,6 +183,11 @@ EMPHASIS = frozenset(
     {"actually", "really", "just", "basically", "genuinely", "definitely", "exactly", "precisely"}
 )
 POLITE = frozenset({"kindly", "please", "pls", "plz"})  # before a verb, they make it a request
+# The verbs that open a question or follow a question word ("when DO we restart?", "is this ok?")
+AUXILIARIES = frozenset(
+    {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
+    | {"may", "might", "must", "has", "have", "had"}
+)
 _INTENSIFIERS = EMPHASIS | POLITE
 
 

@@ -153,7 +153,6 @@ _SKIP = (
 )
 _WHEN = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|yesterday|(?:d|day) \d{1,2})(?: :)? "
 _DAY_NAMED = re.compile(rf" {_WHEN}")
-_DAY_WORDS = re.compile(rf"(?<![a-z]){_WHEN}")  # "d 8 1.1": the 8 is a day, not a value
 _THOUSANDS = re.compile(r"\d , 0\d\d(?![\d.])")  # "92 , 000"
 # "150, 90, now 45"; each step may carry the day it was taken ("Mon 35, Wed 62, Fri 118", "d1 2.4, d8 1.1")
 # ... or the day after the earlier value ("ALT 40 yesterday, 52 today"): a recent past day, so the next is
@@ -619,7 +618,8 @@ class LabReader:
         they have thousands separators ("92,000 > 150,000"), which a list's commas cannot be told from."""
         if _THOUSANDS.search(row):
             return []
-        numbers = [self._number(n) for n in _NUMBER_TOKEN.findall(_DAY_WORDS.sub(" ", row))]
+        undated = _DAY_NAMED.sub(" ", f" {row}")  # "d 8 1.1": the 8 is a day, not a value
+        numbers = [self._number(n) for n in _NUMBER_TOKEN.findall(undated)]
         return [n for n in numbers if n is not None]
 
     def _spoken(self, rest: str, skipped: int, key: str, analyte: Analyte) -> _Spoken | None:

@@ -539,7 +539,8 @@ class Reader:
         products = self._other_product.find(doc)  # other products named
         # Our infusion said to be running in this text ("the Besponsa infusion is still running").
         # A cycle's day ("C1D8 running, 10 min in") names our infusion when no other product is named.
-        days = [] if products else _cycle_days(doc)
+        cycle_days = _cycle_days(doc)
+        days = [] if products else cycle_days
         # So does a time into it beside our drug's name ("Pt on InO C1D1 now, 30 min in.").
         under_way = self._infusing(doc, [*named, *days], _RUNNING) or bool(
             (named or days) and self._under_way.find(doc)
@@ -779,7 +780,7 @@ class Reader:
         # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
         own = _tokens_of(mentions) | {
             i
-            for s in [*ours, *own_context, *self._object_ours.find(doc), *_cycle_days(doc)]
+            for s in [*ours, *own_context, *self._object_ours.find(doc), *cycle_days]
             for i in range(s.start, s.end)
         }
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
@@ -812,7 +813,7 @@ class Reader:
             or self._given_today(doc, ours),
             other_decision=other_decision,
             # a dose day named after the verb is ours asked about ("give platelets and then D8?")
-            asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *_cycle_days(doc)]),
+            asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *cycle_days]),
             cycles_given=self._cycles_given(doc),
             corrects=bool(self._correction.find(doc)),
             disowned_at=self._disowned_at(doc, named) if products else -1,
