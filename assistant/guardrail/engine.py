@@ -323,17 +323,23 @@ class Guardrail:
     def _apart(asked: Reading, earlier: list[Reading]) -> Reading:
         """ "Mr A plt 40", then "Ms B plt 300. Both ok to dose?": a question about every patient takes back
         no other patient's finding with its own patient's normal values."""
-        if not (asked.asks_every and asked.patient):
-            return asked
+        return Guardrail._beside(asked, earlier) if asked.asks_every else asked
+
+    @staticmethod
+    def _beside(turn: Reading, earlier: Sequence[Reading]) -> Reading:
+        """One patient's turn beside other patients' earlier turns: its normal values take back no finding
+        of theirs. A correction's do ("Sorry, those were bed 12's labs. Callum's today: ...")."""
+        if not turn.patient or turn.corrects:
+            return turn
         found = {
             m.condition
-            for turn in earlier
-            if turn.patient and turn.patient != asked.patient
-            for m in turn.mentions
+            for other in earlier
+            if other.patient and other.patient != turn.patient
+            for m in other.mentions
             if m.status == "present"
         }
-        kept = tuple(m for m in asked.mentions if not (m.status == "negated" and m.condition in found))
-        return replace(asked, mentions=kept) if len(kept) < len(asked.mentions) else asked
+        kept = tuple(m for m in turn.mentions if not (m.status == "negated" and m.condition in found))
+        return replace(turn, mentions=kept) if len(kept) < len(turn.mentions) else turn
 
     @staticmethod
     def _same_patient(asked: Reading, earlier: list[Reading]) -> list[Reading]:
@@ -350,7 +356,10 @@ class Guardrail:
         # "Bed 2 plt 130", ..., "Bed 12 bili 26", "who can go?"; or "Mr A plt 40", then "Ms B plt 300. Both ok
         # to dose?": every patient told of, the one the question names too
         if asked.asks_every and len(asked.patients) <= 1:
-            return [t.as_patients([n for n, _ in t.patients]) for t in earlier[start:]]
+            told = [t.as_patients([n for n, _ in t.patients]) for t in earlier[start:]]
+            # "bed 3 plt 45", "bed 4 plt 260 fine", "both get their ino?": no patient's normal value takes
+            # back another's finding
+            return [Guardrail._beside(t, told[:i]) for i, t in enumerate(told)]
         current = asked.patient or next((t.patient for t in reversed(earlier[start:]) if t.patient), "")
         if current:
             others = [i for i, turn in enumerate(earlier) if turn.patient and not turn.names(current)]

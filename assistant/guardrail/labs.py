@@ -140,7 +140,7 @@ _SKIP = (
     r"(?:d|day) \d{1,2}(?= (?:(?::|is|was|were|=) )?\d)|d|day|"
     r"patient|pt|her|his|the patient|of patient|\d+ (?:am|pm)|-|\(|>|<|over|above|greater than|more than|"
     r"almost|nearly|approximately|of about|roughly|slightly|just over|well over|at least|climbing|rising|"
-    r"increasing|trending up|from|persistently|"
+    r"increasing|trending up|from|persistently|peaked|peaking|"
     r"consistently|repeatedly|again|very|still|low|high|"
     r"elevated|raised|"
     # a value told against the patient's own baseline: "plts at her usual baseline of 90", "plts lower than
@@ -205,6 +205,8 @@ def _side(label: str, bound: str) -> str:
     return ""
 
 
+# What may stand before a value written before its test's name: the start of a clause ("ok, 45k plts").
+_CLAUSE_OPENERS = frozenset({",", ";", ":", ".", "(", "-", "!", "?"})
 _HIGH_FLAG = "h"  # "today 71 H": a report's flag for a high value, not hours
 # A pronoun that gives the value of the test named before it ("until plts recover? they're 40"); the text
 # layer writes "they're" and "it's" as "theyre" and "its".
@@ -376,6 +378,7 @@ class LabReader:
         scales, limits = scales or {}, limits or {}
         readings: list[LabReading] = []
         named: list[tuple[Span, str]] = []  # where each test's name stands
+        unread: list[tuple[Span, str]] = []  # ... and those with no value after them
         for names, read_next in ((self._names, self._read_after), (self._findings, self._finding_after)):
             for key, terms in names.items():
                 analyte = self._limits.analytes[key]
@@ -386,6 +389,12 @@ class LabReader:
                     reading = reading or self._grade_before(doc, span, key, analyte)
                     if reading is not None:
                         readings.append(reading)
+                    elif names is self._names:
+                        unread.append((span, key))
+        for span, key in unread:
+            reading = self._value_before(doc, span, key, readings, scales.get(key), limits.get(key))
+            if reading is not None:
+                readings.append(reading)
         # "our lab's ULN for ALT is 33" states a limit, not a value of ALT
         stated = [m.start("low") for m in self._statement.finditer(doc.text)]
         readings = [r for r in readings if not any(_holds_char(doc, r.span, at) for at in stated)]
@@ -434,6 +443,44 @@ class LabReader:
             if read is not None:
                 out.append(replace(read, span=Span(i, i + 2), words=" ".join(doc.surface[i : i + 2])))
         return out
+
+    def _value_before(
+        self,
+        doc: Doc,
+        span: Span,
+        key: str,
+        readings: Sequence[LabReading],
+        told: float | None,
+        conversation_limit: float | None,
+    ) -> LabReading | None:
+        """A value written before the test's name with nothing but its unit between ("85 000/mm3 plts
+        today", "45k platelets"), read as if written after it. Not a value another test has read ("ALT 45
+        plts ok"), nor one after a word that counts it ("D8 plts", "cycle 2 bili"): it must open a clause."""
+        surface = doc.surface
+        units = {w for u in self._units[key] for w in u.split()}
+        start = span.start
+        while start > 0 and (surface[start - 1] in units or surface[start - 1] == "x"):
+            start -= 1  # the unit: "mm 3", "x 10 9 l", "k"
+        value = start
+        while value > 0 and surface[value - 1][:1].isdigit():
+            value -= 1  # the number, its thousands grouped by spaces: "85 000"
+        while value > 1 and surface[value - 1] == "," and surface[value - 2][:1].isdigit():
+            value -= 2  # ... or by commas: "85 , 000"
+        if value == span.start or not surface[value][:1].isdigit():
+            return None
+        if value > 0 and surface[value - 1] not in _CLAUSE_OPENERS and value not in doc.dashed:
+            return None  # "D8 plts", "ALT 45 plt", "grade >= 3 AST": the number belongs to what is before it
+        if any(r.span.start <= value < r.span.end for r in readings):
+            return None
+        name = list(surface[span.start : span.end])
+        tokens = [*name, *surface[value : span.start]]
+        analyte = self._limits.analytes[key]
+        read = self._read_after(
+            Doc.of(tokens, tokens), Span(0, len(name)), key, analyte, told, conversation_limit
+        )
+        if read is None or read.span.end != len(tokens):
+            return None  # the words before the name are not all its value and unit
+        return replace(read, span=Span(value, span.end), words=" ".join(surface[value : span.end]))
 
     def _finding_after(
         self,
@@ -707,6 +754,12 @@ class LabReader:
         if value < limit:
             return "abnormal"
         return "normal" if judges_normal else "not low"
+
+    def limit_tokens(self, doc: Doc) -> frozenset[int]:
+        """The tokens of ``doc`` that give a stated limit ("ULN for ALT is 60"), not a value."""
+        statements = self._statement.finditer(doc.text)
+        at = [m.start(g) for m in statements for g in ("low", "high") if m.start(g) >= 0]
+        return frozenset(i for i, start in enumerate(doc.starts) if start in at)
 
     def stated_limits(self, docs: Sequence[Doc]) -> dict[str, float]:
         """The limit each test has in the conversation (``docs``, oldest first): the last one stated for it.

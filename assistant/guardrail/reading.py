@@ -19,7 +19,7 @@ from itertools import pairwise
 from typing import Literal
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from ..corpus import Corpus
 from ..text import (
@@ -253,6 +253,8 @@ class Reading:
 
 
 CYCLE_CONDITION = "cycle_limit"
+_SHORTEST_STEM = 3  # the fewest letters a shortened product name keeps ("posa", "vanc", "mero")
+_DATE_ORDINALS = 10  # "the 14th" with its noun left out is a date; a cycle so late is not what is meant
 DENIED = "said not to have been the diagnosis"  # the reason of a diagnosis denied in the past tense
 _JOINERS = frozenset({"and", "or", "plus", "&"})  # one verb's objects listed together
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
@@ -390,6 +392,7 @@ class Reader:
         self._object_ours = Terms(obj.ours if obj else [], f"{source}: asked_object.ours")
         self._object_skip = frozenset(normalise(w) for w in (obj.skip if obj else []))
         self._object_ends = frozenset(normalise(w) for w in (obj.ends if obj else []))
+        self._gives_other = frozenset(normalise(w) for w in (obj.gives_other if obj else []))
         self._under_way = Terms(spec.under_way, f"{source}: under_way")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
         self._after = Terms(spec.negation.after, f"{source}: negation.after")
@@ -491,6 +494,9 @@ class Reader:
         if len(surface) < len(typed) - len(dashes):  # a split word joined ("plate lets"): positions moved
             dashed = frozenset()
         tokens = [self._correct(token) for token in surface]
+        # A typo is read as the word it stands for everywhere, also where a word as typed is asked for
+        # ("chills during the infsuion": no product called "infsuion"); a plural or inflection keeps its form.
+        surface = [t if t != s and stem(t) != stem(s) else s for t, s in zip(tokens, surface, strict=True)]
         for span in self._masked.find(Doc.of(tokens, surface)):
             tokens[span.start : span.end] = [MASK] * (span.end - span.start)
         return Doc.of(tokens, surface, dashed)
@@ -1143,7 +1149,7 @@ class Reader:
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
         """Numbers no lab value here was read from, and not a duration, count, clock time, cycle, day or
         bed ("repeat 6 hours later is 185", "repeat at 14:00: 25": 185, 25; not the 2 of "sorry, C2D1")."""
-        inside = _tokens_of(mentions)
+        inside = _tokens_of(mentions) | self._labs.limit_tokens(doc)  # "lab says ULN for ALT is 60"
         surface = doc.surface
         after = [*surface[1:], ""]
         before = ["", *surface[:-1]]
@@ -1513,7 +1519,22 @@ class Reader:
         if any(w in own and not (surface[w] in _POSSESSIVE and w != words[-1]) for w in words):
             return _OURS
         named = any(w in others or self._product_stem.fullmatch(surface[w]) for w in words)
-        return _OTHER if named or self._names_drug([surface[w] for w in words]) else _OURS
+        return (
+            _OTHER
+            if named or self._names_drug([surface[w] for w in words]) or self._shortened(doc, others, words)
+            else _OURS
+        )
+
+    def _shortened(self, doc: Doc, others: frozenset[int], words: Sequence[int]) -> bool:
+        """An object word that shortens another product named in the text: "ALT 210 on ino + posaconazole.
+        Stop the posa?"."""
+        surface = doc.surface
+        products = {surface[i] for i in others} | {w for w in surface if self._product_stem.fullmatch(w)}
+        return any(
+            len(surface[w]) >= _SHORTEST_STEM
+            and any(p != surface[w] and p.startswith(surface[w]) for p in products)
+            for w in words
+        )
 
     def _asks_other(
         self,
@@ -1544,6 +1565,10 @@ class Reader:
                     ours_named = any(start <= o.start < stop for o in ours)
                     follows_other = bool(verdicts) and verdicts[-1] == _OTHER
                     verdict = _OTHER if follows_other and not ours_named else _OURS
+                elif not verdict:
+                    # "pip-taz or meropenem?": a question with no verb that names other products only
+                    heads = [start, *(i + 1 for i in range(start, stop) if surface[i] in _JOINERS)]
+                    verdict = _OTHER if _OTHER in map(objects, heads) else ""
                 verdicts.append(verdict)
             start = stop + 1
         return _OTHER in verdicts and _OURS not in verdicts
@@ -1561,6 +1586,7 @@ class Reader:
         """What the verbs of one asking sentence act on (see ``_asks_other``); our drug named after its first
         verb is asked about too ("hold just the dasatinib or the Besponsa too?")."""
         surface = doc.surface
+
         slots: list[tuple[int, bool]] = []  # where an object starts, and whether a decision verb precedes it
         decisions = {s.start: s for s in intent if sentence.start <= s.start < sentence.end}
         verbs = [a.end for a in askers if sentence.start <= a.start < sentence.end]
@@ -1589,7 +1615,11 @@ class Reader:
         slots += [(c.end, False) for c in choosers if sentence.start <= c.start < sentence.end]
         if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in ours):
             return _OURS
-        kinds = [objects(at) or (_OURS if decision else "") for at, decision in slots]
+        # a verb that itself gives another product acts on it with no object named ("do we transfuse first?")
+        kinds = [
+            objects(at) or (_OURS if decision else _OTHER if surface[at - 1] in self._gives_other else "")
+            for at, decision in slots
+        ]
         if _OURS in kinds:
             return _OURS
         # ... and any verb whose object is another product ("ANC 0.6, T 38.5 on InO - start meropenem?")
@@ -1722,6 +1752,8 @@ class Reader:
             opening = i > 0 and surface[i - 1] in _PUNCTUATION
             if number < 3 or i == 0 or not (opening or surface[i - 1] in _ELIDED_DETERMINERS):
                 continue
+            if number >= _DATE_ORDINALS and word.isdigit():
+                continue  # "transplant booked for the 14th": a day of the month, not a 14th cycle
             end = i + 1 if ordinal_word(word) else i + 2
             # "Is a third one justified?": "one" stands for the noun, and refers back across sentences
             pronoun = end < len(surface) and surface[end] == "one"
@@ -1821,16 +1853,14 @@ class Reader:
         if inflected is not None:
             return inflected
         limit = 2 if len(token) >= self._fuzzy.long_length else 1
-        best = process.extractOne(
-            token, self._fuzzy_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
-        )
+        best = process.extractOne(token, self._fuzzy_vocabulary, scorer=OSA.distance, score_cutoff=limit)
         if best is not None:
             return token if negates_word(token, best[0]) else best[0]  # "afebrile" is not "febrile"
         if is_everyday_word(token):
             return token
         # Spelt as another language spells it ("shock anafilactic"): compare the folded spellings.
         folded = process.extractOne(
-            fold_spelling(token), self._folded_vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
+            fold_spelling(token), self._folded_vocabulary, scorer=OSA.distance, score_cutoff=limit
         )
         return folded[2] if folded is not None else token
 

@@ -151,6 +151,7 @@ class _AskedObject(_Strict):
     skip: list[str] = Field(default_factory=list)  # determiners and adverbs before the object
     ends: list[str] = Field(default_factory=list)  # words after which the object is over
     ours: list[Term] = Field(default_factory=list)  # objects that are our treatment besides its own words
+    gives_other: list[str] = Field(default_factory=list)  # verbs that give another product: "transfuse"
 
 
 class _RulesFile(_Strict):
