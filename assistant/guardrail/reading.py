@@ -253,6 +253,7 @@ class Reading:
 
 
 CYCLE_CONDITION = "cycle_limit"
+_WH_WORDS = frozenset({"what", "which", "how", "why", "when", "where", "who"})  # words that open a question
 _SHORTEST_STEM = 3  # the fewest letters a shortened product name keeps ("posa", "vanc", "mero")
 _DATE_ORDINALS = 10  # "the 14th" with its noun left out is a date; a cycle so late is not what is meant
 DENIED = "said not to have been the diagnosis"  # the reason of a diagnosis denied in the past tense
@@ -1120,7 +1121,9 @@ class Reader:
             before = [i for i in stops if i < m.span.start]
             end = after[0] if after else len(doc.surface)
             start = before[-1] + 1 if before else 0
-            question = end < len(doc.surface) and doc.surface[end] == "?"
+            # ... or a question typed without its mark: "what are the infusion reactions like with ino"
+            unmarked = end == len(doc.surface) and start < end and doc.surface[start] in _WH_WORDS
+            question = (end < len(doc.surface) and doc.surface[end] == "?") or unmarked
             terse = sum(1 for t in doc.surface[start:end] if t[0].isalnum()) <= _TERSE_WORDS
             stated = not question or terse or bool(m.reason)
             out.append(m if stated else replace(m, stated=False))
