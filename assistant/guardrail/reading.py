@@ -1589,7 +1589,6 @@ class Reader:
         """What the verbs of one asking sentence act on (see ``_asks_other``); our drug named after its first
         verb is asked about too ("hold just the dasatinib or the Besponsa too?")."""
         surface = doc.surface
-
         slots: list[tuple[int, bool]] = []  # where an object starts, and whether a decision verb precedes it
         decisions = {s.start: s for s in intent if sentence.start <= s.start < sentence.end}
         verbs = [a.end for a in askers if sentence.start <= a.start < sentence.end]
