@@ -253,7 +253,6 @@ class Reading:
 
 
 CYCLE_CONDITION = "cycle_limit"
-_WH_WORDS = frozenset({"what", "which", "how", "why", "when", "where", "who"})  # words that open a question
 _SHORTEST_STEM = 3  # the fewest letters a shortened product name keeps ("posa", "vanc", "mero")
 _DATE_ORDINALS = 10  # "the 14th" with its noun left out is a date; a cycle so late is not what is meant
 DENIED = "said not to have been the diagnosis"  # the reason of a diagnosis denied in the past tense
@@ -263,6 +262,8 @@ _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "o
 _ATTACHMENT_REACH = 4
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
+# Question words: a text with one asks when the rules apply ("bed 3, C1D8: when do we hold?"), and a last
+# sentence opening with one is a question typed without its mark ("what are the reactions like with ino").
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 _ARTICLES = frozenset({"a", "an", "the"})
