@@ -675,6 +675,14 @@ def _choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | None:
         if not token[0].isalnum():
             break
         after.append(token)
+    # ... not cut inside a term: "only for grown ups" (adults), not "only for grown"; a term that the next
+    # word names alone is not cut ("foods or supplements the patient should | avoid")
+    following = tokens[at + 1 + len(after) : at + 2 + len(after)]
+    if after and following and following[0][0].isalnum():
+        longer = set(expander.expand(" ".join([*after, *following])).concepts)
+        shorter = {*expander.expand(" ".join(after)).concepts, *expander.expand(following[0]).concepts}
+        if longer - shorter:
+            after += following
     # The options are about as long as each other: "hsct mainly fungal or bacterial" offers "mainly fungal"
     before = before[-(len(after) + 1) :]
     if not before or not after or tokens[at - 1] in _NOT_A_CHOICE or after[0] in _NOT_A_CHOICE:

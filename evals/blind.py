@@ -116,6 +116,7 @@ DEV_QA = (
     SETS / "blind_dev83_qa.jsonl",  # round 38 (lay relatives, terse shorthand, long patient vignettes)
     SETS / "blind_dev84_qa.jsonl",  # round 39 (family members, pharmacists, second-language wording)
     SETS / "blind_dev85_qa.jsonl",  # round 40 (night and on-call staff, teaching questions, near misses)
+    SETS / "blind_dev86_qa.jsonl",  # round 41 (near misses, follow-ups, partly covered asks)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -197,6 +198,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev64_guardrail.yaml",  # round 38 (flowsheets, obs charts, handovers, threads)
     SETS / "blind_dev65_guardrail.yaml",  # round 39 (rule questions, trends after a hold, several patients)
     SETS / "blind_dev66_guardrail.yaml",  # round 40 (handovers, order checks, triage calls, mixed units)
+    SETS / "blind_dev67_guardrail.yaml",  # round 41 (flowsheets, idioms, threads with corrections, donors)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -330,7 +332,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "question set 79 and guardrail set 60 drove round 34, question set 80 and guardrail set 61 drove "
         "round 35, question set 81 and guardrail set 62 drove round 36, question set 82 and guardrail set "
         "63 drove round 37, question set 83 and guardrail set 64 drove round 38, question set 84 and "
-        "guardrail set 65 drove round 39, question set 85 and guardrail set 66 drove round 40).",
+        "guardrail set 65 drove round 39, question set 85 and guardrail set 66 drove round 40, question set "
+        "86 and guardrail set 67 drove round 41).",
         "",
         "## Answers",
         "",

@@ -207,6 +207,12 @@ def _side(label: str, bound: str) -> str:
 
 # What may stand before a value written before its test's name: the start of a clause ("ok, 45k plts").
 _CLAUSE_OPENERS = frozenset({",", ";", ":", ".", "(", "-", "!", "?"})
+# Words that may stand between a test's name and the unit its values follow in ("Bili trend umol/L: 45 -> 32",
+# "plt (k/uL) 30, 45, 70"), and the brackets and colon around that unit.
+_HEADING_WORDS = frozenset(
+    {"trend", "trends", "series", "values", "results", "level", "levels", "count", "counts"}
+)
+_UNIT_MARKS = frozenset({"(", ")", "[", "]", ":", "-", "in"})
 _HIGH_FLAG = "h"  # "today 71 H": a report's flag for a high value, not hours
 # A pronoun that gives the value of the test named before it ("until plts recover? they're 40"); the text
 # layer writes "they're" and "it's" as "theyre" and "its".
@@ -393,6 +399,7 @@ class LabReader:
                         unread.append((span, key))
         for span, key in unread:
             reading = self._value_before(doc, span, key, readings, scales.get(key), limits.get(key))
+            reading = reading or self._unit_first(doc, span, key, limits.get(key))
             if reading is not None:
                 readings.append(reading)
         # "our lab's ULN for ALT is 33" states a limit, not a value of ALT
@@ -482,6 +489,40 @@ class LabReader:
             return None  # the words before the name are not all its value and unit
         return replace(read, span=Span(value, span.end), words=" ".join(surface[value : span.end]))
 
+    def _unit_first(
+        self, doc: Doc, span: Span, key: str, conversation_limit: float | None
+    ) -> LabReading | None:
+        """Values written after their unit, as a flowsheet heads a column ("Bili trend umol/L: 45 -> 32 ->
+        22", "plt (k/uL) 30, 45, 70, 110"): read as if the unit followed each value."""
+        surface = doc.surface
+        at = span.end
+        while at < len(surface) and surface[at] in _HEADING_WORDS | _UNIT_MARKS:
+            at += 1
+        unit, factor, _ = self._unit(" ".join(surface[at:]), key, self._limits.analytes[key])
+        if unit is None:
+            return None
+        at += len(unit.split())
+        while at < len(surface) and surface[at] in _UNIT_MARKS:
+            at += 1
+        if at >= len(surface) or not surface[at][:1].isdigit():
+            return None
+        name = list(surface[span.start : span.end])
+        tokens = [*name, *surface[at:]]
+        analyte = self._limits.analytes[key]
+        read = self._read_after(
+            Doc.of(tokens, tokens),
+            Span(0, len(name)),
+            key,
+            analyte,
+            None,
+            conversation_limit,
+            unit_first=(unit, factor),
+        )
+        if read is None:
+            return None
+        end = at + read.span.end - len(name)
+        return replace(read, span=Span(span.start, end), words=" ".join(surface[span.start : end]))
+
     def _finding_after(
         self,
         doc: Doc,
@@ -527,9 +568,11 @@ class LabReader:
         analyte: Analyte,
         told: float | None = None,
         conversation_limit: float | None = None,
+        unit_first: tuple[str, float] | None = None,
     ) -> LabReading | None:
         """The value after a test's name; ``told``: the factor of the unit its values were given earlier;
-        ``conversation_limit``: the limit the conversation states for the test."""
+        ``conversation_limit``: the limit the conversation states for the test; ``unit_first``: the unit
+        (and its factor) written before the values."""
         # The text after the analyte name: where the next token starts (or the end of the text).
         start = doc.after(span)
         rest = doc.text[start:]
@@ -586,6 +629,8 @@ class LabReader:
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
         unit, factor, unit_len = self._unit(after, key, analyte)
+        if unit is None and unit_first is not None:
+            unit, factor = unit_first
         if _LONG_AGO.match(after[unit_len:]):
             return None  # "platelets were 45 at diagnosis two months ago, 212 today": not today's value
         raw = self._number(found.group(1))

@@ -23,6 +23,7 @@ from rapidfuzz.distance import OSA
 
 from ..corpus import Corpus
 from ..text import (
+    AUXILIARIES,
     CLAUSE_DASH,
     cardinal,
     fold_spelling,
@@ -232,10 +233,11 @@ class Reading:
 
     def retracts(self, condition: str, words: str | None = None) -> bool:
         """It takes the condition back: "VOD ruled out"; or a correction denies it ("I re-read the notes:
-        the Besponsa infusion had no reaction at all"). A diagnosis said not to have been one takes back
+        the Besponsa infusion had no reaction at all"), or moves it to another time or person ("sorry - no,
+        the 2021 VOD was after busulfan conditioning"). A diagnosis said not to have been one takes back
         only what was told in its words (``words``): "it wasn't anaphylaxis, just a mild flush" leaves
         "reaction during InO"."""
-        taken_back = {"retracted", "negated"} if self.corrects else {"retracted"}
+        taken_back = {"retracted", "negated", "other"} if self.corrects else {"retracted"}
         return any(
             m.condition == condition
             and m.status in taken_back
@@ -265,6 +267,11 @@ _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 # Question words: a text with one asks when the rules apply ("bed 3, C1D8: when do we hold?"), and a last
 # sentence opening with one is a question typed without its mark ("what are the reactions like with ino").
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
+_QUESTION_OPENERS = AUXILIARIES | _WH_WORDS
+_CLAUSE_MARKS = frozenset({",", "-", CLAUSE_DASH, ":", ";"})
+_WE = frozenset({"we", "i"})  # who a question of what to do asks about: "do we", "should i"
+_SUPPOSING = frozenset({"if", "unless", "whether", "once", "until", "assuming", "provided"})
+_SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is not VOD")
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 _ARTICLES = frozenset({"a", "an", "the"})
 _RECEIVING = frozenset({"have", "get", "receive", "tolerate"})  # the patient's verbs for being treated
@@ -915,10 +922,20 @@ class Reader:
                 for c in contrasts
             )
             denied = m.status == "negated" and m.span.start > 0 and doc.surface[m.span.start - 1] in _DENIAL
+            diagnosis = m.condition not in self.reaction_conditions
             if ((m.status == "present" and believed) or denied) and taken_back:
                 m = replace(m, status="retracted")
             elif m.status == "negated" and _denied_in_past(doc.surface, m.span):
-                m = replace(m, status="retracted", reason=DENIED)  # "it wasn't anaphylaxis"
+                # "it wasn't anaphylaxis" takes back that diagnosis, not the reaction; "not VOD after all"
+                # takes back the SOS and the signs that suggested it
+                m = replace(m, status="retracted", reason="" if diagnosis else DENIED)
+            elif (
+                denied
+                and diagnosis
+                and not _still(doc.surface, m.span)
+                and not _supposed(doc.surface, m.span)
+            ):
+                m = replace(m, status="retracted")  # "doppler normal, hepatology: not VOD"
             if moved and m.status in {"present", "other"} and m.condition in self.reaction_conditions:
                 m = replace(m, status="retracted")
             out.append(m)
@@ -1126,7 +1143,9 @@ class Reader:
             unmarked = end == len(doc.surface) and start < end and doc.surface[start] in _WH_WORDS
             question = (end < len(doc.surface) and doc.surface[end] == "?") or unmarked
             terse = sum(1 for t in doc.surface[start:end] if t[0].isalnum()) <= _TERSE_WORDS
-            stated = not question or terse or bool(m.reason)
+            stated = (
+                not question or terse or bool(m.reason) or _told_first(doc.surface, start, m.span.end, end)
+            )
             out.append(m if stated else replace(m, stated=False))
         return out
 
@@ -1320,8 +1339,9 @@ class Reader:
         if span.end >= len(doc.surface):
             return False
         nxt = doc.surface[span.end]
-        if nxt in _PUNCTUATION or nxt in self._mild.words or not nxt.isalpha():
-            return False
+        graded = doc.surface[span.end - 1].isdigit() and span.end in doc.dashed
+        if nxt in _PUNCTUATION or nxt in self._mild.words or not nxt.isalpha() or graded:
+            return False  # ... not a grade across a clause dash: "it was grade 3 - needed admission"
         if any(m.span.start <= span.end < m.span.end for m in mentions):
             return False
         return nxt not in self._severity.words and nxt not in _FUNCTION_WORDS
@@ -1715,8 +1735,17 @@ class Reader:
                 found.setdefault(m.condition, []).append(m.span)
         for condition, spans in subjects.items():
             found.setdefault(condition, []).extend(spans)
+        # "Suspected VOD, bili 1.0, holding for now": a hold beside a finding present is for it, not for
+        # the normal test beside it
+        present = [m.span for m in mentions if m.status == "present" and not m.resume]
         return frozenset(
-            c for c, spans in found.items() for h in holds if any(together(h, s) or back(h, s) for s in spans)
+            c
+            for c, spans in found.items()
+            for h in holds
+            if any(together(h, s) or back(h, s) for s in spans)
+            and (
+                any(together(h, s) for s in spans if s in present) or not any(together(h, p) for p in present)
+            )
         )
 
     def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
@@ -2002,6 +2031,29 @@ def _joined_predicates(surface: Sequence[str]) -> set[int]:
     return {
         i for i in range(len(surface) - 1) if surface[i] == "and" and surface[i + 1] in _SUBJECTLESS_VERBS
     }
+
+
+def _still(surface: Sequence[str], span: Span) -> bool:
+    """ "not VOD anymore", "not SOS now": a finding that has ended, which may have been one."""
+    after = tuple(surface[span.end : span.end + 2])
+    return after[:1] in {("anymore",), ("now",), ("yet",)} or after in {("any", "more"), ("any", "longer")}
+
+
+def _told_first(surface: Sequence[str], start: int, told: int, end: int) -> bool:
+    """ "Transaminases through the roof, do we soldier on?": a finding told in a clause of its own, before
+    a question of what we do (not "do transaminases rise, should we ...", "if ..., do we ...", nor "VOD on
+    ino: are diuretics ok?", which asks about something else)."""
+    if surface[start] in _QUESTION_OPENERS | _SUPPOSING:
+        return False
+    return any(
+        surface[i] in _CLAUSE_MARKS and surface[i + 1] in AUXILIARIES and surface[i + 2] in _WE
+        for i in range(told, end - 2)
+    )
+
+
+def _supposed(surface: Sequence[str], span: Span) -> bool:
+    """ "restart if it's not VOD": a denial supposed, not made."""
+    return not _SUPPOSING.isdisjoint(surface[max(0, span.start - _SUPPOSING_REACH) : span.start])
 
 
 def _denied_in_past(surface: Sequence[str], span: Span) -> bool:
