@@ -1197,6 +1197,9 @@ class Composer:
             ] + capital
             if not clause.expansion.concepts:
                 names = unknown + capital  # "should we give G-CSF?": asks about that alone
+            # another product named in two or three words is named whole: "St John's wort", not "wort"
+            phrases = self._product_phrases(clause)
+            names = [w for w in names if not any(w in p.split() for p in phrases)] + phrases
             names += self._offered_not_given(clause.text, passages)
             asked = self._kinds_asked(clause.text, clause.typed)
             lacking = [t for t in asked if not t.steer and not self._gives(t, clause, scoped)]
@@ -1387,6 +1390,14 @@ class Composer:
         asks for no kind of answer the monograph lacks and names nothing it lacks."""
         named = [w for w in part.expansion.unknown if self._names_a_thing(w) and w not in self._clinical]
         return not named and not part.codes and not self._lacks_kind(part)
+
+    def _product_phrases(self, clause: Clause) -> list[str]:
+        """Other products' names of two or three words in the clause with a word it leaves unread ("st johns
+        wort"; not "alkylating agents" or "monoclonal antibody", which read as the monograph's concepts)."""
+        tokens = clause.text.split()
+        unread = {*clause.expansion.unknown, *clause.expansion.filler}
+        spans = [tokens[at : at + size] for size in (3, 2) for at in range(len(tokens) - size + 1)]
+        return [" ".join(span) for span in spans if " ".join(span) in self._products and unread & set(span)]
 
     def _names_a_thing(self, word: str) -> bool:
         """An unknown word long enough to name a thing ("ursodiol"), or another product's name however

@@ -313,17 +313,35 @@ class QueryExpander:
     def spelled_pairs(self, text: str) -> list[tuple[str, str]]:
         """Each corrected word with the token it was typed as; a word typed as two ("riskfactor") gives
         its second part an empty typed token, so the typed tokens still spell the question."""
+        tokens = join_split(read(text).tokens, self._joinable)
+        named = self._in_names(tokens)
         return [
             (word, token if i == 0 else "")
-            for token in join_split(read(text).tokens, self._joinable)
-            for i, word in enumerate(self._spell(token).split() if token.isalpha() else [token])
+            for at, token in enumerate(tokens)
+            for i, word in enumerate(
+                self._spell(token).split() if token.isalpha() and at not in named else [token]
+            )
         ]
+
+    def _in_names(self, tokens: Sequence[str]) -> set[int]:
+        """The tokens of another medicine's name of two or three words ("st johns wort"), which are kept as
+        typed: "wort" is no typo of "work" there."""
+        out: set[int] = set()
+        for size in (2, 3):
+            for at in range(len(tokens) - size + 1):
+                if " ".join(tokens[at : at + size]) in self._medicines:
+                    out.update(range(at, at + size))
+        return out
 
     def _expand(self, text: str) -> Expansion:
         normal = " ".join(t for t in join_split(read(text).tokens, self._joinable) if t[0].isalnum())
         for pattern in self._details:
             normal = pattern.sub(" ", normal)
-        spelled = " ".join(self._spell(t) if t.isalpha() else t for t in normal.split())
+        tokens = normal.split()
+        named = self._in_names(tokens)
+        spelled = " ".join(
+            self._spell(t) if t.isalpha() and i not in named else t for i, t in enumerate(tokens)
+        )
         if self._drug_ref is not None:
             spelled = self._drug_ref.sub("this drug", spelled)
         # "No signs of SOS so far; how often ...": a finding the question rules out is context for

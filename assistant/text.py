@@ -97,6 +97,12 @@ _COMBINING = re.compile(r"[\u0300-\u036f]")
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
 # Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
+# "IT" in capitals before what is given into the spinal fluid is "intrathecal", not the pronoun ("the IT MTX",
+# "IT methotrexate", "IT chemo"); read before the text is lower-cased
+_INTRATHECAL = re.compile(
+    r"(?<![A-Za-z])IT(?= (?:[Mm]ethotrexate|METHOTREXATE|MTX|[Mm]tx|[Cc]hemo|CHEMO|[Cc]ytarabine|[Aa]ra-?[Cc]"
+    r"|[Tt]riple|[Hh]ydrocortisone|[Tt]herapy|[Ii]njection|[Dd]ose)\b)"
+)
 _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
 # Dictated with a dot after each letter and a space ("A. N. C. of 0.8"): the letters, spaced (``join_split``)
 _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z]\.(?: [a-z]\.)+(?= |$)")
@@ -147,8 +153,9 @@ def normalise(text: str) -> str:
     ">"; punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th",
     "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day
     eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma", "question mark") as the
-    mark. Whole tokens separated by single spaces.
+    mark; "IT methotrexate" -> "intrathecal methotrexate". Whole tokens separated by single spaces.
     """
+    text = _INTRATHECAL.sub("intrathecal", text)
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)

@@ -435,6 +435,8 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("How often do infusion reactions happen with inotuzumab?", "incidences"),
         # a hyphenated name in capitals is one name ("car" and "t" are not what is asked about)
         ("Can CAR-T cells be given after inotuzumab?", "does not mention CAR-T"),
+        # another product named in several words is named whole, its words not corrected ("wort" is no "work")
+        ("is st john's wort ok alongside ino?", "does not mention st johns wort"),
         # an emphasis word does not hide what is asked
         ("How does it actually kill the leukaemic cells?", "mechanism of action"),
         ("How long must counts stay low before we call the cytopenia 'persistent'?", "what that term covers"),

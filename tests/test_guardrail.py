@@ -277,6 +277,8 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
             "alt 150 ~ start meropenem ? ref 150 400 , plt 50",
         ),
         ("Bed 3 has ?VOD (?SOS). ok?thanks", "bed 3 has query vod ( query sos ) . ok ? thanks"),  # a query
+        # "IT" in capitals before what is given intrathecally; the pronoun, even in capitals, stays "it"
+        ("hold the IT MTX? IS IT OK", "hold the intrathecal mtx ? is it ok"),
     ],
 )
 def test_normalise(text: str, normal: str) -> None:
