@@ -452,14 +452,9 @@ class Guardrail:
                 state: dict[str, tuple[int, Mention]] = {}
                 # Resuming: asked to restart, or asked what to do after saying treatment was held ("C2D1
                 # was delayed a week for counts; now plt 180. Start C2?").
-                # ... or told the hold earlier and now asks about our treatment ("ANC 0.6, holding ino D15",
-                # then "ANC 3.6 now. next step with the ino?"); an infusion paused for a reaction that has
-                # resolved is no hold on the next dose
-                held_now = condition in turns[last].held or (
-                    condition not in self._reactions
-                    and any(condition in t.held for t in turns[:last])
-                    and bool(turns[last].intent or turns[last].own_product)
-                )
+                # A hold told only in an earlier turn does not make a later "give?" a resumption question:
+                # writers disagree, and round 41's try at it took final set 20 under its gate.
+                held_now = condition in turns[last].held
                 resuming = any(t.resumes for t in turns) or held_now
                 # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
