@@ -48,6 +48,7 @@ from .text import (
     is_verb_form,
     list_markers,
     normalise,
+    phrases_in,
     quantities,
     stem,
     without_intensifiers,
@@ -1396,8 +1397,8 @@ class Composer:
         wort"; not "alkylating agents" or "monoclonal antibody", which read as the monograph's concepts)."""
         tokens = clause.text.split()
         unread = {*clause.expansion.unknown, *clause.expansion.filler}
-        spans = [tokens[at : at + size] for size in (3, 2) for at in range(len(tokens) - size + 1)]
-        return [" ".join(span) for span in spans if " ".join(span) in self._products and unread & set(span)]
+        spans = [tokens[start:end] for start, end in phrases_in(tokens, self._products)]
+        return [" ".join(span) for span in spans if unread & set(span)]
 
     def _names_a_thing(self, word: str) -> bool:
         """An unknown word long enough to name a thing ("ursodiol"), or another product's name however

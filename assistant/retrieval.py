@@ -35,6 +35,7 @@ from .text import (
     is_everyday_word,
     join_split,
     normalise,
+    phrases_in,
     read,
     stem,
     without_intensifiers,
@@ -326,12 +327,7 @@ class QueryExpander:
     def _in_names(self, tokens: Sequence[str]) -> set[int]:
         """The tokens of another medicine's name of two or three words ("st johns wort"), which are kept as
         typed: "wort" is no typo of "work" there."""
-        out: set[int] = set()
-        for size in (2, 3):
-            for at in range(len(tokens) - size + 1):
-                if " ".join(tokens[at : at + size]) in self._medicines:
-                    out.update(range(at, at + size))
-        return out
+        return {at for start, end in phrases_in(tokens, self._medicines) for at in range(start, end)}
 
     def _expand(self, text: str) -> Expansion:
         normal = " ".join(t for t in join_split(read(text).tokens, self._joinable) if t[0].isalnum())

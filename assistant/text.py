@@ -64,6 +64,7 @@ __all__ = [
     "join_split",
     "negates_word",
     "normalise",
+    "phrases_in",
     "quantities",
     "read",
     "spoken_number",
@@ -96,13 +97,13 @@ _FOLD = str.maketrans(
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
-# Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
 # "IT" in capitals before what is given into the spinal fluid is "intrathecal", not the pronoun ("the IT MTX",
 # "IT methotrexate", "IT chemo"); read before the text is lower-cased
 _INTRATHECAL = re.compile(
     r"(?<![A-Za-z])IT(?= (?:[Mm]ethotrexate|METHOTREXATE|MTX|[Mm]tx|[Cc]hemo|CHEMO|[Cc]ytarabine|[Aa]ra-?[Cc]"
     r"|[Tt]riple|[Hh]ydrocortisone|[Tt]herapy|[Ii]njection|[Dd]ose)\b)"
 )
+# Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
 _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
 # Dictated with a dot after each letter and a space ("A. N. C. of 0.8"): the letters, spaced (``join_split``)
 _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z]\.(?: [a-z]\.)+(?= |$)")
@@ -196,6 +197,19 @@ AUXILIARIES = frozenset(
     | {"may", "might", "must", "has", "have", "had"}
 )
 _INTENSIFIERS = EMPHASIS | POLITE
+
+
+def phrases_in(
+    tokens: Sequence[str], names: Collection[str], sizes: Sequence[int] = (3, 2)
+) -> list[tuple[int, int]]:
+    """Where names of several words stand in ``tokens`` ("st johns wort" among the medicines), as (start,
+    end) token positions, longest first."""
+    return [
+        (at, at + size)
+        for size in sizes
+        for at in range(len(tokens) - size + 1)
+        if " ".join(tokens[at : at + size]) in names
+    ]
 
 
 def without_intensifiers(normalised: str) -> str:
