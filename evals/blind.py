@@ -116,7 +116,7 @@ DEV_QA = (
     SETS / "blind_dev83_qa.jsonl",  # round 38 (lay relatives, terse shorthand, long patient vignettes)
     SETS / "blind_dev84_qa.jsonl",  # round 39 (family members, pharmacists, second-language wording)
     SETS / "blind_dev85_qa.jsonl",  # round 40 (night and on-call staff, teaching questions, near misses)
-    SETS / "blind_dev86_qa.jsonl",  # round 41 (near misses, follow-ups, partly covered asks)
+    SETS / "blind_dev86_qa.jsonl",  # round 41 (a paediatric service, parents, a GP, second-language English)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no

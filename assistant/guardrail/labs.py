@@ -440,13 +440,8 @@ class LabReader:
             if not before:
                 continue
             key = max(before, key=lambda sk: sk[0].end)[1]
-            analyte = self._limits.analytes[key]
-            name = analyte.names[0].lower().split()
-            rest = list(doc.surface[i + 1 : i + 5])
-            tokens = [*name, *rest]
-            read = self._read_after(
-                Doc.of(tokens, tokens), Span(0, len(name)), key, analyte, scales.get(key), limits.get(key)
-            )
+            name = self._limits.analytes[key].names[0].lower().split()
+            read = self._read_as_named(name, surface[i + 1 : i + 5], key, scales.get(key), limits.get(key))
             if read is not None:
                 out.append(replace(read, span=Span(i, i + 2), words=" ".join(doc.surface[i : i + 2])))
         return out
@@ -479,15 +474,30 @@ class LabReader:
             return None  # "D8 plts", "ALT 45 plt", "grade >= 3 AST": the number belongs to what is before it
         if any(r.span.start <= value < r.span.end for r in readings):
             return None
-        name = list(surface[span.start : span.end])
-        tokens = [*name, *surface[value : span.start]]
-        analyte = self._limits.analytes[key]
-        read = self._read_after(
-            Doc.of(tokens, tokens), Span(0, len(name)), key, analyte, told, conversation_limit
+        read = self._read_as_named(
+            surface[span.start : span.end], surface[value : span.start], key, told, conversation_limit
         )
-        if read is None or read.span.end != len(tokens):
+        if read is None or read.span.end != span.end - value:  # the name's tokens, then the value's
             return None  # the words before the name are not all its value and unit
         return replace(read, span=Span(value, span.end), words=" ".join(surface[value : span.end]))
+
+    def _read_as_named(
+        self,
+        name: Sequence[str],
+        values: Sequence[str],
+        key: str,
+        told: float | None,
+        conversation_limit: float | None,
+        unit_first: tuple[str, float] | None = None,
+    ) -> LabReading | None:
+        """``values`` read as if written right after the test's ``name``; the reading's span counts the
+        name's tokens first (``_elided``, ``_value_before`` and ``_unit_first`` map it back)."""
+        tokens = [*name, *values]
+        analyte = self._limits.analytes[key]
+        where = Span(0, len(name))
+        return self._read_after(
+            Doc.of(tokens, tokens), where, key, analyte, told, conversation_limit, unit_first=unit_first
+        )
 
     def _unit_first(
         self, doc: Doc, span: Span, key: str, conversation_limit: float | None
@@ -506,18 +516,8 @@ class LabReader:
             at += 1
         if at >= len(surface) or not surface[at][:1].isdigit():
             return None
-        name = list(surface[span.start : span.end])
-        tokens = [*name, *surface[at:]]
-        analyte = self._limits.analytes[key]
-        read = self._read_after(
-            Doc.of(tokens, tokens),
-            Span(0, len(name)),
-            key,
-            analyte,
-            None,
-            conversation_limit,
-            unit_first=(unit, factor),
-        )
+        name = surface[span.start : span.end]
+        read = self._read_as_named(name, surface[at:], key, None, conversation_limit, (unit, factor))
         if read is None:
             return None
         end = at + read.span.end - len(name)
