@@ -95,6 +95,15 @@ _FOLD = str.maketrans(
     }
 )
 _COMBINING = re.compile(r"[\u0300-\u036f]")
+# An up or down arrow between two values is a trend, as "->" is ("bili 0.5 \u2191 0.9 \u2191 1.6"); beside one
+# value it says the value is high or low (_FOLD)
+_ARROW_BETWEEN = re.compile(r"(?<=\d)\s*[\u2191\u2b06\u2193\u2b07]\s*(?=\d)")
+# A slash with spaces around it between values separates a series of them, as an arrow does ("bili 12 / 15 /
+# 24": read as "12 > 15 > 24", not as "12,015,024"); a slash without spaces joins a ratio, a pressure or a
+# date ("118/70", "12/03"). So does a dash between three or more values ("bili 1,2 - 1,5 - 1,7"; two are a
+# range).
+_SPACED_SLASH = re.compile(r"(?<=\d) +/ +(?=\.?\d)")
+_DASHED_SERIES = re.compile(r"\d[\d.,]*(?: +- +\d[\d.,]*){2,}")
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
 # "IT" in capitals before what is given into the spinal fluid is "intrathecal", not the pronoun ("the IT MTX",
@@ -102,6 +111,11 @@ _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])"
 _INTRATHECAL = re.compile(
     r"(?<![A-Za-z])IT(?= (?:[Mm]ethotrexate|METHOTREXATE|MTX|[Mm]tx|[Cc]hemo|CHEMO|[Cc]ytarabine|[Aa]ra-?[Cc]"
     r"|[Tt]riple|[Hh]ydrocortisone|[Tt]herapy|[Ii]njection|[Dd]ose)\b)"
+)
+# "GOT" in capitals before a value or beside "GPT" is the aspartate aminotransferase (SGOT), as German and
+# Dutch labs print it ("GOT 38 U/l", "GOT/GPT normal"); "got" in lower case stays the verb
+_GOT = re.compile(
+    r"(?<![A-Za-z])GOT(?=\s*[:=(]?\s*\d|\s*/\s*GPT|\s+(?:and|und|&)\s+GPT)|(?<=GPT/)GOT(?![A-Za-z])"
 )
 # Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
 _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
@@ -154,9 +168,12 @@ def normalise(text: str) -> str:
     ">"; punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th",
     "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day
     eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma", "question mark") as the
-    mark; "IT methotrexate" -> "intrathecal methotrexate". Whole tokens separated by single spaces.
+    mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38" -> "sgot 38"; "12 / 15", "1,2 - 1,5 -
+    1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"). Whole tokens separated by single spaces.
     """
-    text = _INTRATHECAL.sub("intrathecal", text)
+    text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", text))
+    text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))
+    text = _DASHED_SERIES.sub(lambda m: re.sub(r" +- +", " > ", m.group(0)), text)
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
@@ -181,7 +198,9 @@ def normalise(text: str) -> str:
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
     text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
-    text = _COUNTED_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS[m.group(3)]}", text)
+    text = _COUNTED_WORD.sub(
+        lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS.get(m.group(3), m.group(3))}", text
+    )
     text = _DAY_WORD.sub(lambda m: f"day {_UNITS[m.group(1)]}", text)
     return _GRADE_WORD.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]}", text)
 
@@ -427,7 +446,7 @@ _TENS |= {word: 10 * n for n, word in enumerate(["sixty", "seventy", "eighty", "
 # A cycle and its day in number words are read as digits: "cycle three day fifteen" is "cycle 3 day 15", as
 # "C3D15" is (a cycle alone keeps its words: "round three" counts cycles given).
 _NUMBER_ALT = "|".join(w for w, n in _UNITS.items() if n)
-_COUNTED_WORD = re.compile(rf"\b(cycle|course) ({_NUMBER_ALT}) day ({_NUMBER_ALT})\b")
+_COUNTED_WORD = re.compile(rf"\b(cycle|course) ({_NUMBER_ALT}) day ({_NUMBER_ALT}|\d+)\b")
 # ... as is a dose day alone, said in a dictated message: "ok for day eight" is "ok for day 8"
 _DAY_WORD = re.compile(rf"\bday ({_NUMBER_ALT})\b(?! (?:hundred|thousand|point)\b)")
 # ... and so is a grade: "grade three" is "grade 3", as every grade cut-off is written.

@@ -117,6 +117,8 @@ DEV_QA = (
     SETS / "blind_dev84_qa.jsonl",  # round 39 (family members, pharmacists, second-language wording)
     SETS / "blind_dev85_qa.jsonl",  # round 40 (night and on-call staff, teaching questions, near misses)
     SETS / "blind_dev86_qa.jsonl",  # round 41 (a paediatric service, parents, a GP, second-language English)
+    SETS / "blind_dev87_qa.jsonl",  # round 42
+    SETS / "blind_dev88_qa.jsonl",  # round 42 (a nurse navigator, a hospitalist, shorthand, an interpreter)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -201,6 +203,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev65_guardrail.yaml",  # round 39 (rule questions, trends after a hold, several patients)
     SETS / "blind_dev66_guardrail.yaml",  # round 40 (handovers, order checks, triage calls, mixed units)
     SETS / "blind_dev67_guardrail.yaml",  # round 41 (flowsheets, idioms, threads with corrections, donors)
+    SETS / "blind_dev68_guardrail.yaml",  # round 42 (flowsheets, several patients, other drugs, threads)
+    SETS / "blind_dev69_guardrail.yaml",  # round 42 (second-language wording, lab norms, decimal commas)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -336,7 +340,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 35, question set 81 and guardrail set 62 drove round 36, question set 82 and guardrail set "
         "63 drove round 37, question set 83 and guardrail set 64 drove round 38, question set 84 and "
         "guardrail set 65 drove round 39, question set 85 and guardrail set 66 drove round 40, question set "
-        "86 and guardrail set 67 drove round 41).",
+        "86 and guardrail set 67 drove round 41, question sets 87 and 88 and guardrail sets 68 and 69 drove "
+        "round 42).",
         "",
         "## Answers",
         "",

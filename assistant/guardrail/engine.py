@@ -21,13 +21,14 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from ..corpus import Corpus
 from ..data import MEDICINES_FILE, load_data, load_medicines
 from ..errors import RulesError
 from ..models import RuleHit
-from ..text import Translator, is_common_word, ordinal
+from ..text import Translator, is_common_word, normalise, ordinal
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, DENIED, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
@@ -181,6 +182,7 @@ class Guardrail:
         asked = self._corrected_value(asked, earlier)
         earlier = self._corrected_cycle(asked, earlier)
         asked = self._counted_cycles(asked, earlier)
+        asked = _elliptical(asked, question, earlier)
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
         if decision is None:
@@ -280,8 +282,12 @@ class Guardrail:
             return asked  # it gives a corrected test's value itself ("correction - ALT is 25, not 250")
         readings = [m for turn in turns for m in turn.mentions if m.analyte and m.reason]
         named = [m for m in readings if set(asked.loose_numbers) & set(m.words.split())]
-        last = named[-1] if named else [m for m in turns[-1].mentions if m.analyte and m.reason][-1]
-        value = next((n for n in asked.loose_numbers if n not in last.words.split()), None)
+        if named:
+            last = named[-1]
+            value = next((n for n in asked.loose_numbers if n not in last.words.split()), None)
+        else:
+            value = asked.loose_numbers[0]
+            last = _mistyped(value, [m for m in turns[-1].mentions if m.analyte and m.reason])
         if value is None:
             return asked
         text = _NUMBER.sub(value, last.words, count=1)
@@ -634,6 +640,40 @@ class Guardrail:
             triggers=list(dict.fromkeys(triggers)),
             reasons=list(dict.fromkeys(reasons)),
         )
+
+
+# A question of a few words with no verb, opening with "and" or "what about", that asks the earlier question
+# again of another topic: "What's the mechanism of hepatotoxicity?" then "and of the myelosuppression?"
+_ELLIPTICAL = re.compile(
+    r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))? "
+    r"(?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
+)
+_ELLIPTICAL_LEAD = re.compile(
+    r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))?"
+)
+
+
+def _elliptical(asked: Reading, question: str, earlier: Sequence[Reading]) -> Reading:
+    """A short follow-up with no verb and no value of its own, after a question for facts, asks for facts."""
+    if asked.intent or asked.informational or not earlier or not earlier[-1].informational:
+        return asked
+    text = normalise(question)
+    if earlier[-1].intent or not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
+        return asked
+    lead = _ELLIPTICAL_LEAD.match(text)
+    return replace(asked, informational=(lead.group(0) if lead else text,))
+
+
+def _mistyped(value: str, readings: Sequence[Mention]) -> Mention:
+    """The reading a corrected number puts right: the one whose value it most resembles, as a typo changes few
+    characters ("plt 30, ANC 3.9" then "sorry, typo: 230": the platelets; "plt 148, ANC 4.2" then "sorry,
+    184, transposed digits"); the last one when none resembles it more."""
+
+    def likeness(m: Mention) -> float:
+        number = _NUMBER.search(m.words)
+        return SequenceMatcher(None, number.group(0), value).ratio() if number else 0.0
+
+    return max(reversed(readings), key=likeness)
 
 
 def _titled(text: str, names: frozenset[str]) -> str:

@@ -123,6 +123,14 @@ class LabReading:
 _CELL_GAP = re.compile(r"\s*\|\s*|\t+\s*|\s{2,}")
 _RULE_ROW = re.compile(r"[\s|:+-]*")  # a markdown table's line under its header: "---|:---:|---"
 _TABLE_TESTS = 2  # tests a table's header names
+# A header of times instead ("        D1    D8", "Mon | Wed | today"): each row is a test over time
+_TIME_CELL = re.compile(
+    r"(?:c ?\d+ ?)?d(?:ay)? ?-?\d+|(?:wk|week) ?\d+|(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?"
+    r"|\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?|today|yesterday|baseline|pre|now|admission|screening|current",
+    re.IGNORECASE,
+)
+_LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
+_VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 _RANGE_CELL = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?\s*")  # "150-400", "2.0 - 7.5"
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
@@ -245,9 +253,11 @@ _LONG_AGO = re.compile(
     r"|(?:\d+|one|two|three|four|five|six|a few|several) (?:months?|years?) ago\b|last (?:month|year)\b"
     r"|in (?:19|20)\d\d\b)"
 )
-# The last of three or more values in a row ("35, 78, 150 and 232"), read from the first of them.
+# The last of three or more values in a row ("35, 78, 150 and 232"), read from the first of them; each may
+# carry its day in brackets ("28 (d1) -> 55 (d8) -> 131 (d15, today)").
 _SERIES_TAIL = re.compile(
-    r"(?:\d+(?:\.\d+)? (?:, |, and |and |, then |then |> )){2,}(\d+(?:\.\d+)?)(?![\d.]| , \d)"
+    r"(?:\d+(?:\.\d+)? (?:\( [^()]{1,30}?\) )?(?:, |, and |and |, then |then |> )){2,}"
+    r"(\d+(?:\.\d+)?)(?![\d.]| , \d)"
 )
 
 
@@ -295,13 +305,16 @@ class LabReader:
         self._other_names_by_unit = {k: self._other_names[k] - words for k, words in unit_words.items()}
         # The lab's own limits stated after the value (and its unit): "(ULN 40)", "(ref < 21)", "(LLN 1.8)",
         # a range "(ref 40-130)" -> "40 130", "(10-50)", "[7-56]", "our lab range 10-45", "ref 150-400",
-        # "(paeds ref for age 130-400)".
+        # "(paeds ref for age 130-400)", "(Norm < 50)", "(Ref. 140-360)".
         # Nothing with a digit may come between ("ALT 45, plt 155 (150-400)": that range is the platelets').
         number = _NUMBER[1:-1]
         self._stated_range = re.compile(
-            rf"^[^.;?!\d]{{0,30}}?(?P<open>[(\[] ?)?(?:with |and |, )?(?:a |an |the )?(?:{_WHOSE_LIMIT})?"
+            rf"^[^.;?!\d]{{0,30}}?(?P<open>[(\[] ?)?(?:with |and |, )?(?:a |an |the )?"
+            rf"(?:{_WHOSE_LIMIT}){{0,2}}"
             r"(?P<label>uln|lln|ref range|reference range|reference interval|normal range|lab range|range|"
-            r"ref|reference|rr|nr|normal|nl)(?: (?:for|in) [a-z]+(?: [a-z]+)?)?(?: of| is| =| :)? "
+            r"ref|reference|rr|nr|normal|nl|norm|normwert|norm value)(?: \.)?"
+            r"(?: (?:for|in) [a-z]+(?: [a-z]+)?)?"
+            r"(?: of| is| =| :)? "
             r"(?:(?P<bound><|<=|up to|>|>=) )?"
             rf"(?:(?P<low>{number}) (?:to )?)?(?P<high>{number})"
         )
@@ -316,7 +329,7 @@ class LabReader:
             r"(?<![a-z])(?P<label>uln|lln|upper (?:reference )?limit(?: of normal)?|"
             r"lower (?:reference )?limit(?: of normal)?|ref range|reference range|reference interval|"
             r"normal range|lab range|range|"
-            r"reference|ref|normal(?= (?:is|up to|until|till|below|under)\b))"
+            r"reference|ref|norm|normwert|normal(?= (?:is|up to|until|till|below|under)\b))(?: \.)?"
             # words between ("for ALT", "in our lab") only before a verb: "ULN during cycle 1" states none
             r"(?:(?:(?: (?!(?:not|no|and|but|or)\b)[a-z]+){1,6}? (?:is|are|=|:|of))|(?: (?:is|are|=|:|of))?)"
             r"(?: (?P<bound><|<=|>|>=|up to|until|till|below|under|above|over))?"
@@ -343,10 +356,19 @@ class LabReader:
         lines = text.splitlines()
         out: list[str] = []
         header: list[str] = []
+        times: list[str] = []
         for line in lines:
             if header and _RULE_ROW.fullmatch(line):
                 continue
             cells = [c for c in _CELL_GAP.split(line.strip()) if c]
+            if len(cells) >= _TABLE_TESTS and all(_TIME_CELL.fullmatch(c) for c in cells):
+                times = cells  # a header of times: the rows under it are tests over time
+                out.append(line)
+                continue
+            if times and self._over_time(cells, times):
+                out.append(self._latest_last(cells, times))
+                continue
+            times = []
             tests = sum(normalise(c) in self._every_name for c in cells) if len(cells) >= _TABLE_TESTS else 0
             if tests >= _TABLE_TESTS:
                 header = cells
@@ -365,6 +387,24 @@ class LabReader:
         if header:
             out.append(" ".join(header))
         return "\n".join(out)
+
+    def _over_time(self, cells: list[str], times: list[str]) -> bool:
+        """A row of a table headed by times: a test's name, then one value per time."""
+        values = cells[1:]
+        return (
+            normalise(cells[0]) in self._every_name
+            and len(values) == len(times)
+            and all(_VALUE_CELL.fullmatch(v) for v in values)
+        )
+
+    @staticmethod
+    def _latest_last(cells: list[str], times: list[str]) -> str:
+        """A test's values over time as a series ending with the latest ("Plt 180 -> 95."): the column
+        headed "today" or "now", else the last, as tables run from left to right in time."""
+        latest = next((i for i, t in enumerate(times) if _LATEST_CELL.fullmatch(t)), len(times) - 1)
+        values = cells[1:]
+        ordered = [v for i, v in enumerate(values) if i != latest] + [values[latest]]
+        return f"{cells[0]} " + " -> ".join(ordered) + "."
 
     @property
     def analyte_names(self) -> dict[str, Terms]:

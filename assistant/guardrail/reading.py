@@ -259,6 +259,18 @@ _SHORTEST_STEM = 3  # the fewest letters a shortened product name keeps ("posa",
 _DATE_ORDINALS = 10  # "the 14th" with its noun left out is a date; a cycle so late is not what is meant
 DENIED = "said not to have been the diagnosis"  # the reason of a diagnosis denied in the past tense
 _JOINERS = frozenset({"and", "or", "plus", "&"})  # one verb's objects listed together
+# A question answered by its writer: "VOD? Nope - Doppler clean"
+_ANSWERED_NO = {("no",), ("nope",), ("nah",), ("negative",)}
+_AFTER_ANSWER = frozenset({",", ".", ";", ":", "!"})  # or a clause dash (``Doc.dashed``)
+# An amount before what it is an amount of: "50 % of", "half of", "2 mg of"
+_AMOUNT_OF = re.compile(
+    r"(?:\d+(?:\.\d+)? (?:% |percent |per cent |mg |g |ml |units? )?|half |a third |a quarter )of "
+)
+_AMOUNT_WORDS = 4
+# verbs that open a question ("is aspirin still ok?")
+_AUXILIARIES = frozenset(
+    {"is", "are", "can", "could", "should", "shall", "will", "would", "may", "must", "do", "does"}
+)
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
@@ -712,7 +724,7 @@ class Reader:
         mentions += self._signs(doc, signs_seen, mentions)
         if not any(m.condition == CYCLE_CONDITION for m in mentions):
             mentions += self._elided_cycle(doc, sentences)
-        mentions = self._superseded(doc, mentions)
+        mentions = self._answered(doc, self._superseded(doc, mentions))
         mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
         resolves_earlier = False
@@ -847,6 +859,25 @@ class Reader:
             subjects={c: doc.words(spans[0]) for c, spans in subject_spans.items()},
             qualifiers=tuple(qualifiers),
         )
+
+    @staticmethod
+    def _answered(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """A finding asked about and answered at once: "VOD? Nope - Doppler clean" takes it back, as "VOD
+        ruled out" does (a "no" right after its question mark, ending there or before a dash or comma; not
+        "VOD? no idea")."""
+        surface = doc.surface
+        out = []
+        for m in mentions:
+            end = m.span.end
+            answered = (
+                m.status == "present"
+                and not m.analyte
+                and surface[end : end + 1] == ("?",)
+                and surface[end + 1 : end + 2] in _ANSWERED_NO
+                and (end + 2 == len(surface) or surface[end + 2] in _AFTER_ANSWER or end + 2 in doc.dashed)
+            )
+            out.append(replace(m, status="retracted") if answered else m)
+        return out
 
     def _superseded(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
         """A finding a correction in the same text replaces: "rash during the ino - correction, the rash was
@@ -1066,7 +1097,11 @@ class Reader:
         C) everything normal. Please confirm which to give.")."""
         clauses, _ = bounds
         after = refs[-1].end if refs else 0
-        if any(s.start >= after and "?" in doc.surface[s.end :] for s in self._every_patient.find(doc)):
+        # "night reg asks if both can go ahead": the asked turn may ask without a question mark
+        if any(
+            s.start >= after and (unmarked or "?" in doc.surface[s.end :])
+            for s in self._every_patient.find(doc)
+        ):
             return True
         if _each_asks(doc, refs):
             return True
@@ -1533,6 +1568,12 @@ class Reader:
         surface, i = doc.surface, start
         while i < len(surface) and surface[i] in self._object_skip:
             i += 1
+        # an amount of it names what it is of: "give 50% of the vincristine", "half of the dose"
+        amount = _AMOUNT_OF.match(" ".join(surface[i : i + _AMOUNT_WORDS]))
+        if amount:
+            i += len(amount.group(0).split())
+            while i < len(surface) and surface[i] in self._object_skip:
+                i += 1
         words = []
         while i < len(surface) and surface[i][:1].isalnum() and surface[i] not in self._object_ends:
             words.append(i)
@@ -1588,14 +1629,32 @@ class Reader:
                     # product's decision is that product's, unless it names ours ("... and D8?")
                     ours_named = any(start <= o.start < stop for o in ours)
                     follows_other = bool(verdicts) and verdicts[-1] == _OTHER
-                    verdict = _OTHER if follows_other and not ours_named else _OURS
+                    # ... and so is a question that names another medicine after its asking words ("Plt 45:
+                    # is aspirin for her stent still ok?", "VOD - can we still lock her line with heparin?")
+                    asked = self._asked_from(doc, sentence, askers)
+                    names_other = asked is not None and self._names_drug(surface[asked:stop])
+                    verdict = _OTHER if (follows_other or names_other) and not ours_named else _OURS
                 elif not verdict:
-                    # "pip-taz or meropenem?": a question with no verb that names other products only
+                    # "pip-taz or meropenem?": a question with no verb that names other products only; or
+                    # one that names another medicine and nothing of ours ("Plt 45: is aspirin still ok?",
+                    # "VOD - can we still lock her line with heparin?")
                     heads = [start, *(i + 1 for i in range(start, stop) if surface[i] in _JOINERS)]
-                    verdict = _OTHER if _OTHER in map(objects, heads) else ""
+                    other = _OTHER in map(objects, heads) or self._names_drug(surface[start:stop])
+                    verdict = _OTHER if other else ""
                 verdicts.append(verdict)
             start = stop + 1
         return _OTHER in verdicts and _OURS not in verdicts
+
+    @staticmethod
+    def _asked_from(doc: Doc, sentence: Span, askers: Sequence[Span]) -> int | None:
+        """Where a question's asking words start: an asker ("can we"), or an auxiliary opening the sentence
+        or a clause after a colon or dash ("Plt 45: is ..."); None when it has none."""
+        surface = doc.surface
+        opens = [sentence.start, *(i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":")]
+        opens += [i for i in doc.dashed if sentence.start < i < sentence.end]
+        found = [a.start for a in askers if sentence.start <= a.start < sentence.end]
+        found += [i for i in opens if i < sentence.end and surface[i] in _AUXILIARIES]
+        return min(found, default=None)
 
     def _sentence_object(
         self,
