@@ -644,12 +644,12 @@ class Guardrail:
 
 # A question of a few words with no verb, opening with "and" or "what about", that asks the earlier question
 # again of another topic: "What's the mechanism of hepatotoxicity?" then "and of the myelosuppression?"
-_ELLIPTICAL = re.compile(
-    r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))? "
-    r"(?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
-)
 _ELLIPTICAL_LEAD = re.compile(
     r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))?"
+)
+_ELLIPTICAL = re.compile(
+    _ELLIPTICAL_LEAD.pattern
+    + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
 )
 
 
@@ -661,7 +661,7 @@ def _elliptical(asked: Reading, question: str, earlier: Sequence[Reading]) -> Re
     if earlier[-1].intent or not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
         return asked
     lead = _ELLIPTICAL_LEAD.match(text)
-    return replace(asked, informational=(lead.group(0) if lead else text,))
+    return replace(asked, informational=(lead.group(0) if lead else text,))  # (it always matches here)
 
 
 def _mistyped(value: str, readings: Sequence[Mention]) -> Mention:

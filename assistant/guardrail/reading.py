@@ -260,17 +260,16 @@ _DATE_ORDINALS = 10  # "the 14th" with its noun left out is a date; a cycle so l
 DENIED = "said not to have been the diagnosis"  # the reason of a diagnosis denied in the past tense
 _JOINERS = frozenset({"and", "or", "plus", "&"})  # one verb's objects listed together
 # A question answered by its writer: "VOD? Nope - Doppler clean"
-_ANSWERED_NO = {("no",), ("nope",), ("nah",), ("negative",)}
+_ANSWERED_NO = frozenset({"no", "nope", "nah", "negative"})
 _AFTER_ANSWER = frozenset({",", ".", ";", ":", "!"})  # or a clause dash (``Doc.dashed``)
 # An amount before what it is an amount of: "50 % of", "half of", "2 mg of"
 _AMOUNT_OF = re.compile(
     r"(?:\d+(?:\.\d+)? (?:% |percent |per cent |mg |g |ml |units? )?|half |a third |a quarter )of "
 )
 _AMOUNT_WORDS = 4
-# verbs that open a question ("is aspirin still ok?")
-_AUXILIARIES = frozenset(
-    {"is", "are", "can", "could", "should", "shall", "will", "would", "may", "must", "do", "does"}
-)
+# the verbs that open a question ("is aspirin still ok?"); not those that open a statement as often ("had
+# aspirin yesterday")
+_PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "have", "had"}
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
@@ -872,8 +871,9 @@ class Reader:
             answered = (
                 m.status == "present"
                 and not m.analyte
-                and surface[end : end + 1] == ("?",)
-                and surface[end + 1 : end + 2] in _ANSWERED_NO
+                and end + 1 < len(surface)
+                and surface[end] == "?"
+                and surface[end + 1] in _ANSWERED_NO
                 and (end + 2 == len(surface) or surface[end + 2] in _AFTER_ANSWER or end + 2 in doc.dashed)
             )
             out.append(replace(m, status="retracted") if answered else m)
@@ -1630,14 +1630,13 @@ class Reader:
                     ours_named = any(start <= o.start < stop for o in ours)
                     follows_other = bool(verdicts) and verdicts[-1] == _OTHER
                     # ... and so is a question that names another medicine after its asking words ("Plt 45:
-                    # is aspirin for her stent still ok?", "VOD - can we still lock her line with heparin?")
+                    # is aspirin for her stent still ok?")
                     asked = self._asked_from(doc, sentence, askers)
                     names_other = asked is not None and self._names_drug(surface[asked:stop])
                     verdict = _OTHER if (follows_other or names_other) and not ours_named else _OURS
                 elif not verdict:
                     # "pip-taz or meropenem?": a question with no verb that names other products only; or
-                    # one that names another medicine and nothing of ours ("Plt 45: is aspirin still ok?",
-                    # "VOD - can we still lock her line with heparin?")
+                    # one that names another medicine and nothing of ours
                     heads = [start, *(i + 1 for i in range(start, stop) if surface[i] in _JOINERS)]
                     other = _OTHER in map(objects, heads) or self._names_drug(surface[start:stop])
                     verdict = _OTHER if other else ""
@@ -1653,7 +1652,7 @@ class Reader:
         opens = [sentence.start, *(i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":")]
         opens += [i for i in doc.dashed if sentence.start < i < sentence.end]
         found = [a.start for a in askers if sentence.start <= a.start < sentence.end]
-        found += [i for i in opens if i < sentence.end and surface[i] in _AUXILIARIES]
+        found += [i for i in opens if i < sentence.end and surface[i] in _PRESENT_AUXILIARIES]
         return min(found, default=None)
 
     def _sentence_object(
