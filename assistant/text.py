@@ -112,10 +112,13 @@ _INTRATHECAL = re.compile(
     r"(?<![A-Za-z])IT(?= (?:[Mm]ethotrexate|METHOTREXATE|MTX|[Mm]tx|[Cc]hemo|CHEMO|[Cc]ytarabine|[Aa]ra-?[Cc]"
     r"|[Tt]riple|[Hh]ydrocortisone|[Tt]herapy|[Ii]njection|[Dd]ose)\b)"
 )
-# "GOT" in capitals before a value or beside "GPT" is the aspartate aminotransferase (SGOT), as German and
-# Dutch labs print it ("GOT 38 U/l", "GOT/GPT normal"); "got" in lower case stays the verb
+# "GOT" before a value in U/L or beside "GPT" is the aspartate aminotransferase (SGOT), as German and Dutch
+# labs print it ("GOT 38 U/l", "GOT/GPT normal", "GPT/GOT"); elsewhere "got" stays the verb ("we got 38
+# units"). In any case: a question's meaning does not change with its capitals (tests/test_guardrail.py).
 _GOT = re.compile(
-    r"(?<![A-Za-z])GOT(?=\s*[:=(]?\s*\d|\s*/\s*GPT|\s+(?:and|und|&)\s+GPT)|(?<=GPT/)GOT(?![A-Za-z])"
+    r"(?<![a-z])got(?=\s*[:=(]?\s*\d+(?:[.,]\d+)?\s*(?:i?u|ukat)\s*/\s*l\b|\s*/\s*gpt\b|\s+(?:and|und|&)\s+gpt\b)"
+    r"|(?<=gpt/)got(?![a-z])",
+    re.IGNORECASE,
 )
 # Dictated letters: "L F T" -> "LFT" (not the "R B" of "R/R B-ALL")
 _SPACED_CAPITALS = re.compile(r"(?<![A-Za-z0-9/-])[A-Z](?: [A-Z])+(?![A-Za-z0-9/-])")
@@ -168,8 +171,8 @@ def normalise(text: str) -> str:
     ">"; punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th",
     "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day
     eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma", "question mark") as the
-    mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38" -> "sgot 38"; "12 / 15", "1,2 - 1,5 -
-    1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"). Whole tokens separated by single spaces.
+    mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38 u l"; "12 / 15", "1,2 -
+    1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"). Whole tokens separated by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", text))
     text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))

@@ -130,6 +130,16 @@ _TIME_CELL = re.compile(
     re.IGNORECASE,
 )
 _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
+
+
+def _trailing_times(cells: list[str]) -> list[str]:
+    """The times that end a line ("D1  D8"), also after other words typed before them on it."""
+    start = len(cells)
+    while start and _TIME_CELL.fullmatch(cells[start - 1]):
+        start -= 1
+    return cells[start:]
+
+
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 _RANGE_CELL = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?\s*")  # "150-400", "2.0 - 7.5"
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
@@ -361,8 +371,9 @@ class LabReader:
             if header and _RULE_ROW.fullmatch(line):
                 continue
             cells = [c for c in _CELL_GAP.split(line.strip()) if c]
-            if len(cells) >= _TABLE_TESTS and all(_TIME_CELL.fullmatch(c) for c in cells):
-                times = cells  # a header of times: the rows under it are tests over time
+            heading = _trailing_times(cells)
+            if len(heading) >= _TABLE_TESTS:
+                times = heading  # a header of times: the rows under it are tests over time
                 out.append(line)
                 continue
             if times and self._over_time(cells, times):
