@@ -130,16 +130,6 @@ _TIME_CELL = re.compile(
     re.IGNORECASE,
 )
 _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
-
-
-def _trailing_times(cells: list[str]) -> list[str]:
-    """The times that end a line ("D1  D8"), also after other words typed before them on it."""
-    start = len(cells)
-    while start and _TIME_CELL.fullmatch(cells[start - 1]):
-        start -= 1
-    return cells[start:]
-
-
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 _RANGE_CELL = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?\s*")  # "150-400", "2.0 - 7.5"
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
@@ -273,6 +263,14 @@ _SERIES_TAIL = re.compile(
 
 def _grade(match: re.Match[str]) -> int:
     return _ROMAN.get(match.group(1)) or int(match.group(1))
+
+
+def _trailing_times(cells: list[str]) -> list[str]:
+    """The times that end a line ("D1  D8"), also after other words typed before them on it."""
+    start = len(cells)
+    while start and _TIME_CELL.fullmatch(cells[start - 1]):
+        start -= 1
+    return cells[start:]
 
 
 class LabReader:

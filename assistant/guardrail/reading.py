@@ -1649,10 +1649,12 @@ class Reader:
         """Where a question's asking words start: an asker ("can we"), or an auxiliary opening the sentence
         or a clause after a colon or dash ("Plt 45: is ..."); None when it has none."""
         surface = doc.surface
-        opens = [sentence.start, *(i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":")]
-        opens += [i for i in doc.dashed if sentence.start < i < sentence.end]
         found = [a.start for a in askers if sentence.start <= a.start < sentence.end]
-        found += [i for i in opens if i < sentence.end and surface[i] in _PRESENT_AUXILIARIES]
+        found += [
+            i
+            for i in _clause_openings(doc, sentence)
+            if i < sentence.end and surface[i] in _PRESENT_AUXILIARIES
+        ]
         return min(found, default=None)
 
     def _sentence_object(
@@ -1672,9 +1674,7 @@ class Reader:
         decisions = {s.start: s for s in intent if sentence.start <= s.start < sentence.end}
         verbs = [a.end for a in askers if sentence.start <= a.start < sentence.end]
         # the sentence's first word, and the first after a colon ("Pt on InO has ANC 0.8: start filgrastim?")
-        colons = [i + 1 for i in range(sentence.start, sentence.end) if surface[i] == ":"]
-        colons += [i for i in doc.dashed if sentence.start < i < sentence.end]
-        for first in [sentence.start, *colons]:
+        for first in _clause_openings(doc, sentence):
             while first < sentence.end and surface[first] in self._object_skip:
                 first += 1
             opener = surface[first] if first < sentence.end else ""
@@ -2057,6 +2057,13 @@ class Reader:
         if not actions:
             return None
         return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
+
+
+def _clause_openings(doc: Doc, sentence: Span) -> list[int]:
+    """Where a sentence and the clauses in it open: its start, after a colon, after a clause dash ("Pt on InO
+    has ANC 0.8: start filgrastim?", "Plt 45: is ...")."""
+    colons = [i + 1 for i in range(sentence.start, sentence.end) if doc.surface[i] == ":"]
+    return [sentence.start, *colons, *(i for i in doc.dashed if sentence.start < i < sentence.end)]
 
 
 def _cycle_numbers(surface: Sequence[str]) -> list[int]:
