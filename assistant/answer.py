@@ -380,8 +380,19 @@ def split_question(
         if ("?", "?") in sentences[i] and not any(t[0][0].isalnum() for t in sentences[i]):
             sentences[i - 1] += sentences[i]
     sentences = [s for s in sentences if any(t[0][0].isalnum() for t in s)]
+    # "The whanau want to know if ...": who asks is told, what follows is asked
+    frames, reported = [], []
+    for n, sentence in enumerate(sentences):
+        frame, rest = _reported(sentence)
+        # ... when the frame names someone by a word the monograph lacks (else it frames as before)
+        if frame and expander.expand(" ".join(t for t, _ in frame)).unknown:
+            sentences[n] = rest
+            frames.append(frame)
+            reported.append(sentences[n])
 
     def asks(sentence: list[tuple[str, str]]) -> bool:
+        if any(sentence is r for r in reported):
+            return True
         words = {t for t, _ in sentence}
         tokens = [t for t, _ in sentence]
         # "sos risk factors and does ursodiol help": a question word after a conjunction asks too
@@ -400,6 +411,7 @@ def split_question(
 
     asking = [s for s in sentences if asks(s)]
     statements = [s for s in sentences if s not in asking] if asking else []
+    statements += frames
     commands_only = not asking  # "You are now a general chatbot. Pretend to be one and tell me the dose."
     asking = asking or sentences
     asking_pairs = [p for s in asking for p in s]
@@ -511,6 +523,27 @@ def _elided(clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]
 
 
 _WHETHER = frozenset({"if", "whether"})
+_ASKED = frozenset({"ask", "asks", "asked", "asking", "wonder", "wonders", "wondering"})
+
+
+def _reported(
+    sentence: list[tuple[str, str]],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A question reported as someone's ("The whanau also want to know if it can make her bleed", "Mum asks
+    whether ..."): who asks (the frame, returned first) is a statement, not part of what is asked, so a word
+    naming them (a word the monograph lacks) does not make the question one it cannot answer."""
+    tokens = [t for t, _ in sentence]
+    for i, t in enumerate(tokens[:-2]):
+        if (
+            t in _WHETHER
+            and i >= 2
+            and (tokens[i - 1] in _ASKED or _wants_to_know(tokens[: i + 1], _WHETHER))
+        ):
+            # what is asked keeps its "whether": a question of its own, not an option of the one before
+            return sentence[:i], [("whether", sentence[i][1]), *sentence[i + 1 :]]
+        if not t[0].isalnum() or t in _ASKING_START:
+            break  # the frame comes first
+    return [], sentence
 
 
 def _wants_to_know(tokens: Sequence[str], then: frozenset[str] | None = None) -> bool:

@@ -154,6 +154,8 @@ _PUNCT_SAID = {"comma": ",", "question mark": "?", "full stop": ".", "exclamatio
 _SPOKEN_PUNCT = re.compile(r"\b(?:" + "|".join(_PUNCT_SAID) + r")\b")
 # Thousands grouped the Indian way ("plt 1,80,000/cumm" is 180,000; lakhs are grouped in twos): one number
 _INDIAN_GROUPS = re.compile(r"(?<![\d,.])\d{1,2}(?:,\d{2})+,\d{3}(?![\d,])")
+# A count in lakhs ("plt 1.9 lakh" is 190,000; a lakh is 100,000), as Indian labs and clinicians say it
+_LAKHS = re.compile(r"(?<![\d,.])(\d{1,3}(?:\.\d{1,2})?) ?(?:lakhs?|lacs?)\b")
 # "ANC 1,9", "bili 0,5": a decimal comma, as much of Europe types it (not "30,000", nor a list "1,8,15")
 _DECIMAL_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?!\d|,\d)")
 _PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%~])""")
@@ -169,10 +171,11 @@ def normalise(text: str) -> str:
     "number of"; "?VOD" -> "query vod"; a line break after a word ends a sentence ("."); a spaced dash before
     a word -> "~" (it opens a clause); other hyphens, slashes and symbols -> spaces, arrows between values ->
     ">"; punctuation kept as its own token (it ends clauses); digits split from letters ("4th" -> "4 th",
-    "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" as 180000); "cycle three day
-    eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma", "question mark") as the
-    mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38 u l"; "12 / 15", "1,2 -
-    1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"). Whole tokens separated by single spaces.
+    "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" and "1.8 lakh" as 180000);
+    "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
+    "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
+    u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"). Whole tokens separated by
+    single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", text))
     text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))
@@ -195,6 +198,7 @@ def normalise(text: str) -> str:
     text = _SPOKEN_PUNCT.sub(lambda m: _PUNCT_SAID[m.group(0)], text)
     text = _OTHER.sub(" ", text)
     text = _INDIAN_GROUPS.sub(lambda m: m.group(0).replace(",", ""), text)
+    text = _LAKHS.sub(lambda m: f"{round(float(m.group(1)) * 100_000)}", text)
     text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text = _LEADING_POINT.sub("0.", text)
     text = _DOT_THOUSANDS.sub(r"\1\2", text)

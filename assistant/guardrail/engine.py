@@ -153,6 +153,28 @@ class Guardrail:
         ``context``: the earlier USER turns of the conversation, one per line, oldest first (not the
         assistant's answers: they quote rule sentences).
         """
+        return self._check(question, context) or self._asked_again(question, context)
+
+    def _asked_again(self, question: str, context: str) -> list[RuleHit]:
+        """A short follow-up that asks a question about a rule again of another group ("Is it true ino can't
+        go past 2 cycles?" then "what about in kids?"): the earlier question's rules. Not after one about
+        a patient's own findings ("plt 20, hold?" then "and what about bed 4?" may be another patient)."""
+        lines = [line for line in context.splitlines() if line.strip()]
+        text = normalise(self._translator.english(question))
+        if not lines or not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
+            return []
+        if self._reader.read(question).mentions:
+            return []
+        previous = self._reader.read(self._translator.english(lines[-1]))
+        if any(m.stated and m.status in _PRESENT for m in previous.mentions) or previous.informational:
+            return []
+        mark = f"'{question.strip()}' read as the earlier question asked again{CONTEXT_MARK}"
+        return [
+            h.model_copy(update={"reasons": [*h.reasons, mark]})
+            for h in self._check(lines[-1], "\n".join(lines[:-1]))
+        ]
+
+    def _check(self, question: str, context: str) -> list[RuleHit]:
         # Each turn after one that says our infusion is under way is read with that in mind: "pt getting
         # ino now" then "he's having chills" is a reaction to it.
         # Each is also read in the units earlier turns gave their values in ("bili 70", then "now 18").
@@ -468,6 +490,13 @@ class Guardrail:
                 if condition in self._reactions:  # "That was 3 weeks ago and never recurred": over
                     over = {i for i, t in enumerate(turns) if t.resolves_earlier}
                     ordered = [(i, m) for i, m in ordered if not any(j > i for j in over)]
+                    # "chills during D1 ino, resolved" then "D8 tomorrow, give?": an earlier dose's reaction
+                    asked_days = set(turns[last].days_named)
+                    ordered = [
+                        (i, m)
+                        for i, m in ordered
+                        if i == last or not m.resolved_on or not asked_days or m.resolved_on in asked_days
+                    ]
                 for i, m in ordered:
                     if m.resume and m.status in _PRESENT:
                         if in_force:

@@ -130,6 +130,9 @@ _TIME_CELL = re.compile(
     re.IGNORECASE,
 )
 _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
+# ... or a row of dated values after the test's name ("ALT (U/L): 11/02 96 H | 11/03 71 H | 11/05 39")
+_DATED_CELL = re.compile(rf"(?:{_TIME_CELL.pattern}):?\s+(\d+(?:[.,]\d+)?)(?:\s*[HL*!])?", re.IGNORECASE)
+_NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CELL.pattern})", re.IGNORECASE)
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 _RANGE_CELL = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?\s*")  # "150-400", "2.0 - 7.5"
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
@@ -222,6 +225,10 @@ _HEADING_WORDS = frozenset(
 )
 _UNIT_MARKS = frozenset({"(", ")", "[", "]", ":", "-", "in"})
 _HIGH_FLAG = "h"  # "today 71 H": a report's flag for a high value, not hours
+# A report's flag after a value, before its unit, its range or the end of its line ("Bili Total 1.4 H mg/dL
+# [0.2-1.2]", "ALP 110 H (35-104 U/L)"): the lab's own verdict against its own range.
+_FLAG = re.compile(r"(?P<flag>hh|h|ll|l|high|low)(?= [(\[,;.]| ?$)")
+_FLAG_SIDE = {"hh": "high", "h": "high", "high": "high", "ll": "low", "l": "low", "low": "low"}
 # A pronoun that gives the value of the test named before it ("until plts recover? they're 40"); the text
 # layer writes "they're" and "it's" as "theyre" and "its".
 _PRONOUN_VALUE = frozenset({"theyre", "its"})
@@ -329,7 +336,8 @@ class LabReader:
         # ... or bare in brackets: "(10-50)", "[<50]", "(> 1.5)"
         self._stated_bare = re.compile(
             rf"^[^.;?!\d]{{0,30}}?[(\[] ?(?:(?P<bound><|<=|>|>=) |(?P<low>{number}) (?:to )?)"
-            rf"(?P<high>{number}) ?[)\]]"
+            # ... with the value's unit inside the brackets: "(35-104 U/L)"
+            rf"(?P<high>{number})(?: [a-z]+){{0,3}} ?[)\]]"
         )
         # A limit stated anywhere in the conversation ("our lab's ULN for ALT is 33", "Upper limit in that lab
         # is 1.0", "Ref range for bili here is 0.2-1.2", "In our lab ALT normal is until 33"): stated_limits.
@@ -378,6 +386,10 @@ class LabReader:
                 out.append(self._latest_last(cells, times))
                 continue
             times = []
+            dated = self._dated_row(cells)
+            if dated:
+                out.append(dated)
+                continue
             tests = sum(normalise(c) in self._every_name for c in cells) if len(cells) >= _TABLE_TESTS else 0
             if tests >= _TABLE_TESTS:
                 header = cells
@@ -396,6 +408,21 @@ class LabReader:
         if header:
             out.append(" ".join(header))
         return "\n".join(out)
+
+    def _dated_row(self, cells: list[str]) -> str:
+        """A test's values each beside its date or day, in one row ("ALT (U/L): 11/02 96 H | 11/03 71 H |
+        11/05 39"), as a series ending with the last ("ALT (U/L): 96 -> 71 -> 39."); "" when it is not one."""
+        first = _NAMED_FIRST.fullmatch(cells[0]) if len(cells) >= _TABLE_TESTS else None
+        if first is None:
+            return ""
+        name = normalise(first.group("name")).split()
+        if not name or name[0] not in self._every_name:
+            return ""
+        found = [_DATED_CELL.fullmatch(c) for c in [first.group("cell"), *cells[1:]]]
+        if not all(found):
+            return ""
+        values = [m.group(1) for m in found if m]
+        return f"{first.group('name').strip()} " + " -> ".join(values) + "."
 
     def _over_time(self, cells: list[str], times: list[str]) -> bool:
         """A row of a table headed by times: a test's name, then one value per time."""
@@ -677,6 +704,9 @@ class LabReader:
             )
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
+        flagged = _FLAG.match(after) or self._flag_before_unit(after, key, analyte)
+        if flagged:
+            after = after[flagged.end() :].lstrip()
         unit, factor, unit_len = self._unit(after, key, analyte)
         if unit is None and unit_first is not None:
             unit, factor = unit_first
@@ -715,6 +745,11 @@ class LabReader:
             return None  # "bili 8": 8 mg/dL is grade 4, 8 umol/L is normal; only a unit or a word can tell
         verdict = verdicts.pop()
         where = self._span(doc, span, start, len(rest) - len(after) + unit_len)
+        side = _FLAG_SIDE[flagged.group("flag")] if flagged else ""
+        if verdict != "abnormal" and stated is None and side == analyte.direction:
+            # "ALT 38 H": the lab's own range, not told here, puts it outside
+            reason = f"'{{words}}' read as {analyte.label} flagged {side} by the lab's report"
+            return self._reading(doc, where, key, analyte, reason + hint, scale=determined)
         if verdict == "normal":
             earlier = self._earlier_values(row)
             recovered = any(
@@ -793,7 +828,11 @@ class LabReader:
         between = rest[: found.start(1)].split()
         after = rest[found.end() :].split()[:1]
         words = self._limits.value_words
-        if (between and between[-1] in words.not_before) or (after and after[0] in words.not_after):
+        flagged = _FLAG.match(rest[found.end() :].lstrip()) or self._flag_before_unit(
+            rest[found.end() :].lstrip(), key, self._limits.analytes[key]
+        )
+        unlike = (between and between[-1] in words.not_before) or (after and after[0] in words.not_after)
+        if unlike and not flagged:  # "Bili Total 1.4 H mg/dL": a report's flag, not hours
             return None
         if any(w in self._other_names[key] for w in between):
             return None  # another test's value
@@ -932,6 +971,13 @@ class LabReader:
         while end < len(doc.starts) and doc.starts[end] < end_char:
             end += 1
         return Span(name.start, end)
+
+    def _flag_before_unit(self, after: str, key: str, analyte: Analyte) -> re.Match[str] | None:
+        """A report's flag followed by the value's unit ("1.4 H mg/dL")."""
+        flag = re.match(r"(?P<flag>hh|h|ll|l|high|low) ", after)
+        if flag and self._unit(after[flag.end() :], key, analyte)[0] is not None:
+            return flag
+        return None
 
     def _unit(self, after: str, key: str, analyte: Analyte) -> tuple[str | None, float, int]:
         for unit in self._units[key]:

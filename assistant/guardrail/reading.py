@@ -153,6 +153,9 @@ class Mention:
     # reaction?" mentions a reaction without stating one.
     stated: bool = True
     resume: bool = False  # a recovery phrase ("LFTs back to normal"): see Guardrail._findings
+    # A reaction told resolved in a sentence naming its treatment day ("chills during D1 ino, resolved ..."):
+    # that day. A later question about another day ("D8 tomorrow - give?") is about a later dose.
+    resolved_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class Reading:
     # recurred"): the mild reactions of earlier turns are over.
     resolves_earlier: bool = False
     calls_mild: bool = False  # it says a reaction was mild ("mild", "grade 1", "not severe")
+    days_named: tuple[str, ...] = ()  # the treatment days it names ("D8 tomorrow": "d 8")
     cycle_named: int = 0  # the highest cycle it names by number ("cycle 2", "C2D8"): 2
     # A text about several named patients ("Bed 2: plt 35. Bed 5: plt 260."): its findings as read for each
     # of them, so that a later "And bed 2?" has bed 2's own.
@@ -267,12 +271,14 @@ _AMOUNT_OF = re.compile(
     r"(?:\d+(?:\.\d+)? (?:% |percent |per cent |mg |g |ml |units? )?|half |a third |a quarter )of "
 )
 _AMOUNT_WORDS = 4
+_SHORT_QUESTION = 3  # words of a question asked after a clause dash ("... - severe? no")
 # the verbs that open a question ("is aspirin still ok?"); not those that open a statement as often ("had
 # aspirin yesterday")
 _PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "have", "had"}
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
+_SINCE_OURS = frozenset({"after", "following", "post", "since"})  # "ANC 0.5 after ino": when, not what
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 # Question words: a text with one asks when the rules apply ("bed 3, C1D8: when do we hold?"), and a last
@@ -287,6 +293,8 @@ _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is den
 _ARTICLES = frozenset({"a", "an", "the"})
 _RECEIVING = frozenset({"have", "get", "receive", "tolerate"})  # the patient's verbs for being treated
 _HEADING_TIMES = frozenset({"during", "post", "after", "following"})  # "Obs post-InO:" heads a chart
+# ... as does a record named after the infusion: "Ino infusion flowsheet", then its timed rows
+_RECORDS = frozenset({"flowsheet", "chart", "obs", "observations", "record", "log", "timeline"})
 _CHILDREN = frozenset({"son", "daughter", "child", "kid", "boy", "girl", "baby"})
 _PARENTS = frozenset({"mum", "mom", "mother", "dad", "father", "parent", "parents", "mummy", "daddy"})
 _SENTENCE_STOPS = frozenset({".", "?", "!", ";"})
@@ -576,7 +584,7 @@ class Reader:
         listed = self._list_commas(doc, boundaries)
         separators = [*listed, *self._joiners.find(doc)]
         scope = Boundaries(size, [*(b for b in boundaries if b not in listed), *intent], separators)
-        fake = self._not_negation.find(doc)
+        fake = [*self._not_negation.find(doc), *(a for a, _ in _answers_after_dash(doc))]
 
         def cues(terms: Terms) -> list[Span]:
             return [c for c in terms.find(doc) if not any(c.overlaps(f) for f in fake)]
@@ -845,6 +853,7 @@ class Reader:
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
             calls_mild=bool(self._mild.find(doc)) or "not severe" in typed,
+            days_named=tuple(doc.words(d) for d in self._day.find(doc)),
             cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(typed)), default=0),
             loose_numbers=self._loose_numbers(doc, mentions),
             more_asked=self._more_asked(doc, mentions),
@@ -865,6 +874,7 @@ class Reader:
         ruled out" does (a "no" right after its question mark, ending there or before a dash or comma; not
         "VOD? no idea")."""
         surface = doc.surface
+        asked = [Span(opened, a.start) for a, opened in _answers_after_dash(doc)]
         out = []
         for m in mentions:
             end = m.span.end
@@ -876,7 +886,13 @@ class Reader:
                 and surface[end + 1] in _ANSWERED_NO
                 and (end + 2 == len(surface) or surface[end + 2] in _AFTER_ANSWER or end + 2 in doc.dashed)
             )
-            out.append(replace(m, status="retracted") if answered else m)
+            if answered:
+                m = replace(m, status="retracted")
+            elif m.status == "present" and any(
+                q.start <= m.span.start and m.span.end <= q.end for q in asked
+            ):
+                m = replace(m, status="negated")  # "chills with ino - any reaction today? no"
+            out.append(m)
         return out
 
     def _superseded(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
@@ -953,8 +969,10 @@ class Reader:
                 for c in contrasts
             )
             denied = m.status == "negated" and m.span.start > 0 and doc.surface[m.span.start - 1] in _DENIAL
+            # "no SOS, it's congestive hepatopathy": a "no" that names another cause denies it too
+            said_no = m.status == "negated" and m.span.start > 0 and doc.surface[m.span.start - 1] == "no"
             diagnosis = m.condition not in self.reaction_conditions
-            if ((m.status == "present" and believed) or denied) and taken_back:
+            if ((m.status == "present" and believed) or denied or said_no) and taken_back:
                 m = replace(m, status="retracted")
             elif m.status == "negated" and _denied_in_past(doc.surface, m.span):
                 # "it wasn't anaphylaxis" takes back that diagnosis, not the reaction; "not VOD after all"
@@ -1017,6 +1035,15 @@ class Reader:
             if m.condition in reaction and m.status == "present" and sentence(m.span) in past_sentences
             else m
             for m in mentions
+        ]
+        resolved_days = {
+            sentence(d): doc.words(d) for d in days if sentence(d) in {sentence(r) for r in resolved}
+        }
+        kept = [
+            replace(m, resolved_on=resolved_days[sentence(m.span)])
+            if m.condition in reaction and m.status == "present" and sentence(m.span) in resolved_days
+            else m
+            for m in kept
         ]
         return kept, bool(past_sentences - told)
 
@@ -1153,6 +1180,7 @@ class Reader:
                         not _HEADING_TIMES.isdisjoint(doc.surface[max(0, w.start - 2) : w.start])
                         and ":" in doc.surface[w.end : w.end + 2]
                     )
+                    or bool(set(following[:1]) & _RECORDS)
                     or _started_before(doc.surface, w.start)
                     or _put_up_at(doc.surface, w.end)
                     # a dose given before it: a sign, not a bare "temp" (the value says whether it is a fever)
@@ -1694,7 +1722,9 @@ class Reader:
             slots.append((decision.end, True) if decision else (verb + 1, False))
         slots += [(s.end, True) for s in decisions.values()]
         slots += [(c.end, False) for c in choosers if sentence.start <= c.start < sentence.end]
-        if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in ours):
+        # ... not when it only says when the finding came ("start G-CSF for ANC 0.5 after ino?")
+        named = [o for o in ours if o.start == 0 or surface[o.start - 1] not in _SINCE_OURS]
+        if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in named):
             return _OURS
         # a verb that itself gives another product acts on it with no object named ("do we transfuse first?")
         kinds = [
@@ -2057,6 +2087,21 @@ class Reader:
         if not actions:
             return None
         return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
+
+
+def _answers_after_dash(doc: Doc) -> list[tuple[Span, int]]:
+    """A "no" answering a short question asked after a clause dash answers that question only: "Fever 38.5
+    during ino - severe? no, grade 1" keeps the fever ("VOD? no" alone is read by ``_answered``). Each answer
+    ("? no") with where its question opened."""
+    surface = doc.surface
+    out = []
+    for q in range(len(surface) - 1):
+        if surface[q] != "?" or surface[q + 1] not in _ANSWERED_NO:
+            continue
+        opened = max((i for i in doc.dashed if i <= q), default=-1)
+        if opened > 0 and 0 < q - opened <= _SHORT_QUESTION and _SENTENCE_STOPS.isdisjoint(surface[opened:q]):
+            out.append((Span(q, q + 2), opened))
+    return out
 
 
 def _clause_openings(doc: Doc, sentence: Span) -> list[int]:
