@@ -163,7 +163,11 @@ class Guardrail:
         text = normalise(self._translator.english(question))
         if not lines or not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
             return []
-        if self._reader.read(question).mentions:
+        # ... of another group or instance, not another question ("and why limit it?", "and what dose per
+        # cycle?") nor another grade of the finding ("and a severe one?": the follow-up rules read that)
+        lead = _ELLIPTICAL_LEAD.match(text)
+        rest = set(text[lead.end() if lead else 0 :].split())
+        if rest & _QUESTION_WORDS or self._reader.grades(question) or self._reader.read(question).mentions:
             return []
         previous = self._reader.read(self._translator.english(lines[-1]))
         if any(m.stated and m.status in _PRESENT for m in previous.mentions) or previous.informational:
@@ -676,6 +680,7 @@ class Guardrail:
 _ELLIPTICAL_LEAD = re.compile(
     r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))?"
 )
+_QUESTION_WORDS = frozenset({"what", "whats", "why", "how", "which", "when", "who", "where", "whether"})
 _ELLIPTICAL = re.compile(
     _ELLIPTICAL_LEAD.pattern
     + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"

@@ -529,6 +529,11 @@ class Reader:
             tokens[span.start : span.end] = [MASK] * (span.end - span.start)
         return Doc.of(tokens, surface, dashed)
 
+    def grades(self, text: str) -> bool:
+        """The text says how severe something is ("a severe one?", "the mild ones?")."""
+        doc = self._doc(text)
+        return bool(self._severity.find(doc) or self._mild.find(doc))
+
     def stated_limits(self, texts: Sequence[str]) -> dict[str, float]:
         """The reference limit each test has where the conversation states one ("our lab's ULN for ALT is
         33"): the last one stated."""
