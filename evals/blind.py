@@ -255,6 +255,7 @@ FINALS = {
     "final blind 42": ((SETS / "blind_final42_qa.jsonl",), (SETS / "blind_final42_guardrail.yaml",)),
     "final blind 43": ((SETS / "blind_final43_qa.jsonl",), (SETS / "blind_final43_guardrail.yaml",)),
     "final blind 44": ((SETS / "blind_final44_qa.jsonl",), (SETS / "blind_final44_guardrail.yaml",)),
+    "final blind 45": ((SETS / "blind_final45_qa.jsonl",), (SETS / "blind_final45_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -319,7 +320,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "29, set 31 after round 30, set 32 after round 31, set 33 after round 32's first freeze, set 34 "
         "after round 32's last change, set 35 after round 33, set 36 after round 34, set 37 after round "
         "35, set 38 after round 36, set 39 after round 37, set 40 after round 38, set 41 after round 39, "
-        "set 42 after round 40, set 43 after round 41, set 44 after round 42; earlier sets are "
+        "set 42 after round 40, set 43 after round 41, set 44 after round 42, set 45 after round 43; "
+        "earlier sets are "
         "re-run here with the "
         "current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
