@@ -227,7 +227,9 @@ _UNIT_MARKS = frozenset({"(", ")", "[", "]", ":", "-", "in"})
 _HIGH_FLAG = "h"  # "today 71 H": a report's flag for a high value, not hours
 # A report's flag after a value, before its unit, its range or the end of its line ("Bili Total 1.4 H mg/dL
 # [0.2-1.2]", "ALP 110 H (35-104 U/L)"): the lab's own verdict against its own range.
-_FLAG = re.compile(r"(?P<flag>hh|h|ll|l|high|low)(?= [(\[,;.]| ?$)")
+_FLAG_WORD = r"(?P<flag>hh|h|ll|l|high|low)"
+_FLAG = re.compile(_FLAG_WORD + r"(?= [(\[,;.]| ?$)")
+_FLAG_THEN = re.compile(_FLAG_WORD + " ")  # ... or before the value's unit ("1.4 H mg/dL")
 _FLAG_SIDE = {"hh": "high", "h": "high", "high": "high", "ll": "low", "l": "low", "low": "low"}
 # A pronoun that gives the value of the test named before it ("until plts recover? they're 40"); the text
 # layer writes "they're" and "it's" as "theyre" and "its".
@@ -974,7 +976,7 @@ class LabReader:
 
     def _flag_before_unit(self, after: str, key: str, analyte: Analyte) -> re.Match[str] | None:
         """A report's flag followed by the value's unit ("1.4 H mg/dL")."""
-        flag = re.match(r"(?P<flag>hh|h|ll|l|high|low) ", after)
+        flag = _FLAG_THEN.match(after)
         if flag and self._unit(after[flag.end() :], key, analyte)[0] is not None:
             return flag
         return None

@@ -1041,9 +1041,8 @@ class Reader:
             else m
             for m in mentions
         ]
-        resolved_days = {
-            sentence(d): doc.words(d) for d in days if sentence(d) in {sentence(r) for r in resolved}
-        }
+        resolving = {sentence(r) for r in resolved}
+        resolved_days = {sentence(d): doc.words(d) for d in days if sentence(d) in resolving}
         kept = [
             replace(m, resolved_on=resolved_days[sentence(m.span)])
             if m.condition in reaction and m.status == "present" and sentence(m.span) in resolved_days
