@@ -160,9 +160,11 @@ class Guardrail:
         go past 2 cycles?" then "what about in kids?"): the earlier question's rules. Not after one about
         a patient's own findings ("plt 20, hold?" then "and what about bed 4?" may be another patient)."""
         lines = [line for line in context.splitlines() if line.strip()]
+        if not lines or "?" not in question:
+            return []  # most questions: no earlier turn, or no question mark to end an elliptical one
         question = self._translator.english(question)
         text = normalise(question)
-        if not lines or not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
+        if not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
             return []
         # ... of another group or instance, not another question ("and why limit it?", "and what dose per
         # cycle?") nor another grade of the finding ("and a severe one?": the follow-up rules read that)
