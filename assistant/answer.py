@@ -531,18 +531,21 @@ def _reported(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """A question reported as someone's ("The whanau also want to know if it can make her bleed", "Mum asks
     whether ..."): who asks (the frame, returned first) is a statement, not part of what is asked, so a word
-    naming them (a word the monograph lacks) does not make the question one it cannot answer."""
-    tokens = [t for t, _ in sentence]
-    for i, t in enumerate(tokens[:-2]):
+    naming them (a word the monograph lacks) does not make the question one it cannot answer. Emphasis and
+    politeness ("want to know please if") stand anywhere in it."""
+    kept = [(i, t) for i, (t, _) in enumerate(sentence) if t not in EMPHASIS | POLITE]
+    tokens = [t for _, t in kept]
+    for n, t in enumerate(tokens[:-2]):
+        if t in _ASKING_START:
+            break  # a question word opens what is asked: no frame before it
         if (
             t in _WHETHER
-            and i >= 2
-            and (tokens[i - 1] in _ASKED or _wants_to_know(tokens[: i + 1], _WHETHER))
+            and n >= 2
+            and (tokens[n - 1] in _ASKED or _wants_to_know(tokens[: n + 1], _WHETHER))
         ):
             # what is asked keeps its "whether": a question of its own, not an option of the one before
+            i = kept[n][0]
             return sentence[:i], [("whether", sentence[i][1]), *sentence[i + 1 :]]
-        if not t[0].isalnum() or t in _ASKING_START:
-            break  # the frame comes first
     return [], sentence
 
 
