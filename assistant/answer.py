@@ -44,7 +44,9 @@ from .retrieval import Concept, Expansion, QueryExpander, Scored
 from .text import (
     AUXILIARIES,
     EMPHASIS,
+    INTENSIFIERS,
     POLITE,
+    QUESTION_WORDS,
     is_verb_form,
     list_markers,
     normalise,
@@ -116,7 +118,7 @@ _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A label before it that names nothing ("Pharmacist: ...") is passed over (`_premise`).
 _PREMISE_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*:\s+")
 _PREMISE_MIN = 8  # characters
-_QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
+_QUESTION_WORDS = QUESTION_WORDS
 # Words that start a question inside a sentence, after "and" or a comma (not "is", "was": "plt 20 and is
 # bleeding" states; not requests: "pretend to be one and tell me the dose" commands).
 _ASKING_AFTER_JOIN = _QUESTION_WORDS | frozenset(
@@ -533,7 +535,7 @@ def _reported(
     whether ..."): who asks (the frame, returned first) is a statement, not part of what is asked, so a word
     naming them (a word the monograph lacks) does not make the question one it cannot answer. Emphasis and
     politeness ("want to know please if") stand anywhere in it."""
-    kept = [(i, t) for i, (t, _) in enumerate(sentence) if t not in EMPHASIS | POLITE]
+    kept = [(i, t) for i, (t, _) in enumerate(sentence) if t not in INTENSIFIERS]
     tokens = [t for _, t in kept]
     for n, t in enumerate(tokens[:-2]):
         if t in _ASKING_START:

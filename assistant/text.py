@@ -50,7 +50,9 @@ __all__ = [
     "CLAUSE_DASH",
     "EMPHASIS",
     "EVERYDAY_ZIPF",
+    "INTENSIFIERS",
     "POLITE",
+    "QUESTION_WORDS",
     "Speller",
     "Text",
     "Translator",
@@ -222,7 +224,9 @@ AUXILIARIES = frozenset(
     {"can", "could", "should", "shall", "do", "does", "did", "is", "are", "was", "were", "will", "would"}
     | {"may", "might", "must", "has", "have", "had"}
 )
-_INTENSIFIERS = EMPHASIS | POLITE
+INTENSIFIERS = EMPHASIS | POLITE
+# The words that ask a question ("what about in kids?" asks none after its lead; "and why limit it?" does)
+QUESTION_WORDS = frozenset({"what", "whats", "which", "when", "how", "why", "whether", "who", "where"})
 
 
 def phrases_in(
@@ -241,7 +245,7 @@ def phrases_in(
 def without_intensifiers(normalised: str) -> str:
     """A normalised text without emphasis words, so that a pattern for "how does it kill" also reads "how
     does it actually kill"."""
-    return " ".join(w for w in normalised.split() if w not in _INTENSIFIERS)
+    return " ".join(w for w in normalised.split() if w not in INTENSIFIERS)
 
 
 _CONTRACTED = ("ll", "ve", "re", "d", "s")  # "theyll", "shouldve", "wifes"

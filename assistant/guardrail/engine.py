@@ -28,7 +28,7 @@ from ..corpus import Corpus
 from ..data import MEDICINES_FILE, load_data, load_medicines
 from ..errors import RulesError
 from ..models import RuleHit
-from ..text import Translator, is_common_word, normalise, ordinal
+from ..text import QUESTION_WORDS, Translator, is_common_word, normalise, ordinal
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, DENIED, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
@@ -170,7 +170,7 @@ class Guardrail:
         # cycle?") nor another grade of the finding ("and a severe one?": the follow-up rules read that)
         lead = _ELLIPTICAL_LEAD.match(text)
         rest = set(text[lead.end() if lead else 0 :].split())
-        if rest & _QUESTION_WORDS or self._reader.grades(question) or self._reader.read(question).mentions:
+        if rest & QUESTION_WORDS or self._reader.grades(question) or self._reader.read(question).mentions:
             return []
         previous = self._reader.read(self._translator.english(lines[-1]))
         if any(m.stated and m.status in _PRESENT for m in previous.mentions) or previous.informational:
@@ -683,7 +683,6 @@ class Guardrail:
 _ELLIPTICAL_LEAD = re.compile(
     r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))?"
 )
-_QUESTION_WORDS = frozenset({"what", "whats", "why", "how", "which", "when", "who", "where", "whether"})
 _ELLIPTICAL = re.compile(
     _ELLIPTICAL_LEAD.pattern
     + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"

@@ -706,7 +706,7 @@ class LabReader:
             )
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
-        flagged = _FLAG.match(after) or self._flag_before_unit(after, key, analyte)
+        flagged = self._flag(after, key, analyte)
         if flagged:
             after = after[flagged.end() :].lstrip()
         unit, factor, unit_len = self._unit(after, key, analyte)
@@ -830,9 +830,7 @@ class LabReader:
         between = rest[: found.start(1)].split()
         after = rest[found.end() :].split()[:1]
         words = self._limits.value_words
-        flagged = _FLAG.match(rest[found.end() :].lstrip()) or self._flag_before_unit(
-            rest[found.end() :].lstrip(), key, self._limits.analytes[key]
-        )
+        flagged = self._flag(rest[found.end() :].lstrip(), key, self._limits.analytes[key])
         unlike = (between and between[-1] in words.not_before) or (after and after[0] in words.not_after)
         if unlike and not flagged:  # "Bili Total 1.4 H mg/dL": a report's flag, not hours
             return None
@@ -974,8 +972,12 @@ class LabReader:
             end += 1
         return Span(name.start, end)
 
-    def _flag_before_unit(self, after: str, key: str, analyte: Analyte) -> re.Match[str] | None:
-        """A report's flag followed by the value's unit ("1.4 H mg/dL")."""
+    def _flag(self, after: str, key: str, analyte: Analyte) -> re.Match[str] | None:
+        """A report's flag at the start of ``after`` (the text after a value): before a bracket, a mark or the
+        line's end ("ALP 110 H (35-104 U/L)"), or before the value's unit ("1.4 H mg/dL")."""
+        flag = _FLAG.match(after)
+        if flag:
+            return flag
         flag = _FLAG_THEN.match(after)
         if flag and self._unit(after[flag.end() :], key, analyte)[0] is not None:
             return flag

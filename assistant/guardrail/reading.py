@@ -589,7 +589,8 @@ class Reader:
         listed = self._list_commas(doc, boundaries)
         separators = [*listed, *self._joiners.find(doc)]
         scope = Boundaries(size, [*(b for b in boundaries if b not in listed), *intent], separators)
-        fake = [*self._not_negation.find(doc), *(a for a, _ in _answers_after_dash(doc))]
+        answers = _answers_after_dash(doc)  # read once: negation and ``_answered`` both use them
+        fake = [*self._not_negation.find(doc), *(a for a, _ in answers)]
 
         def cues(terms: Terms) -> list[Span]:
             return [c for c in terms.find(doc) if not any(c.overlaps(f) for f in fake)]
@@ -736,7 +737,7 @@ class Reader:
         mentions += self._signs(doc, signs_seen, mentions)
         if not any(m.condition == CYCLE_CONDITION for m in mentions):
             mentions += self._elided_cycle(doc, sentences)
-        mentions = self._answered(doc, self._superseded(doc, mentions))
+        mentions = self._answered(doc, self._superseded(doc, mentions), answers)
         mentions = self._in_time_and_place(doc, mentions, sentences)
         severe, free = self._severity_of(doc, mentions, sentences)
         resolves_earlier = False
@@ -874,12 +875,12 @@ class Reader:
         )
 
     @staticmethod
-    def _answered(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+    def _answered(doc: Doc, mentions: list[Mention], answers: Sequence[tuple[Span, int]]) -> list[Mention]:
         """A finding asked about and answered at once: "VOD? Nope - Doppler clean" takes it back, as "VOD
         ruled out" does (a "no" right after its question mark, ending there or before a dash or comma; not
         "VOD? no idea")."""
         surface = doc.surface
-        asked = [Span(opened, a.start) for a, opened in _answers_after_dash(doc)]
+        asked = [Span(opened, a.start) for a, opened in answers]  # ``_answers_after_dash``
         out = []
         for m in mentions:
             end = m.span.end
