@@ -742,7 +742,8 @@ def _listed_choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | N
     is only such a list ("which electrolytes should be tested - potassium, magnesium, calcium?")."""
     items: list[list[str]] = [[]]
     run: list[list[str]] = []
-    for token in [*tokens, "."]:
+    ends = 0  # where the list ends
+    for at, token in enumerate([*tokens, "."]):
         if token == "," or (token in _LIST_JOINERS and len(items) >= 2):
             items.append([])
         elif token.isalpha() and (len(items) == 1 or len(items[-1]) < _LIST_ITEM_WORDS):
@@ -750,11 +751,14 @@ def _listed_choice(expander: QueryExpander, tokens: Sequence[str]) -> Choice | N
         else:  # the list, if any, ends here
             done = [i for i in items if i]
             if len(done) >= _LIST_ITEMS and len(done) == len(items):
-                run = [done[0][-max(len(i) for i in done[1:]) :], *done[1:]]
+                run, ends = [done[0][-max(len(i) for i in done[1:]) :], *done[1:]], at
             items = [[]]  # a number ends it: "K 3.1, Mg 0.6, starting tomorrow" lists values
     listed = {w for item in run for w in item}
     only_list = all(w in listed or w in _LIST_JOINERS or not w[0].isalnum() for w in tokens)
-    if not run or not (only_list or _LIST_ASKERS.intersection(tokens)):
+    # asked before the list ("which electrolytes - K, Mg, Ca?"), or "which" after it ("K, Mg, Ca - which?");
+    # not "rigors, mild, HD stable - what do we do?", whose list tells the patient
+    asked = _LIST_ASKERS.intersection(tokens[:ends]) or "which" in tokens[ends:]
+    if not run or not (only_list or asked):
         return None
     rest = expander.expand(" ".join(w for w in tokens if w not in listed))
     options = expander.expand(" ".join(w for item in run for w in item))

@@ -305,7 +305,15 @@ class Guardrail:
             return asked
         turns = [turn for turn in earlier if any(m.analyte and m.reason for m in turn.mentions)]
         if not turns:
-            return asked
+            # ... or in the same text: "plt 230 - no wait, that was last week's. Today's is 83. D8?"
+            own = [m for m in asked.mentions if m.analyte and m.reason and m.span.end <= asked.corrected_at]
+            if not own or not asked.restated:
+                return asked
+            # the number most like a value told before it, as a typo changes few characters ("PLT 45 <-
+            # entered wrong, corrected value 245 ... BILI 9": 245, not the bilirubin's 9)
+            pairs = [(v, _mistyped(v, own)) for v in asked.restated]
+            value, last = max(reversed(pairs), key=lambda p: _likeness(p[0], p[1]))
+            return self._replaced(asked, last, value)
         told = {m.analyte for m in turns[-1].mentions if m.analyte}
         if any(m.analyte in told for m in asked.mentions):
             return asked  # it gives a corrected test's value itself ("correction - ALT is 25, not 250")
@@ -319,10 +327,15 @@ class Guardrail:
             last = _mistyped(value, [m for m in turns[-1].mentions if m.analyte and m.reason])
         if value is None:
             return asked
+        return self._replaced(asked, last, value)
+
+    def _replaced(self, asked: Reading, last: Mention, value: str) -> Reading:
+        """``asked`` with ``last`` read again with the corrected ``value``; ``last`` itself is dropped when it
+        was read from ``asked``'s own text."""
         text = _NUMBER.sub(value, last.words, count=1)
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
         corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
-        return replace(asked, mentions=(*asked.mentions, *corrected))
+        return replace(asked, mentions=(*(m for m in asked.mentions if m is not last), *corrected))
 
     def _first_names(self, texts: Sequence[str]) -> frozenset[str]:
         """Patients named by first name in a conversation about several ("Noor (InO C2D1) and Tom (InO C1D8)",
@@ -705,11 +718,12 @@ def _mistyped(value: str, readings: Sequence[Mention]) -> Mention:
     characters ("plt 30, ANC 3.9" then "sorry, typo: 230": the platelets; "plt 148, ANC 4.2" then "sorry,
     184, transposed digits"); the last one when none resembles it more."""
 
-    def likeness(m: Mention) -> float:
-        number = _NUMBER.search(m.words)
-        return SequenceMatcher(None, number.group(0), value).ratio() if number else 0.0
+    return max(reversed(readings), key=lambda m: _likeness(value, m))
 
-    return max(reversed(readings), key=likeness)
+
+def _likeness(value: str, reading: Mention) -> float:
+    number = _NUMBER.search(reading.words)
+    return SequenceMatcher(None, number.group(0), value).ratio() if number else 0.0
 
 
 def _titled(text: str, names: frozenset[str]) -> str:

@@ -96,6 +96,9 @@ _SUBJECTLESS_VERBS = frozenset(
 # running at this moment: "ino running", "ten minutes into her ino"
 _RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into"})
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
+_LAST_WEEK = re.compile(r"\blast (?:week|month)\b")
+# the mistaken value told as the earlier one: "I mistyped 230 earlier"
+_EARLIER = frozenset({"earlier", "before", "previously", "initially", "originally"})
 _NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
@@ -193,6 +196,10 @@ class Reading:
     # A correction ("sorry typo, it's 0.9") and the numbers it gives that no lab value here was read from.
     corrects: bool = False
     loose_numbers: tuple[str, ...] = ()
+    # ... the token where its first correction starts (-1: none), and the loose numbers told after it that
+    # it does not deny ("plt 230 - no wait, that was last week's. Today's is 83": 83; not "15, not 150")
+    corrected_at: int = -1
+    restated: tuple[str, ...] = ()
     # It names another product and denies ours ("the infusion was the rituximab, not Besponsa"): the token
     # where that denial ends (-1: none). Reactions told before it, here or in earlier turns, are not ours.
     disowned_at: int = -1
@@ -838,6 +845,7 @@ class Reader:
         last = informational[-1].end if informational else size
         if any(doc.words(a).split()[0] in _POLAR and sentences.between(last, a.start) for a in asks):
             informational = []
+        corrections = self._correction.find(doc)
         return Reading(
             patient=(labels[0] if len(labels) == 1 else keys[-1]) if keys else "",
             patients=patients,
@@ -855,7 +863,9 @@ class Reader:
             # a dose day named after the verb is ours asked about ("give platelets and then D8?")
             asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *cycle_days]),
             cycles_given=self._cycles_given(doc),
-            corrects=bool(self._correction.find(doc)),
+            corrects=bool(corrections),
+            corrected_at=corrections[0].start if corrections else -1,
+            restated=self._restated(doc, mentions, corrections[0] if corrections else None),
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
             calls_mild=bool(self._mild.find(doc)) or "not severe" in typed,
@@ -1237,9 +1247,28 @@ class Reader:
             and surface[span.start] in {"patient", "pt"}
         )
 
+    def _restated(self, doc: Doc, mentions: Sequence[Mention], cue: Span | None) -> tuple[str, ...]:
+        """The loose numbers after a correction in the same text, less those it denies or dates earlier: "plt
+        230 - no wait, that was last week's. Today's is 83" gives 83; "platelets are 15, not 150" and "ALT 23
+        - I mistyped 230 earlier" give none. A value told for last week before a "repeat" is a finding of
+        its own, not a mistake ("plt were 40 last week - repeat today 160"; final set 32 wants its rule)."""
+        surface = doc.surface
+        if cue is None or _LAST_WEEK.search(" ".join(surface[: cue.start])):
+            return ()
+        after = [*surface[1:], ""]
+        return tuple(
+            surface[i]
+            for i in self._loose_at(doc, mentions)
+            if i >= cue.end and surface[i - 1] != "not" and after[i] not in _EARLIER
+        )
+
     def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
-        """Numbers no lab value here was read from, and not a duration, count, clock time, cycle, day or
-        bed ("repeat 6 hours later is 185", "repeat at 14:00: 25": 185, 25; not the 2 of "sorry, C2D1")."""
+        return tuple(doc.surface[i] for i in self._loose_at(doc, mentions))
+
+    def _loose_at(self, doc: Doc, mentions: Sequence[Mention]) -> list[int]:
+        """Where the numbers are that no lab value here was read from, and not a duration, count, clock time,
+        cycle, day or bed ("repeat 6 hours later is 185", "repeat at 14:00: 25": 185, 25; not the 2 of "sorry,
+        C2D1")."""
         inside = _tokens_of(mentions) | self._labs.limit_tokens(doc)  # "lab says ULN for ALT is 60"
         surface = doc.surface
         after = [*surface[1:], ""]
@@ -1253,15 +1282,15 @@ class Reader:
             and len(surface[i + 1]) == 2
             for j in (i - 1, i + 1)
         }
-        return tuple(
-            w
+        return [
+            i
             for i, w in enumerate(surface)
             if _DECIMAL.fullmatch(w)
             and i not in inside
             and i not in clock
             and after[i] not in self._labs.not_values_before
             and before[i] not in _NUMBERED
-        )
+        ]
 
     def _foreign(
         self, doc: Doc, mentions: Sequence[Mention], ends: Sequence[Span], denied: bool
