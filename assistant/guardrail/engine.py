@@ -310,9 +310,9 @@ class Guardrail:
             if not own or not asked.restated:
                 return asked
             # the number most like a value told before it, as a typo changes few characters ("PLT 45 <-
-            # entered wrong, corrected value 245 ... BILI 9": 245, not the bilirubin's 9)
-            pairs = [(v, _mistyped(v, own)) for v in asked.restated]
-            value, last = max(reversed(pairs), key=lambda p: _likeness(p[0], p[1]))
+            # entered wrong, corrected value 245 ... BILI 9": 245, not the bilirubin's 9); the later on a tie
+            pairs = ((v, m) for v in reversed(asked.restated) for m in reversed(own))
+            value, last = max(pairs, key=lambda p: _likeness(*p))
             return self._replaced(asked, last, value)
         told = {m.analyte for m in turns[-1].mentions if m.analyte}
         if any(m.analyte in told for m in asked.mentions):

@@ -846,6 +846,7 @@ class Reader:
         if any(doc.words(a).split()[0] in _POLAR and sentences.between(last, a.start) for a in asks):
             informational = []
         corrections = self._correction.find(doc)
+        loose = self._loose_at(doc, mentions)
         return Reading(
             patient=(labels[0] if len(labels) == 1 else keys[-1]) if keys else "",
             patients=patients,
@@ -865,13 +866,13 @@ class Reader:
             cycles_given=self._cycles_given(doc),
             corrects=bool(corrections),
             corrected_at=corrections[0].start if corrections else -1,
-            restated=self._restated(doc, mentions, corrections[0] if corrections else None),
+            restated=self._restated(doc, loose, corrections[0] if corrections else None),
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
             calls_mild=bool(self._mild.find(doc)) or "not severe" in typed,
             days_named=tuple(doc.words(d) for d in self._day.find(doc)),
             cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(typed)), default=0),
-            loose_numbers=self._loose_numbers(doc, mentions),
+            loose_numbers=tuple(doc.surface[i] for i in loose),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
@@ -1247,23 +1248,20 @@ class Reader:
             and surface[span.start] in {"patient", "pt"}
         )
 
-    def _restated(self, doc: Doc, mentions: Sequence[Mention], cue: Span | None) -> tuple[str, ...]:
-        """The loose numbers after a correction in the same text, less those it denies or dates earlier: "plt
-        230 - no wait, that was last week's. Today's is 83" gives 83; "platelets are 15, not 150" and "ALT 23
-        - I mistyped 230 earlier" give none. A value told for last week before a "repeat" is a finding of
-        its own, not a mistake ("plt were 40 last week - repeat today 160"; final set 32 wants its rule)."""
+    @staticmethod
+    def _restated(doc: Doc, loose: Sequence[int], cue: Span | None) -> tuple[str, ...]:
+        """The loose numbers (at ``loose``, from ``_loose_at``) after a correction in the same text, less
+        those it denies or dates earlier: "plt 230 - no wait, that was last week's. Today's is 83" gives 83;
+        "platelets are 15, not 150" and "ALT 23 - I mistyped 230 earlier" give none. A value told for last
+        week before a "repeat" is a finding of its own, not a mistake ("plt were 40 last week - repeat today
+        160"; final set 32 wants its rule)."""
         surface = doc.surface
         if cue is None or _LAST_WEEK.search(" ".join(surface[: cue.start])):
             return ()
         after = [*surface[1:], ""]
         return tuple(
-            surface[i]
-            for i in self._loose_at(doc, mentions)
-            if i >= cue.end and surface[i - 1] != "not" and after[i] not in _EARLIER
+            surface[i] for i in loose if i >= cue.end and surface[i - 1] != "not" and after[i] not in _EARLIER
         )
-
-    def _loose_numbers(self, doc: Doc, mentions: Sequence[Mention]) -> tuple[str, ...]:
-        return tuple(doc.surface[i] for i in self._loose_at(doc, mentions))
 
     def _loose_at(self, doc: Doc, mentions: Sequence[Mention]) -> list[int]:
         """Where the numbers are that no lab value here was read from, and not a duration, count, clock time,
