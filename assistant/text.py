@@ -70,6 +70,7 @@ __all__ = [
     "quantities",
     "read",
     "spoken_number",
+    "spoken_values",
     "stem",
     "without_intensifiers",
     "words",
@@ -498,6 +499,29 @@ def spoken_number(text: str) -> tuple[float, int] | None:
             total, current = total + (current or 1) * 1000, 0.0
     value = total + current + (float(f"0.{decimals}") if decimals else 0.0)
     return value, len(" ".join(words))
+
+
+# A number said in words counts as a told value from ten up or with a decimal point ("it is forty", "two
+# point one"); below ten it is as often no number at all ("the one I asked about", "those two").
+_SPOKEN_VALUE_MIN = 10
+
+
+def spoken_values(words: Sequence[str]) -> list[tuple[int, int, str]]:
+    """The numbers said in words among normalised ``words`` ("sorry i misread it it is forty"): each as its
+    (start, end) word positions and its digits ("40"), from ten up or with a decimal point."""
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        found = spoken_number(" ".join(words[i:])) if words[i] in _UNITS or words[i] in _TENS else None
+        if found is None:
+            i += 1
+            continue
+        value, length = found
+        end = i + len(" ".join(words[i:])[:length].split())
+        if value >= _SPOKEN_VALUE_MIN or "point" in words[i:end]:
+            out.append((i, end, f"{value:g}"))
+        i = end
+    return out
 
 
 # Amounts of time, percentages and intervals in ms, in one unit per dimension, so that "60 min" is "1 hour"

@@ -28,7 +28,7 @@ from ..corpus import Corpus
 from ..data import MEDICINES_FILE, load_data, load_medicines
 from ..errors import RulesError
 from ..models import RuleHit
-from ..text import QUESTION_WORDS, Translator, is_common_word, normalise, ordinal
+from ..text import QUESTION_WORDS, Translator, is_common_word, normalise, ordinal, spoken_values
 from .labs import LabLimits
 from .reading import CYCLE_CONDITION, DENIED, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
@@ -332,7 +332,11 @@ class Guardrail:
     def _replaced(self, asked: Reading, last: Mention, value: str) -> Reading:
         """``asked`` with ``last`` read again with the corrected ``value``; ``last`` itself is dropped when it
         was read from ``asked``'s own text."""
-        text = _NUMBER.sub(value, last.words, count=1)
+        words = last.words.split()
+        said = spoken_values(words)
+        if not _NUMBER.search(last.words) and said:  # "alt this morning was four hundred": in words
+            words[said[0][0] : said[0][1]] = ["0"]
+        text = _NUMBER.sub(value, " ".join(words), count=1)
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
         corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
         return replace(asked, mentions=(*(m for m in asked.mentions if m is not last), *corrected))

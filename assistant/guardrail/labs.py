@@ -171,6 +171,10 @@ _THOUSANDS = re.compile(r"\d , 0\d\d(?![\d.])")  # "92 , 000"
 # disagree (final set 36 says it does), and the first value is then kept, which fires it.
 _EARLIER_DAY = r"(?: (?:yesterday|last night|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|(?:d|day) \d{1,2}))?"
 _TREND = re.compile(rf"{_EARLIER_DAY} (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
+# An earlier value told after today's: "ALT 35 (was 180)", "plt 160, previously 40", "ALT 35, down from 180"
+_WAS_BEFORE = re.compile(
+    r"^ ?(?:[(,;] )?(?:was|previously|prev|initially|down from|up from|from) " + _NUMBER + r"(?![\d.])"
+)
 # A value taken back in the same breath: "plt 65 sorry 165", "bili 1.0 - sorry, 3.0 mg/dL", "Plt 98k,
 # correction 198k", "ANC 1.1 - scrap that, 11.0", "ANC 1.6 - actually 0.6": the number after the correction
 # is the value (a unit of the first may come between).
@@ -753,7 +757,8 @@ class LabReader:
             reason = f"'{{words}}' read as {analyte.label} flagged {side} by the lab's report"
             return self._reading(doc, where, key, analyte, reason + hint, scale=determined)
         if verdict == "normal":
-            earlier = self._earlier_values(row)
+            was = _WAS_BEFORE.match(after[unit_len:])
+            earlier = self._earlier_values(row) + ([n] if was and (n := self._number(was.group(1))) else [])
             recovered = any(
                 self._judge(value * f, limit, analyte, judges_normal) == "abnormal"
                 for value in earlier

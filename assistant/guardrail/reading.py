@@ -37,6 +37,7 @@ from ..text import (
     normalise,
     ordinal,
     ordinal_word,
+    spoken_values,
     stem,
 )
 from .labs import LabLimits, LabReader
@@ -94,12 +95,13 @@ _SUBJECTLESS_VERBS = frozenset(
     {"got", "developed", "had", "has", "was", "is", "became", "went", "ended", "needed"}
 )
 # running at this moment: "ino running", "ten minutes into her ino"
-_RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into"})
+_RUNNING = frozenset({"running", "infusing", "hanging", "dripping", "into", "mid", "midway"})  # "ino mid-bag"
 _WEAK_SIGNS = frozenset({"temperature", "temp", "reaction", "reactions", "reacted", "rxn"})
 _LAST_WEEK = re.compile(r"\blast (?:week|month)\b")
 # the mistaken value told as the earlier one: "I mistyped 230 earlier"
 _EARLIER = frozenset({"earlier", "before", "previously", "initially", "originally"})
 _NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
+_COUNTING = frozenset({"all", "these", "those", "the", "every", "each", "any"})  # "all 3": a count, no label
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
@@ -392,7 +394,9 @@ class Reader:
         self._product_stem = re.compile(rf"[a-z]{{3,}}(?:{stems})")
         # other medicines' names (corpus/drug_names.yaml): "hold the aspirin?" acts on another product
         self._drugs = drugs
-        self._own_product = Terms(spec.own_product, f"{source}: own_product")
+        # ... and ours with its possessive "'s" ("the ino's off?", typed "inos" once the apostrophe goes)
+        possessives = [n + "s" for n in spec.own_product if isinstance(n, str) and not n.endswith("s")]
+        self._own_product = Terms([*spec.own_product, *possessives], f"{source}: own_product")
         self._patient_ref = Terms(spec.patient_ref, f"{source}: patient_ref")
         self._patient_switch = Terms(spec.patient_switch, f"{source}: patient_switch")
         self._every_patient = Terms(spec.every_patient, f"{source}: every_patient")
@@ -872,7 +876,7 @@ class Reader:
             calls_mild=bool(self._mild.find(doc)) or "not severe" in typed,
             days_named=tuple(doc.words(d) for d in self._day.find(doc)),
             cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(typed)), default=0),
-            loose_numbers=tuple(doc.surface[i] for i in loose),
+            loose_numbers=tuple(value for _, value in loose),
             more_asked=self._more_asked(doc, mentions),
             mentions=tuple(mentions),
             intent=tuple(doc.words(s) for s in intent),
@@ -1249,7 +1253,7 @@ class Reader:
         )
 
     @staticmethod
-    def _restated(doc: Doc, loose: Sequence[int], cue: Span | None) -> tuple[str, ...]:
+    def _restated(doc: Doc, loose: Sequence[tuple[int, str]], cue: Span | None) -> tuple[str, ...]:
         """The loose numbers (at ``loose``, from ``_loose_at``) after a correction in the same text, less
         those it denies or dates earlier: "plt 230 - no wait, that was last week's. Today's is 83" gives 83;
         "platelets are 15, not 150" and "ALT 23 - I mistyped 230 earlier" give none. A value told for last
@@ -1260,13 +1264,15 @@ class Reader:
             return ()
         after = [*surface[1:], ""]
         return tuple(
-            surface[i] for i in loose if i >= cue.end and surface[i - 1] != "not" and after[i] not in _EARLIER
+            value
+            for i, value in loose
+            if i >= cue.end and surface[i - 1] != "not" and after[i] not in _EARLIER
         )
 
-    def _loose_at(self, doc: Doc, mentions: Sequence[Mention]) -> list[int]:
+    def _loose_at(self, doc: Doc, mentions: Sequence[Mention]) -> list[tuple[int, str]]:
         """Where the numbers are that no lab value here was read from, and not a duration, count, clock time,
         cycle, day or bed ("repeat 6 hours later is 185", "repeat at 14:00: 25": 185, 25; not the 2 of "sorry,
-        C2D1")."""
+        C2D1"), with their digits; a number said in words counts by its last word ("it is forty": 40)."""
         inside = _tokens_of(mentions) | self._labs.limit_tokens(doc)  # "lab says ULN for ALT is 60"
         surface = doc.surface
         after = [*surface[1:], ""]
@@ -1280,11 +1286,12 @@ class Reader:
             and len(surface[i + 1]) == 2
             for j in (i - 1, i + 1)
         }
+        typed = [(i, w) for i, w in enumerate(surface) if _DECIMAL.fullmatch(w)]
+        said = [(end - 1, value) for start, end, value in spoken_values(surface) if start not in inside]
         return [
-            i
-            for i, w in enumerate(surface)
-            if _DECIMAL.fullmatch(w)
-            and i not in inside
+            (i, value)
+            for i, value in sorted([*typed, *said])
+            if i not in inside
             and i not in clock
             and after[i] not in self._labs.not_values_before
             and before[i] not in _NUMBERED
@@ -2339,7 +2346,8 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
     for i, (word, label) in enumerate(itertools.pairwise(doc.surface[start - 1 : mark]), start=start):
         # alone, it is followed by another label or the end ("on 1 and 2", not "in 2 days")
         following = doc.surface[i + 1] if i + 1 < len(doc.surface) else "?"
-        numbered = label.isdigit() and word not in _NUMBERED  # "give 1 and 3", not the 1 of "C2D1"
+        # "give 1 and 3", not the 1 of "C2D1" nor the count of "go for all 3?"
+        numbered = label.isdigit() and word not in _NUMBERED | _COUNTING
         alone = (label in items or numbered) and (following in _LABEL_JOINS or not following[:1].isalnum())
         if label in keys and (word in _LABEL_NOUNS or alone or (chained and word in _LABEL_JOINS)):
             named.append(label)
