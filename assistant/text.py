@@ -512,12 +512,13 @@ def spoken_values(words: Sequence[str]) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(words):
-        found = spoken_number(" ".join(words[i:])) if words[i] in _UNITS or words[i] in _TENS else None
+        rest = " ".join(words[i:]) if words[i] in _UNITS or words[i] in _TENS else ""
+        found = spoken_number(rest) if rest else None
         if found is None:
             i += 1
             continue
         value, length = found
-        end = i + len(" ".join(words[i:])[:length].split())
+        end = i + len(rest[:length].split())
         if value >= _SPOKEN_VALUE_MIN or "point" in words[i:end]:
             out.append((i, end, f"{value:g}"))
         i = end

@@ -333,8 +333,8 @@ class Guardrail:
         """``asked`` with ``last`` read again with the corrected ``value``; ``last`` itself is dropped when it
         was read from ``asked``'s own text."""
         words = last.words.split()
-        said = spoken_values(words)
-        if not _NUMBER.search(last.words) and said:  # "alt this morning was four hundred": in words
+        said = [] if _NUMBER.search(last.words) else spoken_values(words)
+        if said:  # "alt this morning was four hundred": the value in words
             words[said[0][0] : said[0][1]] = ["0"]
         text = _NUMBER.sub(value, " ".join(words), count=1)
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
