@@ -163,6 +163,10 @@ _LAKHS = re.compile(r"(?<![\d,.])(\d{1,3}(?:\.\d{1,2})?) ?(?:lakhs?|lacs?)\b")
 _DECIMAL_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?!\d|,\d)")
 _PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%~])""")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+# A ward's bay and bed ("7C-3", "5B-03", "bed 6A11"): one token, not "7 c 3" (cycle 3) nor loose values. Not a
+# letter that joins numbers ("2x10", "1e9", "21h30"). The hyphen goes first (``_BAY_HYPHEN``).
+_BAY_BED = re.compile(r"(?<![\w.,])\d{1,2}[abcfgi-wyz]\d{1,3}(?![\w]|[.,]\d)")
+_BAY_HYPHEN = re.compile(r"(?<![\w.,/-])(\d{1,2}[abcfgi-wyz])-(?=\d{1,3}(?![\w/-]|[.,]\d))")
 
 
 def normalise(text: str) -> str:
@@ -193,6 +197,7 @@ def normalise(text: str) -> str:
     text = _LETTER_DOT_WORD.sub(r"\1 ", text)
     text = _SPOKEN_INO.sub("ino", text)
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
+    text = _BAY_HYPHEN.sub(r"\1", text)
     text = _INNER_APOSTROPHE.sub("", text)
     text = _QUERY_MARK.sub("query ", text)
     text = _CLAUSE_DASH.sub(f" {CLAUSE_DASH} ", text.replace(CLAUSE_DASH, " "))  # a typed "~" is dropped
@@ -207,7 +212,10 @@ def normalise(text: str) -> str:
     text = _DOT_THOUSANDS.sub(r"\1\2", text)
     text = _DECIMAL_POINT.sub("\x00", text)
     text = _PUNCT.sub(r" \1 ", text).replace("\x00", ".")
-    text = " ".join(_DIGIT_LETTER.sub(" ", text).split())
+    text = " ".join(
+        token if _BAY_BED.fullmatch(token) else _DIGIT_LETTER.sub(" ", token) for token in text.split()
+    )
+    text = " ".join(text.split())
     text = _COUNTED_WORD.sub(
         lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS.get(m.group(3), m.group(3))}", text
     )
@@ -895,7 +903,11 @@ class Translator:
 
     def _said(self, match: re.Match[str]) -> str:
         found = " ".join(match.group(0).lower().split())
-        return "day " if found in self._days else f" {self._english[found]} "
+        if found in self._days:
+            return "day "
+        # Chinese and Japanese terms stand between other characters; a Latin-script one between spaces
+        # already, which are kept as typed (a table's columns are lined up with them)
+        return f" {self._english[found]} " if _CJK.search(found) else self._english[found]
 
     def english(self, text: str) -> str:
         """``text`` with every foreign term in English (see the class)."""

@@ -294,10 +294,10 @@ def test_normalise(text: str, normal: str) -> None:
 @pytest.mark.parametrize(
     ("text", "english"),
     [
-        ("plaquettes 35 G/L, on suspend ?", " platelets  35 G/L,  hold  ?"),
-        ("Fièvre à J8", " fever  a day 8"),  # accents do not matter; "J8" is the French cycle day
+        ("plaquettes 35 G/L, on suspend ?", "platelets 35 G/L, hold ?"),
+        ("Fièvre à J8", "fever a day 8"),  # accents do not matter; "J8" is the French cycle day
         ("血小板 45，要不要暂停？", " platelets  45, should we  hold ?"),  # Chinese: found inside the text
-        ("Schüttelfrost  während der Infusion", " rigors    during  der Infusion"),
+        ("Schüttelfrost  während der Infusion", "rigors  during der Infusion"),  # spacing kept
         ("plt 40, give? Café nearby", "plt 40, give? Café nearby"),  # no term: the text as it came
         ("the ALT is Normal", "the ALT is Normal"),  # English words are never terms
     ],

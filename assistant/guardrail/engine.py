@@ -265,6 +265,9 @@ class Guardrail:
                 # about the topic of an earlier informational question ("SOS risk factors?" then "LFTs
                 # normal, give D8?", "what is SOS?" then "how many cycles can we give?").
                 found = self._borrowed(asked, earlier)
+        elif asked.intent and not any(f.words for c, f in found.items() if c != CYCLE_CONDITION):
+            # "How many cycles max, and what's the rule if LFTs go up?": a count of cycles is asked, not found
+            found = {**found, **self._own_conditional(asked)}
         return self._rank(self._hits(found, severe, decision=decision))
 
     def _counted_cycles(self, asked: Reading, earlier: list[Reading]) -> Reading:
@@ -616,6 +619,10 @@ class Guardrail:
                     )
             if found:
                 return found
+            if not line.informational and any(m.stated and m.status == "negated" for m in line.mentions):
+                # "What are the SOS risk factors?", "She has two. ALT 25, counts normal.", "so can we give
+                # C1D1?": the talk has moved on to the patient, whose results are normal
+                return {}
         return {}
 
     def _severe(self, turns: Sequence[Reading]) -> list[str]:
