@@ -66,6 +66,17 @@ _CAPITAL_NAME = re.compile(
     r"(?![A-Za-z0-9-])"
 )
 # What may follow "this" standing for the drug (not a noun it qualifies, nor "why is this?", the situation)
+# A clause's subject after a comma: a person, said by pronoun or as the patient
+_NEW_SUBJECT = frozenset(
+    {"i", "we", "you", "he", "she", "they", "it", "hes", "shes", "theyre", "pt", "patient"}
+)
+
+
+def _new_clause(tokens: Sequence[str], i: int) -> bool:
+    """A comma before a clause with a subject of its own ("..., she wants to go home")."""
+    return tokens[i] == "," and i + 1 < len(tokens) and tokens[i + 1] in _NEW_SUBJECT
+
+
 _AFTER_PRONOUN = frozenset(
     {"ok", "okay", "safe", "fine", "suitable", "allowed", "approved", "appropriate", "licensed", "indicated"}
     | {"used", "given", "be", "cause", "affect", "work"}
@@ -330,7 +341,15 @@ class QueryExpander:
         return {at for start, end in phrases_in(tokens, self._medicines) for at in range(start, end)}
 
     def _expand(self, text: str) -> Expansion:
-        normal = " ".join(t for t in join_split(read(text).tokens, self._joinable) if t[0].isalnum())
+        tokens = join_split(read(text).tokens, self._joinable)
+        # A denial reaches to the end of its clause: a comma before a new subject ends it ("no symptoms at
+        # all, she wants to go home"), kept as ";" until the denial is read; one in a list does not ("no
+        # fever, rash or rigors").
+        normal = " ".join(
+            t if t[0].isalnum() else ";"
+            for i, t in enumerate(tokens)
+            if t[0].isalnum() or _new_clause(tokens, i)
+        )
         for pattern in self._details:
             normal = pattern.sub(" ", normal)
         tokens = normal.split()
@@ -344,6 +363,7 @@ class QueryExpander:
         # the question, not its topic.
         negated = " ; ".join(self._negated_re.findall(spelled)) if self._negated_re else ""
         asked = self._negated_re.sub(" ", spelled) if self._negated_re else spelled
+        spelled, asked = (" ".join(w for w in t.split() if w != ";") for t in (spelled, asked))
         concepts, unknown, phrases, subject, filler = self._read(asked)
         codes = self.codes(text)
         parts = {p for c in codes for p in re.findall(r"[a-z]+", c)}  # "cyp3a4" was read as "cyp", "a"

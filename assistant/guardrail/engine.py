@@ -228,8 +228,9 @@ class Guardrail:
                 criteria = self._criteria_hits(*asked.criteria)
                 fired = {h.rule_id for h in criteria}
                 return self._rank(criteria + [h for h in if_hits + no_intent if h.rule_id not in fired])
-            if if_hits:
-                return self._rank(if_hits)
+            if if_hits:  # ... with "how many cycles max?" asked too
+                fired = {h.rule_id for h in if_hits}
+                return self._rank(if_hits + [h for h in no_intent if h.rule_id not in fired])
             # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
             return self._rank(no_intent)
         severe = self._severe(turns)
@@ -524,14 +525,18 @@ class Guardrail:
                         for i, m in ordered
                         if i == last or not m.resolved_on or not asked_days or m.resolved_on in asked_days
                     ]
+                found_before = False  # the conversation told the finding before ("ANC 0.4 last week")
                 for i, m in ordered:
                     if m.resume and m.status in _PRESENT:
                         if in_force:
                             continue  # "restart once ALT normalizes?" after anaphylaxis: no hold to end
-                        if not resuming and not state:  # "LFTs normal now, ok to start?": no hold to end
+                        # "LFTs normal now, ok to start?": no hold to end; but "ANC 0.4, D15 held", then
+                        # "ANC now 3.4 - counts recovered. C2D1 ok to start?" ends one
+                        if not resuming and not state and not found_before:
                             m = replace(m, status="negated")
                     if m.status in _PRESENT:
                         state[m.analyte] = (i, m)
+                        found_before = found_before or not m.resume
                     elif m.reason == DENIED:  # "it wasn't anaphylaxis": only what was told in those words
                         state = {k: v for k, v in state.items() if v[1].words != m.words}
                     elif m.status == "negated" or m.status == "retracted":

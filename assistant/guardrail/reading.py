@@ -287,7 +287,9 @@ _PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "hav
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
-_SINCE_OURS = frozenset({"after", "following", "post", "since"})  # "ANC 0.5 after ino": when, not what
+# "ANC 0.5 after ino", "or wait until the ino cycle is finished?": when, not what
+_SINCE_OURS = frozenset({"after", "following", "post", "since", "until", "till", "til"})
+_SINCE_DETERMINERS = frozenset({"the", "her", "his", "their", "this", "that"})
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 # Question words: a text with one asks when the rules apply ("bed 3, C1D8: when do we hold?"), and a last
@@ -1762,7 +1764,7 @@ class Reader:
         slots += [(s.end, True) for s in decisions.values()]
         slots += [(c.end, False) for c in choosers if sentence.start <= c.start < sentence.end]
         # ... not when it only says when the finding came ("start G-CSF for ANC 0.5 after ino?")
-        named = [o for o in ours if o.start == 0 or surface[o.start - 1] not in _SINCE_OURS]
+        named = [o for o in ours if not _since_ours(surface, o.start)]
         if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in named):
             return _OURS
         # a verb that itself gives another product acts on it with no object named ("do we transfuse first?")
@@ -2098,7 +2100,10 @@ class Reader:
         first = min(m.span.start for m in findings)
         start = max((i + 1 for i in clause_stops if i < first), default=0)
         end = min((i for i in stops if i >= max(m.span.end for m in findings)), default=len(doc.surface))
-        opens = any(c.start == start for c in self._cues.find(doc))
+        # ... or "which" asks for the kinds of the condition named right after it ("Which infusion reactions
+        # mean it can never be given again?")
+        kinds = doc.surface[start] == "which" and first - start <= _KINDS_REACH
+        opens = kinds or any(c.start == start for c in self._cues.find(doc))
         asked = end < len(doc.surface) and doc.surface[end] == "?"
         pointed = any(start <= d.start < end for d in self._deixis.find(doc))
         return frozenset(m.condition for m in findings) if opens and asked and not pointed else None
@@ -2109,6 +2114,11 @@ class Reader:
         """A question about the rules themselves ("when must it be permanently discontinued?"), of the
         ``conditions`` it names (empty: all of them)."""
         cues = self._cues.find(doc)
+        if conditions:  # "Which infusion reactions mean ...?" (``_criteria_topic``)
+            cues = sorted(
+                [*cues, *(Span(i, i + 1) for i, w in enumerate(doc.surface) if w == "which")],
+                key=lambda s: s.start,
+            )
         # In a question, not in the story before it ("... when she said her chest felt tight ...").
         if "?" in doc.surface:
             ends = [e.start for e in self._sentence_ends.find(doc)]
@@ -2157,6 +2167,14 @@ def _cycle_numbers(surface: Sequence[str]) -> list[int]:
         for i, (word, number) in enumerate(pairwise(surface))
         if word in {"c", "cycle", "course"} and number.isdigit()
     ]
+
+
+def _since_ours(surface: Sequence[str], start: int) -> bool:
+    """Our drug named at ``start`` only says when ("after ino", "until the ino cycle is finished")."""
+    before = surface[max(0, start - 2) : start]
+    if before[-1:] and before[-1] in _SINCE_DETERMINERS:
+        before = before[:-1]
+    return bool(before) and before[-1] in _SINCE_OURS
 
 
 def _started_day_codes(surface: Sequence[str]) -> list[Span]:
@@ -2279,6 +2297,7 @@ def _ref_kind(first: str) -> str:
     return "title" if first in _TITLES else "place" if first in _PLACES else "patient"
 
 
+_KINDS_REACH = 2  # words from "which" to the condition it asks the kinds of ("which infusion reactions")
 _POSSESSIVE_MIN = 3  # a surname this long may carry a possessive "s"
 
 
