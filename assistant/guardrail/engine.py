@@ -266,7 +266,7 @@ class Guardrail:
                 # about the topic of an earlier informational question ("SOS risk factors?" then "LFTs
                 # normal, give D8?", "what is SOS?" then "how many cycles can we give?").
                 found = self._borrowed(asked, earlier)
-        elif asked.intent and not any(f.words for c, f in found.items() if c != CYCLE_CONDITION):
+        elif not any(f.words for c, f in found.items() if c != CYCLE_CONDITION):
             # "How many cycles max, and what's the rule if LFTs go up?": a count of cycles is asked, not found
             found = {**found, **self._own_conditional(asked)}
         return self._rank(self._hits(found, severe, decision=decision))

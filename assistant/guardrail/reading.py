@@ -1598,6 +1598,9 @@ class Reader:
         joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
         if joined and any(s.overlaps(follows) for s in others):
             return replace(m, status="other")
+        # "how many blina cycles?": another product's name inside the phrase, before its cycle word
+        if any(m.span.start < s.start and s.end < m.span.end for s in others):
+            return replace(m, status="other")
         # "prior hyper-CVAD x4 cycles": a count right after another product's name is that product's
         if any(s.end <= m.span.start and set(doc.surface[s.end : m.span.start]) <= {"x"} for s in others):
             return replace(m, status="other")
