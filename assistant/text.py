@@ -851,6 +851,30 @@ class Languages(BaseModel):
         return terms
 
 
+def _trie_pattern(terms: Iterable[str]) -> str:
+    """A regular expression matching any of ``terms`` (a space matches any run of spaces), built as a trie:
+    where two terms share a start it is read once, and a longer term is tried before a shorter one."""
+    trie: dict = {}
+    for term in terms:
+        node = trie
+        for char in term:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict) -> str:
+        alternatives = [
+            (r"\s+" if char == " " else re.escape(char)) + branch(child)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return branch(trie)
+
+
 class Translator:
     """Clinical words of other languages in English, before any stage reads a message: staff write
     "plaquettes 35, on suspend ?" or "血小板 45，要不要暂停？" to an English-only reader.
@@ -867,9 +891,10 @@ class Translator:
             for form in forms:
                 english.setdefault(" ".join(_unaccented(form).lower().split()), target)
         self._english = english
-        by_length = sorted(english, key=len, reverse=True)  # "choc anaphylactique" before "choc"
-        latin = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in by_length if not _CJK.search(t))
-        cjk = "|".join(re.escape(t) for t in by_length if _CJK.search(t))
+        # One pattern branching letter by letter, longer terms first ("choc anaphylactique" before "choc"): a
+        # list of ~3,500 alternatives would be tried one by one at every position of every message
+        latin = _trie_pattern(t for t in english if not _CJK.search(t))
+        cjk = _trie_pattern(t for t in english if _CJK.search(t))
         days = "|".join(re.escape(d) for d in day_letters)
         patterns = [
             *([rf"(?<![^\W\d_])(?:{latin})(?![^\W\d_])"] if latin else []),
