@@ -65,7 +65,6 @@ _CAPITAL_NAME = re.compile(
     r"|(?!(?:post|pre|anti|non|peri|re|de|co|sub|inter|intra)-[A-Z])(?:[a-z]{2,}-)+[A-Z]{2,5})"
     r"(?![A-Za-z0-9-])"
 )
-# What may follow "this" standing for the drug (not a noun it qualifies, nor "why is this?", the situation)
 # A clause's subject after a comma: a person, said by pronoun or as the patient
 _NEW_SUBJECT = frozenset(
     {"i", "we", "you", "he", "she", "they", "it", "hes", "shes", "theyre", "pt", "patient"}
@@ -77,6 +76,7 @@ def _new_clause(tokens: Sequence[str], i: int) -> bool:
     return tokens[i] == "," and i + 1 < len(tokens) and tokens[i + 1] in _NEW_SUBJECT
 
 
+# What may follow "this" standing for the drug (not a noun it qualifies, nor "why is this?", the situation)
 _AFTER_PRONOUN = frozenset(
     {"ok", "okay", "safe", "fine", "suitable", "allowed", "approved", "appropriate", "licensed", "indicated"}
     | {"used", "given", "be", "cause", "affect", "work"}

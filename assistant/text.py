@@ -165,7 +165,7 @@ _PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%~])""")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 # A ward's bay and bed ("7C-3", "5B-03", "bed 6A11"): one token, not "7 c 3" (cycle 3) nor loose values. Not a
 # letter that joins numbers ("2x10", "1e9", "21h30"). The hyphen goes first (``_BAY_HYPHEN``).
-_BAY_BED = re.compile(r"(?<![\w.,])\d{1,2}[abcfgi-wyz]\d{1,3}(?![\w]|[.,]\d)")
+_BAY_BED = re.compile(r"\d{1,2}[abcfgi-wyz]\d{1,3}")  # a whole token
 _BAY_HYPHEN = re.compile(r"(?<![\w.,/-])(\d{1,2}[abcfgi-wyz])-(?=\d{1,3}(?![\w/-]|[.,]\d))")
 
 
@@ -215,7 +215,6 @@ def normalise(text: str) -> str:
     text = " ".join(
         token if _BAY_BED.fullmatch(token) else _DIGIT_LETTER.sub(" ", token) for token in text.split()
     )
-    text = " ".join(text.split())
     text = _COUNTED_WORD.sub(
         lambda m: f"{m.group(1)} {_UNITS[m.group(2)]} day {_UNITS.get(m.group(3), m.group(3))}", text
     )
