@@ -165,8 +165,9 @@ _PUNCT = re.compile(r"""([.,;:?!()\[\]{}"<>=+%~])""")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 # A ward's bay and bed ("7C-3", "5B-03", "bed 6A11"): one token, not "7 c 3" (cycle 3) nor loose values. Not a
 # letter that joins numbers ("2x10", "1e9", "21h30"). The hyphen goes first (``_BAY_HYPHEN``).
-_BAY_BED = re.compile(r"\d{1,2}[abcfgi-wyz]\d{1,3}")  # a whole token
-_BAY_HYPHEN = re.compile(r"(?<![\w.,/-])(\d{1,2}[abcfgi-wyz])-(?=\d{1,3}(?![\w/-]|[.,]\d))")
+_BAY = r"\d{1,2}[abcfgi-wyz]"  # "7C", "12B" (rules.yaml's patient_ref spells the bay-and-bed token too)
+_BAY_BED = re.compile(_BAY + r"\d{1,3}")  # a whole token
+_BAY_HYPHEN = re.compile(rf"(?<![\w.,/-])({_BAY})-(?=\d{{1,3}}(?![\w/-]|[.,]\d))")
 
 
 def normalise(text: str) -> str:

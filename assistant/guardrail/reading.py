@@ -102,6 +102,7 @@ _LAST_WEEK = re.compile(r"\blast (?:week|month)\b")
 _EARLIER = frozenset({"earlier", "before", "previously", "initially", "originally"})
 _NUMBERED = frozenset({"c", "d", "cycle", "course", "day", "bed", "bay", "room", "patient", "pt"})  # "C2D1"
 _COUNTING = frozenset({"all", "these", "those", "the", "every", "each", "any"})  # "all 3": a count, no label
+_NOT_LABELLING = _NUMBERED | _COUNTING  # words before a number that make it no patient's label
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
@@ -289,7 +290,7 @@ _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "o
 _ATTACHMENT_REACH = 4
 # "ANC 0.5 after ino", "or wait until the ino cycle is finished?": when, not what
 _SINCE_OURS = frozenset({"after", "following", "post", "since", "until", "till", "til"})
-_SINCE_DETERMINERS = frozenset({"the", "her", "his", "their", "this", "that"})
+_SINCE_DETERMINERS = (_DETERMINERS - {"a"}) | {"this", "that"}  # "until the / this ino cycle"
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 # Question words: a text with one asks when the rules apply ("bed 3, C1D8: when do we hold?"), and a last
@@ -2369,7 +2370,7 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
         # alone, it is followed by another label or the end ("on 1 and 2", not "in 2 days")
         following = doc.surface[i + 1] if i + 1 < len(doc.surface) else "?"
         # "give 1 and 3", not the 1 of "C2D1" nor the count of "go for all 3?"
-        numbered = label.isdigit() and word not in _NUMBERED | _COUNTING
+        numbered = label.isdigit() and word not in _NOT_LABELLING
         alone = (label in items or numbered) and (following in _LABEL_JOINS or not following[:1].isalnum())
         if label in keys and (word in _LABEL_NOUNS or alone or (chained and word in _LABEL_JOINS)):
             named.append(label)
