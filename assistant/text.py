@@ -52,6 +52,7 @@ __all__ = [
     "EVERYDAY_ZIPF",
     "INTENSIFIERS",
     "POLITE",
+    "QUERIED",
     "QUESTION_WORDS",
     "Speller",
     "Text",
@@ -141,6 +142,7 @@ CLAUSE_DASH = "~"
 _CLAUSE_DASH = re.compile(r"(?<=\S) +-{1,2} +(?=[a-z])")
 # A question mark against the word after it ("bili 1.9, ?early VOD. Give D15?", "(?SOS)") marks a finding as
 # queried: "query early vod"; it ends no sentence.
+QUERIED = "query"
 _QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s(\[/,;:]))\?(?=[a-z])")
 _INNER_APOSTROPHE = re.compile(r"(?<=[a-z0-9])'(?=[a-z])")
 _OTHER = re.compile(r"[^a-z0-9.,;:?!()\[\]{}\"<>=+%~ ]+")
@@ -200,7 +202,7 @@ def normalise(text: str) -> str:
     text = _HYPHENATED_LETTERS.sub(lambda m: m.group(0).replace("-", ""), text)
     text = _BAY_HYPHEN.sub(r"\1", text)
     text = _INNER_APOSTROPHE.sub("", text)
-    text = _QUERY_MARK.sub("query ", text)
+    text = _QUERY_MARK.sub(QUERIED + " ", text)
     text = _CLAUSE_DASH.sub(f" {CLAUSE_DASH} ", text.replace(CLAUSE_DASH, " "))  # a typed "~" is dropped
     text = _NUMBER_SIGN.sub(" number ", text)
     text = _LINE_END.sub(" . ", text)
@@ -472,8 +474,12 @@ _DAY_WORD = re.compile(rf"\bday ({_NUMBER_ALT})\b(?! (?:hundred|thousand|point)\
 # ... and so is a grade: "grade three" is "grade 3", as every grade cut-off is written.
 _GRADE_WORD = re.compile(r"\b(grade|gr) (zero|one|two|three|four|five)\b")
 _SPOKEN = re.compile(
-    r"(?:(?:" + "|".join([*_UNITS, *_TENS, "hundred", "thousand", "point", "and"]) + r")(?: |$))+"
+    r"(?:(?:"
+    + "|".join([*_UNITS, *_TENS, "hundred", "thousand", "lakh", "lakhs", "point", "and"])
+    + r")(?: |$))+"
 )
+# A hundred thousand as South Asia counts it: platelets "one lakh sixty thousand" are 160,000 per microlitre
+_LAKH = 100_000
 
 
 def spoken_number(text: str) -> tuple[float, int] | None:
@@ -505,6 +511,8 @@ def spoken_number(text: str) -> tuple[float, int] | None:
             current = (current or 1) * 100
         elif word == "thousand":
             total, current = total + (current or 1) * 1000, 0.0
+        elif word in ("lakh", "lakhs"):
+            total, current = total + (current or 1) * _LAKH, 0.0
     value = total + current + (float(f"0.{decimals}") if decimals else 0.0)
     return value, len(" ".join(words))
 

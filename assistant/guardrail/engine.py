@@ -193,6 +193,13 @@ class Guardrail:
         lines = [line for line in context.splitlines() if line.strip()]
         names = self._first_names([*lines, question])
         lines, question = [_titled(line, names) for line in lines], _titled(question, names)
+        each = self._reader.each_asked(question)
+        if len(each) > 1:  # "bed 5: plt 80 - ino today? bed 6: ALT 45 - is that grade 1?": one by one
+            hits = {}
+            for part in each:
+                for hit in self._check(part, "\n".join(lines)):
+                    hits.setdefault(hit.rule_id, hit)
+            return self._rank(list(hits.values()))
         limits = self._reader.stated_limits([*lines, question])
         for line in lines:
             turn = self._reader.read(
@@ -448,7 +455,8 @@ class Guardrail:
         if asked.asks and asked.held and not asked.informational and not about_other:
             word = asked.asks[0]  # "C2D1 was delayed a week for counts; now plt 180. Start C2?"
             return _Found([word], [f"'{word}' read as asking about resuming after a hold"])
-        if not asked.asks and (asked.states_finding or asked.free_severe):
+        # (not a request for facts or a text: "please write a letter to the GP explaining the raised bili")
+        if not asked.asks and not asked.informational and (asked.states_finding or asked.free_severe):
             for turn in reversed(earlier):  # a finding added after the decision was asked
                 # Asked by a decision phrase, or by a question about our treatment ("ino D8 today - labs
                 # fine?" then "oh and plts just came back at 38").

@@ -25,6 +25,7 @@ from ..corpus import Corpus
 from ..text import (
     AUXILIARIES,
     CLAUSE_DASH,
+    QUERIED,
     cardinal,
     fold_spelling,
     is_basic_word,
@@ -1125,6 +1126,22 @@ class Reader:
             out.append(m)
         return out
 
+    def each_asked(self, text: str) -> list[str]:
+        """The text cut where each patient it names starts, when each is asked a question of its own before
+        the next is named ("bed 5: plt 80 - ino today? bed 6: ALT 45 - is that grade 1?"): what one question
+        asks (a decision, a grade) is not what the other asks. The words before the first patient go with
+        each. Nothing to cut when a question asks about all of them ("... give both?")."""
+        doc = self._doc(text)
+        refs = self._patients_named(doc)
+        if not _each_asks(doc, refs) or self._every_patient.find(doc):
+            return []
+        keys = [_patient_key(doc.words(r)) for r in refs]
+        starts = [r.start for i, r in enumerate(refs) if not i or keys[i] != keys[i - 1]]
+        # as typed, with the clause dashes the tokens leave out (normalising this again gives the same text)
+        typed = [f"- {t}" if i in doc.dashed else t for i, t in enumerate(doc.surface)]
+        opening = typed[: starts[0]]
+        return [" ".join(opening + typed[a:b]) for a, b in itertools.pairwise([*starts, len(typed)])]
+
     def _patients_named(self, doc: Doc) -> list[Span]:
         """Where the text names a patient: by patient_ref ("bed 3", "Mrs K", "pt A"), or by the label of an
         item of a list, one patient per item ("1) Mr K, InO D8: plt 88 2) Mrs L: all normal", "a) plt 149
@@ -1249,11 +1266,12 @@ class Reader:
             # "Mum asks if her son can have a third cycle": the child of the parent who asks is the patient
             opened = max((i for i in range(span.start) if surface[i] in _SENTENCE_STOPS), default=-1)
             return any(w in _PARENTS for w in surface[opened + 1 : span.start])
-        return (
-            bool(span.start)
-            and (surface[span.start - 1] in _OWN or span.start in own_named)
-            and surface[span.start] in {"patient", "pt"}
-        )
+        if surface[span.start] not in {"patient", "pt"} or not span.start:
+            return False
+        # "3rd cycle of ino for the ALL pt in bed 9?": the patient a decision is asked for
+        before = surface[max(0, span.start - 3) : span.start]
+        asked_for = "for" in before and all(w in _DETERMINERS for w in before[before.index("for") + 1 : -1])
+        return surface[span.start - 1] in _OWN or span.start in own_named or asked_for
 
     @staticmethod
     def _restated(doc: Doc, loose: Sequence[tuple[int, str]], cue: Span | None) -> tuple[str, ...]:
@@ -1624,6 +1642,13 @@ class Reader:
             return False
         if any(s.overlaps(window) for s in others) or objects(intent.end) == _OTHER:
             return True
+        # ... or its subject, between an auxiliary and the verb: "can the defibrotide stop?"
+        before = doc.surface[max(0, intent.start - _OBJECT_REACH - 1) : intent.start]
+        aux = max((i for i, w in enumerate(before) if w in _PRESENT_AUXILIARIES), default=None)
+        if aux is not None and aux + 1 < len(before):
+            subject = Span(intent.start - len(before) + aux + 1, intent.start)
+            if not any(s.overlaps(subject) for s in ours) and objects(subject.start) == _OTHER:
+                return True
         # "hold the dasatinib?": a word the rules do not know, ending in a drug-name stem, is a product
         words = doc.surface[window.start : window.end]
         if any(self._rare(w) and self._product_stem.fullmatch(w) for w in words):
@@ -1665,9 +1690,11 @@ class Reader:
 
     def _shortened(self, doc: Doc, others: frozenset[int], words: Sequence[int]) -> bool:
         """An object word that shortens another product named in the text: "ALT 210 on ino + posaconazole.
-        Stop the posa?"."""
+        Stop the posa?", "neutropenic on azacitidine - delay the aza?"."""
         surface = doc.surface
-        products = {surface[i] for i in others} | {w for w in surface if self._product_stem.fullmatch(w)}
+        products = {surface[i] for i in others} | {
+            w for w in surface if self._product_stem.fullmatch(w) or self._names_drug([w])
+        }
         return any(
             len(surface[w]) >= _SHORTEST_STEM
             and any(p != surface[w] and p.startswith(surface[w]) for p in products)
@@ -1705,7 +1732,10 @@ class Reader:
                     # ... and so is a question that names another medicine after its asking words ("Plt 45:
                     # is aspirin for her stent still ok?")
                     asked = self._asked_from(doc, sentence, askers)
-                    names_other = asked is not None and self._names_drug(surface[asked:stop])
+                    # ... or, with no asking words, that its last clause opens on ("defibrotide dose in VOD?")
+                    opened = max(_clause_openings(doc, sentence))
+                    head = surface[opened : opened + _DRUG_NAME_WORDS]
+                    names_other = self._names_drug(surface[asked:stop] if asked is not None else head)
                     verdict = _OTHER if (follows_other or names_other) and not ours_named else _OURS
                 elif not verdict:
                     # "pip-taz or meropenem?": a question with no verb that names other products only; or
@@ -1746,7 +1776,9 @@ class Reader:
         slots: list[tuple[int, bool]] = []  # where an object starts, and whether a decision verb precedes it
         decisions = {s.start: s for s in intent if sentence.start <= s.start < sentence.end}
         verbs = [a.end for a in askers if sentence.start <= a.start < sentence.end]
-        # the sentence's first word, and the first after a colon ("Pt on InO has ANC 0.8: start filgrastim?")
+        # the sentence's first word, and the first after a colon ("Pt on InO has ANC 0.8: start filgrastim?");
+        # not a patient's label ("bay 1: ANC 0.5 - G-CSF?")
+        labels = {r.start for r in self._patient_ref.find(doc)}
         for first in _clause_openings(doc, sentence):
             while first < sentence.end and surface[first] in self._object_skip:
                 first += 1
@@ -1755,7 +1787,10 @@ class Reader:
             labels_value = (
                 first + 1 < sentence.end and surface[first + 1][:1].isdigit() and not is_basic_word(opener)
             )
-            verb_like = first in decisions or (is_verb_form(opener) and not labels_value)
+            # ("?VOD vs sepsis - should we switch to meropenem?": "query" there marks a finding as suspected)
+            verb_like = first in decisions or (
+                is_verb_form(opener) and not labels_value and opener != QUERIED and first not in labels
+            )
             if opener.isalpha() and opener not in self._object_ends and verb_like:
                 verbs.append(first)
         for verb in verbs:
