@@ -258,6 +258,10 @@ class AnswerType(BaseModel):
     # A steering kind answered by every passage of a section that gives it ("how is it managed?"): they are
     # quoted together with the best one.
     whole_section: bool = False
+    # A kind whose words are followed by what is asked about ("can it cause high blood sugar?"): everyday
+    # words after them that the monograph lacks are the question's topic, and weigh as much as a term it
+    # lacks, not as filler.
+    effect: bool = False
     # A steering kind that every passage giving it answers, wherever it stands ("other drugs": "avoid
     # concurrent use" and "strengthen monitoring when combined"): once one is quoted, all retrieved are.
     every_passage: bool = False
@@ -916,8 +920,32 @@ class Composer:
             alternatives = [frozenset(stem(w) for w in phrase) for phrase in concept]
             weight = min(max(self._idf.get(s, self._unknown_weight) for s in a) for a in alternatives)
             out.append((alternatives, weight * credit))
-        out += [([frozenset({f"?{w}"})], self._unknown_weight * FILLER_CREDIT) for w in unmet]
+        effects = self._effect_words(parts)
+        out += [
+            ([frozenset({f"?{w}"})], self._unknown_weight * (1.0 if w in effects else FILLER_CREDIT))
+            for w in unmet
+        ]
         return out
+
+    def _effect_words(self, parts: QuestionParts) -> frozenset[str]:
+        """The words after a kind that names an effect ("does it make kids feel sick?"), in each clause."""
+        words: set[str] = set()
+        for clause in parts.clauses:
+            for kind in self._kinds_asked(clause.text, clause.typed):
+                found = kind.asks.search(clause.text) if kind.effect else None
+                if not found:
+                    continue
+                # the words right after it that the question's reading names (a term, or a word the monograph
+                # lacks), up to one it does not ("cause a liver problem that ...": none)
+                expansion = clause.expansion
+                named = {*expansion.filler, *expansion.unknown}
+                named.update(w for concept in expansion.concepts for phrase in concept for w in phrase)
+                for word in clause.text[found.end() :].split():
+                    if word in named:
+                        words.add(word)
+                    elif word not in _LIST_JOINERS:  # "feel sick and throw up": both are asked about
+                        break
+        return frozenset(words)
 
     def left_open(self, parts: QuestionParts, passages: Sequence[str]) -> list[str]:
         """What the question asks that these passages (a rule's own sentences) do not give: nothing when a
