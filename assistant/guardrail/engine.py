@@ -195,7 +195,7 @@ class Guardrail:
         lines, question = [_titled(line, names) for line in lines], _titled(question, names)
         each = self._reader.each_asked(question)
         if len(each) > 1:  # "bed 5: plt 80 - ino today? bed 6: ALT 45 - is that grade 1?": one by one
-            hits = {}
+            hits: dict[str, RuleHit] = {}  # each rule once, as the first patient who brings it gives it
             for part in each:
                 for hit in self._check(part, "\n".join(lines)):
                     hits.setdefault(hit.rule_id, hit)
