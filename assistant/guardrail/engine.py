@@ -326,6 +326,18 @@ class Guardrail:
             value, last = max(pairs, key=lambda p: _likeness(*p))
             return self._replaced(asked, last, value)
         told = {m.analyte for m in turns[-1].mentions if m.analyte}
+        # "that plt 60 was from someone else's sheet; hers was 260": the value told before, quoted to put
+        # it right
+        quoted = [
+            m
+            for m in asked.mentions
+            if m.analyte in told
+            and m.span.end <= asked.corrected_at
+            and any(m.words == e.words for e in turns[-1].mentions)
+        ]
+        if quoted and asked.restated:
+            value = next((n for n in asked.restated if n not in quoted[-1].words.split()), None)
+            return self._replaced(asked, quoted[-1], value) if value is not None else asked
         if any(m.analyte in told for m in asked.mentions):
             return asked  # it gives a corrected test's value itself ("correction - ALT is 25, not 250")
         readings = [m for turn in turns for m in turn.mentions if m.analyte and m.reason]

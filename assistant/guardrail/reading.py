@@ -66,6 +66,7 @@ _NOT_HELD_WINDOW = 3  # tokens before the hold word
 _HELD_SUBJECT = 2  # tokens from another product's name to a hold it is the subject of ("dasatinib was held")
 _HELD_FOR_REACH = 4  # tokens after a hold word that may say what it was for ("held D8 for it")
 _BACK = frozenset({"it", "them", "that", "this", "those", "these"})  # words that point back to a finding
+_POINTING = frozenset({"it", "them"})  # a pronoun standing for a product named before
 _GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})  # "she's done two"
 # "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
@@ -106,6 +107,10 @@ _COUNTING = frozenset({"all", "these", "those", "the", "every", "each", "any"}) 
 _NOT_LABELLING = _NUMBERED | _COUNTING  # words before a number that make it no patient's label
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
+_ALREADY_REACH = 3  # words between "already" and the decision it tells as done ("already decided to hold")
+_CYCLE_OWNER_REACH = 2  # words between a count of cycles and the product it counts ("blina, how many cycles")
+_OURS_TOO = frozenset({"chemo", "chemotherapy"})  # other products' words that also name our treatment
+_SUBJECT_REACH = 5  # words before a clause-ending decision word that may name what it is about
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
@@ -809,6 +814,9 @@ class Reader:
         patient_refs = [r for r in refs if r.start not in relatives]
         # the turn asked now (earlier turns are read without criteria) may ask without a question mark
         asks_every = not labels and self._asks_every(doc, patient_refs, bounds, unmarked=with_criteria)
+        # ... and a question naming only patients it lists by label asks about each ("beds 2 and 3 - what
+        # now?" after a handover of three)
+        asks_every = asks_every or (len(labels) > 1 and set(labels) == set(keys))
         read_for = partial(self._other_patients_in_text, doc, mentions, refs, owners)
         patients = tuple(
             (name, tuple(read_for(owner, bounds, asks_every)))
@@ -840,6 +848,12 @@ class Reader:
         }
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
         objects = partial(self._object_of, doc, frozenset(own), named_others)
+        # "we're already holding the ino", "the boss already decided to hold it": a decision told, not asked
+        # (one to give it again is still shown its rule: "team already decided to rechallenge")
+        resuming = self._resume_intents.find(doc)
+        intent = [
+            i for i in intent if not _already_decided(doc.surface, i) or any(i.overlaps(r) for r in resuming)
+        ]
         kept = (
             []
             if not_ours
@@ -853,6 +867,15 @@ class Reader:
         last = informational[-1].end if informational else size
         if any(doc.words(a).split()[0] in _POLAR and sentences.between(last, a.start) for a in asks):
             informational = []
+        # ... or an earlier one does ("can we still start her 4th cycle? also what's the VOD incidence?"),
+        # whose findings are told before: what the later question names as its topic is no finding (a value
+        # it gives is: "... also what's the VOD risk with her bili at 3?")
+        first = informational[0].start if informational else 0
+        if any(doc.words(a).split()[0] in _POLAR and sentences.between(a.end, first) for a in asks):
+            informational = []
+            opens = max((e.end for e in sentence_ends if e.end <= first), default=0)
+            mentions = [m for m in mentions if m.span.start < opens or m.reason]
+        mentions = _cycles_of_others(doc, mentions, named, products, sentences)
         corrections = self._correction.find(doc)
         loose = self._loose_at(doc, mentions)
         return Reading(
@@ -1150,7 +1173,10 @@ class Reader:
         # a list of questions is not one of patients ("Two questions: 1) give D8 with ALT 60? 2) ...")
         asks = any("?" in doc.surface[a:b] for (_, a), (b, _) in itertools.pairwise(markers))
         items = [] if asks else [Span(end - 2, end - 1) for _, end in markers]
-        return sorted([*self._patient_ref.find(doc), *items], key=lambda span: span.start)
+        refs = self._patient_ref.find(doc)
+        asking = frozenset(s.start for s in [*self._asks.find(doc), *self._intent.find(doc)])
+        joined = _joined_labels(doc.surface, refs, asking)
+        return sorted([*refs, *joined, *items], key=lambda span: span.start)
 
     def _asks_every(
         self, doc: Doc, refs: list[Span], bounds: tuple[Boundaries, Boundaries], unmarked: bool = False
@@ -1525,8 +1551,8 @@ class Reader:
             ours = {s.start for s in self._own_product.find(doc)}
             others = {s.start for s in self._other_product.find(doc)}
             for j in range(i + 1, min(len(surface), i + 1 + _ATTACHMENT_REACH)):
-                if surface[j] in _PUNCTUATION:
-                    break
+                if surface[j] in _PUNCTUATION or (j == i + 1 and surface[j] in _POINTING):
+                    break  # "anaphylaxis with it yday": "it" is all that is attached, whatever follows
                 if j in ours:
                     return "ours"
                 if j in others or self._rare(surface[j]):
@@ -1648,6 +1674,18 @@ class Reader:
         if aux is not None and aux + 1 < len(before):
             subject = Span(intent.start - len(before) + aux + 1, intent.start)
             if not any(s.overlaps(subject) for s in ours) and objects(subject.start) == _OTHER:
+                return True
+        # ... or, when nothing follows it, what its clause opens with: "Hyper-CVAD cycle 3 due, plt 90"
+        if intent.end == len(doc.surface) or not doc.surface[intent.end][:1].isalnum():
+            start = intent.start
+            while (
+                start > max(0, intent.start - _SUBJECT_REACH)
+                and doc.surface[start - 1][:1].isalnum()
+                and doc.surface[start - 1] not in _PRESENT_AUXILIARIES | _POLAR  # "... can I push on?"
+            ):
+                start -= 1
+            subject = Span(start, intent.start)
+            if not any(s.overlaps(subject) for s in ours) and any(s.overlaps(subject) for s in others):
                 return True
         # "hold the dasatinib?": a word the rules do not know, ending in a drug-name stem, is a product
         words = doc.surface[window.start : window.end]
@@ -2398,7 +2436,17 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
     if len(set(keys)) < 2:
         return []
     sentence, mark = _last_question(doc) or _last_sentence(doc)
-    start = max(refs[-1].end, sentence)
+    # ... from a label the question opens a list of numbers with ("beds 1 and 3", "bed 2 and 3 - what now?")
+    size = len(doc.surface)
+    heads = [
+        r.end - 1
+        for r in refs
+        if r.start >= sentence
+        and r.end + 1 < size
+        and doc.surface[r.end] in _LABEL_JOINS
+        and doc.surface[r.end + 1].isdigit()
+    ]
+    start = heads[0] if heads else max(refs[-1].end, sentence)
     items = {doc.surface[end - 2] for _, end in list_markers(doc.surface)}
     named, chained = [], False
     for i, (word, label) in enumerate(itertools.pairwise(doc.surface[start - 1 : mark]), start=start):
@@ -2413,6 +2461,58 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
         elif label not in _LABEL_JOINS:
             chained = False
     return list(dict.fromkeys(named))
+
+
+def _joined_labels(surface: Sequence[str], refs: Sequence[Span], asking: frozenset[int]) -> list[Span]:
+    """The numbers joined to a patient's label, each another patient ("bed 2 and 3 - what do we do?",
+    "beds 4, 5 & 6"): followed by no word, or by the words that ask (at ``asking``), unless the label is
+    plural ("bed 2 and 3 days ago" counts days)."""
+    out = []
+    for ref in refs:
+        plural = surface[ref.start].endswith("s") and surface[ref.start][:-1] in _PLACES | _PERSONS
+        i = ref.end
+        while i + 1 < len(surface) and surface[i] in _LABEL_JOINS and surface[i + 1].isdigit():
+            following = surface[i + 2] if i + 2 < len(surface) else ""
+            if surface[i - 1].isdigit() and (plural or not following[:1].isalpha() or i + 2 in asking):
+                out.append(Span(i + 1, i + 2))
+            i += 2
+    return out
+
+
+def _cycles_of_others(
+    doc: Doc, mentions: Sequence[Mention], ours: Sequence[Span], others: Sequence[Span], sentences: Boundaries
+) -> list[Mention]:
+    """Cycles counted right beside another product's name, in a sentence that does not name ours, are that
+    product's ("and for blina, how many cycles?", "Hyper-CVAD cycle 3 due", "3 cycles of blina"); not
+    beside "chemo", which is ours too ("C3D1 pre-chemo bloods")."""
+
+    def near(spans: Sequence[Span], m: Mention, reach: int) -> bool:
+        return any(
+            not sentences.between(*_order(s, m.span))
+            and max(s.start - m.span.end, m.span.start - s.end) <= reach
+            for s in spans
+        )
+
+    named = [s for s in others if doc.words(s) not in _OURS_TOO]
+    return [
+        replace(m, status="other")
+        if m.condition == CYCLE_CONDITION
+        and m.status == "present"
+        and near(named, m, _CYCLE_OWNER_REACH)
+        and not near(ours, m, len(doc.surface))
+        else m
+        for m in mentions
+    ]
+
+
+def _already_decided(surface: Sequence[str], span: Span) -> bool:
+    """A decision phrase told as done: "already" just before it ("we're already holding the ino", "the boss
+    already decided to hold it"), not asked ("can we already restart?")."""
+    window = surface[max(0, span.start - _ALREADY_REACH) : span.start]
+    if "already" not in window:
+        return False
+    at = span.start - len(window) + window.index("already")
+    return _POLAR.isdisjoint(surface[max(0, at - _ALREADY_REACH) : at])
 
 
 def _own_of_each(readings: Sequence[Sequence[Mention]]) -> list[Mention]:
