@@ -29,6 +29,7 @@ from .text import (
     AUXILIARIES,
     Speller,
     english_words,
+    g_dropped,
     inflections,
     is_english_word,
     is_everyday_compound,
@@ -229,6 +230,8 @@ class QueryExpander:
         """The known word a misspelt word most likely meant ("cheked" -> "checked"), or the word itself."""
         if stem(word) in self._corpus_stems or is_everyday_word(word):
             return word  # "last" is not a typo of "least"
+        if (full := g_dropped(word)) != word:
+            return full  # "befor startin besponsa"
         corrected = self._speller.correct(word)
         if corrected == word:
             corrected = self._names.correct(word)

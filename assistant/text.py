@@ -43,6 +43,7 @@ BASIC_ZIPF = 4.0  # a word used at least 10 times per million words ("first", "d
 # A word used at least 100 times per million words ("note", "plan", "sorry"); first names ("Tom") are rarer
 COMMON_ZIPF = 5.0
 VERB_FORM_ZIPF = 1.5  # an inflected form seen this often (about 3 per 100 million words) exists
+_G_DROPPED_MIN = 4  # "doin" and shorter are left alone ("bin" is no "bing")
 _ENGLISH_LIST = 30000  # the most frequent English words: about those with a Zipf frequency of 3 and more
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Translator",
     "english_words",
     "fold_spelling",
+    "g_dropped",
     "inflections",
     "is_basic_word",
     "is_common_word",
@@ -432,6 +434,16 @@ def _comparative_bases(word: str) -> list[str]:
     return []
 
 
+def g_dropped(word: str) -> str:
+    """A word typed without the "g" of its "-ing" ("startin", "givin") as the everyday word it stands for,
+    or the word itself."""
+    if word.endswith("in") and len(word) > _G_DROPPED_MIN and not is_everyday_word(word):
+        full = word + "g"
+        if is_everyday_word(full):
+            return full
+    return word
+
+
 @lru_cache(maxsize=4096)
 def is_verb_form(word: str) -> bool:
     """True when English has "-ed" or "-ing" forms of the word's stem ("predisposes" -> "predisposed"):
@@ -439,7 +451,9 @@ def is_verb_form(word: str) -> bool:
     base = stem(word)
     # ... and of the word itself, where the stem cuts more than an inflection does ("enumerate" -> "enumer")
     own = (word + "d", word[:-1] + "ing") if word.endswith("e") else (word + "ed", word + "ing")
-    forms = (base + "ed", base + "ing", *own)
+    # ... with its last consonant doubled ("recurs" -> "recurred", "recurring")
+    doubled = (base + base[-1] + "ed", base + base[-1] + "ing") if base and base[-1] not in _VOWELS else ()
+    forms = (base + "ed", base + "ing", *own, *doubled)
     return any(zipf_frequency(form, "en") >= VERB_FORM_ZIPF for form in forms)
 
 
