@@ -883,7 +883,7 @@ class Reader:
             patients=patients,
             asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
-            resumes=bool(self._resume_intents.find(doc)),
+            resumes=bool(resuming),
             held=self._held_for(doc, sentences, mentions, subject_spans, others, products, several=several),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
@@ -1174,8 +1174,15 @@ class Reader:
         asks = any("?" in doc.surface[a:b] for (_, a), (b, _) in itertools.pairwise(markers))
         items = [] if asks else [Span(end - 2, end - 1) for _, end in markers]
         refs = self._patient_ref.find(doc)
-        asking = frozenset(s.start for s in [*self._asks.find(doc), *self._intent.find(doc)])
-        joined = _joined_labels(doc.surface, refs, asking)
+        surface = doc.surface
+        joins = any(r.end + 1 < len(surface) and surface[r.end] in _LABEL_JOINS for r in refs)
+        # (where the asking words are is looked up only for a label followed by a join: few texts)
+        asking = (
+            frozenset(s.start for s in [*self._asks.find(doc), *self._intent.find(doc)])
+            if joins
+            else frozenset()
+        )
+        joined = _joined_labels(surface, refs, asking) if joins else []
         return sorted([*refs, *joined, *items], key=lambda span: span.start)
 
     def _asks_every(
