@@ -161,7 +161,10 @@ _PUNCT_SAID = {"comma": ",", "question mark": "?", "full stop": ".", "exclamatio
 _SPOKEN_PUNCT = re.compile(r"\b(?:" + "|".join(_PUNCT_SAID) + r")\b")
 # Thousands grouped the Indian way ("plt 1,80,000/cumm" is 180,000; lakhs are grouped in twos): one number
 _INDIAN_GROUPS = re.compile(r"(?<![\d,.])\d{1,2}(?:,\d{2})+,\d{3}(?![\d,])")
-# A count in lakhs ("plt 1.9 lakh" is 190,000; a lakh is 100,000), as Indian labs and clinicians say it
+# A count in lakhs ("plt 1.9 lakh" is 190,000), as Indian labs and clinicians say it: a lakh is a hundred
+# thousand, written or said ("one lakh sixty thousand")
+_LAKH = 100_000
+_LAKH_WORDS = ("lakh", "lakhs")
 _LAKHS = re.compile(r"(?<![\d,.])(\d{1,3}(?:\.\d{1,2})?) ?(?:lakhs?|lacs?)\b")
 # "ANC 1,9", "bili 0,5": a decimal comma, as much of Europe types it (not "30,000", nor a list "1,8,15")
 _DECIMAL_COMMA = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?!\d|,\d)")
@@ -211,7 +214,7 @@ def normalise(text: str) -> str:
     text = _SPOKEN_PUNCT.sub(lambda m: _PUNCT_SAID[m.group(0)], text)
     text = _OTHER.sub(" ", text)
     text = _INDIAN_GROUPS.sub(lambda m: m.group(0).replace(",", ""), text)
-    text = _LAKHS.sub(lambda m: f"{round(float(m.group(1)) * 100_000)}", text)
+    text = _LAKHS.sub(lambda m: f"{round(float(m.group(1)) * _LAKH)}", text)
     text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text = _LEADING_POINT.sub("0.", text)
     text = _DOT_THOUSANDS.sub(r"\1\2", text)
@@ -489,11 +492,9 @@ _DAY_WORD = re.compile(rf"\bday ({_NUMBER_ALT})\b(?! (?:hundred|thousand|point)\
 _GRADE_WORD = re.compile(r"\b(grade|gr) (zero|one|two|three|four|five)\b")
 _SPOKEN = re.compile(
     r"(?:(?:"
-    + "|".join([*_UNITS, *_TENS, "hundred", "thousand", "lakh", "lakhs", "point", "and"])
+    + "|".join([*_UNITS, *_TENS, "hundred", "thousand", *_LAKH_WORDS, "point", "and"])
     + r")(?: |$))+"
 )
-# A hundred thousand as South Asia counts it: platelets "one lakh sixty thousand" are 160,000 per microlitre
-_LAKH = 100_000
 
 
 def spoken_number(text: str) -> tuple[float, int] | None:
@@ -525,7 +526,7 @@ def spoken_number(text: str) -> tuple[float, int] | None:
             current = (current or 1) * 100
         elif word == "thousand":
             total, current = total + (current or 1) * 1000, 0.0
-        elif word in ("lakh", "lakhs"):
+        elif word in _LAKH_WORDS:
             total, current = total + (current or 1) * _LAKH, 0.0
     value = total + current + (float(f"0.{decimals}") if decimals else 0.0)
     return value, len(" ".join(words))

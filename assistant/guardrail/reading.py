@@ -107,7 +107,6 @@ _COUNTING = frozenset({"all", "these", "those", "the", "every", "each", "any"}) 
 _NOT_LABELLING = _NUMBERED | _COUNTING  # words before a number that make it no patient's label
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
-_ALREADY_REACH = 3  # words between "already" and the decision it tells as done ("already decided to hold")
 _CYCLE_OWNER_REACH = 2  # words between a count of cycles and the product it counts ("blina, how many cycles")
 _OURS_TOO = frozenset({"chemo", "chemotherapy"})  # other products' words that also name our treatment
 _SUBJECT_REACH = 5  # words before a clause-ending decision word that may name what it is about
@@ -848,12 +847,6 @@ class Reader:
         }
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
         objects = partial(self._object_of, doc, frozenset(own), named_others)
-        # "we're already holding the ino", "the boss already decided to hold it": a decision told, not asked
-        # (one to give it again is still shown its rule: "team already decided to rechallenge")
-        resuming = self._resume_intents.find(doc)
-        intent = [
-            i for i in intent if not _already_decided(doc.surface, i) or any(i.overlaps(r) for r in resuming)
-        ]
         kept = (
             []
             if not_ours
@@ -883,7 +876,7 @@ class Reader:
             patients=patients,
             asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
-            resumes=bool(resuming),
+            resumes=bool(self._resume_intents.find(doc)),
             held=self._held_for(doc, sentences, mentions, subject_spans, others, products, several=several),
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
@@ -1175,8 +1168,8 @@ class Reader:
         items = [] if asks else [Span(end - 2, end - 1) for _, end in markers]
         refs = self._patient_ref.find(doc)
         surface = doc.surface
-        joins = any(r.end + 1 < len(surface) and surface[r.end] in _LABEL_JOINS for r in refs)
-        # (where the asking words are is looked up only for a label followed by a join: few texts)
+        joins = any(_joins_number(surface, r.end) for r in refs)
+        # (where the asking words are is looked up only for a label followed by a joined number: few texts)
         asking = (
             frozenset(s.start for s in [*self._asks.find(doc), *self._intent.find(doc)])
             if joins
@@ -2444,15 +2437,7 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
         return []
     sentence, mark = _last_question(doc) or _last_sentence(doc)
     # ... from a label the question opens a list of numbers with ("beds 1 and 3", "bed 2 and 3 - what now?")
-    size = len(doc.surface)
-    heads = [
-        r.end - 1
-        for r in refs
-        if r.start >= sentence
-        and r.end + 1 < size
-        and doc.surface[r.end] in _LABEL_JOINS
-        and doc.surface[r.end + 1].isdigit()
-    ]
+    heads = [r.end - 1 for r in refs if r.start >= sentence and _joins_number(doc.surface, r.end)]
     start = heads[0] if heads else max(refs[-1].end, sentence)
     items = {doc.surface[end - 2] for _, end in list_markers(doc.surface)}
     named, chained = [], False
@@ -2470,6 +2455,11 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
     return list(dict.fromkeys(named))
 
 
+def _joins_number(surface: Sequence[str], at: int) -> bool:
+    """A join and a number start at ``at``: "and 3" of "bed 2 and 3", ", 5" of "beds 4, 5"."""
+    return at + 1 < len(surface) and surface[at] in _LABEL_JOINS and surface[at + 1].isdigit()
+
+
 def _joined_labels(surface: Sequence[str], refs: Sequence[Span], asking: frozenset[int]) -> list[Span]:
     """The numbers joined to a patient's label, each another patient ("bed 2 and 3 - what do we do?",
     "beds 4, 5 & 6"): followed by no word, or by the words that ask (at ``asking``), unless the label is
@@ -2478,7 +2468,7 @@ def _joined_labels(surface: Sequence[str], refs: Sequence[Span], asking: frozens
     for ref in refs:
         plural = surface[ref.start].endswith("s") and surface[ref.start][:-1] in _PLACES | _PERSONS
         i = ref.end
-        while i + 1 < len(surface) and surface[i] in _LABEL_JOINS and surface[i + 1].isdigit():
+        while _joins_number(surface, i):
             following = surface[i + 2] if i + 2 < len(surface) else ""
             if surface[i - 1].isdigit() and (plural or not following[:1].isalpha() or i + 2 in asking):
                 out.append(Span(i + 1, i + 2))
@@ -2510,16 +2500,6 @@ def _cycles_of_others(
         else m
         for m in mentions
     ]
-
-
-def _already_decided(surface: Sequence[str], span: Span) -> bool:
-    """A decision phrase told as done: "already" just before it ("we're already holding the ino", "the boss
-    already decided to hold it"), not asked ("can we already restart?")."""
-    window = surface[max(0, span.start - _ALREADY_REACH) : span.start]
-    if "already" not in window:
-        return False
-    at = span.start - len(window) + window.index("already")
-    return _POLAR.isdisjoint(surface[max(0, at - _ALREADY_REACH) : at])
 
 
 def _own_of_each(readings: Sequence[Sequence[Mention]]) -> list[Mention]:
