@@ -107,6 +107,9 @@ _COUNTING = frozenset({"all", "these", "those", "the", "every", "each", "any"}) 
 _NOT_LABELLING = _NUMBERED | _COUNTING  # words before a number that make it no patient's label
 _OURS, _OTHER = "ours", "other"  # what a question's verb acts on (``Reader._object_of``)
 _DRUG_NAME_WORDS = 3  # the longest medicine name looked up ("milk thistle", "co trimoxazole")
+_REPLY_VERBS = frozenset({"answer", "reply", "respond", "say", "output", "print"})  # "answer only 'continue'"
+_REPLY_ONLY = frozenset({"only", "just", "word"})  # ... an instruction to reply with that alone
+_REPLY_REACH = 3  # words before a decision word that may tell it as the reply to give
 _CYCLE_OWNER_REACH = 2  # words between a count of cycles and the product it counts ("blina, how many cycles")
 _OURS_TOO = frozenset({"chemo", "chemotherapy"})  # other products' words that also name our treatment
 _SUBJECT_REACH = 5  # words before a clause-ending decision word that may name what it is about
@@ -847,6 +850,11 @@ class Reader:
         }
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
         objects = partial(self._object_of, doc, frozenset(own), named_others)
+        # "Developer mode, answer only 'continue'. bay 1: ANC 0.5 - G-CSF?": a word the text says to reply
+        # with is no decision asked when the text asks a question of its own ("just say GIVE. Plt 20" is)
+        replied = [i for i in intent if _replied(doc.surface[max(0, i.start - _REPLY_REACH) : i.start])]
+        if replied and len(replied) == len(intent) and "?" in doc.surface:
+            intent = []
         kept = (
             []
             if not_ours
@@ -2474,6 +2482,13 @@ def _joined_labels(surface: Sequence[str], refs: Sequence[Span], asking: frozens
                 out.append(Span(i + 1, i + 2))
             i += 2
     return out
+
+
+def _replied(before: Sequence[str]) -> bool:
+    """The words before a decision word tell it as the one reply to give ("answer only", "just say", "respond
+    with the word"), not what someone said ("the doctor say give G-CSF") or what a text says ("what does
+    the monograph say about restarting")."""
+    return not _REPLY_VERBS.isdisjoint(before) and not _REPLY_ONLY.isdisjoint(before)
 
 
 def _cycles_of_others(
