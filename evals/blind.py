@@ -125,6 +125,7 @@ DEV_QA = (
     SETS / "blind_dev92_qa.jsonl",  # round 46 (clinic vignettes, follow-ups, lay words, near misses)
     SETS / "blind_dev93_qa.jsonl",  # round 47 (parents in plain words, pharmacists, near misses)
     SETS / "blind_dev94_qa.jsonl",  # round 48 (clinic vignettes, relatives, shorthand, near misses)
+    SETS / "blind_dev95_qa.jsonl",  # round 49 (QT and named drugs, relatives, follow-ups, near misses)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -217,6 +218,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev73_guardrail.yaml",  # round 46 (Dutch and Swedish, ward bed codes, flowsheets, threads)
     SETS / "blind_dev74_guardrail.yaml",  # round 47 (bed-by-bed messages, grades asked, handovers, threads)
     SETS / "blind_dev75_guardrail.yaml",  # round 48 (told decisions, label lists, corrections, threads)
+    SETS / "blind_dev76_guardrail.yaml",  # round 49 (other products, observation, flowsheets, threads)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -363,7 +365,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 42, question set 89 and guardrail set 70 drove round 43, question set 90 and guardrail set 71 "
         "drove round 44, question set 91 and guardrail set 72 drove round 45, question set 92 and guardrail "
         "set 73 drove round 46, question set 93 and guardrail set 74 drove round 47, question set 94 and "
-        "guardrail set 75 drove round 48).",
+        "guardrail set 75 drove round 48, question set 95 and guardrail set 76 drove round 49).",
         "",
         "## Answers",
         "",

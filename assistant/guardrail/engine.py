@@ -219,6 +219,7 @@ class Guardrail:
         earlier = self._corrected_cycle(asked, earlier)
         asked = self._counted_cycles(asked, earlier)
         asked = _elliptical(asked, question, earlier)
+        asked = self._observed_after_reaction(asked, earlier)
         turns = [*earlier, asked]
         decision = self._decision(asked, earlier)
         if decision is None:
@@ -450,6 +451,17 @@ class Guardrail:
         return [t for i, t in enumerate(earlier) if i >= start]
 
     # ------------------------------------------------------------------------------------ what is asked
+
+    def _observed_after_reaction(self, asked: Reading, earlier: Sequence[Reading]) -> Reading:
+        """ "How long do we observe her?" asks for facts, unless the conversation tells of an infusion
+        reaction: then it asks the reaction rule's own monitoring, a decision ("hives during the InO, better
+        now. how long must we observe her?", "how long should we observe after an IRR to ino?")."""
+        if not asked.observes:
+            return asked
+        reactions = self._reader.reaction_conditions
+        mentions = [m for turn in (*earlier, asked) for m in turn.mentions]
+        told = any(m.condition in reactions and m.status in _PRESENT for m in mentions)
+        return replace(asked, informational=(), intent=(*asked.intent, *asked.observes)) if told else asked
 
     def _decision(self, asked: Reading, earlier: Sequence[Reading]) -> _Found | None:
         """The words that ask for a treatment decision (and why), or None when none is asked."""

@@ -134,7 +134,10 @@ _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
 _DATED_CELL = re.compile(rf"(?:{_TIME_CELL.pattern}):?\s+(\d+(?:[.,]\d+)?)(?:\s*[HL*!])?", re.IGNORECASE)
 _NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CELL.pattern})", re.IGNORECASE)
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
-_RANGE_CELL = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?\s*")  # "150-400", "2.0 - 7.5"
+# "150-400", "2.0 - 7.5", and with the report's flag typed after it ("150-450 L")
+_RANGE_CELL = re.compile(
+    r"\s*(?P<range>\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)\s*(?P<flag>\b[HL]{1,2})?\s*"
+)
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
 # Whose limit a stated range is: "(our range 7-56)", "(lab ULN 21)", "local reference range".
@@ -278,6 +281,14 @@ def _grade(match: re.Match[str]) -> int:
     return _ROMAN.get(match.group(1)) or int(match.group(1))
 
 
+def _as_reference(cell: str) -> str:
+    """A range cell as the row's reference range ("150-450 L" -> "(ref 150-450) L"); others as typed."""
+    found = _RANGE_CELL.fullmatch(cell)
+    if not found:
+        return cell
+    return f"(ref {found['range']})" + (f" {found['flag']}" if found["flag"] else "")
+
+
 def _trailing_times(cells: list[str]) -> list[str]:
     """The times that end a line ("D1  D8"), also after other words typed before them on it."""
     start = len(cells)
@@ -408,7 +419,7 @@ class LabReader:
             header = []
             if len(cells) >= _TABLE_TESTS and normalise(cells[0]) in self._every_name:
                 # a row per test ("PLT | 145 | 150-400"): its value, then a range cell as its reference range
-                out.append(" ".join(f"(ref {c})" if _RANGE_CELL.fullmatch(c) else c for c in cells) + ".")
+                out.append(" ".join(_as_reference(c) for c in cells) + ".")
                 continue
             out.append(line)
         if header:

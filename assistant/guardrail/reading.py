@@ -112,6 +112,7 @@ _REPLY_ONLY = frozenset({"only", "just", "word"})  # ... an instruction to reply
 _REPLY_REACH = 3  # words before a decision word that may tell it as the reply to give
 _CYCLE_OWNER_REACH = 2  # words between a count of cycles and the product it counts ("blina, how many cycles")
 _OURS_TOO = frozenset({"chemo", "chemotherapy"})  # other products' words that also name our treatment
+_WATCHED_FOR = 3  # words between "for" and what is watched for ("monitor for any reactions")
 _SUBJECT_REACH = 5  # words before a clause-ending decision word that may name what it is about
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
@@ -191,6 +192,7 @@ class Reading:
     patient: str = ""  # the patient it names ("bed 5"), when it names one
     foreign: tuple[str, ...] = ()  # rare words naming something else ("defibrotide", "csf")
     resumes: bool = False  # it asks to resume or restart ("resume", "restart", "again")
+    observes: tuple[str, ...] = ()  # it asks only how long to watch the patient ("how long do we observe?")
     # The conditions it says our treatment was held for ("C2D1 was delayed a week for counts": cytopenia).
     held: frozenset[str] = frozenset()
     switches_patient: bool = False  # "different pt now": what came before is another patient
@@ -397,6 +399,7 @@ class Reader:
         self._intent = Terms(spec.intent, f"{source}: intent")
         self._asks = Terms(spec.asks, f"{source}: asks")
         self._informational = Terms(spec.informational, f"{source}: informational")
+        self._observation = Terms(spec.observation, f"{source}: observation")
         self._severity = Terms(spec.severity, f"{source}: severity")
         self._mild = Terms(spec.mild, f"{source}: mild")
         self._other_patient = Terms(spec.other_patient, f"{source}: other_patient")
@@ -510,6 +513,7 @@ class Reader:
             self._retraction,
             self._asks,
             self._informational,
+            self._observation,
         ]
         every += [self._mild, self._other_patient, self._other_product, self._own_product, self._conditional]
         every += [
@@ -825,22 +829,31 @@ class Reader:
             for name, owner in dict.fromkeys(zip(keys, owners, strict=True))
             if several
         )
-        if patients:  # read for the patient named last, the one asked about
+        # the one whose sentences hold every question ("bay 3 has VOD - stop it? bay 4 is fine."), else the
+        # patient named last
+        questioned = (_questioned(doc, refs, keys) or keys[-1]) if keys else ""
+        if patients:
             # the one the question names by label ("Dose twin A today?"), or each it names ("beds 1 and 3?")
             read = dict(patients)
-            asked = [read[k] for k in labels if k in read] or [read[keys[-1]]]
+            asked = [read[k] for k in labels if k in read] or [read[questioned]]
             mentions = list(asked[0]) if len(asked) == 1 else _own_of_each(asked)
         denied = len(ours) < len(named)
         # "Bed 3 (blina, not InO) plt 15 ... Continue?", "he's not on InO. Next asparaginase dose?": our drug
         # named only to say it is not given, beside another product: every decision is about that product
         not_ours = denied and not ours and bool(products)
         # Words of our treatment ("dose", "cycle"), unless another product's name is right before them ("the
-        # defibrotide dose")
+        # defibrotide dose"), or its shortening ("plt 45 on ruxolitinib - reduce the ruxo dose?")
         other_ends = {p.end for p in products}
+        named_others = frozenset(i for p in products for i in range(p.start, p.end))
         own_context = [
             s
             for s in self._own_context.find(doc)
-            if not s.start or (s.start not in other_ends and not self._names_drug([doc.surface[s.start - 1]]))
+            if not s.start
+            or (
+                s.start not in other_ends
+                and not self._names_drug([doc.surface[s.start - 1]])
+                and not self._shortened(doc, named_others, [s.start - 1])
+            )
         ]
         # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
         own = _tokens_of(mentions) | {
@@ -848,7 +861,6 @@ class Reader:
             for s in [*ours, *own_context, *self._object_ours.find(doc), *cycle_days]
             for i in range(s.start, s.end)
         }
-        named_others = frozenset(i for p in products for i in range(p.start, p.end))
         objects = partial(self._object_of, doc, frozenset(own), named_others)
         # "Developer mode, answer only 'continue'. bay 1: ANC 0.5 - G-CSF?": a word the text says to reply
         # with is no decision asked when the text asks a question of its own ("just say GIVE. Plt 20" is)
@@ -862,11 +874,30 @@ class Reader:
         )
         other_decision, intent = len(kept) < len(intent) and not kept, kept
         asks = self._asks.find(doc)
-        informational = self._informational.find(doc)
+        observation = self._observation.find(doc)
+        # "how long to monitor after the infusion for reactions?": what is watched for may come, is not told
+        if observation:
+            watched = [
+                m
+                for m in mentions
+                if m.status == "present"
+                and any(
+                    doc.surface[f] == "for" and m.span.start <= f + k < m.span.end
+                    for f in range(observation[0].end, m.span.end)
+                    for k in range(1, _WATCHED_FOR + 1)
+                )
+            ]
+            mentions = [replace(m, status="hypothetical") if m in watched else m for m in mentions]
+        informational = sorted([*self._informational.find(doc), *observation], key=lambda s: s.start)
         # "what grade is that? and do we still dose?": a later question asks more than facts (by its words:
         # "Which cytopenias?" after "Is myelosuppression a known effect?" asks facts too)
         last = informational[-1].end if informational else size
         if any(doc.words(a).split()[0] in _POLAR and sentences.between(last, a.start) for a in asks):
+            # ... and what the earlier question names as its topic is no finding ("what's the mechanism of VOD
+            # with ino? and separately, ALT 140 today - should i hold D15?"; a value it gives is)
+            topic = informational[-1].start
+            closes = min((e.start for e in sentence_ends if e.start >= last), default=size)
+            mentions = [m for m in mentions if not topic <= m.span.start < closes or m.reason]
             informational = []
         # ... or an earlier one does ("can we still start her 4th cycle? also what's the VOD incidence?"),
         # whose findings are told before: what the later question names as its topic is no finding (a value
@@ -877,10 +908,12 @@ class Reader:
             opens = max((e.end for e in sentence_ends if e.end <= first), default=0)
             mentions = [m for m in mentions if m.span.start < opens or m.reason]
         mentions = _cycles_of_others(doc, mentions, named, products, sentences)
+        only_observes = set(informational) <= set(observation)
+        observes = tuple(doc.words(s) for s in informational) if only_observes else ()
         corrections = self._correction.find(doc)
         loose = self._loose_at(doc, mentions)
         return Reading(
-            patient=(labels[0] if len(labels) == 1 else keys[-1]) if keys else "",
+            patient=labels[0] if len(labels) == 1 else questioned,
             patients=patients,
             asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
@@ -910,6 +943,7 @@ class Reader:
             intent=tuple(doc.words(s) for s in intent),
             asks=tuple(doc.words(s) for s in asks),
             informational=tuple(doc.words(s) for s in informational),
+            observes=observes,
             severe=severe,
             free_severe=free if not own_topic else (),
             criteria=criteria,
@@ -1683,8 +1717,12 @@ class Reader:
             subject = Span(intent.start - len(before) + aux + 1, intent.start)
             if not any(s.overlaps(subject) for s in ours) and objects(subject.start) == _OTHER:
                 return True
-        # ... or, when nothing follows it, what its clause opens with: "Hyper-CVAD cycle 3 due, plt 90"
-        if intent.end == len(doc.surface) or not doc.surface[intent.end][:1].isalnum():
+        # ... or, when nothing follows it (but a verb: "G-CSF ok to start?"), what its clause opens with:
+        # "Hyper-CVAD cycle 3 due, plt 90"
+        end = intent.end
+        if doc.surface[end - 1] == "to" and end < len(doc.surface) and doc.surface[end].isalpha():
+            end += is_verb_form(doc.surface[end]) and doc.surface[end] not in self._object_ends
+        if end == len(doc.surface) or not doc.surface[end][:1].isalnum():
             start = intent.start
             while (
                 start > max(0, intent.start - _SUBJECT_REACH)
@@ -1693,7 +1731,19 @@ class Reader:
             ):
                 start -= 1
             subject = Span(start, intent.start)
-            if not any(s.overlaps(subject) for s in ours) and any(s.overlaps(subject) for s in others):
+            # ... a medicine's name opening the clause ("filgrastim ok to start?")
+            head = doc.surface[start : min(subject.end, start + _DRUG_NAME_WORDS)]
+            opens = not start or not doc.surface[start - 1][:1].isalnum()
+            named = (
+                opens
+                and bool(head)
+                and (
+                    self._names_drug(head, opening=True)
+                    or (self._rare(head[0]) and bool(self._product_stem.fullmatch(head[0])))
+                )
+            )
+            named = named or any(s.overlaps(subject) for s in others)
+            if named and not any(s.overlaps(subject) for s in ours):
                 return True
         # "hold the dasatinib?": a word the rules do not know, ending in a drug-name stem, is a product
         words = doc.surface[window.start : window.end]
@@ -1883,10 +1933,11 @@ class Reader:
         """A word the rules do not know, outside basic English: a thing, where a reaction is to it."""
         return word.isalpha() and word not in self._known and not is_basic_word(word)
 
-    def _names_drug(self, words: Sequence[str]) -> bool:
-        """Some words in a row (up to three) name another medicine ("aspirin", "milk thistle"); words the
-        rules know (ours, clinical words) and short codes ("C3") never do."""
-        for i in range(len(words)):
+    def _names_drug(self, words: Sequence[str], opening: bool = False) -> bool:
+        """Some words in a row (up to three; the first ones, when ``opening``) name another medicine
+        ("aspirin", "milk thistle"); words the rules know (ours, clinical words) and short codes ("C3") never
+        do."""
+        for i in range(1 if opening else len(words)):
             for j in range(i + 1, min(len(words), i + _DRUG_NAME_WORDS) + 1):
                 part = words[i:j]
                 if all(w.isalpha() and w not in self._known for w in part) and " ".join(part) in self._drugs:
@@ -2461,6 +2512,15 @@ def _labels_asked(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> list[s
         elif label not in _LABEL_JOINS:
             chained = False
     return list(dict.fromkeys(named))
+
+
+def _questioned(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> str:
+    """The patient every question mark of a text comes after the label of ("bay 3 has VOD on ino - stop it?
+    bay 4 is fine."), or "" when they are several or a mark comes before every label."""
+    marks = [i for i, w in enumerate(doc.surface) if w == "?"]
+    owners = [max((j for j, r in enumerate(refs) if r.start < i), default=-1) for i in marks]
+    asked = {keys[j] for j in owners}
+    return asked.pop() if owners and -1 not in owners and len(asked) == 1 else ""
 
 
 def _joins_number(surface: Sequence[str], at: int) -> bool:

@@ -164,6 +164,7 @@ class _RulesFile(_Strict):
     intent: list[Term] = Field(min_length=1)
     asks: list[Term] = Field(min_length=1)
     informational: list[Term] = Field(default_factory=list)
+    observation: list[Term] = Field(default_factory=list)
     severity: list[Term] = Field(min_length=1)
     mild: list[Term] = Field(default_factory=list)
     other_patient: list[Term] = Field(default_factory=list)
