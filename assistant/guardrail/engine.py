@@ -453,13 +453,14 @@ class Guardrail:
     # ------------------------------------------------------------------------------------ what is asked
 
     def _observed_after_reaction(self, asked: Reading, earlier: Sequence[Reading]) -> Reading:
-        """ "How long do we observe her?" asks for facts, unless the conversation tells of an infusion
-        reaction: then it asks the reaction rule's own monitoring, a decision ("hives during the InO, better
-        now. how long must we observe her?", "how long should we observe after an IRR to ino?")."""
+        """ "How long do we observe her?" asks for facts, unless it names an infusion reaction or an earlier
+        turn tells of one: then it asks the reaction rule's own monitoring, a decision ("hives during the InO,
+        better now. how long must we observe her?", "how long should we observe after an IRR to ino?"; not
+        after "What symptoms can infusion-related reactions cause?")."""
         if not asked.observes:
             return asked
         reactions = self._reader.reaction_conditions
-        mentions = [m for turn in (*earlier, asked) for m in turn.mentions]
+        mentions = [*asked.mentions, *(m for turn in earlier for m in turn.mentions if m.stated)]
         told = any(m.condition in reactions and m.status in _PRESENT for m in mentions)
         return replace(asked, informational=(), intent=(*asked.intent, *asked.observes)) if told else asked
 
