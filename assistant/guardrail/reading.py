@@ -1721,7 +1721,9 @@ class Reader:
         # "Hyper-CVAD cycle 3 due, plt 90"
         end = intent.end
         if doc.surface[end - 1] == "to" and end < len(doc.surface) and doc.surface[end].isalpha():
-            end += is_verb_form(doc.surface[end]) and doc.surface[end] not in self._object_ends
+            verb = doc.surface[end]
+            if is_verb_form(verb) and verb not in self._object_ends:
+                end += 1
         if end == len(doc.surface) or not doc.surface[end][:1].isalnum():
             start = intent.start
             while (
@@ -2518,9 +2520,11 @@ def _questioned(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> str:
     """The patient every question mark of a text comes after the label of ("bay 3 has VOD on ino - stop it?
     bay 4 is fine."), or "" when they are several or a mark comes before every label."""
     marks = [i for i, w in enumerate(doc.surface) if w == "?"]
-    owners = [max((j for j, r in enumerate(refs) if r.start < i), default=-1) for i in marks]
-    asked = {keys[j] for j in owners}
-    return asked.pop() if owners and -1 not in owners and len(asked) == 1 else ""
+    owners = [max((j for j, r in enumerate(refs) if r.start < i), default=None) for i in marks]
+    if not owners or None in owners:
+        return ""
+    asked = {keys[j] for j in owners if j is not None}
+    return asked.pop() if len(asked) == 1 else ""
 
 
 def _joins_number(surface: Sequence[str], at: int) -> bool:
