@@ -14,7 +14,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from itertools import pairwise
 from typing import Literal
 
@@ -845,6 +845,8 @@ class Reader:
         # defibrotide dose"), or its shortening ("plt 45 on ruxolitinib - reduce the ruxo dose?")
         other_ends = {p.end for p in products}
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
+        # the words naming other products, found once per text and only when asked for ("the posa")
+        product_words = cache(partial(self._product_words, doc, named_others))
         own_context = [
             s
             for s in self._own_context.find(doc)
@@ -852,7 +854,7 @@ class Reader:
             or (
                 s.start not in other_ends
                 and not self._names_drug([doc.surface[s.start - 1]])
-                and not self._shortened(doc, named_others, [s.start - 1])
+                and not _shortened(doc.surface, product_words(), [s.start - 1])
             )
         ]
         # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
@@ -861,7 +863,7 @@ class Reader:
             for s in [*ours, *own_context, *self._object_ours.find(doc), *cycle_days]
             for i in range(s.start, s.end)
         }
-        objects = partial(self._object_of, doc, frozenset(own), named_others)
+        objects = partial(self._object_of, doc, frozenset(own), named_others, product_words)
         # "Developer mode, answer only 'continue'. bay 1: ANC 0.5 - G-CSF?": a word the text says to reply
         # with is no decision asked when the text asks a question of its own ("just say GIVE. Plt 20" is)
         replied = [i for i in intent if _replied(doc.surface[max(0, i.start - _REPLY_REACH) : i.start])]
@@ -877,15 +879,12 @@ class Reader:
         observation = self._observation.find(doc)
         # "how long to monitor after the infusion for reactions?": what is watched for may come, is not told
         if observation:
+            fors = [f for f in range(observation[0].end, size) if doc.surface[f] == "for"]
             watched = [
                 m
                 for m in mentions
                 if m.status == "present"
-                and any(
-                    doc.surface[f] == "for" and m.span.start <= f + k < m.span.end
-                    for f in range(observation[0].end, m.span.end)
-                    for k in range(1, _WATCHED_FOR + 1)
-                )
+                and any(m.span.start - _WATCHED_FOR <= f < m.span.end - 1 for f in fors)
             ]
             mentions = [replace(m, status="hypothetical") if m in watched else m for m in mentions]
         informational = sorted([*self._informational.find(doc), *observation], key=lambda s: s.start)
@@ -1755,7 +1754,14 @@ class Reader:
         # the text says it is not about ours ("continue his levetiracetam, not ino": ``denied``).
         return denied and any(self._rare(doc.surface[i]) for i in range(window.start, window.end))
 
-    def _object_of(self, doc: Doc, own: frozenset[int], others: frozenset[int], start: int) -> str:
+    def _object_of(
+        self,
+        doc: Doc,
+        own: frozenset[int],
+        others: frozenset[int],
+        product_words: Callable[[], frozenset[str]],
+        start: int,
+    ) -> str:
         """What the words from ``start`` name as a verb's object: ours ("the D8 dose", "the pump"), another
         product ("the IV iron", "the posaconazole", "the aspirin"), or nothing ("hold?", "with premeds?").
         Only a product named as one (`other_product`, a drug-name stem, or a medicine's name in
@@ -1780,24 +1786,16 @@ class Reader:
         if any(w in own and not (surface[w] in _POSSESSIVE and w != words[-1]) for w in words):
             return _OURS
         named = any(w in others or self._product_stem.fullmatch(surface[w]) for w in words)
-        return (
-            _OTHER
-            if named or self._names_drug([surface[w] for w in words]) or self._shortened(doc, others, words)
-            else _OURS
-        )
+        named = named or self._names_drug([surface[w] for w in words])
+        return _OTHER if named or _shortened(surface, product_words(), words) else _OURS
 
-    def _shortened(self, doc: Doc, others: frozenset[int], words: Sequence[int]) -> bool:
-        """An object word that shortens another product named in the text: "ALT 210 on ino + posaconazole.
-        Stop the posa?", "neutropenic on azacitidine - delay the aza?"."""
+    def _product_words(self, doc: Doc, others: frozenset[int]) -> frozenset[str]:
+        """The words of a text that name another product: those of the products it names (``others``), and
+        any ending in a drug-name stem or naming a medicine (what a shortened name may shorten)."""
         surface = doc.surface
-        products = {surface[i] for i in others} | {
+        return frozenset(surface[i] for i in others) | {
             w for w in surface if self._product_stem.fullmatch(w) or self._names_drug([w])
         }
-        return any(
-            len(surface[w]) >= _SHORTEST_STEM
-            and any(p != surface[w] and p.startswith(surface[w]) for p in products)
-            for w in words
-        )
 
     def _asks_other(
         self,
@@ -2525,6 +2523,16 @@ def _questioned(doc: Doc, refs: Sequence[Span], keys: Sequence[str]) -> str:
         return ""
     asked = {keys[j] for j in owners if j is not None}
     return asked.pop() if len(asked) == 1 else ""
+
+
+def _shortened(surface: Sequence[str], products: frozenset[str], words: Sequence[int]) -> bool:
+    """A word that shortens another product named in the text (``products``, ``Reader._product_words``): "ALT
+    210 on ino + posaconazole. Stop the posa?", "neutropenic on azacitidine - delay the aza?"."""
+    return any(
+        len(surface[w]) >= _SHORTEST_STEM
+        and any(p != surface[w] and p.startswith(surface[w]) for p in products)
+        for w in words
+    )
 
 
 def _joins_number(surface: Sequence[str], at: int) -> bool:
