@@ -233,7 +233,7 @@ class Guardrail:
                 ask = _Found([word], [f"'{word}' read as {WHAT_TO_DO} if the condition occurs"])
                 if_hits = self._hits(conditional, self._severe(turns), decision=ask)
             if asked.criteria is not None:  # with "how many cycles max?" or "what if SOS occurs?" asked too
-                criteria = self._criteria_hits(*asked.criteria)
+                criteria = self._criteria_hits(asked)
                 fired = {h.rule_id for h in criteria}
                 return self._rank(criteria + [h for h in if_hits + no_intent if h.rule_id not in fired])
             if if_hits:  # ... with "how many cycles max?" asked too
@@ -245,7 +245,7 @@ class Guardrail:
         found = self._findings(turns, severe)
         # A question about the rules: those asked about, a permanent discontinuation in force, a cycle count
         if asked.criteria is not None:
-            criteria = self._criteria_hits(*asked.criteria)
+            criteria = self._criteria_hits(asked)
             fired = {h.rule_id for h in criteria}
             kept = [
                 h
@@ -538,25 +538,48 @@ class Guardrail:
                     )
                 ]
             else:
+                # an earlier question for facts ("how many cycles does the label recommend?") states no
+                # finding of the patient a later question tells of ("... a pt on C1D8 with normal labs")
+                ordered = [(i, m) for i, m in ordered if i == last or m.stated or not turns[i].informational]
+                if condition == CYCLE_CONDITION and turns[last].days_named and turns[last].cycles_given < 3:
+                    # ... nor does a question about cycles ("how many cycles does the label recommend?") of a
+                    # patient the later question places on a day of cycle 1 or 2 ("ok and for a pt on C1D8,
+                    # proceed?"; not "our patient after 2 cycles - stop there or go on?")
+                    ordered = [(i, m) for i, m in ordered if i == last or m.stated]
                 state: dict[str, tuple[int, Mention]] = {}
                 # Resuming: asked to restart, or asked what to do after saying treatment was held ("C2D1
                 # was delayed a week for counts; now plt 180. Start C2?").
-                # A hold told only in an earlier turn does not make a later "give?" a resumption question:
-                # writers disagree, and round 41's try at it took final set 20 under its gate.
+                # A hold told only in an earlier turn does not make a later "give?" a resumption question
+                # (round 41's try at it took final set 20 under its gate) ...
                 held_now = condition in turns[last].held
-                resuming = any(t.resumes for t in turns) or held_now
+                # ... unless the question gives that finding's value back normal: it asks when to resume
+                # ("ANC 0.7 on D15, ino held" then "ANC now 4.2. give the D15 dose late?"). Writers disagree:
+                # 17 situations of 15 development and final sets say so, 4 of 4 sets do not (round 50).
+                # (a correction is no recovery: "that plt 60 was from someone else's sheet; hers was 260")
+                recovered = (
+                    not turns[last].corrects
+                    and any(condition in t.held for t in turns[:last])
+                    and any(
+                        m.condition == condition and m.status == "negated" and m.analyte
+                        for m in turns[last].mentions
+                    )
+                )
+                resuming = any(t.resumes for t in turns) or held_now or recovered
                 # "Held for grade 3 bilirubin, now grade 0: restart?" asks to resume after a hold for that
                 # finding: the rule says when to resume, so the finding that ended stays its evidence.
                 ended: dict[str, tuple[int, Mention]] = {}
                 if condition in self._reactions:  # "That was 3 weeks ago and never recurred": over
                     over = {i for i, t in enumerate(turns) if t.resolves_earlier}
                     ordered = [(i, m) for i, m in ordered if not any(j > i for j in over)]
-                    # "chills during D1 ino, resolved" then "D8 tomorrow, give?": an earlier dose's reaction
+                    # "chills during D1 ino, resolved" then "D8 tomorrow, give?": an earlier dose's reaction;
+                    # so in one text ("mild rash with the D1 infusion, resolved by evening. D8 tomorrow?")
                     asked_days = set(turns[last].days_named)
                     ordered = [
                         (i, m)
                         for i, m in ordered
-                        if i == last or not m.resolved_on or not asked_days or m.resolved_on in asked_days
+                        if not m.resolved_on
+                        or not asked_days
+                        or (m.resolved_on in asked_days if i < last else asked_days == {m.resolved_on})
                     ]
                 found_before = False  # the conversation told the finding before ("ANC 0.4 last week")
                 for i, m in ordered:
@@ -589,7 +612,7 @@ class Guardrail:
                                 # "platelets recovered after the count hold: now 160. When do we restart?"
                                 ended[m.analyte] = (i, m)
                 kept = list(state.values())
-                if not kept and (turns[last].resumes or held_now) and not in_force:
+                if not kept and (turns[last].resumes or held_now or recovered) and not in_force:
                     kept = list(ended.values())
             words = [m.words + ("" if i == last else CONTEXT_MARK) for i, m in kept]
             reasons = [self._reason(m, i != last) for i, m in kept]
@@ -707,14 +730,18 @@ class Guardrail:
             hits.append(self._hit(rule, triggers, reasons))
         return hits
 
-    def _criteria_hits(
-        self, actions: frozenset[str], words: tuple[str, ...], conditions: frozenset[str]
-    ) -> list[RuleHit]:
+    def _criteria_hits(self, asked: Reading) -> list[RuleHit]:
+        """The rules a question about when they apply asks for; of a reaction the question calls mild, not
+        the severe one ("the rule for a mild infusion reaction - stop the bag or slow it?")."""
+        actions, words, conditions = asked.criteria
+        mild = asked.calls_mild and not asked.severe and not asked.free_severe
         reason = f"'{' '.join(words)}' read as {WHEN_RULES_APPLY}"
         return [
             self._hit(r, ["criteria question", *words], [reason])
             for r in self._rules
-            if r.action in actions and (not conditions or r.condition in conditions)
+            if r.action in actions
+            and (not conditions or r.condition in conditions)
+            and not (mild and r.severity == "required")
         ]
 
     def _rank(self, hits: list[RuleHit]) -> list[RuleHit]:

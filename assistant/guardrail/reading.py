@@ -68,6 +68,7 @@ _HELD_FOR_REACH = 4  # tokens after a hold word that may say what it was for ("h
 _BACK = frozenset({"it", "them", "that", "this", "those", "these"})  # words that point back to a finding
 _POINTING = frozenset({"it", "them"})  # a pronoun standing for a product named before
 _GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "got"})  # "she's done two"
+_RECEIVERS = frozenset({"she", "shes", "he", "hes", "they", "theyve", "pt", "patient"})  # "shes": "she's"
 # "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
 _NEEDING = frozenset({"need", "needing", "require", "requiring", "receive", "get", "be"})  # "enough to need"
@@ -646,8 +647,13 @@ class Reader:
             how = self._status(parts, negatable, negation, supposed, retraction, scope)
             if how == "present" and negatable and self._cued(parts, conditional, [], scope):
                 how = "conditional"
+            # (a finding told before a clause of reason about another person stays ours; one feared does
+            # not: "worried about VOD because a friend had it")
             if how in {"present", "hypothetical", "conditional"} and any(
-                not around_asides.between(*_order(o, p)) for o in others for p in parts
+                not around_asides.between(*_order(o, p))
+                and not (how == "present" and _reason_after(doc.surface, p, o))
+                for o in others
+                for p in parts
             ):
                 return "other"
             return how
@@ -850,12 +856,15 @@ class Reader:
         own_context = [
             s
             for s in self._own_context.find(doc)
-            if not s.start
-            or (
-                s.start not in other_ends
-                and not self._names_drug([doc.surface[s.start - 1]])
-                and not _shortened(doc.surface, product_words(), [s.start - 1])
+            if (
+                not s.start
+                or (
+                    s.start not in other_ends
+                    and not self._names_drug([doc.surface[s.start - 1]])
+                    and not _shortened(doc.surface, product_words(), [s.start - 1])
+                )
             )
+            and not self._of_other(doc, s.end, named_others)  # "the next dose of voriconazole"
         ]
         # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
         own = _tokens_of(mentions) | {
@@ -1118,11 +1127,23 @@ class Reader:
             else m
             for m in mentions
         ]
-        resolving = {sentence(r) for r in resolved}
-        resolved_days = {sentence(d): doc.words(d) for d in days if sentence(d) in resolving}
+
+        def resolved_on(m: Span) -> str:
+            """The day of the reaction, when what resolved is told after that day and before any other:
+            "mild chills with the d1 infusion (settled), now ALT 88 before d8" (d1); not "fever during D8
+            ino - she had the same on D1 which settled" (the D8 fever is now)."""
+            own = [d for d in days if sentence(d) == sentence(m)]
+            if not own:
+                return ""
+            day = min(own, key=lambda d: abs(d.start - m.start))
+            later = [d.start for d in own if d.start > day.start]
+            until = min(later, default=len(doc.surface))
+            settled = any(sentence(r) == sentence(m) and day.end <= r.start < until for r in resolved)
+            return doc.words(day) if settled else ""
+
         kept = [
-            replace(m, resolved_on=resolved_days[sentence(m.span)])
-            if m.condition in reaction and m.status == "present" and sentence(m.span) in resolved_days
+            replace(m, resolved_on=resolved_on(m.span))
+            if m.condition in reaction and m.status == "present"
             else m
             for m in kept
         ]
@@ -1789,6 +1810,18 @@ class Reader:
         named = named or self._names_drug([surface[w] for w in words])
         return _OTHER if named or _shortened(surface, product_words(), words) else _OURS
 
+    def _of_other(self, doc: Doc, end: int, others: frozenset[int]) -> bool:
+        """A word of our treatment followed by "of" and another product: "the next dose of voriconazole"."""
+        surface = doc.surface
+        if end + 1 >= len(surface) or surface[end] != "of":
+            return False
+        name = surface[end + 1 : end + 1 + _DRUG_NAME_WORDS]
+        return (
+            end + 1 in others
+            or bool(self._product_stem.fullmatch(name[0]))
+            or self._names_drug(name, opening=True)
+        )
+
     def _product_words(self, doc: Doc, others: frozenset[int]) -> frozenset[str]:
         """The words of a text that name another product: those of the products it names (``others``), and
         any ending in a drug-name stem or naming a medicine (what a shortened name may shorten)."""
@@ -2088,6 +2121,12 @@ class Reader:
             # "she's done two.": a count of what was given, its noun left out
             clock = after == ":" and beyond.isdigit()  # "infusion completed 14:00": a time
             done = before in _GIVEN_VERBS and (not after or after in _PUNCTUATION) and not clock
+            # "after the 2 she's had": the count of what the patient was given, its noun left out
+            done = done or (
+                before in {"the", "those"}
+                and after in _RECEIVERS
+                and not _GIVEN_VERBS.isdisjoint(tokens[i + 2 : i + 4])
+            )
             if after in self._cycle_words or before in self._cycle_words or before == "c" or done:
                 most = max(most, number)
                 # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list
@@ -2455,6 +2494,16 @@ def _each_asks(doc: Doc, refs: Sequence[Span]) -> bool:
         return False
     stretches = itertools.pairwise([*starts, len(doc.surface)])
     return all("?" in doc.surface[a:b] for a, b in stretches)
+
+
+# Words that open a clause giving a reason or a time: what follows them is not the subject of the clause
+# before ("a 3rd cycle of ino because the donor isn't ready": the cycle is our patient's, not the donor's).
+_SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
+
+
+def _reason_after(surface: Sequence[str], finding: Span, cue: Span) -> bool:
+    """A phrase naming another person stands after the finding, in a clause of reason or time of its own."""
+    return cue.start >= finding.end and not _SUBORDINATORS.isdisjoint(surface[finding.end : cue.start])
 
 
 def _patient_key(words: str) -> str:
