@@ -118,6 +118,13 @@ _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A label before it that names nothing ("Pharmacist: ...") is passed over (`_premise`).
 _PREMISE_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*:\s+")
 _PREMISE_MIN = 8  # characters
+# A statement the asker says the monograph makes ("The monograph says 'favorable efficacy' - what's the CR
+# rate?"): the asker has read it, and quoting it back answers nothing (13 development questions of this form
+# are labelled not answerable, 4 answerable).
+_ATTRIBUTED = re.compile(
+    r"^(?:the |this |that |your )?(?:monograph|label|leaflet|smpc|text|document|it|pi)"
+    r" (?:says?|said|mentions?|mentioned|states?|stated|reads?|tells?|recommends?|talks about|refers to)\b"
+)
 _QUESTION_WORDS = QUESTION_WORDS
 # Words that start a question inside a sentence, after "and" or a comma (not "is", "was": "plt 20 and is
 # bleeding" states; not requests: "pretend to be one and tell me the dose" commands).
@@ -620,6 +627,8 @@ def _premise(expander: QueryExpander, question: str) -> Expansion | None:
             return None
         tokens = normalise(lead).split()
         if not tokens or tokens[0] in _ASKING_START or (_ASKING_VERBS | _QUESTION_WORDS) & set(tokens):
+            return None
+        if _ATTRIBUTED.match(" ".join(tokens)):
             return None
         premise = expander.expand(" ".join(tokens))
         if not premise.concepts and not premise.unknown:

@@ -312,6 +312,13 @@ _CLAUSE_MARKS = frozenset({",", "-", CLAUSE_DASH, ":", ";"})
 _WE = frozenset({"we", "i"})  # who a question of what to do asks about: "do we", "should i"
 _SUPPOSING = frozenset({"if", "unless", "whether", "once", "until", "assuming", "provided"})
 _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is not VOD")
+# Words that deny a recovery phrase, inside it or just before it: "counts not recovered", "if counts don't
+# recover", "LFTs yet to normalise", "counts failed to recover"
+_UNRECOVERED = frozenset(
+    {"not", "no", "dont", "didnt", "doesnt", "havent", "hasnt", "hadnt", "wont", "never", "yet", "failed"}
+    | {"failing", "without", "isnt", "arent", "wasnt", "werent", "cant", "cannot"}
+)
+_UNRECOVERED_REACH = 2
 _DENIAL = frozenset({"not", "isnt", "wasnt"})  # "not SOS": the diagnosis is denied, not found absent
 _ARTICLES = frozenset({"a", "an", "the"})
 _RECEIVING = frozenset({"have", "get", "receive", "tolerate"})  # the patient's verbs for being treated
@@ -758,7 +765,11 @@ class Reader:
                         # inotuzumab") is not taken as near it.
                         how, whole, words = "other", parts[0], doc.words(parts[0])
                     analyte = self._analyte_of(doc, parts)
-                    mentions.append(Mention(cond.name, words, how, whole, analyte, resume=entry.resume))
+                    resume = entry.resume
+                    around = doc.surface[max(0, whole.start - _UNRECOVERED_REACH) : whole.end]
+                    if resume and not _UNRECOVERED.isdisjoint(around):
+                        resume = False  # "counts not recovered", "if counts don't recover": still low
+                    mentions.append(Mention(cond.name, words, how, whole, analyte, resume=resume))
             for group in cond.signs:
                 for span in group.words.find(doc):
                     if status((span,), True, cond_before, cond_after) == "present":
