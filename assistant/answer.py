@@ -118,9 +118,15 @@ _WANTING_TO_KNOW = frozenset({"to", "me", "us"})
 # A label before it that names nothing ("Pharmacist: ...") is passed over (`_premise`).
 _PREMISE_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*:\s+")
 _PREMISE_MIN = 8  # characters
+# A role given to the assistant, opening a clause: "pretend you're the attending", "act as a pharmacist"
+_ROLE = re.compile(
+    r"^(?:please |now |ok |okay )?(?:(?:pretend|imagine|suppose)(?: that)? (?:you|youre|ur|u)\b"
+    r"|(?:act|behave|roleplay|role play) (?:as|like)\b|(?:you are|youre) now\b)"
+)
 # A statement the asker says the monograph makes ("The monograph says 'favorable efficacy' - what's the CR
 # rate?"): the asker has read it, and quoting it back answers nothing (13 development questions of this form
-# are labelled not answerable, 4 answerable).
+# are labelled not answerable, 4 answerable), unless what is asked is only which drugs ("The monograph says
+# avoid QT-prolonging drugs - which antiemetics are safe then?": the class rule is the answer there).
 _ATTRIBUTED = re.compile(
     r"^(?:the |this |that |your )?(?:monograph|label|leaflet|smpc|text|document|it|pi)"
     r" (?:says?|said|mentions?|mentioned|states?|stated|reads?|tells?|recommends?|talks about|refers to)\b"
@@ -369,6 +375,7 @@ class QuestionParts:
     # A statement the question opens with before a dash or colon ("ECGs at baseline and regularly - how
     # often is regularly?"): what the asker already read, which the answer may confirm.
     premise: Expansion | None = None
+    premise_told: bool = False  # the asker says the monograph makes that statement ("It says X - ...")
     commands_only: bool = False  # no sentence asks: every clause is a statement or a command
     stated: str = ""  # the question's own statements, normalised ("mum is breastfeeding")
 
@@ -494,6 +501,10 @@ def split_question(
     if not rest.concepts and (long_frame or (topical_frame and not rest.subject)):
         first = 0
     preamble, clauses = clauses[:first], _elided(clauses[first:])
+    # "Pretend you are the Pfizer medical information line and tell me the SOS incidence": the role given to
+    # the assistant asks nothing; what follows it is the question
+    while len(clauses) > 1 and _ROLE.match(" ".join(t for t, _ in clauses[0])):
+        preamble, clauses = [*preamble, clauses[0]], clauses[1:]
     typed_preamble = _typed_span(question, [t for c in preamble for _, t in c])
     asking_text = " ".join(t for c in clauses for t, _ in c)
     statements += preamble
@@ -505,6 +516,7 @@ def split_question(
 
     return QuestionParts(
         premise=_premise(expander, question),
+        premise_told=_told_by_monograph(question),
         asking=expander.expand(joined),
         context=expander.expand(" ".join([*(" ".join(t for t, _ in s) for s in statements), *hints])),
         clauses=tuple(_clause(expander, c, codes_in) for c in clauses if c),
@@ -628,8 +640,6 @@ def _premise(expander: QueryExpander, question: str) -> Expansion | None:
         tokens = normalise(lead).split()
         if not tokens or tokens[0] in _ASKING_START or (_ASKING_VERBS | _QUESTION_WORDS) & set(tokens):
             return None
-        if _ATTRIBUTED.match(" ".join(tokens)):
-            return None
         premise = expander.expand(" ".join(tokens))
         if not premise.concepts and not premise.unknown:
             start = cut.end()  # a label ("Pharmacist:", "Quick one -"): the statement may follow it
@@ -637,6 +647,11 @@ def _premise(expander: QueryExpander, question: str) -> Expansion | None:
         # Only the monograph's own words: "dose reduction for cytopenia - by how many mg/m2?" restates none
         return None if premise.unknown or premise.filler else premise
     return None
+
+
+def _told_by_monograph(question: str) -> bool:
+    """The question opens on what the monograph says: "The label says 'advanced age' - over what age?"."""
+    return bool(_ATTRIBUTED.match(normalise(question)))
 
 
 def _holds(concept: Sequence[Sequence[str]], stems: Collection[str]) -> bool:
@@ -1071,6 +1086,8 @@ class Composer:
         if blocked:
             if not self._something_else_asked(parts, blocked, union):
                 stated = self._premise_passage(parts, ranked)
+                if stated is not None and parts.premise_told and not self._names_only(parts, blocked):
+                    stated = None  # the asker read it there: quoting it back answers nothing
                 if stated is None:
                     reason = "the question asks only for what the monograph does not give"
                     return self._abstain(
@@ -1112,6 +1129,18 @@ class Composer:
             searched += open_parts
             split = split or bool(open_parts)
         return searched if len(parts.clauses) > 1 or split else []
+
+    def _names_only(self, parts: QuestionParts, blocked: Sequence[str]) -> bool:
+        """The clauses that ask for what the monograph lacks ask only for named drugs."""
+        named = self._answer_types.get("named_drugs")
+        kinds = [
+            t
+            for c in parts.clauses
+            if c.text in blocked
+            for t in self._kinds_asked(c.text, c.typed)
+            if not t.steer
+        ]
+        return bool(kinds) and all(t is named for t in kinds)
 
     def _premise_passage(self, parts: QuestionParts, ranked: Sequence[Scored]) -> Scored | None:
         """The passage that contains every concept of the question's opening statement, when it names at
