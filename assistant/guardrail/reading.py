@@ -312,10 +312,13 @@ _CLAUSE_MARKS = frozenset({",", "-", CLAUSE_DASH, ":", ";"})
 _WE = frozenset({"we", "i"})  # who a question of what to do asks about: "do we", "should i"
 _SUPPOSING = frozenset({"if", "unless", "whether", "once", "until", "assuming", "provided"})
 _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is not VOD")
+# Words that open a clause giving a reason or a time: what follows them is not the subject of the clause
+# before ("a 3rd cycle of ino because the donor isn't ready": the cycle is our patient's, not the donor's).
+_SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
 # Words that deny a recovery phrase, inside it or just before it: "counts not recovered", "if counts don't
 # recover", "LFTs yet to normalise", "counts failed to recover"
 _UNRECOVERED = frozenset(
-    {"not", "no", "dont", "didnt", "doesnt", "havent", "hasnt", "hadnt", "wont", "never", "yet", "failed"}
+    {"not", "dont", "didnt", "doesnt", "havent", "hasnt", "hadnt", "wont", "never", "yet", "failed"}
     | {"failing", "without", "isnt", "arent", "wasnt", "werent", "cant", "cannot"}
 )
 _UNRECOVERED_REACH = 2
@@ -2505,11 +2508,6 @@ def _each_asks(doc: Doc, refs: Sequence[Span]) -> bool:
         return False
     stretches = itertools.pairwise([*starts, len(doc.surface)])
     return all("?" in doc.surface[a:b] for a, b in stretches)
-
-
-# Words that open a clause giving a reason or a time: what follows them is not the subject of the clause
-# before ("a 3rd cycle of ino because the donor isn't ready": the cycle is our patient's, not the donor's).
-_SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
 
 
 def _reason_after(surface: Sequence[str], finding: Span, cue: Span) -> bool:
