@@ -538,14 +538,18 @@ class Guardrail:
                     )
                 ]
             else:
-                # an earlier question for facts ("how many cycles does the label recommend?") states no
-                # finding of the patient a later question tells of ("... a pt on C1D8 with normal labs")
-                ordered = [(i, m) for i, m in ordered if i == last or m.stated or not turns[i].informational]
-                if condition == CYCLE_CONDITION and turns[last].days_named and turns[last].cycles_given < 3:
-                    # ... nor does a question about cycles ("how many cycles does the label recommend?") of a
-                    # patient the later question places on a day of cycle 1 or 2 ("ok and for a pt on C1D8,
-                    # proceed?"; not "our patient after 2 cycles - stop there or go on?")
-                    ordered = [(i, m) for i, m in ordered if i == last or m.stated]
+                # What an earlier turn asks about without stating it is no finding of the patient a later
+                # question tells of, when that turn asked for facts ("how many cycles does the label
+                # recommend?" then "... a pt on C1D8 with normal labs, proceed?"), or asked about cycles of a
+                # patient the question places on a day of cycle 1 or 2 (not "our patient after 2 cycles - stop
+                # there or go on?").
+                placed = condition == CYCLE_CONDITION and bool(turns[last].days_named)
+                placed = placed and turns[last].cycles_given < 3
+                ordered = [
+                    (i, m)
+                    for i, m in ordered
+                    if i == last or m.stated or not (turns[i].informational or placed)
+                ]
                 state: dict[str, tuple[int, Mention]] = {}
                 # Resuming: asked to restart, or asked what to do after saying treatment was held ("C2D1
                 # was delayed a week for counts; now plt 180. Start C2?").

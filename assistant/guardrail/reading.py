@@ -1820,21 +1820,26 @@ class Reader:
         # "her" before a noun is whose it is ("keep taking her rivaroxaban"), not the patient as the object
         if any(w in own and not (surface[w] in _POSSESSIVE and w != words[-1]) for w in words):
             return _OURS
-        named = any(w in others or self._product_stem.fullmatch(surface[w]) for w in words)
-        named = named or self._names_drug([surface[w] for w in words])
+        named = self._names_product(surface, others, words)
         return _OTHER if named or _shortened(surface, product_words(), words) else _OURS
+
+    def _names_product(
+        self, surface: Sequence[str], others: frozenset[int], words: Sequence[int], opening: bool = False
+    ) -> bool:
+        """The words at ``words`` name another product: one the text names as such (``others``), a word ending
+        in a drug-name stem, or a medicine's name; only from the first word on, when ``opening``."""
+        heads = words[:1] if opening else words
+        return any(
+            w in others or self._product_stem.fullmatch(surface[w]) for w in heads
+        ) or self._names_drug([surface[w] for w in words], opening=opening)
 
     def _of_other(self, doc: Doc, end: int, others: frozenset[int]) -> bool:
         """A word of our treatment followed by "of" and another product: "the next dose of voriconazole"."""
         surface = doc.surface
         if end + 1 >= len(surface) or surface[end] != "of":
             return False
-        name = surface[end + 1 : end + 1 + _DRUG_NAME_WORDS]
-        return (
-            end + 1 in others
-            or bool(self._product_stem.fullmatch(name[0]))
-            or self._names_drug(name, opening=True)
-        )
+        name = range(end + 1, min(len(surface), end + 1 + _DRUG_NAME_WORDS))
+        return self._names_product(surface, others, name, opening=True)
 
     def _product_words(self, doc: Doc, others: frozenset[int]) -> frozenset[str]:
         """The words of a text that name another product: those of the products it names (``others``), and
