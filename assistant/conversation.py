@@ -12,6 +12,7 @@ No language model is involved: a topic is the set of corpus words a text mention
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
@@ -32,6 +33,7 @@ CUES_FILE = "conversation.yaml"
 # Pointers at an earlier topic that a question with a topic of its own may still use ("does THAT include
 # kids?"); "it" is left out: it usually means the drug.
 _DEMONSTRATIVES = frozenset({"that", "this", "those", "these", "them", "they"})
+_AUXILIARIES = frozenset({"does", "do", "did", "would", "will", "could", "can", "is", "are", "should"})
 
 
 class TermSource(Protocol):
@@ -50,6 +52,7 @@ class CuesFile(BaseModel):
     temporal: list[str]
     non_topic_terms: list[str]
     closings: list[str]
+    inclusion: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Cues:
     temporal: tuple[tuple[str, ...], ...]
     non_topic_terms: frozenset[str]
     closings: frozenset[str] = frozenset()
+    inclusion: frozenset[str] = frozenset()
 
     @cached_property
     def non_topic_stems(self) -> frozenset[str]:
@@ -72,7 +76,18 @@ class Cues:
         found = [t for t in tokens if t in self.pronouns]
         found += [" ".join(p) for p in self.openers if tokens[: len(p)] == p]
         found += [" ".join(p) for p in self.temporal if _contains(tokens, p)]
+        found += self._included(question)
         return list(dict.fromkeys(found))
+
+    def _included(self, question: str) -> list[str]:
+        """A yes/no question that ends on a verb of belonging ("does being old count? she is 74"): it asks
+        whether its topic is among what was asked before."""
+        found = []
+        for sentence in re.split(r"[?.!]", question):
+            tokens = words(sentence)
+            if tokens and tokens[0] in _AUXILIARIES and tokens[-1] in self.inclusion:
+                found.append(tokens[-1])
+        return found
 
     def is_non_topic(self, term: str) -> bool:
         """True for words that say what to do or when ("managed", "monitoring"), compared by stem."""
@@ -106,7 +121,7 @@ def load_cues(corpus_dir: Path) -> Cues:
     """Read ``conversation.yaml``; a missing or malformed file stops start-up with its name."""
     path = corpus_dir / CUES_FILE
     data = load_data(path, CuesFile, ConfigError).model_dump()
-    keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings")
+    keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings", "inclusion")
     phrases = {k: [tuple(words(str(p))) for p in data[k]] for k in keys}
     if any(not p for k in keys for p in phrases[k]):
         raise ConfigError(f"{path} has an empty phrase")
@@ -116,6 +131,7 @@ def load_cues(corpus_dir: Path) -> Cues:
         temporal=tuple(phrases["temporal"]),
         non_topic_terms=frozenset(" ".join(p) for p in phrases["non_topic_terms"]),
         closings=frozenset(" ".join(p) for p in phrases["closings"]),
+        inclusion=frozenset(" ".join(p) for p in phrases["inclusion"]),
     )
 
 
@@ -236,7 +252,7 @@ def resolve(
     if not previous_terms:
         return Resolution(query=question)
     if topic_terms(question, expander, cues):
-        pointers = set(cues.found_in(question)) & _DEMONSTRATIVES
+        pointers = set(cues.found_in(question)) & (_DEMONSTRATIVES | cues.inclusion)
         if not pointers:
             return Resolution(query=question, followup=bool(cues.found_in(question)))
         hints = [t for t in previous_terms if t.lower() not in set(words(question))]

@@ -128,6 +128,8 @@ DEV_QA = (
     SETS / "blind_dev95_qa.jsonl",  # round 49 (QT and named drugs, relatives, follow-ups, near misses)
     SETS / "blind_dev96_qa.jsonl",  # round 50 (abbreviations, patient details, follow-ups, near misses)
     SETS / "blind_dev97_qa.jsonl",  # round 50 (quoted monograph words, counts and targets, near misses)
+    SETS / "blind_dev98_qa.jsonl",  # round 51 (asked as final 52 after round 50's first pass; ids F52-)
+    SETS / "blind_dev99_qa.jsonl",  # round 51 (lay words, typos, follow-ups, partial, near misses)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -223,6 +225,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev76_guardrail.yaml",  # round 49 (other products, observation, flowsheets, threads)
     SETS / "blind_dev77_guardrail.yaml",  # round 50 (recovery after a hold, other products, several patients)
     SETS / "blind_dev78_guardrail.yaml",  # round 50 (recovery phrases denied, lay jaundice, new patient)
+    SETS / "blind_dev79_guardrail.yaml",  # round 51 (asked as final 52 after round 50's first pass; F52-)
+    SETS / "blind_dev80_guardrail.yaml",  # round 51 (other products' courses, suspicions denied, threads)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -373,7 +377,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "drove round 44, question set 91 and guardrail set 72 drove round 45, question set 92 and guardrail "
         "set 73 drove round 46, question set 93 and guardrail set 74 drove round 47, question set 94 and "
         "guardrail set 75 drove round 48, question set 95 and guardrail set 76 drove round 49, question sets "
-        "96 and 97 and guardrail sets 77 and 78 drove round 50).",
+        "96 and 97 and guardrail sets 77 and 78 drove round 50, question sets 98 and 99 and guardrail "
+        "sets 79 and 80 drove round 51).",
         "",
         "## Answers",
         "",

@@ -201,6 +201,9 @@ def test_resolve_carries_topic_only_when_question_has_none(
         ("How long should we watch them afterwards?", ["them", "afterwards"]),
         ("Which drugs should be avoided then?", ["then"]),
         ("Bread and butter", []),  # "and" opens a follow-up only at the start
+        # a yes/no question ending on a verb of belonging asks about the earlier list (round 51)
+        ("does being old count? she is 74", ["she", "count"]),
+        ("What does the platelet count mean?", []),
         ("What are the risk factors for SOS?", []),
     ],
 )
@@ -316,6 +319,10 @@ CONVERSATIONS: dict[str, list[Turn]] = {
         Turn("And how should it be managed if it happens?", rules={"sos"}, section="Risk of Hepatotoxicity"),
         Turn("How long should we watch them afterwards?", rules=set(), followup=True),
         Turn("Which other drugs should be avoided then?", rules=set(), section="QT Interval Prolongation"),
+    ],
+    "does a listed item count": [
+        RISK_SOS,
+        Turn("does being old count? she is 74", rules=set(), section="Risk of Hepatotoxicity", followup=True),
     ],
     "topic switch is not polluted": [
         RISK_SOS,

@@ -30,6 +30,7 @@ from ..errors import RulesError
 from ..models import RuleHit
 from ..text import QUESTION_WORDS, Translator, is_common_word, normalise, ordinal, spoken_values
 from .labs import LabLimits
+from .matching import Span
 from .reading import CYCLE_CONDITION, DENIED, Mention, Reader, Reading, Status
 from .schema import CompiledRule, RulesFile, compile_rule, read_rules
 
@@ -220,7 +221,8 @@ class Guardrail:
         asked = self._counted_cycles(asked, earlier)
         asked = _elliptical(asked, question, earlier)
         asked = self._observed_after_reaction(asked, earlier)
-        turns = [*earlier, asked]
+        turns = self._retracted_back([*earlier, asked])
+        earlier, asked = turns[:-1], turns[-1]
         decision = self._decision(asked, earlier)
         if decision is None:
             own = {c: _Found(*self._evidence(asked.mentions, c, "")) for c in self._condition_names}
@@ -278,6 +280,35 @@ class Guardrail:
             # "How many cycles max, and what's the rule if LFTs go up?": a count of cycles is asked, not found
             found = {**found, **self._own_conditional(asked)}
         return self._rank(self._hits(found, severe, decision=decision))
+
+    def _retracted_back(self, turns: list[Reading]) -> list[Reading]:
+        """ "VOD suspected", then "wait - ruled out on doppler. D8 ok?": a retraction that names nothing takes
+        back the permanent findings of the latest earlier turn that told one. So does a finding denied
+        ("no SOS") after it was told only as a suspicion ("?SOS"); not after "SOS confirmed", where "no SOS
+        now" tells it resolved."""
+        out = list(turns)
+        for j, turn in enumerate(turns):
+            denied = {
+                m.condition for m in turn.mentions if m.status == "negated" and m.stated and not m.analyte
+            }
+            for c in denied & set(self._permanent):
+                told = [m for t in out[:j] for m in t.mentions if m.condition == c and m.status == "present"]
+                if told and all(m.suspected for m in told):
+                    taken = tuple(replace(m, status="retracted", span=Span(0, 0)) for m in told[-1:])
+                    out[j] = replace(out[j], mentions=(*out[j].mentions, *taken))
+            if not turn.retracts_back or not j:
+                continue
+            told = next(
+                (
+                    [m for m in t.mentions if m.condition in self._permanent and m.status == "present"]
+                    for t in reversed(out[:j])
+                    if any(m.condition in self._permanent and m.status == "present" for m in t.mentions)
+                ),
+                [],
+            )
+            taken = tuple(replace(m, status="retracted", span=Span(0, 0)) for m in told)
+            out[j] = replace(out[j], mentions=(*out[j].mentions, *taken)) if taken else out[j]
+        return out
 
     def _counted_cycles(self, asked: Reading, earlier: list[Reading]) -> Reading:
         """ "Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
@@ -740,13 +771,17 @@ class Guardrail:
         actions, words, conditions = asked.criteria
         mild = asked.calls_mild and not asked.severe and not asked.free_severe
         reason = f"'{' '.join(words)}' read as {WHEN_RULES_APPLY}"
-        return [
-            self._hit(r, ["criteria question", *words], [reason])
-            for r in self._rules
-            if r.action in actions
-            and (not conditions or r.condition in conditions)
-            and not (mild and r.severity == "required")
-        ]
+        rules = [r for r in self._rules if not (mild and r.severity == "required")]
+        chosen = [r for r in rules if r.action in actions and (not conditions or r.condition in conditions)]
+        if not chosen and conditions:
+            # No rule of what was named takes that action: "when does besponsa need to be stopped
+            # permanently because of the liver?" asks for the permanent rule the monograph gives beside the
+            # liver tests' (SOS, one section); "when is ino held for VOD?" for what it says of VOD.
+            named = [r for r in rules if r.condition in conditions]
+            sections = {q.section for r in named for q in r.quotes}
+            beside = [r for r in rules if r.action in actions and sections & {q.section for q in r.quotes}]
+            chosen = beside or named
+        return [self._hit(r, ["criteria question", *words], [reason]) for r in chosen]
 
     def _rank(self, hits: list[RuleHit]) -> list[RuleHit]:
         """Strongest first. Beside a permanent discontinuation, weaker rules on the same course are context,

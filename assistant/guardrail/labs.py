@@ -844,10 +844,16 @@ class LabReader:
         if not found:
             return None
         between = rest[: found.start(1)].split()
-        after = rest[found.end() :].split()[:1]
+        after = rest[found.end() :].split()[:2]
         words = self._limits.value_words
         flagged = self._flag(rest[found.end() :].lstrip(), key, self._limits.analytes[key])
-        unlike = (between and between[-1] in words.not_before) or (after and after[0] in words.not_after)
+        # "transaminases bumped to 3x, skip?": a multiple ending its clause is one of the ULN (not "3 times
+        # this week", "2 x daily")
+        ended = len(after) < 2 or not after[1][:1].isalnum()
+        multiple = after[:1] in (["x"], ["times"], ["fold"]) and ended
+        unlike = (between and between[-1] in words.not_before) or (
+            after and after[0] in words.not_after and not multiple
+        )
         if unlike and not flagged:  # "Bili Total 1.4 H mg/dL": a report's flag, not hours
             return None
         if any(w in self._other_names[key] for w in between):

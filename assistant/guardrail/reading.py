@@ -172,6 +172,8 @@ class Mention:
     # A reaction told resolved in a sentence naming its treatment day ("chills during D1 ino, resolved ..."):
     # that day. A later question about another day ("D8 tomorrow - give?") is about a later dose.
     resolved_on: str = ""
+    # Told as a suspicion ("?SOS", "VOD suspected", "possible VOD"): a later "no SOS" rules it out.
+    suspected: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,9 @@ class Reading:
     # A sentence that tells an earlier reaction resolved without naming it ("That was 3 weeks ago and never
     # recurred"): the mild reactions of earlier turns are over.
     resolves_earlier: bool = False
+    # A retraction that names nothing before it ("hepatology ruled it out", "wait - ruled out on doppler"):
+    # it takes back what an earlier turn told (see Guardrail._retracted_back).
+    retracts_back: bool = False
     calls_mild: bool = False  # it says a reaction was mild ("mild", "grade 1", "not severe")
     days_named: tuple[str, ...] = ()  # the treatment days it names ("D8 tomorrow": "d 8")
     cycle_named: int = 0  # the highest cycle it names by number ("cycle 2", "C2D8"): 2
@@ -300,6 +305,18 @@ _PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "hav
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 # "ANC 0.5 after ino", "or wait until the ino cycle is finished?": when, not what
+_SUSPECTING = frozenset(
+    {QUERIED, "?", "suspected", "suspect", "suspicion", "possible", "possibly", "probable", "presumed"}
+)
+# Words that put a finding on what follows them ("VOD with gemtuzumab", "VOD after busulfan"), and words that
+# tell it is history ("before", "in 2020", "resolved"): see Reader._others_in_past.
+_CAUSED = frozenset({"with", "on", "after", "from", "following", "post"})
+_HISTORY = frozenset(
+    {"before", "previously", "history", "hx", "ago", "year", "years", "resolved", "recovered"}
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_WHICH = frozenset({"which", "what"})  # a question word before the object it asks for ("which handout")
+_WHICH_PATIENTS = frozenset({"one", "ones", "patient", "patients", "pt", "pts", "bed", "beds", "of", "them"})
 _SINCE_OURS = frozenset({"after", "following", "post", "since", "until", "till", "til"})
 _SINCE_DETERMINERS = (_DETERMINERS - {"a"}) | {"this", "that"}  # "until the / this ino cycle"
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
@@ -654,7 +671,7 @@ class Reader:
             negation = (before + cond_before, after + undecided(cond_after))
             # A measured value is no risk or prophylaxis of itself: "ANC 0.4 - start cipro prophylaxis?"
             supposed = (hypothetical[0], []) if valued else hypothetical
-            how = self._status(parts, negatable, negation, supposed, retraction, scope)
+            how = self._status(parts, negatable, negation, supposed, retraction, scope, doc.dashed)
             if how == "present" and negatable and self._cued(parts, conditional, [], scope):
                 how = "conditional"
             # (a finding told before a clause of reason about another person stays ours; one feared does
@@ -678,6 +695,11 @@ class Reader:
             covered: set[int] = set()
             for reading in labs:  # a value read against the lab limits outranks a word next to it
                 if reading.condition != cond.name:
+                    continue
+                start = reading.span.start
+                # "how many units of platelets, 1 or 2 pools?": a product given, not a count
+                inside = any(p.start < start < p.end for p in products)
+                if inside and doc.surface[start - 1] == "of":
                     continue
                 how = reading.status
                 # "ALT 190 -> 58 -> 32": back to normal, read as a recovery phrase is ("LFTs back to normal")
@@ -785,6 +807,10 @@ class Reader:
             mentions += self._elided_cycle(doc, sentences)
         mentions = self._answered(doc, self._superseded(doc, mentions), answers)
         mentions = self._in_time_and_place(doc, mentions, sentences)
+        retracts_back = any(
+            not any(m.span.start < b.end and not sentences.between(*_order(m.span, b)) for m in mentions)
+            for b in self._retract_back.find(doc)
+        )
         severe, free = self._severity_of(doc, mentions, sentences)
         resolves_earlier = False
         if not severe:  # "mild chills with C1D1 four weeks ago, fully resolved": not a current reaction
@@ -803,6 +829,7 @@ class Reader:
         ]
         mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
         mentions = self._mark_stated(doc, mentions, sentence_ends)
+        mentions = [replace(m, suspected=True) if _suspected(doc.surface, m.span) else m for m in mentions]
         # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
         # many cycles max?"); any other finding stated makes it a question about this patient.
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
@@ -879,6 +906,8 @@ class Reader:
                 )
             )
             and not self._of_other(doc, s.end, named_others)  # "the next dose of voriconazole"
+            # ... nor inside another product's cycle day ("blina C2D1 today")
+            and not any(d.start in other_ends and d.overlaps(s) for d in cycle_days)
         ]
         # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
         own = _tokens_of(mentions) | {
@@ -892,13 +921,30 @@ class Reader:
         replied = [i for i in intent if _replied(doc.surface[max(0, i.start - _REPLY_REACH) : i.start])]
         if replied and len(replied) == len(intent) and "?" in doc.surface:
             intent = []
+        # "blina cycle 2: plt 70, ANC 0.8 - go?", "C3 of FLAG-Ida, ok to start with plt 90?": ours never
+        # named, and every word of a treatment course there is another product's: what is asked is about it
+        cycles_named = [m for m in mentions if m.condition == CYCLE_CONDITION]
+        unowned_days = [d for d in cycle_days if d.start not in other_ends]
+        courses_other = (
+            not named
+            and bool(products)
+            and not own_context
+            and not unowned_days
+            and bool(self._own_context.find(doc) or cycles_named or cycle_days)
+            and all(m.status == "other" for m in cycles_named)
+        )
         kept = (
             []
-            if not_ours
+            if not_ours or courses_other
             else [i for i in intent if not self._decides_other(doc, i, ours, products, denied, objects)]
         )
-        other_decision, intent = len(kept) < len(intent) and not kept, kept
-        asks = self._asks.find(doc)
+        # "ANC 0.1 on ino, which neutropenic diet handout do we give?": the thing asked for is not ours
+        fronted = [i for i in kept if _fronted_object_other(doc.surface, i, own - _tokens_of(mentions))]
+        kept = [i for i in kept if i not in fronted]
+        other_decision = (len(kept) < len(intent) and not kept) or courses_other
+        intent = kept
+        # (not another product's name before a word of treatment: "blina dose for her weight?")
+        asks = [a for a in self._asks.find(doc) if not any(p.start == a.start for p in products)]
         observation = self._observation.find(doc)
         # "how long to monitor after the infusion for reactions?": what is watched for may come, is not told
         if observation:
@@ -949,13 +995,15 @@ class Reader:
             or self._given_today(doc, ours),
             other_decision=other_decision,
             # a dose day named after the verb is ours asked about ("give platelets and then D8?")
-            asks_other=self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *cycle_days]),
+            asks_other=(bool(fronted) and not intent)
+            or self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *cycle_days]),
             cycles_given=self._cycles_given(doc),
             corrects=bool(corrections),
             corrected_at=corrections[0].start if corrections else -1,
             restated=self._restated(doc, loose, corrections[0] if corrections else None),
             disowned_at=self._disowned_at(doc, named) if products else -1,
             resolves_earlier=resolves_earlier,
+            retracts_back=retracts_back,
             calls_mild=bool(self._mild.find(doc)) or "not severe" in typed,
             days_named=tuple(doc.words(d) for d in self._day.find(doc)),
             cycle_named=max((int(n) for n in _CYCLE_NUMBER.findall(typed)), default=0),
@@ -1059,7 +1107,7 @@ class Reader:
         out = []
         for m in mentions:
             same = [s for s in before if not sentences.between(*_order(s, m.span))]
-            if m.status == "present" and same:
+            if m.status == "present" and (same or self._others_in_past(doc, m, sentences)):
                 m = replace(m, status="other")
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
             if m.status in {"present", "negated", "conditional"} and later:
@@ -1097,6 +1145,33 @@ class Reader:
             cue = corrections[0]
             out += [Mention(c, doc.words(cue), "retracted", cue) for c in sorted(self.reaction_conditions)]
         return out
+
+    def _others_in_past(self, doc: Doc, m: Mention, sentences: Boundaries) -> bool:
+        """A past SOS the text puts on another product: "pt had VOD before with gemtuzumab", "VOD after
+        busulfan conditioning in 2020, fully resolved" (not "VOD after busulfan conditioning, diagnosed last
+        week": a current one, whatever its cause; nor "VOD on ino and busulfan")."""
+        if m.condition in self.reaction_conditions or m.condition == CYCLE_CONDITION or m.analyte:
+            return False
+        surface = doc.surface
+        near = range(m.span.end, min(len(surface), m.span.end + 3))
+        at = next((i for i in near if surface[i] in _CAUSED), -1)
+        # ... not its treatment: "VOD resolved on defibrotide", "we treated VOD with defibrotide"
+        told = surface[max(0, m.span.start - 2) : m.span.start] + surface[m.span.end : max(at, m.span.end)]
+        if at < 0 or not self._treatment_verbs.isdisjoint(told):
+            return False
+        start = at + 1
+        while start < len(surface) and surface[start] in _DETERMINERS:
+            start += 1
+        named = range(start, min(len(surface), start + _DRUG_NAME_WORDS))
+        products = frozenset(i for p in self._other_product.find(doc) for i in range(p.start, p.end))
+        if not named or any(s.start in named for s in self._own_product.find(doc)):
+            return False
+        if not self._names_product(surface, products, named, opening=True):
+            return False
+        left = max((i + 1 for i in range(m.span.start) if sentences.between(i, i + 1)), default=0)
+        ends = (i for i in range(m.span.end, len(surface)) if sentences.between(i, i + 1))
+        right = next(ends, len(surface))
+        return any(w in _HISTORY or _YEAR.fullmatch(w) for w in surface[left:right])
 
     def _names_another_cause(self, doc: Doc, contrast: Span, sentences: Boundaries) -> bool:
         """ "... but it was red man from the vanco": what follows the contrast in its sentence names another
@@ -1338,6 +1413,7 @@ class Reader:
         if self._deixis.find(doc):
             return mentions
         stops = sorted(e.start for e in ends)
+        facts = [s.start for s in self._informational.find(doc)] if mentions else []
         out = []
         for m in mentions:
             after = [i for i in stops if i >= m.span.end]
@@ -1346,10 +1422,17 @@ class Reader:
             start = before[-1] + 1 if before else 0
             # ... or a question typed without its mark: "what are the infusion reactions like with ino"
             unmarked = end == len(doc.surface) and start < end and doc.surface[start] in _WH_WORDS
+            # ... or a request for facts that opens its sentence: "tell me about hepatotoxicity of InO"
+            unmarked = unmarked or start in facts
             question = (end < len(doc.surface) and doc.surface[end] == "?") or unmarked
+            # (not a short request for facts: "can you explain SOS?")
             terse = sum(1 for t in doc.surface[start:end] if t[0].isalnum()) <= _TERSE_WORDS
+            terse = terse and not any(start <= f < end for f in facts)
             stated = (
-                not question or terse or bool(m.reason) or _told_first(doc.surface, start, m.span.end, end)
+                not question
+                or terse
+                or bool(m.reason)
+                or _told_first(doc.surface, start, m.span.end, end, doc.dashed)
             )
             out.append(m if stated else replace(m, stated=False))
         return out
@@ -1884,6 +1967,8 @@ class Reader:
                     opened = max(_clause_openings(doc, sentence))
                     head = surface[opened : opened + _DRUG_NAME_WORDS]
                     names_other = self._names_drug(surface[asked:stop] if asked is not None else head)
+                    # ... or that opens on another product named as such ("blina dose for her weight?")
+                    names_other = names_other or (asked is None and objects(opened) == _OTHER)
                     verdict = _OTHER if (follows_other or names_other) and not ours_named else _OURS
                 elif not verdict:
                     # "pip-taz or meropenem?": a question with no verb that names other products only; or
@@ -1977,8 +2062,13 @@ class Reader:
         received = range(sentence.start, sentence.end - 1)
         if any(surface[i] in _RECEIVING and surface[i + 1] == "it" for i in received):
             return _OURS
-        if _OTHER in kinds or any(objects(i + 1) == _OTHER for i in verbs_of_others):
+        if _OTHER in kinds:
             return _OTHER
+        acting = [i for i in verbs_of_others if objects(i + 1) == _OTHER]
+        if acting:
+            # ... unless ours is named after a transfusion first: "PLT 9 - transfusing 1 pool, then ino?"
+            first = [i for i in acting if surface[i] in self._gives_other]
+            return _OURS if first and any(first[0] < o.start < sentence.end for o in named) else _OTHER
         return ""
 
     def _uncommon(self, word: str) -> bool:
@@ -2243,23 +2333,35 @@ class Reader:
         hypothetical: tuple[list[Span], list[Span]],
         retraction: list[Span],
         scope: Boundaries,
+        dashes: frozenset[int] = frozenset(),
     ) -> Status:
         """Retracted ("SOS ruled out"), negated ("no SOS"), hypothetical ("at risk of SOS") or present."""
-        if negatable and self._cued(parts, *negation, scope):
-            return "retracted" if self._cued(parts, retraction, retraction, scope) else "negated"
-        if negatable and self._cued(parts, *hypothetical, scope):
+        if negatable and self._cued(parts, *negation, scope, dashes):
+            return "retracted" if self._cued(parts, retraction, retraction, scope, dashes) else "negated"
+        if negatable and self._cued(parts, *hypothetical, scope, dashes):
             return "hypothetical"
         return "present"
 
-    def _cued(self, parts: Sequence[Span], before: list[Span], after: list[Span], scope: Boundaries) -> bool:
+    def _cued(
+        self,
+        parts: Sequence[Span],
+        before: list[Span],
+        after: list[Span],
+        scope: Boundaries,
+        dashes: frozenset[int] = frozenset(),
+    ) -> bool:
         """A cue shortly before any part, shortly after the whole match, or right after one of its parts
-        ("reaction: none, infusion went fine"), in the same clause."""
+        ("reaction: none, infusion went fine"), in the same clause. A cue before reaches no further than the
+        clause dash after it (``dashes``: "pt not going to HSCT - more cycles of ino okay?"); one after may
+        ("VOD on doppler - excluded")."""
         end = max(p.end for p in parts)
         for cue in before:
             if any(cue.overlaps(p) for p in parts):
                 continue
             for part in parts:
                 if part.start < cue.end or scope.between(cue.end, part.start):
+                    continue
+                if any(cue.end < d <= part.start for d in dashes):
                     continue
                 if part.start - scope.list_start(cue.end, part.start) <= self._window:
                     return True
@@ -2363,6 +2465,31 @@ def _cycle_numbers(surface: Sequence[str]) -> list[int]:
     ]
 
 
+def _fronted_object_other(surface: Sequence[str], intent: Span, own: Collection[int]) -> bool:
+    """A decision verb ending its clause whose object stands before it, after "which" or "what", and has
+    nothing of ours: "ANC 0.1 on ino, which neutropenic diet handout do we give?" (not "which dose do we
+    give?", "what do we give?")."""
+    end = intent.end
+    if end < len(surface) and surface[end][:1].isalnum():
+        return False
+    i = intent.start - 1
+    while i >= 0 and surface[i] in _WE:
+        i -= 1
+    if i < 1 or surface[i] not in _PRESENT_AUXILIARIES:
+        return False
+    aux = i
+    while i > 0 and surface[i - 1][:1].isalnum() and surface[i - 1] not in _WHICH and aux - i < _OBJECT_REACH:
+        i -= 1
+    if i == 0 or surface[i - 1] not in _WHICH or i == aux:
+        return False
+    # the question word opens its clause ("at what point can we resume?" asks when), and what it asks for is
+    # a thing, not which patients ("which ones can I give?")
+    if i > 1 and surface[i - 2][:1].isalnum():
+        return False
+    words = range(i, aux)
+    return not any(j in own or surface[j] in _WHICH_PATIENTS for j in words)
+
+
 def _since_ours(surface: Sequence[str], start: int) -> bool:
     """Our drug named at ``start`` only says when ("after ino", "until the ino cycle is finished")."""
     before = surface[max(0, start - 2) : start]
@@ -2400,16 +2527,25 @@ def _still(surface: Sequence[str], span: Span) -> bool:
     return after[:1] in {("anymore",), ("now",), ("yet",)} or after in {("any", "more"), ("any", "longer")}
 
 
-def _told_first(surface: Sequence[str], start: int, told: int, end: int) -> bool:
+def _told_first(
+    surface: Sequence[str], start: int, told: int, end: int, dashed: frozenset[int] = frozenset()
+) -> bool:
     """ "Transaminases through the roof, do we soldier on?": a finding told in a clause of its own, before
     a question of what we do (not "do transaminases rise, should we ...", "if ..., do we ...", nor "VOD on
-    ino: are diuretics ok?", which asks about something else)."""
+    ino: are diuretics ok?", which asks about something else), also after a dash ("SOS on ino during C2,
+    recovered - can we do a C3?"; ``dashed``: where a clause opens after one, ``Doc.dashed``)."""
     if surface[start] in _QUESTION_OPENERS | _SUPPOSING:
         return False
-    return any(
-        surface[i] in _CLAUSE_MARKS and surface[i + 1] in AUXILIARIES and surface[i + 2] in _WE
-        for i in range(told, end - 2)
-    )
+    opens = [i + 1 for i in range(told, end - 1) if surface[i] in _CLAUSE_MARKS]
+    opens += [i for i in dashed if told < i < end]
+    return any(surface[i] in AUXILIARIES and i + 1 < end and surface[i + 1] in _WE for i in opens)
+
+
+def _suspected(surface: Sequence[str], span: Span) -> bool:
+    """A finding told as a suspicion: "?SOS", "query VOD", "possible VOD", "VOD suspected", "VOD?"."""
+    before = surface[max(0, span.start - 2) : span.start]
+    after = surface[span.end : span.end + 1]
+    return not _SUSPECTING.isdisjoint(before) or not _SUSPECTING.isdisjoint(after)
 
 
 def _supposed(surface: Sequence[str], span: Span) -> bool:
