@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .data import load_data
 from .errors import ConfigError, InvalidQuestion
-from .text import stem, words
+from .text import AUXILIARIES, stem, words
 
 ROLES = ("user", "assistant", "system")
 MAX_TURNS = 50  # the default of Settings.history_turns: the guardrail reads every kept user turn
@@ -33,7 +33,6 @@ CUES_FILE = "conversation.yaml"
 # Pointers at an earlier topic that a question with a topic of its own may still use ("does THAT include
 # kids?"); "it" is left out: it usually means the drug.
 _DEMONSTRATIVES = frozenset({"that", "this", "those", "these", "them", "they"})
-_AUXILIARIES = frozenset({"does", "do", "did", "would", "will", "could", "can", "is", "are", "should"})
 
 
 class TermSource(Protocol):
@@ -85,7 +84,7 @@ class Cues:
         found = []
         for sentence in re.split(r"[?.!]", question):
             tokens = words(sentence)
-            if tokens and tokens[0] in _AUXILIARIES and tokens[-1] in self.inclusion:
+            if tokens and tokens[0] in AUXILIARIES and tokens[-1] in self.inclusion:
                 found.append(tokens[-1])
         return found
 

@@ -282,33 +282,38 @@ class Guardrail:
         return self._rank(self._hits(found, severe, decision=decision))
 
     def _retracted_back(self, turns: list[Reading]) -> list[Reading]:
-        """ "VOD suspected", then "wait - ruled out on doppler. D8 ok?": a retraction that names nothing takes
-        back the permanent findings of the latest earlier turn that told one. So does a finding denied
-        ("no SOS") after it was told only as a suspicion ("?SOS"); not after "SOS confirmed", where "no SOS
-        now" tells it resolved."""
+        """Each turn with the earlier permanent findings it takes back without naming them, as retracted
+        mentions: "VOD suspected", then "wait - ruled out on doppler. D8 ok?" (a retraction that names nothing
+        takes back the latest earlier turn's), or "?SOS", then "no SOS, scan normal" (a denial after only a
+        suspicion; not after "SOS confirmed", where "no SOS now" tells it resolved)."""
         out = list(turns)
-        for j, turn in enumerate(turns):
-            denied = {
-                m.condition for m in turn.mentions if m.status == "negated" and m.stated and not m.analyte
-            }
-            for c in denied & set(self._permanent):
-                told = [m for t in out[:j] for m in t.mentions if m.condition == c and m.status == "present"]
-                if told and all(m.suspected for m in told):
-                    taken = tuple(replace(m, status="retracted", span=Span(0, 0)) for m in told[-1:])
-                    out[j] = replace(out[j], mentions=(*out[j].mentions, *taken))
-            if not turn.retracts_back or not j:
-                continue
-            told = next(
-                (
-                    [m for m in t.mentions if m.condition in self._permanent and m.status == "present"]
-                    for t in reversed(out[:j])
-                    if any(m.condition in self._permanent and m.status == "present" for m in t.mentions)
-                ),
-                [],
-            )
-            taken = tuple(replace(m, status="retracted", span=Span(0, 0)) for m in told)
-            out[j] = replace(out[j], mentions=(*out[j].mentions, *taken)) if taken else out[j]
+        for j in range(1, len(turns)):
+            taken = self._suspicions_denied(out[:j], turns[j])
+            if turns[j].retracts_back:
+                taken += self._latest_permanent(out[:j])
+            if taken:
+                retracted = (replace(m, status="retracted", span=Span(0, 0)) for m in taken)
+                out[j] = replace(out[j], mentions=(*out[j].mentions, *retracted))
         return out
+
+    def _suspicions_denied(self, earlier: Sequence[Reading], turn: Reading) -> list[Mention]:
+        """The latest mention of each permanent condition ``turn`` denies, when every earlier one was a
+        suspicion."""
+        denied = {m.condition for m in turn.mentions if m.status == "negated" and m.stated and not m.analyte}
+        out = []
+        for c in denied & set(self._permanent):
+            told = [m for t in earlier for m in t.mentions if m.condition == c and m.status == "present"]
+            if told and all(m.suspected for m in told):
+                out.append(told[-1])
+        return out
+
+    def _latest_permanent(self, earlier: Sequence[Reading]) -> list[Mention]:
+        """The permanent findings of the latest earlier turn that told one."""
+        for t in reversed(earlier):
+            told = [m for m in t.mentions if m.condition in self._permanent and m.status == "present"]
+            if told:
+                return told
+        return []
 
     def _counted_cycles(self, asked: Reading, earlier: list[Reading]) -> Reading:
         """ "Completed 2 cycles" and "can we do one more?" (in one text or two): a 3rd cycle."""
