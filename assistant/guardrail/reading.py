@@ -304,19 +304,21 @@ _PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "hav
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
-# "ANC 0.5 after ino", "or wait until the ino cycle is finished?": when, not what
+# Words around a finding that tell it as a suspicion: "?SOS", "query VOD", "possible VOD", "VOD suspected"
 _SUSPECTING = frozenset(
     {QUERIED, "?", "suspected", "suspect", "suspicion", "possible", "possibly", "probable", "presumed"}
 )
-# Words that put a finding on what follows them ("VOD with gemtuzumab", "VOD after busulfan"), and words that
-# tell it is history ("before", "in 2020", "resolved"): see Reader._others_in_past.
-_CAUSED = frozenset({"with", "on", "after", "from", "following", "post"})
+# The attaching words that put a finding on what follows as its cause ("VOD with gemtuzumab", "VOD after
+# busulfan"; not "under", which names a treatment), and words that tell it is history ("before", "in 2020",
+# "resolved"): see Reader._others_in_past.
+_CAUSED = _ATTACHING - {"during", "to", "under", "via"}
 _HISTORY = frozenset(
     {"before", "previously", "history", "hx", "ago", "year", "years", "resolved", "recovered"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _WHICH = frozenset({"which", "what"})  # a question word before the object it asks for ("which handout")
 _WHICH_PATIENTS = frozenset({"one", "ones", "patient", "patients", "pt", "pts", "bed", "beds", "of", "them"})
+# "ANC 0.5 after ino", "or wait until the ino cycle is finished?": when, not what
 _SINCE_OURS = frozenset({"after", "following", "post", "since", "until", "till", "til"})
 _SINCE_DETERMINERS = (_DETERMINERS - {"a"}) | {"this", "that"}  # "until the / this ino cycle"
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
@@ -806,10 +808,11 @@ class Reader:
         if not any(m.condition == CYCLE_CONDITION for m in mentions):
             mentions += self._elided_cycle(doc, sentences)
         mentions = self._answered(doc, self._superseded(doc, mentions), answers)
-        mentions = self._in_time_and_place(doc, mentions, sentences)
+        backs = self._retract_back.find(doc)
+        mentions = self._in_time_and_place(doc, mentions, sentences, named, products, backs)
         retracts_back = any(
             not any(m.span.start < b.end and not sentences.between(*_order(m.span, b)) for m in mentions)
-            for b in self._retract_back.find(doc)
+            for b in backs
         )
         severe, free = self._severity_of(doc, mentions, sentences)
         resolves_earlier = False
@@ -828,7 +831,8 @@ class Reader:
             s for s in named if not self._denied_by_name(doc, s) and not any(s.overlaps(o) for o in products)
         ]
         mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
-        mentions = self._mark_stated(doc, mentions, sentence_ends)
+        informational_found = self._informational.find(doc)
+        mentions = self._mark_stated(doc, mentions, sentence_ends, informational_found)
         mentions = [replace(m, suspected=True) if _suspected(doc.surface, m.span) else m for m in mentions]
         # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
         # many cycles max?"); any other finding stated makes it a question about this patient.
@@ -894,9 +898,10 @@ class Reader:
         named_others = frozenset(i for p in products for i in range(p.start, p.end))
         # the words naming other products, found once per text and only when asked for ("the posa")
         product_words = cache(partial(self._product_words, doc, named_others))
+        context_words = self._own_context.find(doc)
         own_context = [
             s
-            for s in self._own_context.find(doc)
+            for s in context_words
             if (
                 not s.start
                 or (
@@ -930,7 +935,7 @@ class Reader:
             and bool(products)
             and not own_context
             and not unowned_days
-            and bool(self._own_context.find(doc) or cycles_named or cycle_days)
+            and bool(context_words or cycles_named or cycle_days)
             and all(m.status == "other" for m in cycles_named)
         )
         kept = (
@@ -956,7 +961,7 @@ class Reader:
                 and any(m.span.start - _WATCHED_FOR <= f < m.span.end - 1 for f in fors)
             ]
             mentions = [replace(m, status="hypothetical") if m in watched else m for m in mentions]
-        informational = sorted([*self._informational.find(doc), *observation], key=lambda s: s.start)
+        informational = sorted([*informational_found, *observation], key=lambda s: s.start)
         # "what grade is that? and do we still dose?": a later question asks more than facts (by its words:
         # "Which cytopenias?" after "Is myelosuppression a known effect?" asks facts too)
         last = informational[-1].end if informational else size
@@ -1074,7 +1079,15 @@ class Reader:
             out.append(replace(m, status="other") if again and not between else m)
         return out
 
-    def _in_time_and_place(self, doc: Doc, mentions: list[Mention], sentences: Boundaries) -> list[Mention]:
+    def _in_time_and_place(
+        self,
+        doc: Doc,
+        mentions: list[Mention],
+        sentences: Boundaries,
+        ours: Sequence[Span],
+        products: Sequence[Span],
+        backs: Sequence[Span],
+    ) -> list[Mention]:
         """Findings that predate the drug, or that a later clause takes back.
 
         - "VOD after HSCT in 2019, long before any inotuzumab", "transaminitis during hyper-CVAD induction":
@@ -1087,15 +1100,13 @@ class Reader:
           product, which retracts the reaction (and an earlier turn's).
         """
         before = self._before_drug.find(doc)
-        backs = self._retract_back.find(doc)
         beliefs, contrasts = self._belief.find(doc), self._contrast.find(doc)
         # Moved: a correction names another product, and tells no reaction to ours after it ("to be
         # precise: the grade 3 was to the red cell unit; during the Besponsa only mild chills" moves none).
         corrections = self._correction.find(doc)
-        ours = self._own_product.find(doc)
         moved = (
             bool(corrections)
-            and bool(self._other_product.find(doc))
+            and bool(products)
             and not any(
                 m.condition in self.reaction_conditions
                 and m.status == "present"
@@ -1107,7 +1118,7 @@ class Reader:
         out = []
         for m in mentions:
             same = [s for s in before if not sentences.between(*_order(s, m.span))]
-            if m.status == "present" and (same or self._others_in_past(doc, m, sentences)):
+            if m.status == "present" and (same or self._others_in_past(doc, m, sentences, ours, products)):
                 m = replace(m, status="other")
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
             if m.status in {"present", "negated", "conditional"} and later:
@@ -1146,7 +1157,9 @@ class Reader:
             out += [Mention(c, doc.words(cue), "retracted", cue) for c in sorted(self.reaction_conditions)]
         return out
 
-    def _others_in_past(self, doc: Doc, m: Mention, sentences: Boundaries) -> bool:
+    def _others_in_past(
+        self, doc: Doc, m: Mention, sentences: Boundaries, ours: Sequence[Span], products: Sequence[Span]
+    ) -> bool:
         """A past SOS the text puts on another product: "pt had VOD before with gemtuzumab", "VOD after
         busulfan conditioning in 2020, fully resolved" (not "VOD after busulfan conditioning, diagnosed last
         week": a current one, whatever its cause; nor "VOD on ino and busulfan")."""
@@ -1163,15 +1176,15 @@ class Reader:
         while start < len(surface) and surface[start] in _DETERMINERS:
             start += 1
         named = range(start, min(len(surface), start + _DRUG_NAME_WORDS))
-        products = frozenset(i for p in self._other_product.find(doc) for i in range(p.start, p.end))
-        if not named or any(s.start in named for s in self._own_product.find(doc)):
+        if not named or any(s.start in named for s in ours):
             return False
-        if not self._names_product(surface, products, named, opening=True):
+        others = frozenset(i for p in products for i in range(p.start, p.end))
+        if not self._names_product(surface, others, named, opening=True):
             return False
-        left = max((i + 1 for i in range(m.span.start) if sentences.between(i, i + 1)), default=0)
-        ends = (i for i in range(m.span.end, len(surface)) if sentences.between(i, i + 1))
-        right = next(ends, len(surface))
-        return any(w in _HISTORY or _YEAR.fullmatch(w) for w in surface[left:right])
+        return any(
+            (w in _HISTORY or _YEAR.fullmatch(w)) and not sentences.between(*_order(Span(i, i + 1), m.span))
+            for i, w in enumerate(surface)
+        )
 
     def _names_another_cause(self, doc: Doc, contrast: Span, sentences: Boundaries) -> bool:
         """ "... but it was red man from the vanco": what follows the contrast in its sentence names another
@@ -1408,12 +1421,15 @@ class Reader:
                     break
         return out
 
-    def _mark_stated(self, doc: Doc, mentions: list[Mention], ends: list[Span]) -> list[Mention]:
-        """Which mentions state a finding of this patient (see ``Mention.stated``)."""
+    def _mark_stated(
+        self, doc: Doc, mentions: list[Mention], ends: list[Span], informational: Sequence[Span]
+    ) -> list[Mention]:
+        """Which mentions state a finding of this patient (see ``Mention.stated``); ``informational``: the
+        requests for facts the text holds."""
         if self._deixis.find(doc):
             return mentions
         stops = sorted(e.start for e in ends)
-        facts = [s.start for s in self._informational.find(doc)] if mentions else []
+        facts = [s.start for s in informational]
         out = []
         for m in mentions:
             after = [i for i in stops if i >= m.span.end]
