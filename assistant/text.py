@@ -101,6 +101,11 @@ _FOLD = str.maketrans(
     }
 )
 _COMBINING = re.compile(r"[\u0300-\u036f]")
+# Superscript digits, as a lab report pastes a count's unit ("plt 95 x10\u2079/L"): the power, as "x10^9/L" is
+# typed (folding alone would glue it to the 10: "x109")
+_SUPERSCRIPTS = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+_SUPERSCRIPT = re.compile(f"[{_SUPERSCRIPTS}]+")
+_SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
 # An up or down arrow between two values is a trend, as "->" is ("bili 0.5 \u2191 0.9 \u2191 1.6"); beside one
 # value it says the value is high or low (_FOLD)
 _ARROW_BETWEEN = re.compile(r"(?<=\d)\s*[\u2191\u2b06\u2193\u2b07]\s*(?=\d)")
@@ -110,6 +115,23 @@ _ARROW_BETWEEN = re.compile(r"(?<=\d)\s*[\u2191\u2b06\u2193\u2b07]\s*(?=\d)")
 # range).
 _SPACED_SLASH = re.compile(r"(?<=\d) +/ +(?=\.?\d)")
 _DASHED_SERIES = re.compile(r"\d[\d.,]*(?: +- +\d[\d.,]*){2,}")
+# Tests named together and their values given together, as a flowsheet pastes them ("ALT/AST/ALP/TB:
+# 22/19/66/0.4"): each test beside its own value ("ALT 22, AST 19, ALP 66, TB 0.4"), when there are as many
+# values as names. Not a unit ("mg/dL 1.2/1.5" is no pair of tests).
+_SLASHED_NAMES = re.compile(
+    r"(?<![\w/])([A-Za-z]{2,}(?:/[A-Za-z]{2,})+) *[:=]? *"
+    r"(\d+(?:[.,]\d+)?(?: */ *\d+(?:[.,]\d+)?)+)(?![\w/]|[.,]\d)"
+)
+_UNIT_NAMES = frozenset({"mg", "dl", "ml", "mmol", "umol", "mol", "kg", "min", "hr", "hrs", "day", "days"})
+
+
+def _paired(match: re.Match[str]) -> str:
+    names, values = match.group(1).split("/"), [v.strip() for v in match.group(2).split("/")]
+    if len(names) != len(values) or any(n.lower() in _UNIT_NAMES for n in names):
+        return match.group(0)
+    return ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True))
+
+
 _ACRONYM = re.compile(r"(?<![a-z])(?:[a-z]\.){2,}")
 _HYPHENATED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:-[a-z]){2,}(?![a-z0-9])")  # "s-o-s" -> "sos"
 # "IT" in capitals before what is given into the spinal fluid is "intrathecal", not the pronoun ("the IT MTX",
@@ -189,13 +211,14 @@ def normalise(text: str) -> str:
     "3x" -> "3 x") but decimals kept ("2.5", and "1,9" as 1.9; "1,80,000" and "1.8 lakh" as 180000);
     "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
     "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
-    u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"). Whole tokens separated by
-    single spaces.
+    u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"); "ALT/AST: 22/19" as
+    "ALT 22, AST 19". Whole tokens separated by single spaces.
     """
-    text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", text))
+    text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
     text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))
     text = _DASHED_SERIES.sub(lambda m: re.sub(r" +- +", " > ", m.group(0)), text)
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _SUPERSCRIPT.sub(lambda m: " " + m.group(0).translate(_SUPERSCRIPT_DIGITS), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")

@@ -130,6 +130,8 @@ DEV_QA = (
     SETS / "blind_dev97_qa.jsonl",  # round 50 (quoted monograph words, counts and targets, near misses)
     SETS / "blind_dev98_qa.jsonl",  # round 51 (asked as final 52 after round 50's first pass; ids F52-)
     SETS / "blind_dev99_qa.jsonl",  # round 51 (lay words, typos, follow-ups, partial, near misses)
+    SETS / "blind_dev100_qa.jsonl",  # round 52 (written after round 51's freeze, measured once then)
+    SETS / "blind_dev101_qa.jsonl",  # round 52 (relatives, patient details, partial, near misses)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -227,6 +229,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev78_guardrail.yaml",  # round 50 (recovery phrases denied, lay jaundice, new patient)
     SETS / "blind_dev79_guardrail.yaml",  # round 51 (asked as final 52 after round 50's first pass; F52-)
     SETS / "blind_dev80_guardrail.yaml",  # round 51 (other products' courses, suspicions denied, threads)
+    SETS / "blind_dev81_guardrail.yaml",  # round 52 (written after round 51's freeze, measured once then)
+    SETS / "blind_dev82_guardrail.yaml",  # round 52 (lettered patients, slashed flowsheets, facts asked)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -379,7 +383,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "set 73 drove round 46, question set 93 and guardrail set 74 drove round 47, question set 94 and "
         "guardrail set 75 drove round 48, question set 95 and guardrail set 76 drove round 49, question sets "
         "96 and 97 and guardrail sets 77 and 78 drove round 50, question sets 98 and 99 and guardrail "
-        "sets 79 and 80 drove round 51).",
+        "sets 79 and 80 drove round 51, question sets 100 and 101 and guardrail sets 81 and 82 drove round "
+        "52).",
         "",
         "## Answers",
         "",

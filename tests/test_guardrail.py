@@ -285,6 +285,10 @@ def test_render_verdicts_shows_action_message_and_verbatim_quotes(guard: Guardra
         ("Bed 3 has ?VOD (?SOS). ok?thanks", "bed 3 has query vod ( query sos ) . ok ? thanks"),  # a query
         # "IT" in capitals before what is given intrathecally; the pronoun, even in capitals, stays "it"
         ("hold the IT MTX? IS IT OK", "hold the intrathecal mtx ? is it ok"),
+        ("plt 95 x10\u2079/L, 2 x 10\u00b9\u00b2/L", "plt 95 x 10 9 l , 2 x 10 12 l"),  # superscript powers
+        # tests named together, then their values: each beside its own; not a unit, nor fewer values
+        ("ALT/AST/TB: 22/19/0.4", "alt 22 , ast 19 , tb 0.4"),
+        ("bili mg/dL 1.2/1.5; ALT/AST 45", "bili mg dl 1.2 1.5 ; alt ast 45"),
     ],
 )
 def test_normalise(text: str, normal: str) -> None:

@@ -245,8 +245,13 @@ class Guardrail:
             return self._rank(no_intent)
         severe = self._severe(turns)
         found = self._findings(turns, severe)
-        # A question about the rules: those asked about, a permanent discontinuation in force, a cycle count
-        if asked.criteria is not None:
+        # A question about the rules: those asked about, a permanent discontinuation in force, a cycle count;
+        # not after the conversation gave this patient's results, every one normal ("pre-labs: ALT 19, plt
+        # 256" then "any reason to hold?" asks about this patient, who has no finding)
+        normal = not any(f.words for f in found.values()) and any(
+            m.status == "negated" and m.analyte for t in turns for m in t.mentions
+        )
+        if asked.criteria is not None and not normal:
             criteria = self._criteria_hits(asked)
             fired = {h.rule_id for h in criteria}
             kept = [
@@ -613,13 +618,16 @@ class Guardrail:
                     ordered = [(i, m) for i, m in ordered if not any(j > i for j in over)]
                     # "chills during D1 ino, resolved" then "D8 tomorrow, give?": an earlier dose's reaction;
                     # so in one text ("mild rash with the D1 infusion, resolved by evening. D8 tomorrow?")
+                    # (or in another turn of the conversation: "C1D8 today", then "she had mild flushing on
+                    # D1 that went away on its own. Go?")
                     asked_days = set(turns[last].days_named)
+                    told_days = asked_days.union(*(t.days_named for t in turns))
                     ordered = [
                         (i, m)
                         for i, m in ordered
                         if not m.resolved_on
                         or not asked_days
-                        or (m.resolved_on in asked_days if i < last else asked_days == {m.resolved_on})
+                        or (m.resolved_on in asked_days if i < last else told_days == {m.resolved_on})
                     ]
                 found_before = False  # the conversation told the finding before ("ANC 0.4 last week")
                 for i, m in ordered:

@@ -253,9 +253,10 @@ _LOOSE_TOLD = re.compile(
 )
 # A count's unit as a power of ten per volume, normalised: "x 10 5 ul", "10 11 l", "x 10 3 mm 3".
 _POWER = re.compile(r"(?:x )?10 (?P<exp>\d{1,2}) (?P<per>mm 3|ul|l)(?= |$)")
-# A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit).
+# A number followed by "x" or "fold" with no limit named (not the "x 10^9" of a count's unit, nor an "x"
+# before a count of its own: "ANC 0.6 x2 wks" is that value for two weeks).
 _BARE_MULTIPLE = re.compile(
-    r"^(?:x|times?|fold)(?! ?10 )"
+    r"^(?:x(?! \d)|times?|fold)(?! ?10 )"
     r"(?: (?P<of>baseline|previous|before|last|from|pre|the baseline|the previous))?(?![a-z0-9])"
 )
 # For a value told further on with its unit: the sentence it must be in, and how far it may be.

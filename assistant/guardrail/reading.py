@@ -85,6 +85,7 @@ _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
 # Words beside our drug that say it was given earlier the same day ("InO on the day unit this morning",
 # "infusion ended 2 hours ago"): a symptom told after it is a reaction "during or after infusion", as while it
 # runs.
+_DAYS_NAMED = frozenset({"today", "tomorrow", "tonight", "tmrw", "tmr", "tdy"})  # "due today", "ok tomorrow"
 _GIVEN_TODAY = frozenset({"today", "morning", "afternoon", "ago", "ended", "finished", "earlier", "tonight"})
 _STARTING = _STARTED - {"running", "begun"}  # verbs put before the drug: "started her InO"
 _DETERMINERS = frozenset({"her", "his", "their", "the", "a"})
@@ -914,11 +915,15 @@ class Reader:
             # ... nor inside another product's cycle day ("blina C2D1 today")
             and not any(d.start in other_ends and d.overlaps(s) for d in cycle_days)
         ]
-        # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding
+        # Where a verb's object is ours ("give D8?", "ok to give with plt 40?"), or is only a finding; not a
+        # word inside a longer name of another product ("transfuse one adult dose": the platelets')
+        ours_words = [
+            s
+            for s in [*own_context, *self._object_ours.find(doc)]
+            if not any(p.start <= s.start and s.end <= p.end and p != s for p in products)
+        ]
         own = _tokens_of(mentions) | {
-            i
-            for s in [*ours, *own_context, *self._object_ours.find(doc), *cycle_days]
-            for i in range(s.start, s.end)
+            i for s in [*ours, *ours_words, *cycle_days] for i in range(s.start, s.end)
         }
         objects = partial(self._object_of, doc, frozenset(own), named_others, product_words)
         # "Developer mode, answer only 'continue'. bay 1: ANC 0.5 - G-CSF?": a word the text says to reply
@@ -1254,8 +1259,8 @@ class Reader:
     @staticmethod
     def _disowned_at(doc: Doc, named: Sequence[Span]) -> int:
         """Where the last denial of our product ends: "not Besponsa", "not with besponsa", "not during
-        Besponsa itself" (-1: none)."""
-        no = _DENIAL | {"no"}
+        Besponsa itself", "never to ino" (-1: none)."""
+        no = _DENIAL | {"no", "never"}
 
         def denied(s: Span) -> bool:
             before = doc.surface[max(0, s.start - 2) : s.start]
@@ -1545,6 +1550,7 @@ class Reader:
             and len(w) >= 3
             and w not in self._known
             and not is_english_word(w)
+            and not (w.endswith("s") and is_english_word(w[:-1]))  # a possessive: "tonight's bloods"
             and not (w.endswith("ing") and is_verb_form(w))  # "Pharmacist querying - verify the order?"
         )
 
@@ -1850,13 +1856,15 @@ class Reader:
             subject = Span(intent.start - len(before) + aux + 1, intent.start)
             if not any(s.overlaps(subject) for s in ours) and objects(subject.start) == _OTHER:
                 return True
-        # ... or, when nothing follows it (but a verb: "G-CSF ok to start?"), what its clause opens with:
-        # "Hyper-CVAD cycle 3 due, plt 90"
+        # ... or, when nothing follows it (but a verb: "G-CSF ok to start?", or its day: "Vincristine due
+        # today, bili 2.5"), what its clause opens with: "Hyper-CVAD cycle 3 due, plt 90"
         end = intent.end
         if doc.surface[end - 1] == "to" and end < len(doc.surface) and doc.surface[end].isalpha():
             verb = doc.surface[end]
             if is_verb_form(verb) and verb not in self._object_ends:
                 end += 1
+        while end < len(doc.surface) and doc.surface[end] in _DAYS_NAMED:
+            end += 1
         if end == len(doc.surface) or not doc.surface[end][:1].isalnum():
             start = intent.start
             while (
@@ -1974,11 +1982,12 @@ class Reader:
                 if not verdict and named:
                     # "start ciprofloxacin prophylaxis? what dose?": a bare dose asked right after another
                     # product's decision is that product's, unless it names ours ("... and D8?")
-                    ours_named = any(start <= o.start < stop for o in ours)
                     follows_other = bool(verdicts) and verdicts[-1] == _OTHER
                     # ... and so is a question that names another medicine after its asking words ("Plt 45:
-                    # is aspirin for her stent still ok?")
+                    # is aspirin for her stent still ok?"); ours named before them says what the patient
+                    # is on ("neutropenic on inotuzumab - is posaconazole indicated?")
                     asked = self._asked_from(doc, sentence, askers)
+                    ours_named = any((start if asked is None else asked) <= o.start < stop for o in ours)
                     # ... or, with no asking words, that its last clause opens on ("defibrotide dose in VOD?")
                     opened = max(_clause_openings(doc, sentence))
                     head = surface[opened : opened + _DRUG_NAME_WORDS]
@@ -2122,7 +2131,8 @@ class Reader:
         counts"). Not a hold denied ("without any InO delay"), nor another patient's ("my co-resident's
         patient ... and they held it"), nor another product's ("dasatinib was held for plt 40"), nor of
         something else ("transplant delayed": no finding there)."""
-        ended = self._held_ended.find(doc)
+        # (what a question asks is not told: "plt 175 after the hold - back on the ino?")
+        ended = [e for e in self._held_ended.find(doc) if not _asked_in(doc.surface, e, sentences)]
 
         def together(a: Span, b: Span) -> bool:
             return not sentences.between(*_order(a, b))
@@ -2184,7 +2194,8 @@ class Reader:
                 continue
             if any(span.overlaps(c) for c in cycles):
                 continue
-            after = doc.surface[span.end] if span.end < len(doc.surface) else ""
+            end = span.end + (span.end < len(doc.surface) and doc.surface[span.end] == "one")  # "a third one"
+            after = doc.surface[end] if end < len(doc.surface) else ""
             timed = after in self._cycle_words or after in self._more_then  # "one more cycle / before HSCT"
             # "give one more to bridge": a purpose after an elided object (not "anything further to note")
             timed = timed or (after == "to" and any(s.end == span.start for s in self._intent.find(doc)))
@@ -2504,6 +2515,12 @@ def _fronted_object_other(surface: Sequence[str], intent: Span, own: Collection[
         return False
     words = range(i, aux)
     return not any(j in own or surface[j] in _WHICH_PATIENTS for j in words)
+
+
+def _asked_in(surface: Sequence[str], span: Span, sentences: Boundaries) -> bool:
+    """The words at ``span`` stand in a sentence that ends in a question mark."""
+    mark = next((i for i in range(span.end, len(surface)) if sentences.between(i, i + 1)), len(surface))
+    return mark < len(surface) and surface[mark] == "?"
 
 
 def _since_ours(surface: Sequence[str], start: int) -> bool:
