@@ -126,6 +126,7 @@ _UNIT_NAMES = frozenset({"mg", "dl", "ml", "mmol", "umol", "mol", "kg", "min", "
 
 
 def _paired(match: re.Match[str]) -> str:
+    """ "ALT/AST: 22/19" as "ALT 22, AST 19"; as typed when the counts differ or a name is a unit."""
     names, values = match.group(1).split("/"), [v.strip() for v in match.group(2).split("/")]
     if len(names) != len(values) or any(n.lower() in _UNIT_NAMES for n in names):
         return match.group(0)

@@ -82,10 +82,11 @@ _GIVEN_EVENTS = frozenset({"given", "administered", "completed", "done"})
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
+# The day a decision is for, told after its word ("Vincristine due today", "ok tomorrow?")
+_DAYS_NAMED = frozenset({"today", "tomorrow", "tonight", "tmrw", "tmr", "tdy"})
 # Words beside our drug that say it was given earlier the same day ("InO on the day unit this morning",
 # "infusion ended 2 hours ago"): a symptom told after it is a reaction "during or after infusion", as while it
 # runs.
-_DAYS_NAMED = frozenset({"today", "tomorrow", "tonight", "tmrw", "tmr", "tdy"})  # "due today", "ok tomorrow"
 _GIVEN_TODAY = frozenset({"today", "morning", "afternoon", "ago", "ended", "finished", "earlier", "tonight"})
 _STARTING = _STARTED - {"running", "begun"}  # verbs put before the drug: "started her InO"
 _DETERMINERS = frozenset({"her", "his", "their", "the", "a"})
@@ -2194,7 +2195,9 @@ class Reader:
                 continue
             if any(span.overlaps(c) for c in cycles):
                 continue
-            end = span.end + (span.end < len(doc.surface) and doc.surface[span.end] == "one")  # "a third one"
+            end = span.end
+            if end < len(doc.surface) and doc.surface[end] == "one":  # "a third one": the cycle left out
+                end += 1
             after = doc.surface[end] if end < len(doc.surface) else ""
             timed = after in self._cycle_words or after in self._more_then  # "one more cycle / before HSCT"
             # "give one more to bridge": a purpose after an elided object (not "anything further to note")
