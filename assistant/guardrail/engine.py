@@ -19,7 +19,7 @@ import calendar
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -248,10 +248,7 @@ class Guardrail:
         # A question about the rules: those asked about, a permanent discontinuation in force, a cycle count;
         # not after the conversation gave this patient's results, every one normal ("pre-labs: ALT 19, plt
         # 256" then "any reason to hold?" asks about this patient, who has no finding)
-        normal = not any(f.words for f in found.values()) and any(
-            m.status == "negated" and m.analyte for t in turns for m in t.mentions
-        )
-        if asked.criteria is not None and not normal:
+        if asked.criteria is not None and not _all_normal(found, turns):
             criteria = self._criteria_hits(asked)
             fired = {h.rule_id for h in criteria}
             kept = [
@@ -828,6 +825,12 @@ _ELLIPTICAL = re.compile(
     _ELLIPTICAL_LEAD.pattern
     + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
 )
+
+
+def _all_normal(found: Mapping[str, _Found], turns: Sequence[Reading]) -> bool:
+    """The conversation gave this patient's results, and nothing abnormal is found among them."""
+    told = any(m.status == "negated" and m.analyte for t in turns for m in t.mentions)
+    return told and not any(f.words for f in found.values())
 
 
 def _elliptical(asked: Reading, question: str, earlier: Sequence[Reading]) -> Reading:

@@ -634,6 +634,7 @@ class Reader:
         sentences = Boundaries(size, sentence_ends)
         named = self._own_product.find(doc)
         products = self._other_product.find(doc)  # other products named
+        named_others = frozenset(i for p in products for i in range(p.start, p.end))
         # Our infusion said to be running in this text ("the Besponsa infusion is still running").
         # A cycle's day ("C1D8 running, 10 min in") names our infusion when no other product is named.
         cycle_days = _cycle_days(doc)
@@ -811,7 +812,7 @@ class Reader:
             mentions += self._elided_cycle(doc, sentences)
         mentions = self._answered(doc, self._superseded(doc, mentions), answers)
         backs = self._retract_back.find(doc)
-        mentions = self._in_time_and_place(doc, mentions, sentences, named, products, backs)
+        mentions = self._in_time_and_place(doc, mentions, sentences, named, products, named_others, backs)
         retracts_back = any(
             not any(m.span.start < b.end and not sentences.between(*_order(m.span, b)) for m in mentions)
             for b in backs
@@ -897,7 +898,6 @@ class Reader:
         # Words of our treatment ("dose", "cycle"), unless another product's name is right before them ("the
         # defibrotide dose"), or its shortening ("plt 45 on ruxolitinib - reduce the ruxo dose?")
         other_ends = {p.end for p in products}
-        named_others = frozenset(i for p in products for i in range(p.start, p.end))
         # the words naming other products, found once per text and only when asked for ("the posa")
         product_words = cache(partial(self._product_words, doc, named_others))
         context_words = self._own_context.find(doc)
@@ -1092,6 +1092,7 @@ class Reader:
         sentences: Boundaries,
         ours: Sequence[Span],
         products: Sequence[Span],
+        named_others: frozenset[int],
         backs: Sequence[Span],
     ) -> list[Mention]:
         """Findings that predate the drug, or that a later clause takes back.
@@ -1124,7 +1125,9 @@ class Reader:
         out = []
         for m in mentions:
             same = [s for s in before if not sentences.between(*_order(s, m.span))]
-            if m.status == "present" and (same or self._others_in_past(doc, m, sentences, ours, products)):
+            if m.status == "present" and (
+                same or self._others_in_past(doc, m, sentences, ours, named_others)
+            ):
                 m = replace(m, status="other")
             later = [b for b in backs if b.start >= m.span.end and not sentences.between(m.span.end, b.start)]
             if m.status in {"present", "negated", "conditional"} and later:
@@ -1164,7 +1167,7 @@ class Reader:
         return out
 
     def _others_in_past(
-        self, doc: Doc, m: Mention, sentences: Boundaries, ours: Sequence[Span], products: Sequence[Span]
+        self, doc: Doc, m: Mention, sentences: Boundaries, ours: Sequence[Span], others: frozenset[int]
     ) -> bool:
         """A past SOS the text puts on another product: "pt had VOD before with gemtuzumab", "VOD after
         busulfan conditioning in 2020, fully resolved" (not "VOD after busulfan conditioning, diagnosed last
@@ -1184,7 +1187,6 @@ class Reader:
         named = range(start, min(len(surface), start + _DRUG_NAME_WORDS))
         if not named or any(s.start in named for s in ours):
             return False
-        others = frozenset(i for p in products for i in range(p.start, p.end))
         if not self._names_product(surface, others, named, opening=True):
             return False
         return any(
