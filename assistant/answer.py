@@ -424,6 +424,7 @@ def split_question(
             or tokens[0] in _ASKING_START
             or any(t in POLITE and n.isalpha() for t, n in pairwise(tokens))  # "..., please outline"
             or bool(_ASKING_VERBS & words)
+            or bool(_reported(sentence)[0])  # "His mum asked me how often ...": a question reported
             or _wants_to_know(tokens)
             or joined
             or bool(list_markers(tokens))  # "... requests (i) the causes and (ii) the rate": a list asks
@@ -549,19 +550,23 @@ def _elided(clauses: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]
 
 _WHETHER = frozenset({"if", "whether"})
 _ASKED = frozenset({"ask", "asks", "asked", "asking", "wonder", "wonders", "wondering"})
+_ASKED_REACH = 3  # words from the verb of asking to the question word: the one asked ("asked the nurse how")
 
 
 def _reported(
     sentence: list[tuple[str, str]],
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """A question reported as someone's ("The whanau also want to know if it can make her bleed", "Mum asks
-    whether ..."): who asks (the frame, returned first) is a statement, not part of what is asked, so a word
-    naming them (a word the monograph lacks) does not make the question one it cannot answer. Emphasis and
-    politeness ("want to know please if") stand anywhere in it."""
+    whether ...", "His mum asked me how often ..."): who asks (the frame, returned first) is a statement, not
+    part of what is asked, so a word naming them (a word the monograph lacks) does not make the question one
+    it cannot answer. Emphasis and politeness ("want to know please if") stand anywhere in it."""
     kept = [(i, t) for i, (t, _) in enumerate(sentence) if t not in INTENSIFIERS]
     tokens = [t for _, t in kept]
     for n, t in enumerate(tokens[:-2]):
         if t in _ASKING_START:
+            # "His mum asked me how often ...": a question word after who was asked opens what is asked
+            if t in _QUESTION_WORDS and not _ASKED.isdisjoint(tokens[max(0, n - _ASKED_REACH) : n]):
+                return sentence[: kept[n][0]], sentence[kept[n][0] :]
             break  # a question word opens what is asked: no frame before it
         if (
             t in _WHETHER

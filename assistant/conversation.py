@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .data import load_data
 from .errors import ConfigError, InvalidQuestion
-from .text import AUXILIARIES, stem, words
+from .text import AUXILIARIES, ordinal_word, stem, words
 
 ROLES = ("user", "assistant", "system")
 MAX_TURNS = 50  # the default of Settings.history_turns: the guardrail reads every kept user turn
@@ -33,6 +33,10 @@ CUES_FILE = "conversation.yaml"
 # Pointers at an earlier topic that a question with a topic of its own may still use ("does THAT include
 # kids?"); "it" is left out: it usually means the drug.
 _DEMONSTRATIVES = frozenset({"that", "this", "those", "these", "them", "they"})
+# "the first one", "the second one", "the last one", "the latter": an item of the list the last answer gave.
+_LIST_POINTER = re.compile(r"\bthe (\w+) one\b|\bthe (latter|former)\b")
+_LIST_ENDS = {"last": -1, "latter": -1, "former": 0}
+_LIST_SEPARATORS = re.compile(r";|,|\band\b|\bor\b")
 
 
 class TermSource(Protocol):
@@ -246,6 +250,10 @@ def resolve(
     earlier = list(history)
     if earlier and earlier[-1] == ("user", question.strip()):
         earlier.pop()  # the caller passed the current question as the last history message
+    item = _pointed_item(question, earlier, expander, cues)
+    if item:  # "Mainly hepatotoxicity and myelosuppression." then "how do we monitor for the first one?"
+        carried = topic_terms(item, expander, cues)
+        return Resolution(query=" ".join([question.strip(), item]), followup=True, carried_terms=carried)
     pointed = _last_topic_turn(earlier, expander, cues)  # the turn whose topic a follow-up inherits
     previous_terms = list(dict.fromkeys(topic_terms(pointed, expander, cues)))
     if not previous_terms:
@@ -264,6 +272,23 @@ def resolve(
     carried = [t for t in previous_terms if t.lower() not in asked]
     query = " ".join([question.strip(), *carried])
     return Resolution(query=query, followup=True, carried_terms=carried)
+
+
+def _pointed_item(question: str, history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> str:
+    """The item of the list the last answer gave that the question points at by its place ("the first one",
+    "the latter"), or "": the items are what the answer names, apart from what it adds in brackets, after
+    the colon that opens a list, split at semicolons, commas and "and"/"or"; only those with a topic count."""
+    match = _LIST_POINTER.search(question.lower())
+    answers = [text for role, text in history if role == "assistant"]
+    if match is None or not answers:
+        return ""
+    word = match.group(1) or match.group(2)
+    place = _LIST_ENDS[word] if word in _LIST_ENDS else ordinal_word(word) - 1
+    if place < -1 or (place == -1 and word not in _LIST_ENDS):  # "the other one": no place
+        return ""
+    listed = re.sub(r"\([^)]*\)", " ", answers[-1]).rsplit(":", 1)[-1]
+    items = [i for i in _LIST_SEPARATORS.split(listed) if topic_terms(i, expander, cues)]
+    return items[place].strip(" .!?") if -len(items) <= place < len(items) and len(items) > 1 else ""
 
 
 def _last_topic_turn(history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> str:

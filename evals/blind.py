@@ -132,6 +132,8 @@ DEV_QA = (
     SETS / "blind_dev99_qa.jsonl",  # round 51 (lay words, typos, follow-ups, partial, near misses)
     SETS / "blind_dev100_qa.jsonl",  # round 52 (written after round 51's freeze, measured once then)
     SETS / "blind_dev101_qa.jsonl",  # round 52 (relatives, patient details, partial, near misses)
+    SETS / "blind_dev102_qa.jsonl",  # round 53 (written after round 52's freeze, measured once then)
+    SETS / "blind_dev103_qa.jsonl",  # round 53 (reported questions, list items by place, lay words)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -231,6 +233,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev80_guardrail.yaml",  # round 51 (other products' courses, suspicions denied, threads)
     SETS / "blind_dev81_guardrail.yaml",  # round 52 (written after round 51's freeze, measured once then)
     SETS / "blind_dev82_guardrail.yaml",  # round 52 (lettered patients, slashed flowsheets, facts asked)
+    SETS / "blind_dev83_guardrail.yaml",  # round 53 (written after round 52's freeze, measured once then)
+    SETS / "blind_dev84_guardrail.yaml",  # round 53 (idioms, bare dose-day questions, holds told alone)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -385,7 +389,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "guardrail set 75 drove round 48, question set 95 and guardrail set 76 drove round 49, question sets "
         "96 and 97 and guardrail sets 77 and 78 drove round 50, question sets 98 and 99 and guardrail "
         "sets 79 and 80 drove round 51, question sets 100 and 101 and guardrail sets 81 and 82 drove round "
-        "52).",
+        "52, question sets 102 and 103 and guardrail sets 83 and 84 drove round 53).",
         "",
         "## Answers",
         "",

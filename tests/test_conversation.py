@@ -251,6 +251,36 @@ def test_resolve_with_real_expander(
     assert resolution.carried_terms == carried
 
 
+RISKS = ("user", "What are the biggest safety issues with Besponsa?")
+LISTED = (
+    "assistant",
+    "Mainly hepatotoxicity (including sinusoidal obstruction syndrome) and myelosuppression.",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "item"),
+    [
+        ("ok and how do we monitor for the first one?", "hepatotoxicity"),
+        ("and the second one?", "myelosuppression"),
+        ("what about the latter?", "myelosuppression"),
+        ("and the third one?", None),  # the list has two items
+        ("the other one?", None),  # no place named
+    ],
+)
+def test_resolve_reads_a_list_item_pointed_at_by_its_place(
+    expander: QueryExpander, cues: Cues, question: str, item: str | None
+) -> None:
+    """Round 53: "the first one" is the first item of the list the last answer gave."""
+    resolution = resolve(question, [RISKS, LISTED], expander, cues)
+    if item is None:
+        assert "myelosuppression" not in resolution.query and "hepatotoxicity" not in resolution.query
+    else:
+        assert resolution.followup and resolution.query.endswith(item)
+        other = {"hepatotoxicity", "myelosuppression"} - {item}
+        assert not other & set(resolution.query.split())
+
+
 # --------------------------------------------------------------------------------------------------
 # Suggestions: pure
 

@@ -28,7 +28,7 @@ from ..corpus import Corpus
 from ..data import MEDICINES_FILE, load_data, load_medicines
 from ..errors import RulesError
 from ..models import RuleHit
-from ..text import QUESTION_WORDS, Translator, is_common_word, normalise, ordinal, spoken_values
+from ..text import QUESTION_WORDS, Translator, is_common_word, normalise, ordinal, ordinal_word, spoken_values
 from .labs import LabLimits
 from .matching import Span
 from .reading import CYCLE_CONDITION, DENIED, Mention, Reader, Reading, Status
@@ -210,6 +210,9 @@ class Guardrail:
             # value told before it, as in the question itself
             if not turn.switches_patient:
                 turn = self._corrected_value(turn, earlier)
+            if turn.held_alone and earlier:  # "ALT 210 on ino" then "held D8": held for the ALT
+                told = [m.condition for m in earlier[-1].mentions if m.status == "present"]
+                turn = replace(turn, held=frozenset(c for c in told if c != CYCLE_CONDITION))
             earlier.append(turn)
             infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
         asked = self._reader.read(question, infusing=infusing, scales=scales, limits=limits)
@@ -512,6 +515,11 @@ class Guardrail:
         states = any(m.status == "present" and m.stated for turn in [*earlier, asked] for m in turn.mentions)
         # "should we give G-CSF?", "ALT 300 on blinatumomab (not ino) - continue blina?"
         about_other = ((asked.foreign or asked.other_decision) and not asked.own_product) or asked.asks_other
+        # "team want a 3rd cycle with desensitisation, possible?": another cycle asked about is a decision
+        later = [m.words for m in asked.mentions if m.condition == CYCLE_CONDITION and m.status == "present"]
+        later = [w for w in later if _later_cycle(w)]
+        if later and asked.asks and not asked.informational and not about_other:
+            return _Found(later[:1], [f"'{later[0]}' read as a decision to give more treatment"])
         if asked.asks and not asked.informational and states and not about_other:
             word = asked.asks[0]
             return _Found([word], [f"'{word}' read as {WHAT_TO_DO} while the finding is present"])
@@ -825,6 +833,11 @@ _ELLIPTICAL = re.compile(
     _ELLIPTICAL_LEAD.pattern
     + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
 )
+
+
+def _later_cycle(words: str) -> bool:
+    """The words name a 3rd or later cycle by its number ("a 3 rd", "cycle 4", "a third")."""
+    return any((t.isdigit() and int(t) >= 3) or ordinal_word(t) >= 3 for t in words.split())
 
 
 def _all_normal(found: Mapping[str, _Found], turns: Sequence[Reading]) -> bool:

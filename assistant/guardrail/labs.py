@@ -263,10 +263,11 @@ _BARE_MULTIPLE = re.compile(
 _SENTENCE_END = re.compile(r" [.;?!](?: |$)")
 _NUMBER_TOKEN = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
 _UNIT_REACH = 30
-# A value from long before this decision (recent ones still count: "plt 30 two days ago" may be today's).
+# A value from long before this decision (recent ones still count: "plt 30 two days ago" may be today's; so
+# does one "at baseline", told before our drug starts: "bili 2.0 at baseline - start the ino?").
 _LONG_AGO = re.compile(
     r"^ ?(?:[a-z]+ ){0,3}(?:,? ?(?:at|on|during) "
-    r"(?:diagnosis|admission|baseline|presentation|relapse|induction)\b"
+    r"(?:diagnosis|admission|presentation|relapse|induction)\b"
     r"|(?:\d+|one|two|three|four|five|six|a few|several) (?:months?|years?) ago\b|last (?:month|year)\b"
     r"|in (?:19|20)\d\d\b)"
 )

@@ -118,6 +118,7 @@ _OURS_TOO = frozenset({"chemo", "chemotherapy"})  # other products' words that a
 _WATCHED_FOR = 3  # words between "for" and what is watched for ("monitor for any reactions")
 _SUBJECT_REACH = 5  # words before a clause-ending decision word that may name what it is about
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
+_DOSE_WORDS = frozenset({"dose", "doses", "dosing"})
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -200,6 +201,8 @@ class Reading:
     observes: tuple[str, ...] = ()  # it asks only how long to watch the patient ("how long do we observe?")
     # The conditions it says our treatment was held for ("C2D1 was delayed a week for counts": cytopenia).
     held: frozenset[str] = frozenset()
+    # It tells a hold with no finding to say what for ("held D8"): the hold is for what the turn before told.
+    held_alone: bool = False
     switches_patient: bool = False  # "different pt now": what came before is another patient
     own_product: bool = False  # it names Besponsa, a dose, a cycle or an infusion
     other_decision: bool = False  # its only decision phrases are about another product ("continue blina?")
@@ -833,7 +836,7 @@ class Reader:
         ours = [
             s for s in named if not self._denied_by_name(doc, s) and not any(s.overlaps(o) for o in products)
         ]
-        mentions = [self._cycle_of_other(doc, m, products) for m in mentions]
+        mentions = [self._cycle_of_other(doc, m, products, ours) for m in mentions]
         informational_found = self._informational.find(doc)
         mentions = self._mark_stated(doc, mentions, sentence_ends, informational_found)
         mentions = [replace(m, suspected=True) if _suspected(doc.surface, m.span) else m for m in mentions]
@@ -842,7 +845,16 @@ class Reader:
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
         criteria = None
         if with_criteria and not about_patient:
-            topic = self._criteria_topic(doc, findings, sentence_ends, frozenset(subject_spans))
+            # "What's the rule for SOS - pause or discontinue?": the condition the rule is asked for, in the
+            # clause of the question about the rules (not "what if SOS occurs, and when is it interrupted?")
+            cue_spans = self._cues.find(doc)
+            asked_for = set(subject_spans) | {
+                m.condition
+                for m in mentions
+                if m.status == "conditional"
+                and any(not clauses.between(*_order(m.span, c)) for c in cue_spans)
+            }
+            topic = self._criteria_topic(doc, findings, sentence_ends, frozenset(asked_for))
             criteria = self._criteria(doc, topic) if topic is not None else None
         keys = [_patient_key(doc.words(r)) for r in refs]
         relatives = {o.start for o in others}  # "Mrs P's sister" is not Mrs P
@@ -991,17 +1003,23 @@ class Reader:
         observes = tuple(doc.words(s) for s in informational) if only_observes else ()
         corrections = self._correction.find(doc)
         loose = self._loose_at(doc, mentions)
+        held, held_alone = self._held_for(
+            doc, sentences, mentions, subject_spans, others, products, several=several
+        )
         return Reading(
             patient=labels[0] if len(labels) == 1 else questioned,
             patients=patients,
             asks_every=asks_every,
             scales={r.analyte: r.scale for r in labs if r.scale is not None},
             resumes=bool(self._resume_intents.find(doc)),
-            held=self._held_for(doc, sentences, mentions, subject_spans, others, products, several=several),
+            held=held,
+            held_alone=held_alone,
             switches_patient=bool(self._patient_switch.find(doc)),
             foreign=self._foreign(doc, mentions, sentence_ends, denied),
             own_product=bool(ours or own_context),
-            infusing=self._infusing(doc, [*ours, *days, *self._bare_infusions(doc, products)])
+            # "she's 30 min into the besponsa": a later turn's symptom told alone is a reaction to it
+            infusing=under_way
+            or self._infusing(doc, [*ours, *days, *self._bare_infusions(doc, products)])
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
@@ -1228,6 +1246,10 @@ class Reader:
         current = {doc.words(d) for d in days if sentence(d) in today_sentences}
         if current:
             past += [d for d in days if doc.words(d) not in current]
+            # ... and a cycle other than today's: "rash with C1 ino, resolved; C2D1 today"
+            cycles = [(int(doc.surface[at + 1]), at) for at in _cycle_numbers(doc.surface)]
+            today = {n for n, at in cycles if sentence(Span(at, at + 1)) in today_sentences}
+            past += [Span(at, at + 2) for n, at in cycles if today and n not in today]
         past_sentences = {sentence(s) for s in resolved} & {sentence(s) for s in past}
         reaction = {c.name for c in self._conditions if c.reaction}
         told = {sentence(m.span) for m in mentions if m.condition in reaction}
@@ -1421,6 +1443,8 @@ class Reader:
                     or bool(set(following[:1]) & _RECORDS)
                     or _started_before(doc.surface, w.start)
                     or _put_up_at(doc.surface, w.end)
+                    # "During C2D1 my patient developed stridor": the dose day's infusion under way
+                    or doc.surface[w.start - 1 : w.start] == ("during",)
                     # a dose given before it: a sign, not a bare "temp" (the value says whether it is a fever)
                     or (set(following[:2]) & _GIVEN_EVENTS and doc.words(s) not in _WEAK_SIGNS)
                 )
@@ -1438,6 +1462,7 @@ class Reader:
             return mentions
         stops = sorted(e.start for e in ends)
         facts = [s.start for s in informational]
+        doses = _dose_positions(doc, self._own_product.find(doc))
         out = []
         for m in mentions:
             after = [i for i in stops if i >= m.span.end]
@@ -1456,7 +1481,7 @@ class Reader:
                 not question
                 or terse
                 or bool(m.reason)
-                or _told_first(doc.surface, start, m.span.end, end, doc.dashed)
+                or _told_first(doc.surface, start, m.span.end, end, doc.dashed, doses)
             )
             out.append(m if stated else replace(m, stated=False))
         return out
@@ -1818,14 +1843,20 @@ class Reader:
                     return True
         return False
 
-    @staticmethod
-    def _cycle_of_other(doc: Doc, m: Mention, others: list[Span]) -> Mention:
-        """ "cycle 3 of blinatumomab": a cycle of another product is not ours."""
+    def _cycle_of_other(self, doc: Doc, m: Mention, others: list[Span], ours: list[Span]) -> Mention:
+        """ "cycle 3 of blinatumomab", "how many cycles of azacitidine": a cycle of another product (named as
+        such, or a medicine's name) is not ours."""
         if m.condition != CYCLE_CONDITION or m.status != "present":
             return m
         follows = Span(m.span.end, min(len(doc.surface), m.span.end + 3))
         joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
-        if joined and any(s.overlaps(follows) for s in others):
+        named = self._names_drug(doc.surface[follows.start + 1 : follows.end + 1], opening=True)
+        if joined and (named or any(s.overlaps(follows) for s in others)):
+            return replace(m, status="other")
+        # "Other patient on hyper-CVAD - how many cycles of that?": the product pointed back at is the other
+        # one named before, when ours is not named
+        pointed = joined and doc.surface[m.span.end + 1 : m.span.end + 2] == ("that",)
+        if pointed and not ours and any(s.end <= m.span.start for s in others):
             return replace(m, status="other")
         # "how many blina cycles?": another product's name inside the phrase, before its cycle word
         if any(m.span.start < s.start and s.end < m.span.end for s in others):
@@ -2128,12 +2159,13 @@ class Reader:
         products: Sequence[Span],
         *,
         several: bool = False,
-    ) -> frozenset[str]:
+    ) -> tuple[frozenset[str], bool]:
         """The conditions the text says treatment was held for: a hold ("we held D15", "delayed a week")
         in one sentence with the finding or its test ("Transaminitis in C1 meant we held D15", "for
         counts"). Not a hold denied ("without any InO delay"), nor another patient's ("my co-resident's
         patient ... and they held it"), nor another product's ("dasatinib was held for plt 40"), nor of
-        something else ("transplant delayed": no finding there)."""
+        something else ("transplant delayed": no finding there). And whether it tells a hold in a text that
+        names no finding at all ("held D8")."""
         # (what a question asks is not told: "plt 175 after the hold - back on the ino?")
         ended = [e for e in self._held_ended.find(doc) if not _asked_in(doc.surface, e, sentences)]
 
@@ -2174,7 +2206,7 @@ class Reader:
         # "Suspected VOD, bili 1.0, holding for now": a hold beside a finding present is for it, not for
         # the normal test beside it
         present = [m.span for m in mentions if m.status == "present" and not m.resume]
-        return frozenset(
+        held = frozenset(
             c
             for c, spans in found.items()
             for h in holds
@@ -2183,6 +2215,7 @@ class Reader:
                 any(together(h, s) for s in spans if s in present) or not any(together(h, p) for p in present)
             )
         )
+        return held, bool(holds) and not found
 
     def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
@@ -2538,16 +2571,18 @@ def _since_ours(surface: Sequence[str], start: int) -> bool:
 
 def _started_day_codes(surface: Sequence[str]) -> list[Span]:
     """A cycle-day code told as an infusion starting ("C1D1 started today; 20 min in she developed
-    urticaria"): the code stands for our infusion in a timeline."""
+    urticaria") or under way ("During C2D1 my patient developed stridor"): the code stands for our infusion in
+    a timeline."""
     out = []
-    for i in range(len(surface) - 4):
+    for i in range(len(surface) - 3):
         code = (
             surface[i] == "c"
             and surface[i + 1].isdigit()
             and surface[i + 2] == "d"
             and surface[i + 3].isdigit()
         )
-        if code and surface[i + 4] in _STARTED:
+        started = i + 4 < len(surface) and surface[i + 4] in _STARTED
+        if code and (started or (i and surface[i - 1] == "during")):
             out.append(Span(i, i + 4))
     return out
 
@@ -2566,17 +2601,42 @@ def _still(surface: Sequence[str], span: Span) -> bool:
 
 
 def _told_first(
-    surface: Sequence[str], start: int, told: int, end: int, dashed: frozenset[int] = frozenset()
+    surface: Sequence[str],
+    start: int,
+    told: int,
+    end: int,
+    dashed: frozenset[int] = frozenset(),
+    doses: frozenset[int] = frozenset(),
 ) -> bool:
     """ "Transaminases through the roof, do we soldier on?": a finding told in a clause of its own, before
     a question of what we do (not "do transaminases rise, should we ...", "if ..., do we ...", nor "VOD on
     ino: are diuretics ok?", which asks about something else), also after a dash ("SOS on ino during C2,
-    recovered - can we do a C3?"; ``dashed``: where a clause opens after one, ``Doc.dashed``)."""
+    recovered - can we do a C3?"; ``dashed``: where a clause opens after one, ``Doc.dashed``); or before a
+    short question naming a dose or our drug ("transaminitis + thrombocytopenia, day 8 dose?"; ``doses``:
+    where the text names one, ``_dose_positions``)."""
     if surface[start] in _QUESTION_OPENERS | _SUPPOSING:
         return False
     opens = [i + 1 for i in range(told, end - 1) if surface[i] in _CLAUSE_MARKS]
     opens += [i for i in dashed if told < i < end]
-    return any(surface[i] in AUXILIARIES and i + 1 < end and surface[i + 1] in _WE for i in opens)
+    return any(
+        (surface[i] in AUXILIARIES and i + 1 < end and surface[i + 1] in _WE)
+        or (
+            surface[i] not in _QUESTION_OPENERS | AUXILIARIES  # not "VOD on Tuesday - was that the InO?"
+            and sum(1 for t in surface[i:end] if t[0].isalnum()) <= _TERSE_WORDS
+            and any(i <= d < end for d in doses)
+        )
+        for i in opens
+    )
+
+
+def _dose_positions(doc: Doc, ours: Sequence[Span]) -> frozenset[int]:
+    """Where a text names a dose of ours: our drug, a dose day ("D8", "day 8", "C2D1") or the word "dose"."""
+    surface = doc.surface
+    days = [*ours, *_cycle_days(doc)]
+    at = {i for span in days for i in range(span.start, span.end)}
+    at |= {i for i, t in enumerate(surface) if t in _DOSE_WORDS}
+    at |= {i for i in range(len(surface) - 1) if surface[i] == "day" and surface[i + 1].isdigit()}
+    return frozenset(at)
 
 
 def _suspected(surface: Sequence[str], span: Span) -> bool:
