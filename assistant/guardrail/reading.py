@@ -838,7 +838,7 @@ class Reader:
         ]
         mentions = [self._cycle_of_other(doc, m, products, ours) for m in mentions]
         informational_found = self._informational.find(doc)
-        mentions = self._mark_stated(doc, mentions, sentence_ends, informational_found)
+        mentions = self._mark_stated(doc, mentions, sentence_ends, informational_found, named)
         mentions = [replace(m, suspected=True) if _suspected(doc.surface, m.span) else m for m in mentions]
         # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
         # many cycles max?"); any other finding stated makes it a question about this patient.
@@ -847,12 +847,12 @@ class Reader:
         if with_criteria and not about_patient:
             # "What's the rule for SOS - pause or discontinue?": the condition the rule is asked for, in the
             # clause of the question about the rules (not "what if SOS occurs, and when is it interrupted?")
-            cue_spans = self._cues.find(doc)
+            conditional = [m for m in mentions if m.status == "conditional"]
+            cue_spans = self._cues.find(doc) if conditional else []
             asked_for = set(subject_spans) | {
                 m.condition
-                for m in mentions
-                if m.status == "conditional"
-                and any(not clauses.between(*_order(m.span, c)) for c in cue_spans)
+                for m in conditional
+                if any(not clauses.between(*_order(m.span, c)) for c in cue_spans)
             }
             topic = self._criteria_topic(doc, findings, sentence_ends, frozenset(asked_for))
             criteria = self._criteria(doc, topic) if topic is not None else None
@@ -1454,15 +1454,20 @@ class Reader:
         return out
 
     def _mark_stated(
-        self, doc: Doc, mentions: list[Mention], ends: list[Span], informational: Sequence[Span]
+        self,
+        doc: Doc,
+        mentions: list[Mention],
+        ends: list[Span],
+        informational: Sequence[Span],
+        named: Sequence[Span],
     ) -> list[Mention]:
         """Which mentions state a finding of this patient (see ``Mention.stated``); ``informational``: the
-        requests for facts the text holds."""
-        if self._deixis.find(doc):
+        requests for facts the text holds; ``named``: where it names our drug."""
+        if not mentions or self._deixis.find(doc):
             return mentions
         stops = sorted(e.start for e in ends)
         facts = [s.start for s in informational]
-        doses = _dose_positions(doc, self._own_product.find(doc))
+        doses = _dose_positions(doc, named)
         out = []
         for m in mentions:
             after = [i for i in stops if i >= m.span.end]
@@ -1850,8 +1855,10 @@ class Reader:
             return m
         follows = Span(m.span.end, min(len(doc.surface), m.span.end + 3))
         joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
-        named = self._names_drug(doc.surface[follows.start + 1 : follows.end + 1], opening=True)
-        if joined and (named or any(s.overlaps(follows) for s in others)):
+        if joined and (
+            any(s.overlaps(follows) for s in others)
+            or self._names_drug(doc.surface[follows.start + 1 : follows.end + 1], opening=True)
+        ):
             return replace(m, status="other")
         # "Other patient on hyper-CVAD - how many cycles of that?": the product pointed back at is the other
         # one named before, when ours is not named
