@@ -401,13 +401,15 @@ def split_question(
             sentences[i - 1] += sentences[i]
     sentences = [s for s in sentences if any(t[0][0].isalnum() for t in s)]
     # "The whanau want to know if ...": who asks is told, what follows is asked
-    frames, reported = [], []
+    frames, reported = [], []  # reported: the sentences that report a question, each of which asks it
     for n, sentence in enumerate(sentences):
         frame, rest = _reported(sentence)
-        # ... when the frame names someone by a word the monograph lacks (else it frames as before)
+        # ... when the frame names someone by a word the monograph lacks (else it frames as before, and the
+        # whole sentence asks: "His mum asked me how often ...")
         if frame and expander.expand(" ".join(t for t, _ in frame)).unknown:
             sentences[n] = rest
             frames.append(frame)
+        if frame:
             reported.append(sentences[n])
 
     def asks(sentence: list[tuple[str, str]]) -> bool:
@@ -424,7 +426,6 @@ def split_question(
             or tokens[0] in _ASKING_START
             or any(t in POLITE and n.isalpha() for t, n in pairwise(tokens))  # "..., please outline"
             or bool(_ASKING_VERBS & words)
-            or bool(_reported(sentence)[0])  # "His mum asked me how often ...": a question reported
             or _wants_to_know(tokens)
             or joined
             or bool(list_markers(tokens))  # "... requests (i) the causes and (ii) the rate": a list asks

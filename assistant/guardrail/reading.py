@@ -1467,7 +1467,7 @@ class Reader:
             return mentions
         stops = sorted(e.start for e in ends)
         facts = [s.start for s in informational]
-        doses = _dose_positions(doc, named)
+        doses = _dose_positions(doc, [*named, *self._day.find(doc)])
         out = []
         for m in mentions:
             after = [i for i in stops if i >= m.span.end]
@@ -2636,14 +2636,11 @@ def _told_first(
     )
 
 
-def _dose_positions(doc: Doc, ours: Sequence[Span]) -> frozenset[int]:
-    """Where a text names a dose of ours: our drug, a dose day ("D8", "day 8", "C2D1") or the word "dose"."""
-    surface = doc.surface
-    days = [*ours, *_cycle_days(doc)]
-    at = {i for span in days for i in range(span.start, span.end)}
-    at |= {i for i, t in enumerate(surface) if t in _DOSE_WORDS}
-    at |= {i for i in range(len(surface) - 1) if surface[i] == "day" and surface[i + 1].isdigit()}
-    return frozenset(at)
+def _dose_positions(doc: Doc, named: Sequence[Span]) -> frozenset[int]:
+    """Where a text names a dose of ours: ``named`` (our drug and its treatment days, "D8", "day 8", "C2D1")
+    or the word "dose"."""
+    at = {i for span in named for i in range(span.start, span.end)}
+    return frozenset(at | {i for i, t in enumerate(doc.surface) if t in _DOSE_WORDS})
 
 
 def _suspected(surface: Sequence[str], span: Span) -> bool:
