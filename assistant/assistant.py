@@ -138,7 +138,8 @@ class Assistant:
         question = self.validate(question)
         turns = normalize_history(history, self.settings.history_turns)
         resolution = resolve(question, turns, self.expander, self.cues)
-        parts = split_question(self.expander, question, resolution.carried_terms, resolution.hint_terms)
+        asked = resolution.asked or question  # "which ones?" after "QT drugs?" asks "which drugs?"
+        parts = split_question(self.expander, asked, resolution.carried_terms, resolution.hint_terms)
         # A preamble ("just checking, ...") is not searched for: its words would pull unrelated passages.
         query = resolution.query if not parts.preamble else resolution.query.replace(parts.preamble, " ", 1)
         ranked = self.retriever.search(query, self.expander.expand(query))

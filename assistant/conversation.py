@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -37,6 +37,10 @@ _DEMONSTRATIVES = frozenset({"that", "this", "those", "these", "them", "they"})
 _LIST_POINTER = re.compile(r"\bthe (\w+) one\b|\bthe (latter|former)\b")
 _LIST_ENDS = {"last": -1, "latter": -1, "former": 0}
 _LIST_SEPARATORS = re.compile(r";|,|\band\b|\bor\b")
+_PLURAL_MIN = 3  # a plural noun "ones" may stand for is longer than this ("lfts", "drugs"; not "its", "was")
+_NOT_PLURAL = frozenset(
+    {"ones", "this", "thus", "plus", "always", "perhaps", "status", "besides", "whereas", "across"}
+)
 
 
 class TermSource(Protocol):
@@ -106,12 +110,15 @@ class Resolution:
     carried_terms: topic terms taken from the earlier turn (empty when the question has its own topic).
     hint_terms:    the earlier topic, when a question with its own topic points back at it ("Does that
                    include kids?"): it guides retrieval and hints at the topic, but is not what is asked.
+    asked:         the question with "ones" read as the noun it stands for ("which ones exactly?" after
+                   "InO and QT drugs?" asks "which drugs exactly?"); "" when it has none.
     """
 
     query: str
     followup: bool = False
     carried_terms: list[str] = field(default_factory=list)
     hint_terms: list[str] = field(default_factory=list)
+    asked: str = ""
 
 
 def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
@@ -230,6 +237,34 @@ def unknown_terms(text: str, expander: TermSource, cues: Cues) -> list[str]:
 
 
 def resolve(
+    question: str,
+    history: list[tuple[str, str]],
+    expander: TermSource,
+    cues: Cues | None = None,
+) -> Resolution:
+    """Decide whether ``question`` follows up on the conversation and what topic it inherits (see
+    ``_resolve``), with "ones" read as the plural noun of the latest earlier user turn."""
+    noun = _ones_noun(question, history)
+    if not noun:
+        return _resolve(question, history, expander, cues)
+    asked = re.sub(r"\bones\b", noun, question, flags=re.IGNORECASE)
+    return replace(_resolve(asked, history, expander, cues), asked=asked)
+
+
+def _ones_noun(question: str, history: list[tuple[str, str]]) -> str:
+    """The noun "ones" stands for: the last plural noun of the latest earlier turn that has one ("InO and QT
+    drugs?" then "which ones?": "drugs"; "how often LFTs?", "Weekly." then "which ones exactly?": "lfts")."""
+    if "ones" not in words(question):
+        return ""
+    for _, text in reversed([t for t in history if t[1].strip() != question.strip()]):
+        plural = [w for w in words(text) if w.endswith("s") and not w.endswith("ss") and len(w) > _PLURAL_MIN]
+        plural = [w for w in plural if w not in _NOT_PLURAL and w not in AUXILIARIES]
+        if plural:
+            return plural[-1]
+    return ""
+
+
+def _resolve(
     question: str,
     history: list[tuple[str, str]],
     expander: TermSource,

@@ -579,3 +579,30 @@ def test_a_short_follow_up_on_a_quoted_passage_is_answered(assistant: Any) -> No
     answer = assistant.ask("what about a 2 year old?", history=history, channel="eval")
     assert not answer.abstained
     assert any("children aged 1 year and older" in q.text for q in answer.quotes)
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "asked"),
+    [
+        (
+            [("user", "InO and QT drugs?"), ("assistant", "Avoid other QT-prolonging drugs.")],
+            "which ones?",
+            "which drugs?",
+        ),
+        (
+            [("user", "how often LFTs on besponsa?"), ("assistant", "Weekly.")],
+            "which ones exactly?",
+            "which lfts exactly?",
+        ),
+        ([("user", "what does the monograph say about QT?")], "which ones exactly?", ""),  # no plural told
+        ([("user", "InO and QT drugs?")], "is it safe?", ""),  # no "ones"
+    ],
+)
+def test_resolve_reads_ones_as_the_plural_noun_told_before(
+    expander: QueryExpander, cues: Cues, history: list[tuple[str, str]], question: str, asked: str
+) -> None:
+    """Round 54: "which ones?" asks for the things of the latest earlier turn that names some."""
+    resolution = resolve(question, history, expander, cues)
+    assert resolution.asked == asked
+    if asked:
+        assert asked.split()[1] in resolution.query.split()

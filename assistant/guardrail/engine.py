@@ -247,11 +247,20 @@ class Guardrail:
             # No decision asked: only the question's own rules that need no intent (cycle_limit) can fire.
             return self._rank(no_intent)
         severe = self._severe(turns)
+        if severe:  # "reacted last week, settled, I think mild" then "actually it was grade 3 - hypotensive"
+            turns = [_unsettled(t) for t in turns]
         found = self._findings(turns, severe)
         # A question about the rules: those asked about, a permanent discontinuation in force, a cycle count;
         # not after the conversation gave this patient's results, every one normal ("pre-labs: ALT 19, plt
-        # 256" then "any reason to hold?" asks about this patient, who has no finding)
-        if asked.criteria is not None and not _all_normal(found, turns):
+        # 256" then "any reason to hold?" asks about this patient, who has no finding), nor when it is asked
+        # of a finding told before ("grade 1 rash during the infusion" then "is that a reason to stop it for
+        # good?")
+        told = any(f.words for c, f in found.items() if c != CYCLE_CONDITION)
+        if (
+            asked.criteria is not None
+            and not _all_normal(found, turns)
+            and not (asked.criteria_back and told)
+        ):
             criteria = self._criteria_hits(asked)
             fired = {h.rule_id for h in criteria}
             kept = [
@@ -268,10 +277,16 @@ class Guardrail:
             ]
             return self._rank(criteria + kept)
         # "Plt 40, bili rising - team worried about VOD. What about the InO?": a feared SOS beside findings
-        # asks for its rule too (a permanent discontinuation is the one a miss costs most)
+        # asks for its rule too (a permanent discontinuation is the one a miss costs most); so does a value
+        # supposed beside one told ("what rules apply if ALT is 300 and plt 40?")
+        supposed = {m.condition for m in asked.mentions if m.status == "conditional" and m.analyte}
         for c, feared in self._own_conditional(asked).items():
             denied = asked.found(c, frozenset({"negated", "retracted", "other"}))  # "... but no VOD features"
-            if c in self._permanent and not denied and not found.get(c, _Found([], [])).words:
+            if (
+                (c in self._permanent or c in supposed)
+                and not denied
+                and not found.get(c, _Found([], [])).words
+            ):
                 found[c] = feared
         if not any(f.words for f in found.values()) and asked.intent:
             # "What should we do if VOD occurs?" / "And how is it managed?" after "SOS risk factors?"
@@ -291,7 +306,7 @@ class Guardrail:
         mentions: "VOD suspected", then "wait - ruled out on doppler. D8 ok?" (a retraction that names nothing
         takes back the latest earlier turn's), or "?SOS", then "no SOS, scan normal" (a denial after only a
         suspicion; not after "SOS confirmed", where "no SOS now" tells it resolved)."""
-        out = list(turns)
+        out = self._never_ours(turns)
         for j in range(1, len(turns)):
             taken = self._suspicions_denied(out[:j], turns[j])
             if turns[j].retracts_back:
@@ -300,6 +315,20 @@ class Guardrail:
                 retracted = (replace(m, status="retracted", span=Span(0, 0)) for m in taken)
                 out[j] = replace(out[j], mentions=(*out[j].mentions, *retracted))
         return out
+
+    def _never_ours(self, turns: list[Reading]) -> list[Reading]:
+        """The SOS and reactions told up to the last turn that says the patient never had our drug, as
+        another product's: "hx of VOD" then "the VOD was after Bu/Cy, never on ino. start ino?"."""
+        last = max((i for i, t in enumerate(turns) if t.never_ours), default=-1)
+        events = {*self._permanent, *self._severable, *self._reader.reaction_conditions}
+
+        def other(m: Mention) -> Mention:
+            return replace(m, status="other") if m.condition in events and m.status == "present" else m
+
+        return [
+            replace(t, mentions=tuple(other(m) for m in t.mentions)) if i <= last else t
+            for i, t in enumerate(turns)
+        ]
 
     def _suspicions_denied(self, earlier: Sequence[Reading], turn: Reading) -> list[Mention]:
         """The latest mention of each permanent condition ``turn`` denies, when every earlier one was a
@@ -833,6 +862,14 @@ _ELLIPTICAL = re.compile(
     _ELLIPTICAL_LEAD.pattern
     + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
 )
+
+
+def _unsettled(turn: Reading) -> Reading:
+    """The turn with the past reactions it told resolved present again: a severe reaction is permanent."""
+    if not any(m.settled_before for m in turn.mentions):
+        return turn
+    mentions = tuple(replace(m, status="present") if m.settled_before else m for m in turn.mentions)
+    return replace(turn, mentions=mentions)
 
 
 def _later_cycle(words: str) -> bool:

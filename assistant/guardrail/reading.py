@@ -177,6 +177,10 @@ class Mention:
     resolved_on: str = ""
     # Told as a suspicion ("?SOS", "VOD suspected", "possible VOD"): a later "no SOS" rules it out.
     suspected: bool = False
+    # A reaction told past and resolved, read as no current one ("reacted last week, settled"): a severity
+    # told in a later turn makes it present again ("actually it was grade 3"), as a severe reaction is
+    # permanent.
+    settled_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ class Reading:
     free_severe: tuple[str, ...]  # severity words of a text that states no finding ("it was grade 3")
     # (actions asked about, trigger words, the conditions it is about: none named is every condition)
     criteria: tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None
+    criteria_back: bool  # ... asked of what was told before ("is that a reason to stop it for good?")
+    never_ours: bool  # the patient is said never to have had our drug ("she has never had ino")
     # Halves of `near` conditions, for a condition split across turns ("Which liver tests are done?" then
     # "And if they are abnormal?"): the first subject word per condition, and the qualifiers found.
     subjects: dict[str, str]
@@ -310,8 +316,13 @@ _PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "hav
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
 # Words around a finding that tell it as a suspicion: "?SOS", "query VOD", "possible VOD", "VOD suspected"
+# A regimen combined with ours ("cycle 6 of mini-hyper-CVD + low-dose ino"): the joining words, and how far
+# after the cycle our drug's name may stand.
+_COMBINING = frozenset({"+", "plus", "with"})
+_REGIMEN_WORDS = 4
 _SUSPECTING = frozenset(
     {QUERIED, "?", "suspected", "suspect", "suspicion", "possible", "possibly", "probable", "presumed"}
+    | {"exclude", "excluding", "ddx"}  # "doppler requested to exclude VOD": a suspicion to be tested
 )
 # The attaching words that put a finding on what follows as its cause ("VOD with gemtuzumab", "VOD after
 # busulfan"; not "under", which names a treatment), and words that tell it is history ("before", "in 2020",
@@ -463,6 +474,7 @@ class Reader:
         self._bare_infusion_words = self._infusion_words - {"transfusion"}
         self._correction = Terms(spec.correction, f"{source}: correction")
         self._before_drug = Terms(spec.before_drug, f"{source}: before_drug")
+        self._never_given = Terms(spec.never_given, f"{source}: never_given")
         self._retract_back = Terms(spec.retract_back, f"{source}: retract_back")
         past = spec.past_resolved
         self._resolved = Terms(past.resolved if past else [], f"{source}: past_resolved.resolved")
@@ -496,6 +508,7 @@ class Reader:
         self.reaction_conditions = frozenset(c.name for c in self._conditions if c.reaction)
         self.labels = {c.name: c.label for c in self._conditions}
         self._cues = Terms(spec.criteria.cues, f"{source}: criteria.cues")
+        self._criteria_back = Terms(spec.criteria.back, f"{source}: criteria.back")
         self._groups = tuple(compile_group(i, g, source) for i, g in enumerate(spec.criteria.groups))
         self._labs = LabReader(labs, f"{source}: lab limits")
         self._test_conditions = {key: a.condition for key, a in labs.analytes.items()}
@@ -563,9 +576,10 @@ class Reader:
             self._rest_of,
             self._one_more,
         ]
-        every += [self._correction, self._before_drug, self._retract_back, self._resolved, self._past]
+        every += [self._correction, self._before_drug, self._never_given, self._retract_back, self._resolved]
+        every += [self._past]
         every += [self._day, self._today]
-        every += [self._belief, self._contrast]
+        every += [self._belief, self._contrast, self._criteria_back]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         known |= self._labs.other_tests
@@ -1046,6 +1060,8 @@ class Reader:
             severe=severe,
             free_severe=free if not own_topic else (),
             criteria=criteria,
+            criteria_back=criteria is not None and bool(self._criteria_back.find(doc)),
+            never_ours=bool(self._never_given.find(doc)),
             subjects={c: doc.words(spans[0]) for c, spans in subject_spans.items()},
             qualifiers=tuple(qualifiers),
         )
@@ -1254,7 +1270,7 @@ class Reader:
         reaction = {c.name for c in self._conditions if c.reaction}
         told = {sentence(m.span) for m in mentions if m.condition in reaction}
         kept = [
-            replace(m, status="negated")
+            replace(m, status="negated", settled_before=True)
             if m.condition in reaction and m.status == "present" and sentence(m.span) in past_sentences
             else m
             for m in mentions
@@ -1405,9 +1421,9 @@ class Reader:
                 for r in refs
             )
             # the question points at one of them by its label or a pronoun ("Dose twin B today?", "Verify
-            # 16?", "give her D15?")
+            # 16?", "give her D15?"), not at several ("Plan Besponsa tomorrow for A and B?")
             pointed = set(doc.surface[sentence:mark]) & (keys | _PERSONAL)
-            if listed and not pointed:
+            if listed and (not pointed or len(pointed & keys) >= 2):
                 return True
         opened = mark - 1  # the asking clause: back to a boundary other than "and"
         while opened >= 0 and not (
@@ -1853,6 +1869,9 @@ class Reader:
         such, or a medicine's name) is not ours."""
         if m.condition != CYCLE_CONDITION or m.status != "present":
             return m
+        # "cycle 6 of mini-hyper-CVD + low-dose ino": a combination that includes ours is ours too
+        if any(self._combined(doc.surface, m.span.end, s.start) for s in ours):
+            return m
         follows = Span(m.span.end, min(len(doc.surface), m.span.end + 3))
         joined = m.span.end < len(doc.surface) and doc.surface[m.span.end] in {"of", "with"}
         if joined and (
@@ -1872,6 +1891,16 @@ class Reader:
         if any(s.end <= m.span.start and set(doc.surface[s.end : m.span.start]) <= {"x"} for s in others):
             return replace(m, status="other")
         return m
+
+    @staticmethod
+    def _combined(surface: Sequence[str], after: int, ours: int) -> bool:
+        """Our drug's name at ``ours`` is joined to the regimen named after a cycle's "of" (at ``after``):
+        "of mini-hyper-CVD + low-dose ino", "of hyper-CVD with InO" (not "of blinatumomab starting Monday -
+        any interaction with the ino")."""
+        if not (after < ours and surface[after] == "of"):
+            return False
+        joins = [i for i in range(after + 1, ours) if surface[i] in _COMBINING]
+        return bool(joins) and joins[0] - after <= _REGIMEN_WORDS and ours - joins[0] <= _REGIMEN_WORDS
 
     def _decides_other(
         self,

@@ -125,6 +125,8 @@ class _CriteriaGroup(_Strict):
 class _Criteria(_Strict):
     cues: list[Term] = Field(min_length=1)
     groups: list[_CriteriaGroup] = Field(min_length=1)
+    # the question said of what was told before ("is that a reason to stop it for good?")
+    back: list[Term] = Field(default_factory=list)
 
 
 class _Fuzzy(_Strict):
@@ -186,6 +188,7 @@ class _RulesFile(_Strict):
     retract_back: list[Term] = Field(default_factory=list)
     correction: list[Term] = Field(default_factory=list)
     before_drug: list[Term] = Field(default_factory=list)
+    never_given: list[Term] = Field(default_factory=list)
     past_resolved: _PastResolved | None = None
     mistaken_belief: _MistakenBelief | None = None
     own_context: list[Term] = Field(default_factory=list)
