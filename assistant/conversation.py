@@ -243,7 +243,7 @@ def resolve(
     cues: Cues | None = None,
 ) -> Resolution:
     """Decide whether ``question`` follows up on the conversation and what topic it inherits (see
-    ``_resolve``), with "ones" read as the plural noun of the latest earlier user turn."""
+    ``_resolve``), with "ones" read as the plural noun of the latest earlier turn that has one."""
     noun = _ones_noun(question, history)
     if not noun:
         return _resolve(question, history, expander, cues)

@@ -224,7 +224,7 @@ class Guardrail:
         asked = self._counted_cycles(asked, earlier)
         asked = _elliptical(asked, question, earlier)
         asked = self._observed_after_reaction(asked, earlier)
-        turns = self._retracted_back([*earlier, asked])
+        turns = self._retracted_back(self._never_ours([*earlier, asked]))
         earlier, asked = turns[:-1], turns[-1]
         decision = self._decision(asked, earlier)
         if decision is None:
@@ -306,7 +306,7 @@ class Guardrail:
         mentions: "VOD suspected", then "wait - ruled out on doppler. D8 ok?" (a retraction that names nothing
         takes back the latest earlier turn's), or "?SOS", then "no SOS, scan normal" (a denial after only a
         suspicion; not after "SOS confirmed", where "no SOS now" tells it resolved)."""
-        out = self._never_ours(turns)
+        out = list(turns)
         for j in range(1, len(turns)):
             taken = self._suspicions_denied(out[:j], turns[j])
             if turns[j].retracts_back:

@@ -315,11 +315,11 @@ _PRESENT_AUXILIARIES = AUXILIARIES - {"did", "was", "were", "might", "has", "hav
 # Prepositions that attach a symptom to what caused it, and how many tokens on either side they may stand.
 _ATTACHING = frozenset({"during", "with", "after", "from", "to", "following", "on", "under", "via", "post"})
 _ATTACHMENT_REACH = 4
-# Words around a finding that tell it as a suspicion: "?SOS", "query VOD", "possible VOD", "VOD suspected"
-# A regimen combined with ours ("cycle 6 of mini-hyper-CVD + low-dose ino"): the joining words, and how far
-# after the cycle our drug's name may stand.
+# A regimen combined with ours ("cycle 6 of mini-hyper-CVD + low-dose ino"): the joining words, and how many
+# words the other regimen's name and ours may each take.
 _COMBINING = frozenset({"+", "plus", "with"})
 _REGIMEN_WORDS = 4
+# Words around a finding that tell it as a suspicion: "?SOS", "query VOD", "possible VOD", "VOD suspected"
 _SUSPECTING = frozenset(
     {QUERIED, "?", "suspected", "suspect", "suspicion", "possible", "possibly", "probable", "presumed"}
     | {"exclude", "excluding", "ddx"}  # "doppler requested to exclude VOD": a suspicion to be tested
