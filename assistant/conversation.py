@@ -244,11 +244,14 @@ def resolve(
 ) -> Resolution:
     """Decide whether ``question`` follows up on the conversation and what topic it inherits (see
     ``_resolve``), with "ones" read as the plural noun of the latest earlier turn that has one."""
-    noun = _ones_noun(question, history)
+    earlier = list(history)
+    if earlier and earlier[-1] == ("user", question.strip()):
+        earlier.pop()  # the caller passed the current question as the last history message
+    noun = _ones_noun(question, earlier)
     if not noun:
-        return _resolve(question, history, expander, cues)
+        return _resolve(question, earlier, expander, cues)
     asked = re.sub(r"\bones\b", noun, question, flags=re.IGNORECASE)
-    return replace(_resolve(asked, history, expander, cues), asked=asked)
+    return replace(_resolve(asked, earlier, expander, cues), asked=asked)
 
 
 def _ones_noun(question: str, history: list[tuple[str, str]]) -> str:
@@ -256,7 +259,7 @@ def _ones_noun(question: str, history: list[tuple[str, str]]) -> str:
     drugs?" then "which ones?": "drugs"; "how often LFTs?", "Weekly." then "which ones exactly?": "lfts")."""
     if "ones" not in words(question):
         return ""
-    for _, text in reversed([t for t in history if t[1].strip() != question.strip()]):
+    for _, text in reversed(history):
         plural = [w for w in words(text) if w.endswith("s") and not w.endswith("ss") and len(w) > _PLURAL_MIN]
         plural = [w for w in plural if w not in _NOT_PLURAL and w not in AUXILIARIES]
         if plural:
@@ -266,11 +269,11 @@ def _ones_noun(question: str, history: list[tuple[str, str]]) -> str:
 
 def _resolve(
     question: str,
-    history: list[tuple[str, str]],
+    earlier: list[tuple[str, str]],
     expander: TermSource,
     cues: Cues | None = None,
 ) -> Resolution:
-    """Decide whether ``question`` follows up on the conversation and what topic it inherits.
+    """Decide whether ``question`` follows up on the ``earlier`` turns and what topic it inherits.
 
     - No earlier user turn with a topic: the question stands alone.
     - The question names a topic the monograph knows: it wins, nothing is carried (even after "and").
@@ -282,9 +285,6 @@ def _resolve(
     cues = cues if cues is not None else default_cues()
     if set(words(question)) <= cues.closings:
         return Resolution(query=question)  # "Thanks!" is not a question about the last topic
-    earlier = list(history)
-    if earlier and earlier[-1] == ("user", question.strip()):
-        earlier.pop()  # the caller passed the current question as the last history message
     item = _pointed_item(question, earlier, expander, cues)
     if item:  # "Mainly hepatotoxicity and myelosuppression." then "how do we monitor for the first one?"
         carried = topic_terms(item, expander, cues)

@@ -596,6 +596,8 @@ def test_a_short_follow_up_on_a_quoted_passage_is_answered(assistant: Any) -> No
         ),
         ([("user", "what does the monograph say about QT?")], "which ones exactly?", ""),  # no plural told
         ([("user", "InO and QT drugs?")], "is it safe?", ""),  # no "ones"
+        # the caller passed the current question as the last history message
+        ([("user", "InO and QT drugs?"), ("user", "which ones?")], "which ones?", "which drugs?"),
     ],
 )
 def test_resolve_reads_ones_as_the_plural_noun_told_before(

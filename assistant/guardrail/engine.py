@@ -320,6 +320,8 @@ class Guardrail:
         """The SOS and reactions told up to the last turn that says the patient never had our drug, as
         another product's: "hx of VOD" then "the VOD was after Bu/Cy, never on ino. start ino?"."""
         last = max((i for i, t in enumerate(turns) if t.never_ours), default=-1)
+        if last < 0:
+            return turns
         events = {*self._permanent, *self._severable, *self._reader.reaction_conditions}
 
         def other(m: Mention) -> Mention:

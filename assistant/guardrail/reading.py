@@ -79,6 +79,7 @@ _INFUSION_EVENTS = frozenset({"started", "running", "began", "begun", "commenced
 _STARTED = frozenset({"started", "running", "began", "begun", "commenced", "hung"})
 # ... or ends with it given: "ino given; 40 min later chills" (the monograph: "during or after infusion")
 _GIVEN_EVENTS = frozenset({"given", "administered", "completed", "done"})
+_DAY_CODE_TOKENS = 4  # a cycle-day code with its cycle: "c 1 d 8"
 # Words that, beside our drug, say it is being given now; and symptom words too vague to be a reaction alone.
 _GIVEN_NOW = frozenset({"now", "today", "getting", "receiving", "infusing", "hanging", "hung", "during"})
 _UNDER_WAY = _INFUSION_EVENTS | _GIVEN_NOW
@@ -656,6 +657,7 @@ class Reader:
         # A cycle's day ("C1D8 running, 10 min in") names our infusion when no other product is named.
         cycle_days = _cycle_days(doc)
         days = [] if products else cycle_days
+        started_codes = _started_day_codes(doc.surface, cycle_days)  # "C1D1 started", "during C2D1"
         # So does a time into it beside our drug's name ("Pt on InO C1D1 now, 30 min in.").
         under_way = self._infusing(doc, [*named, *days], _RUNNING) or bool(
             (named or days) and self._under_way.find(doc)
@@ -756,7 +758,7 @@ class Reader:
                     assert entry.any is not None
                     matches = [(span,) for span in entry.any.find(doc)]
                 if cond.reaction and entry.near is not None and entry.scope == "sentence":
-                    started = [*seconds, *_started_day_codes(doc.surface)]
+                    started = [*seconds, *started_codes]
                     matches += self._narrative_pairs(doc, firsts, started, matches)
                     if infusing:
                         # a symptom told alone while ours runs; in a text that names an infusion elsewhere
@@ -2605,22 +2607,19 @@ def _since_ours(surface: Sequence[str], start: int) -> bool:
     return bool(before) and before[-1] in _SINCE_OURS
 
 
-def _started_day_codes(surface: Sequence[str]) -> list[Span]:
-    """A cycle-day code told as an infusion starting ("C1D1 started today; 20 min in she developed
-    urticaria") or under way ("During C2D1 my patient developed stridor"): the code stands for our infusion in
-    a timeline."""
-    out = []
-    for i in range(len(surface) - 3):
-        code = (
-            surface[i] == "c"
-            and surface[i + 1].isdigit()
-            and surface[i + 2] == "d"
-            and surface[i + 3].isdigit()
+def _started_day_codes(surface: Sequence[str], days: Sequence[Span]) -> list[Span]:
+    """The cycle-day codes among ``days`` (``_cycle_days``) told as an infusion starting ("C1D1 started
+    today; 20 min in she developed urticaria") or under way ("During C2D1 my patient developed stridor"): the
+    code stands for our infusion in a timeline."""
+    return [
+        d
+        for d in days
+        if d.end - d.start == _DAY_CODE_TOKENS
+        and (
+            (d.end < len(surface) and surface[d.end] in _STARTED)
+            or (d.start > 0 and surface[d.start - 1] == "during")
         )
-        started = i + 4 < len(surface) and surface[i + 4] in _STARTED
-        if code and (started or (i and surface[i - 1] == "during")):
-            out.append(Span(i, i + 4))
-    return out
+    ]
 
 
 def _joined_predicates(surface: Sequence[str]) -> set[int]:
