@@ -60,6 +60,8 @@ class CuesFile(BaseModel):
     non_topic_terms: list[str]
     closings: list[str]
     inclusion: list[str] = []
+    drug_pronouns: list[str] = []
+    drug_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Cues:
     non_topic_terms: frozenset[str]
     closings: frozenset[str] = frozenset()
     inclusion: frozenset[str] = frozenset()
+    drug_pronouns: frozenset[str] = frozenset()
+    drug_name: str = ""
 
     @cached_property
     def non_topic_stems(self) -> frozenset[str]:
@@ -131,7 +135,7 @@ def load_cues(corpus_dir: Path) -> Cues:
     """Read ``conversation.yaml``; a missing or malformed file stops start-up with its name."""
     path = corpus_dir / CUES_FILE
     data = load_data(path, CuesFile, ConfigError).model_dump()
-    keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings", "inclusion")
+    keys = ("pronouns", "openers", "temporal", "non_topic_terms", "closings", "inclusion", "drug_pronouns")
     phrases = {k: [tuple(words(str(p))) for p in data[k]] for k in keys}
     if any(not p for k in keys for p in phrases[k]):
         raise ConfigError(f"{path} has an empty phrase")
@@ -142,6 +146,8 @@ def load_cues(corpus_dir: Path) -> Cues:
         non_topic_terms=frozenset(" ".join(p) for p in phrases["non_topic_terms"]),
         closings=frozenset(" ".join(p) for p in phrases["closings"]),
         inclusion=frozenset(" ".join(p) for p in phrases["inclusion"]),
+        drug_pronouns=frozenset(" ".join(p) for p in phrases["drug_pronouns"]),
+        drug_name=str(data["drug_name"]),
     )
 
 
@@ -292,6 +298,9 @@ def _resolve(
     pointed = _last_topic_turn(earlier, expander, cues)  # the turn whose topic a follow-up inherits
     previous_terms = list(dict.fromkeys(topic_terms(pointed, expander, cues)))
     if not previous_terms:
+        if _about_the_drug(question, earlier, expander, cues):
+            drug = cues.drug_name
+            return Resolution(query=f"{question.strip()} {drug}", followup=True, carried_terms=[drug])
         return Resolution(query=question)
     if topic_terms(question, expander, cues):
         pointers = set(cues.found_in(question)) & (_DEMONSTRATIVES | cues.inclusion)
@@ -307,6 +316,19 @@ def _resolve(
     carried = [t for t in previous_terms if t.lower() not in asked]
     query = " ".join([question.strip(), *carried])
     return Resolution(query=query, followup=True, carried_terms=carried)
+
+
+def _about_the_drug(question: str, earlier: list[tuple[str, str]], expander: TermSource, cues: Cues) -> bool:
+    """ "it" in a question with no topic, after a question with none that names the drug: the drug ("What is
+    inotuzumab?" then "what are the big safety concerns with it?"); not after one that also names something
+    the monograph does not know ("inotuzumab or blinatumomab?"), nor in a question that does."""
+    expand = getattr(expander, "expand", None)
+    asked = [text for role, text in earlier if role == "user"]
+    if expand is None or not asked or not cues.drug_name or not set(words(question)) & cues.drug_pronouns:
+        return False
+    if topic_terms(question, expander, cues) or unknown_terms(question, expander, cues):
+        return False
+    return bool(expand(asked[-1]).subject) and not unknown_terms(asked[-1], expander, cues)
 
 
 def _pointed_item(question: str, history: list[tuple[str, str]], expander: TermSource, cues: Cues) -> str:

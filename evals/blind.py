@@ -136,6 +136,8 @@ DEV_QA = (
     SETS / "blind_dev103_qa.jsonl",  # round 53 (reported questions, list items by place, lay words)
     SETS / "blind_dev104_qa.jsonl",  # round 54 (written after round 53's freeze, measured once then)
     SETS / "blind_dev105_qa.jsonl",  # round 54 (statements before a dash, nouns joined by "and")
+    SETS / "blind_dev106_qa.jsonl",  # round 55 (written after round 54's freeze, measured once then)
+    SETS / "blind_dev107_qa.jsonl",  # round 55 ("it" with no earlier topic, logistics beside findings)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -239,6 +241,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev84_guardrail.yaml",  # round 53 (idioms, bare dose-day questions, holds told alone)
     SETS / "blind_dev85_guardrail.yaml",  # round 54 (written after round 53's freeze, measured once then)
     SETS / "blind_dev86_guardrail.yaml",  # round 54 (never given, lettered patients, blood products)
+    SETS / "blind_dev87_guardrail.yaml",  # round 55 (written after round 54's freeze, measured once then)
+    SETS / "blind_dev88_guardrail.yaml",  # round 55 (contacts and tubes asked beside findings, ward idioms)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -397,7 +401,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "96 and 97 and guardrail sets 77 and 78 drove round 50, question sets 98 and 99 and guardrail "
         "sets 79 and 80 drove round 51, question sets 100 and 101 and guardrail sets 81 and 82 drove round "
         "52, question sets 102 and 103 and guardrail sets 83 and 84 drove round 53, question sets 104 and "
-        "105 and guardrail sets 85 and 86 drove round 54).",
+        "105 and guardrail sets 85 and 86 drove round 54, question sets 106 and 107 and guardrail sets 87 "
+        "and 88 drove round 55).",
         "",
         "## Answers",
         "",

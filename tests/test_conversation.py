@@ -608,3 +608,39 @@ def test_resolve_reads_ones_as_the_plural_noun_told_before(
     assert resolution.asked == asked
     if asked:
         assert asked.split()[1] in resolution.query.split()
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "carried"),
+    [
+        # round 55: "it" after a question that names the drug and no topic is the drug
+        (
+            [("user", "What is inotuzumab?"), ("assistant", "An antibody-drug conjugate.")],
+            "what are the big safety concerns with it?",
+            ["inotuzumab"],
+        ),
+        ([("user", "tell me about besponsa")], "is it safe?", ["inotuzumab"]),
+        ([], "what are the big safety concerns with it?", []),  # nothing asked before
+        ([("user", "inotuzumab or blinatumomab?")], "is it safe?", []),  # another product named
+        ([("user", "What is inotuzumab?")], "is she safe?", []),  # a person, not a thing
+        ([("user", "What is inotuzumab?")], "does it cause SOS?", []),  # a topic of its own
+    ],
+)
+def test_resolve_reads_it_as_the_drug_after_a_question_naming_it(
+    expander: QueryExpander, cues: Cues, history: list[tuple[str, str]], question: str, carried: list[str]
+) -> None:
+    resolution = resolve(question, history, expander, cues)
+    assert resolution.carried_terms == carried
+    assert resolution.query == " ".join([question, *carried])
+
+
+def test_it_after_a_question_naming_the_drug_is_answered_about_the_drug(assistant: Any) -> None:
+    """Round 55: "what are the big safety concerns with it?" after "What is inotuzumab?" was refused for want
+    of a clinical term; "it" is the drug, and the answer quotes the overview of the drug."""
+    history = [
+        {"role": "user", "content": "What is inotuzumab?"},
+        {"role": "assistant", "content": "An antibody-drug conjugate targeting CD22."},
+    ]
+    answer = assistant.ask("what are the big safety concerns with it?", history=history, channel="eval")
+    assert not answer.abstained
+    assert answer.quotes and all(q.section == "Overview" for q in answer.quotes)

@@ -120,6 +120,8 @@ _WATCHED_FOR = 3  # words between "for" and what is watched for ("monitor for an
 _SUBJECT_REACH = 5  # words before a clause-ending decision word that may name what it is about
 _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("hold the gemtuzumab")
 _DOSE_WORDS = frozenset({"dose", "doses", "dosing"})
+# The infusion of a dose under way, as a short question names it: "rigors 15 min in - pull the drip?"
+_RUNNING_WORDS = frozenset({"drip", "bag", "pump"})
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -153,6 +155,28 @@ _FUNCTION_WORDS = frozenset(
         "reaction",
         "reactions",
         "infusion",
+        # prepositions and adverbs that name nothing: "now grade 3 per the reg", "grade 3 according to ICU"
+        "per",
+        "by",
+        "as",
+        "according",
+        "now",
+        "then",
+        "so",
+        "also",
+        "too",
+        "actually",
+        "apparently",
+        "officially",
+        "overall",
+        "really",
+        "probably",
+        "likely",
+        "i",
+        "we",
+        "he",
+        "she",
+        "they",
     ]
 )
 
@@ -345,6 +369,7 @@ _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _QUESTION_OPENERS = AUXILIARIES | _WH_WORDS
 _CLAUSE_MARKS = frozenset({",", "-", CLAUSE_DASH, ":", ";"})
+_CLAUSE_STOPS = frozenset({".", "!", "?", ";", ",", ":", "-", CLAUSE_DASH})  # where a clause opens after
 _WE = frozenset({"we", "i"})  # who a question of what to do asks about: "do we", "should i"
 _SUPPOSING = frozenset({"if", "unless", "whether", "once", "until", "assuming", "provided"})
 _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is not VOD")
@@ -491,6 +516,14 @@ class Reader:
         self._askers = Terms(obj.askers if obj else [], f"{source}: asked_object.askers")
         self._choosers = Terms(obj.choosers if obj else [], f"{source}: asked_object.choosers")
         self._object_ours = Terms(obj.ours if obj else [], f"{source}: asked_object.ours")
+        elsewhere = spec.asked_elsewhere
+        self._elsewhere_openers = Terms(
+            elsewhere.openers if elsewhere else [], f"{source}: asked_elsewhere.openers"
+        )
+        self._elsewhere_fillers = frozenset(normalise(w) for w in (elsewhere.fillers if elsewhere else []))
+        self._elsewhere_deciding = Terms(
+            elsewhere.decision_words if elsewhere else [], f"{source}: asked_elsewhere.decision_words"
+        )
         self._object_skip = frozenset(normalise(w) for w in (obj.skip if obj else []))
         self._object_ends = frozenset(normalise(w) for w in (obj.ends if obj else []))
         self._gives_other = frozenset(normalise(w) for w in (obj.gives_other if obj else []))
@@ -995,7 +1028,8 @@ class Reader:
                 and any(m.span.start - _WATCHED_FOR <= f < m.span.end - 1 for f in fors)
             ]
             mentions = [replace(m, status="hypothetical") if m in watched else m for m in mentions]
-        informational = sorted([*informational_found, *observation], key=lambda s: s.start)
+        elsewhere = self._asked_elsewhere(doc, own, intent, mentions)
+        informational = sorted([*informational_found, *observation, *elsewhere], key=lambda s: s.start)
         # "what grade is that? and do we still dose?": a later question asks more than facts (by its words:
         # "Which cytopenias?" after "Is myelosuppression a known effect?" asks facts too)
         last = informational[-1].end if informational else size
@@ -1574,6 +1608,35 @@ class Reader:
             and after[i] not in self._labs.not_values_before
             and before[i] not in _NUMBERED
         ]
+
+    def _asked_elsewhere(
+        self, doc: Doc, own: frozenset[int] | set[int], intent: Sequence[Span], mentions: Sequence[Mention]
+    ) -> list[Span]:
+        """The last question when it asks for a thing, a person or a number beside a finding ("ALT 138 on ino,
+        what's the bleep for the hepatology reg?"): its clause opens with a question word and names nothing
+        of our treatment, no finding, no decision phrase and no decision word (rules.yaml
+        ``asked_elsewhere``)."""
+        surface = doc.surface
+        marks = [i for i, t in enumerate(surface) if t == "?"]
+        if not marks:
+            return []
+        end = marks[-1]
+        start = end
+        while start > 0 and surface[start - 1] not in _CLAUSE_STOPS and start not in doc.dashed:
+            start -= 1
+        while start < end and surface[start] in self._elsewhere_fillers:
+            start += 1
+        clause = Span(start, end)
+        opener = [s for s in self._elsewhere_openers.find(doc) if s.start == start and s.end < end]
+        if not opener:  # (not "then what?": what follows asks what to do)
+            return []
+        if any(start <= i < end for i in own) or any(s.overlaps(clause) for s in intent):
+            return []
+        if any(m.span.overlaps(clause) for m in mentions):
+            return []
+        if any(s.overlaps(clause) for s in self._elsewhere_deciding.find(doc)):
+            return []
+        return [Span(start, end + 1)]
 
     def _foreign(
         self, doc: Doc, mentions: Sequence[Mention], ends: Sequence[Span], denied: bool
@@ -2367,14 +2430,18 @@ class Reader:
         return self._analyte_by_name.get(" ".join(doc.text.split(" ")[parts[0].start : parts[0].end]), "")
 
     def _list_commas(self, doc: Doc, boundaries: list[Span]) -> set[Span]:
-        """Commas followed, before any other boundary, by a list joiner ("fever, chills or rash")."""
+        """Commas followed, before any other boundary, by a list joiner ("fever, chills or rash"); not a comma
+        before a verb, which opens a clause ("not a transplant candidate, has had 3 cycles, continue to 5 or
+        6?")."""
         joiners = [j.start for j in self._joiners.find(doc)]
         if not joiners:
             return set()
         listed = set()
         stop = len(doc.surface)  # start of the next boundary that is not a comma
         for b in reversed(boundaries):
-            if doc.surface[b.start] != ",":
+            if doc.surface[b.start] != "," or (
+                b.end < len(doc.surface) and doc.surface[b.end] in AUXILIARIES
+            ):
                 stop = b.start
             elif bisect_left(joiners, b.end) < bisect_left(joiners, stop):
                 listed.add(b)
@@ -2569,9 +2636,9 @@ def _cycle_numbers(surface: Sequence[str]) -> list[int]:
 
 
 def _fronted_object_other(surface: Sequence[str], intent: Span, own: Collection[int]) -> bool:
-    """A decision verb ending its clause whose object stands before it, after "which" or "what", and has
-    nothing of ours: "ANC 0.1 on ino, which neutropenic diet handout do we give?" (not "which dose do we
-    give?", "what do we give?")."""
+    """A decision verb ending its clause whose object stands before it, after "which", "what" or "how
+    many", and has nothing of ours: "ANC 0.1 on ino, which neutropenic diet handout do we give?", "plt 18 on
+    ino, how many units of platelets should we give?" (not "which dose do we give?", "what do we give?")."""
     end = intent.end
     if end < len(surface) and surface[end][:1].isalnum():
         return False
@@ -2583,12 +2650,17 @@ def _fronted_object_other(surface: Sequence[str], intent: Span, own: Collection[
     aux = i
     while i > 0 and surface[i - 1][:1].isalnum() and surface[i - 1] not in _WHICH and aux - i < _OBJECT_REACH:
         i -= 1
-    if i == 0 or surface[i - 1] not in _WHICH or i == aux:
+    if i > 1 and surface[i - 2] == "how" and surface[i - 1] in {"many", "much"}:
+        i -= 1  # "how many units of platelets": the question word is two
+    elif i == 0 or surface[i - 1] not in _WHICH or i == aux:
         return False
     # the question word opens its clause ("at what point can we resume?" asks when), and what it asks for is
     # a thing, not which patients ("which ones can I give?")
     if i > 1 and surface[i - 2][:1].isalnum():
         return False
+    if surface[i] in {"many", "much"}:  # ("how many of them can we give?" asks which patients)
+        i += 1
+        return surface[i] not in _WHICH_PATIENTS and not any(j in own for j in range(i, aux))
     words = range(i, aux)
     return not any(j in own or surface[j] in _WHICH_PATIENTS for j in words)
 
@@ -2666,9 +2738,9 @@ def _told_first(
 
 def _dose_positions(doc: Doc, named: Sequence[Span]) -> frozenset[int]:
     """Where a text names a dose of ours: ``named`` (our drug and its treatment days, "D8", "day 8", "C2D1")
-    or the word "dose"."""
+    or the word "dose", or the drip, bag or pump it runs in."""
     at = {i for span in named for i in range(span.start, span.end)}
-    return frozenset(at | {i for i, t in enumerate(doc.surface) if t in _DOSE_WORDS})
+    return frozenset(at | {i for i, t in enumerate(doc.surface) if t in _DOSE_WORDS | _RUNNING_WORDS})
 
 
 def _suspected(surface: Sequence[str], span: Span) -> bool:

@@ -156,6 +156,15 @@ class _AskedObject(_Strict):
     gives_other: list[str] = Field(default_factory=list)  # verbs that give another product: "transfuse"
 
 
+class _AskedElsewhere(_Strict):
+    """A question for a thing, a person or a number beside a finding ("ALT 138, what's the bleep for
+    hepatology?"): opened by one of ``openers``, naming none of ``decision_words``."""
+
+    openers: list[Term] = Field(min_length=1)
+    fillers: list[str] = Field(default_factory=list)  # words before the opener: "so", "and", "unrelated"
+    decision_words: list[Term] = Field(default_factory=list)
+
+
 class _RulesFile(_Strict):
     version: Literal[1]
     boundaries: list[Term] = Field(min_length=1)
@@ -193,6 +202,7 @@ class _RulesFile(_Strict):
     mistaken_belief: _MistakenBelief | None = None
     own_context: list[Term] = Field(default_factory=list)
     asked_object: _AskedObject | None = None
+    asked_elsewhere: _AskedElsewhere | None = None
     under_way: list[Term] = Field(default_factory=list)
     negation: _GlobalNegation
     hypothetical: _Negation
