@@ -358,6 +358,7 @@ _HISTORY = frozenset(
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _WHICH = frozenset({"which", "what"})  # a question word before the object it asks for ("which handout")
+_HOW_MUCH = frozenset({"many", "much"})  # ... or two: "how many units of platelets should we give?"
 _WHICH_PATIENTS = frozenset({"one", "ones", "patient", "patients", "pt", "pts", "bed", "beds", "of", "them"})
 # "ANC 0.5 after ino", "or wait until the ino cycle is finished?": when, not what
 _SINCE_OURS = frozenset({"after", "following", "post", "since", "until", "till", "til"})
@@ -2648,21 +2649,28 @@ def _fronted_object_other(surface: Sequence[str], intent: Span, own: Collection[
     if i < 1 or surface[i] not in _PRESENT_AUXILIARIES:
         return False
     aux = i
-    while i > 0 and surface[i - 1][:1].isalnum() and surface[i - 1] not in _WHICH and aux - i < _OBJECT_REACH:
+
+    def asked_at(k: int) -> int:
+        """How many words the question word ending before token ``k`` has: "which" 1, "how many" 2, else 0."""
+        if surface[k - 1] in _WHICH:
+            return 1
+        return 2 if k > 1 and surface[k - 1] in _HOW_MUCH and surface[k - 2] == "how" else 0
+
+    while i > 0 and surface[i - 1][:1].isalnum() and not asked_at(i) and aux - i < _OBJECT_REACH:
         i -= 1
-    if i > 1 and surface[i - 2] == "how" and surface[i - 1] in {"many", "much"}:
-        i -= 1  # "how many units of platelets": the question word is two
-    elif i == 0 or surface[i - 1] not in _WHICH or i == aux:
+    if i == 0 or i == aux or not asked_at(i):
         return False
     # the question word opens its clause ("at what point can we resume?" asks when), and what it asks for is
-    # a thing, not which patients ("which ones can I give?")
-    if i > 1 and surface[i - 2][:1].isalnum():
+    # a thing, not which patients ("which ones can I give?", "how many of them can we give?")
+    opens = i - asked_at(i)
+    if opens > 0 and surface[opens - 1][:1].isalnum():
         return False
-    if surface[i] in {"many", "much"}:  # ("how many of them can we give?" asks which patients)
-        i += 1
-        return surface[i] not in _WHICH_PATIENTS and not any(j in own for j in range(i, aux))
     words = range(i, aux)
-    return not any(j in own or surface[j] in _WHICH_PATIENTS for j in words)
+    if any(j in own for j in words):
+        return False
+    # "which" asks for patients by any of its words ("which of them"), "how many" by its first ("how many of
+    # them"; not "how many units of platelets")
+    return not any(surface[j] in _WHICH_PATIENTS for j in (words if asked_at(i) == 1 else words[:1]))
 
 
 def _asked_in(surface: Sequence[str], span: Span, sentences: Boundaries) -> bool:
