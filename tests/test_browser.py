@@ -254,10 +254,13 @@ def test_like_in_the_chat_is_stored_in_sqlite(page: object, ui_settings: Setting
         (last,),
     )
     page.locator('#chat button[aria-label="Like"]').last.click()
+    # the like is a queued event of its own: on a loaded machine (a fresh clone's CI, two test workers each
+    # with a model and a browser) it once took longer than the default 15 s to reach the audit database
     found = wait_for_rows(
         ui_settings.audit_db,
         "SELECT rating, corpus_version, quotes FROM feedback WHERE answer_id = ?",
         (answer_id,),
+        timeout=60,
     )
     assert found and found[0][0] == "up"
     assert found[0][2] != "[]"  # the liked answer's quote offsets came along
