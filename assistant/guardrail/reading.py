@@ -122,6 +122,7 @@ _OBJECT_REACH = 3  # words after a decision phrase that name what it is about ("
 _DOSE_WORDS = frozenset({"dose", "doses", "dosing"})
 # The infusion of a dose under way, as a short question names it: "rigors 15 min in - pull the drip?"
 _RUNNING_WORDS = frozenset({"drip", "bag", "pump"})
+_DOSE_NAMING = _DOSE_WORDS | _RUNNING_WORDS
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -370,7 +371,6 @@ _CYCLE_NUMBER = re.compile(r"(?:^| )(?:c|cycle) (\d{1,2})(?= |$)")
 _WH_WORDS = frozenset({"when", "which", "what", "whats", "whenever", "how"})
 _QUESTION_OPENERS = AUXILIARIES | _WH_WORDS
 _CLAUSE_MARKS = frozenset({",", "-", CLAUSE_DASH, ":", ";"})
-_CLAUSE_STOPS = frozenset({".", "!", "?", ";", ",", ":", "-", CLAUSE_DASH})  # where a clause opens after
 _WE = frozenset({"we", "i"})  # who a question of what to do asks about: "do we", "should i"
 _SUPPOSING = frozenset({"if", "unless", "whether", "once", "until", "assuming", "provided"})
 _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is not VOD")
@@ -393,6 +393,7 @@ _RECORDS = frozenset({"flowsheet", "chart", "obs", "observations", "record", "lo
 _CHILDREN = frozenset({"son", "daughter", "child", "kid", "boy", "girl", "baby"})
 _PARENTS = frozenset({"mum", "mom", "mother", "dad", "father", "parent", "parents", "mummy", "daddy"})
 _SENTENCE_STOPS = frozenset({".", "?", "!", ";"})
+_CLAUSE_STOPS = _CLAUSE_MARKS | _SENTENCE_STOPS  # where a clause opens after
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?", "whether
 # a 3rd is allowed", "can a third be given?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -1029,7 +1030,7 @@ class Reader:
                 and any(m.span.start - _WATCHED_FOR <= f < m.span.end - 1 for f in fors)
             ]
             mentions = [replace(m, status="hypothetical") if m in watched else m for m in mentions]
-        elsewhere = self._asked_elsewhere(doc, own, intent, mentions)
+        elsewhere = self._asked_elsewhere(doc, own, intent)
         informational = sorted([*informational_found, *observation, *elsewhere], key=lambda s: s.start)
         # "what grade is that? and do we still dose?": a later question asks more than facts (by its words:
         # "Which cytopenias?" after "Is myelosuppression a known effect?" asks facts too)
@@ -1610,13 +1611,11 @@ class Reader:
             and before[i] not in _NUMBERED
         ]
 
-    def _asked_elsewhere(
-        self, doc: Doc, own: frozenset[int] | set[int], intent: Sequence[Span], mentions: Sequence[Mention]
-    ) -> list[Span]:
+    def _asked_elsewhere(self, doc: Doc, own: Collection[int], intent: Sequence[Span]) -> list[Span]:
         """The last question when it asks for a thing, a person or a number beside a finding ("ALT 138 on ino,
         what's the bleep for the hepatology reg?"): its clause opens with a question word and names nothing
         of our treatment, no finding, no decision phrase and no decision word (rules.yaml
-        ``asked_elsewhere``)."""
+        ``asked_elsewhere``). ``own``: the tokens of our treatment and of every finding read."""
         surface = doc.surface
         marks = [i for i, t in enumerate(surface) if t == "?"]
         if not marks:
@@ -1632,8 +1631,6 @@ class Reader:
         if not opener:  # (not "then what?": what follows asks what to do)
             return []
         if any(start <= i < end for i in own) or any(s.overlaps(clause) for s in intent):
-            return []
-        if any(m.span.overlaps(clause) for m in mentions):
             return []
         if any(s.overlaps(clause) for s in self._elsewhere_deciding.find(doc)):
             return []
@@ -2748,7 +2745,7 @@ def _dose_positions(doc: Doc, named: Sequence[Span]) -> frozenset[int]:
     """Where a text names a dose of ours: ``named`` (our drug and its treatment days, "D8", "day 8", "C2D1")
     or the word "dose", or the drip, bag or pump it runs in."""
     at = {i for span in named for i in range(span.start, span.end)}
-    return frozenset(at | {i for i, t in enumerate(doc.surface) if t in _DOSE_WORDS | _RUNNING_WORDS})
+    return frozenset(at | {i for i, t in enumerate(doc.surface) if t in _DOSE_NAMING})
 
 
 def _suspected(surface: Sequence[str], span: Span) -> bool:
