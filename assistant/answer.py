@@ -979,11 +979,13 @@ class Composer:
 
     def left_open(self, parts: QuestionParts, passages: Sequence[str]) -> list[str]:
         """What the question asks that these passages (a rule's own sentences) do not give: nothing when a
-        rule's sentence answers the choice the quoted passages left open ("continue or wait?"). A passage
-        that applies only in a setting the question excludes ("not going to transplant") gives nothing."""
+        rule's sentence answers the choice the quoted passages left open ("continue or wait?"), or a choice
+        in a clause of words the monograph lacks ("push InO or sit on it?"), which the rule decides. A
+        passage that applies only in a setting the question excludes ("not going to transplant") gives
+        nothing."""
         outside = self._outside_scope(parts)
         given = [p for p in passages if not outside & self._scope_of.get(p, frozenset())]
-        return self._not_covered(parts, given)[0] if given else ["nothing given"]
+        return self._not_covered(parts, given, by_rule=True)[0] if given else ["nothing given"]
 
     def _framing(self, parts: QuestionParts) -> frozenset[str]:
         """The words of the asking clauses that ask for a kind of answer the monograph gives."""
@@ -1134,7 +1136,7 @@ class Composer:
             open_parts = [p.text for p in clause.conjuncts if self._asks_on_its_own(p)]
             searched += open_parts
             split = split or bool(open_parts)
-        return searched if len(parts.clauses) > 1 or split else []
+        return searched if len(parts.clauses) > 1 or split or parts.stated else []
 
     def _names_only(self, parts: QuestionParts, blocked: Sequence[str]) -> bool:
         """The clauses that ask for what the monograph lacks ask only for named drugs."""
@@ -1279,7 +1281,9 @@ class Composer:
         readings = list(dict.fromkeys([text, typed, without_intensifiers(text), without_intensifiers(typed)]))
         return tuple(t for t in self._answer_types.values() if any(t.asks.search(r) for r in readings if r))
 
-    def _not_covered(self, parts: QuestionParts, passages: Sequence[str]) -> tuple[list[str], list[str]]:
+    def _not_covered(
+        self, parts: QuestionParts, passages: Sequence[str], by_rule: bool = False
+    ) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
         text) that ask only for that. With the whole monograph as ``passages``: what any passage could give,
         before passages are chosen."""
@@ -1328,7 +1332,12 @@ class Composer:
                 missing.append(f"{NOT_MENTIONED} {_join_plain(names)}.")
             missing += [f"It gives no {label}." for label in kinds]
             choice = clause.choice
-            unchosen = choice is not None and not names and not self._chooses(choice, passages, clause.text)
+            unchosen = (
+                choice is not None
+                and not names
+                and not (by_rule and not clause.expansion.concepts)
+                and not self._chooses(choice, passages, clause.text)
+            )
             if unchosen:  # "Does the 1 hr monitoring start from the start or the end of the infusion?"
                 missing.append(f"It does not say which: {choice.first} or {choice.second}.")
             previous_blocked = bool((names and not in_class) or kinds or unchosen)

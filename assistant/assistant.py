@@ -161,11 +161,12 @@ class Assistant:
             retry = self.composer.compose(parts, merged, quoted)
             draft = draft if retry.abstained else retry
         # A rule's own sentences may give what the quoted passages left open ("continue or wait?" beside
-        # a finding the rule covers): then the rule answers, and the answer is no refusal.
+        # a finding the rule covers), or decide a choice of actions no passage matched ("ANC 0.6 pre C2D8 -
+        # push InO or sit on it?"): then the rule answers, and the answer is no refusal.
         by_rule = (
             draft.abstained
-            and bool(draft.not_covered)
             and bool(hits)
+            and (bool(draft.not_covered) or any(c.choice for c in parts.clauses))
             and not self.composer.left_open(parts, [q.text for h in hits for q in h.quotes])
         )
         answer = self._assemble(draft, hits, question, by_rule)

@@ -138,6 +138,8 @@ DEV_QA = (
     SETS / "blind_dev105_qa.jsonl",  # round 54 (statements before a dash, nouns joined by "and")
     SETS / "blind_dev106_qa.jsonl",  # round 55 (written after round 54's freeze, measured once then)
     SETS / "blind_dev107_qa.jsonl",  # round 55 ("it" with no earlier topic, logistics beside findings)
+    SETS / "blind_dev108_qa.jsonl",  # round 56 (written after round 55's freeze, measured once then)
+    SETS / "blind_dev109_qa.jsonl",  # round 56 (patient details before the question, choices in lay words)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -243,6 +245,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev86_guardrail.yaml",  # round 54 (never given, lettered patients, blood products)
     SETS / "blind_dev87_guardrail.yaml",  # round 55 (written after round 54's freeze, measured once then)
     SETS / "blind_dev88_guardrail.yaml",  # round 55 (contacts and tubes asked beside findings, ward idioms)
+    SETS / "blind_dev89_guardrail.yaml",  # round 56 (written after round 55's freeze, measured once then)
+    SETS / "blind_dev90_guardrail.yaml",  # round 56 (resuscitation, corrections in brackets, lab artefacts)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -403,7 +407,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "sets 79 and 80 drove round 51, question sets 100 and 101 and guardrail sets 81 and 82 drove round "
         "52, question sets 102 and 103 and guardrail sets 83 and 84 drove round 53, question sets 104 and "
         "105 and guardrail sets 85 and 86 drove round 54, question sets 106 and 107 and guardrail sets 87 "
-        "and 88 drove round 55).",
+        "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56).",
         "",
         "## Answers",
         "",

@@ -567,11 +567,12 @@ def test_a_rule_beside_an_uncovered_ask_keeps_the_question_not_covered(
     ("question", "rule"),
     [
         (
-            "Patient 59 years, woman, she receive inotuzumab cycle 1, now the bilirubin is 2.0 mg/dL and the "
-            "AST is 95. Is possible to continue the treatment or we must to wait?",
+            "with bilirubin 2.0 mg/dL and AST 95 is possible to continue the inotuzumab or we must to wait?",
             "liver_abnormal",
         ),
         ("71F, anaphylaxis with stridor during InO, now resolved. Can she get D8 if we premedicate?", None),
+        # round 56: a choice of actions in words the monograph lacks, which the rule decides
+        ("ANC 0.6 x10^9/L pre C2D8, low since C1D15, BM pending. push InO or sit on it?", "cytopenia"),
     ],
 )
 def test_a_rule_answers_the_choice_the_passages_left_open(

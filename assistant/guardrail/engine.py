@@ -102,6 +102,7 @@ class Guardrail:
             raise RulesError(f"{LAB_LIMITS_FILE}: analytes name unknown conditions {unknown}")
         self._condition_names = self._reader.condition_names
         self._reactions = self._reader.reaction_conditions
+        self._reaction_names = frozenset(spec.reaction_names)
         # Conditions whose rule discontinues permanently: once present in a conversation, they stay.
         self._permanent = tuple(
             dict.fromkeys(
@@ -684,8 +685,16 @@ class Guardrail:
                             cleared = {k: v for k, v in state.items() if m.analyte in ("", k) or k == ""}
                             if condition in self._reactions:
                                 # "fever during the infusion, no hypotension": one symptom's absence does
-                                # not end another reaction stated in the same message
-                                cleared = {k: v for k, v in cleared.items() if v[0] != i}
+                                # not end another reaction stated in the same message, nor one told before
+                                # in other words ("rash 10 min in" then "mild, no SOB. keep running?")
+                                # (a correction takes back all it told: "scrap that - the probe was faulty")
+                                said = set(m.words.split())
+                                general = turns[i].corrects or not said.isdisjoint(self._reaction_names)
+                                cleared = {
+                                    k: v
+                                    for k, v in cleared.items()
+                                    if v[0] != i and (general or not said.isdisjoint(v[1].words.split()))
+                                }
                             state = {k: v for k, v in state.items() if k not in cleared}
                         else:  # "ANC 4.0" is not low, but says nothing of "neutropenia" in general
                             cleared = {m.analyte: state.pop(m.analyte)} if m.analyte in state else {}

@@ -179,11 +179,11 @@ _WAS_BEFORE = re.compile(
     r"^ ?(?:[(,;] )?(?:was|previously|prev|initially|down from|up from|from) " + _NUMBER + r"(?![\d.])"
 )
 # A value taken back in the same breath: "plt 65 sorry 165", "bili 1.0 - sorry, 3.0 mg/dL", "Plt 98k,
-# correction 198k", "ANC 1.1 - scrap that, 11.0", "ANC 1.6 - actually 0.6": the number after the correction
-# is the value (a unit of the first may come between).
+# correction 198k", "ANC 1.1 - scrap that, 11.0", "ANC 1.6 - actually 0.6", "ALT 90 (no - 19)": the number
+# after the correction is the value (a unit of the first may come between).
 _CORRECTED = re.compile(
     r"(?: (?![.?;!] )[^ ]+){0,3}? (?:- |, )?(?:sorry|correction|corrected|i mean|i meant|scrap that|"
-    r"scratch that|make that|typo|should read|should be|no wait|actually)(?: typo)?(?: ,| :| -)? "
+    r"scratch that|make that|typo|should read|should be|no wait|actually|\( no)(?: typo)?(?: ,| :| -)? "
     r"(?:it s |its |is |was )?" + _NUMBER + r"(?![\d.])"
 )
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals

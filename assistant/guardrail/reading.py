@@ -894,7 +894,7 @@ class Reader:
         # A question about the rules may also ask how many cycles ("when must it be stopped for good, and how
         # many cycles max?"); any other finding stated makes it a question about this patient.
         findings = [m for m in mentions if m.condition != CYCLE_CONDITION and m.status != "conditional"]
-        criteria = None
+        criteria, told_before = None, False
         if with_criteria and not about_patient:
             # "What's the rule for SOS - pause or discontinue?": the condition the rule is asked for, in the
             # clause of the question about the rules (not "what if SOS occurs, and when is it interrupted?")
@@ -906,7 +906,9 @@ class Reader:
                 if any(not clauses.between(*_order(m.span, c)) for c in cue_spans)
             }
             topic = self._criteria_topic(doc, findings, sentence_ends, frozenset(asked_for))
-            criteria = self._criteria(doc, topic) if topic is not None else None
+            found_criteria = self._criteria(doc, topic) if topic is not None else None
+            if found_criteria is not None:
+                criteria, told_before = found_criteria
         keys = [_patient_key(doc.words(r)) for r in refs]
         relatives = {o.start for o in others}  # "Mrs P's sister" is not Mrs P
         keys = [
@@ -1098,7 +1100,7 @@ class Reader:
             severe=severe,
             free_severe=free if not own_topic else (),
             criteria=criteria,
-            criteria_back=criteria is not None and bool(self._criteria_back.find(doc)),
+            criteria_back=criteria is not None and (told_before or bool(self._criteria_back.find(doc))),
             never_ours=bool(self._never_given.find(doc)),
             subjects={c: doc.words(spans[0]) for c, spans in subject_spans.items()},
             qualifiers=tuple(qualifiers),
@@ -2574,32 +2576,41 @@ class Reader:
 
     def _criteria(
         self, doc: Doc, conditions: frozenset[str]
-    ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None:
+    ) -> tuple[tuple[frozenset[str], tuple[str, ...], frozenset[str]], bool] | None:
         """A question about the rules themselves ("when must it be permanently discontinued?"), of the
-        ``conditions`` it names (empty: all of them)."""
+        ``conditions`` it names (empty: all of them), and whether its action word is only in a statement
+        before the question ("paused it. restart when settled?": asked of what was told before)."""
         cues = self._cues.find(doc)
         if conditions:  # "Which infusion reactions mean ...?" (``_criteria_topic``)
             cues = sorted(
                 [*cues, *(Span(i, i + 1) for i, w in enumerate(doc.surface) if w == "which")],
                 key=lambda s: s.start,
             )
-        # In a question, not in the story before it ("... when she said her chest felt tight ...").
+        # In a question, not in the story before it ("... when she said her chest felt tight ...")
+        sentences = [Span(0, len(doc.surface))]
         if "?" in doc.surface:
             ends = [e.start for e in self._sentence_ends.find(doc)]
             closing = [min((e for e in ends if e >= c.end), default=None) for c in cues]
             cues = [c for c, e in zip(cues, closing, strict=True) if e is not None and doc.surface[e] == "?"]
+            sentences = [
+                Span(max((e + 1 for e in ends if e < c.start), default=0), min(e for e in ends if e >= c.end))
+                for c in cues
+            ]
         if not cues:
             return None
         actions: set[str] = set()
         words: list[str] = []
+        asked = False  # an action word in the question the cue opens, not only in a statement before it
         for group in self._groups:
             found = group.words.find(doc)
             if found and not group.unless.find(doc):
                 actions.update(group.fire)
                 words += [doc.words(s) for s in found]
+                asked = asked or any(s.start <= f.start < s.end for f in found for s in sentences)
         if not actions:
             return None
-        return frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
+        criteria = frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
+        return criteria, not asked
 
 
 def _answers_after_dash(doc: Doc) -> list[tuple[Span, int]]:

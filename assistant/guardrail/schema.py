@@ -183,6 +183,7 @@ class _RulesFile(_Strict):
     product_stems: list[str] = Field(default_factory=list)
     infusion_words: list[str] = Field(default_factory=list)
     treatment_verbs: list[str] = Field(default_factory=list)
+    reaction_names: list[str] = Field(default_factory=list)
     own_product: list[Term] = Field(default_factory=list)
     patient_ref: list[Term] = Field(default_factory=list)
     patient_deixis: list[Term] = Field(default_factory=list)
