@@ -2586,31 +2586,31 @@ class Reader:
                 [*cues, *(Span(i, i + 1) for i, w in enumerate(doc.surface) if w == "which")],
                 key=lambda s: s.start,
             )
-        # In a question, not in the story before it ("... when she said her chest felt tight ...")
+        # In a question, not in the story before it ("... when she said her chest felt tight ..."); each cue's
+        # question runs from the sentence end before it to its question mark (without one, the whole text)
         sentences = [Span(0, len(doc.surface))]
         if "?" in doc.surface:
             ends = [e.start for e in self._sentence_ends.find(doc)]
             closing = [min((e for e in ends if e >= c.end), default=None) for c in cues]
-            cues = [c for c, e in zip(cues, closing, strict=True) if e is not None and doc.surface[e] == "?"]
-            sentences = [
-                Span(max((e + 1 for e in ends if e < c.start), default=0), min(e for e in ends if e >= c.end))
-                for c in cues
-            ]
+            marked = zip(cues, closing, strict=True)
+            asked = [(c, e) for c, e in marked if e is not None and doc.surface[e] == "?"]
+            cues = [c for c, _ in asked]
+            sentences = [Span(max((e + 1 for e in ends if e < c.start), default=0), end) for c, end in asked]
         if not cues:
             return None
         actions: set[str] = set()
         words: list[str] = []
-        asked = False  # an action word in the question the cue opens, not only in a statement before it
+        in_question = False  # an action word in a cue's question, not only in a statement before it
         for group in self._groups:
             found = group.words.find(doc)
             if found and not group.unless.find(doc):
                 actions.update(group.fire)
                 words += [doc.words(s) for s in found]
-                asked = asked or any(s.start <= f.start < s.end for f in found for s in sentences)
+                in_question = in_question or any(s.start <= f.start < s.end for f in found for s in sentences)
         if not actions:
             return None
         criteria = frozenset(actions), tuple(dict.fromkeys([doc.words(cues[0]), *words])), conditions
-        return criteria, not asked
+        return criteria, not in_question
 
 
 def _answers_after_dash(doc: Doc) -> list[tuple[Span, int]]:
