@@ -140,6 +140,8 @@ DEV_QA = (
     SETS / "blind_dev107_qa.jsonl",  # round 55 ("it" with no earlier topic, logistics beside findings)
     SETS / "blind_dev108_qa.jsonl",  # round 56 (written after round 55's freeze, measured once then)
     SETS / "blind_dev109_qa.jsonl",  # round 56 (patient details before the question, choices in lay words)
+    SETS / "blind_dev110_qa.jsonl",  # round 57 (written after round 56's freeze, measured once then)
+    SETS / "blind_dev111_qa.jsonl",  # round 57 (findings told before a dash, offered amounts, partial asks)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -247,6 +249,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev88_guardrail.yaml",  # round 55 (contacts and tubes asked beside findings, ward idioms)
     SETS / "blind_dev89_guardrail.yaml",  # round 56 (written after round 55's freeze, measured once then)
     SETS / "blind_dev90_guardrail.yaml",  # round 56 (resuscitation, corrections in brackets, lab artefacts)
+    SETS / "blind_dev91_guardrail.yaml",  # round 57 (written after round 56's freeze, measured once then)
+    SETS / "blind_dev92_guardrail.yaml",  # round 57 (report tables with units, withdrawn suspicions)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -408,7 +412,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "sets 79 and 80 drove round 51, question sets 100 and 101 and guardrail sets 81 and 82 drove round "
         "52, question sets 102 and 103 and guardrail sets 83 and 84 drove round 53, question sets 104 and "
         "105 and guardrail sets 85 and 86 drove round 54, question sets 106 and 107 and guardrail sets 87 "
-        "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56).",
+        "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56, "
+        "question sets 110 and 111 and guardrail sets 91 and 92 drove round 57).",
         "",
         "## Answers",
         "",
