@@ -313,6 +313,7 @@ FINALS = {
     "final blind 56": ((SETS / "blind_final56_qa.jsonl",), (SETS / "blind_final56_guardrail.yaml",)),
     "final blind 57": ((SETS / "blind_final57_qa.jsonl",), (SETS / "blind_final57_guardrail.yaml",)),
     "final blind 58": ((SETS / "blind_final58_qa.jsonl",), (SETS / "blind_final58_guardrail.yaml",)),
+    "final blind 59": ((SETS / "blind_final59_qa.jsonl",), (SETS / "blind_final59_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -381,7 +382,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "after round 44, set 47 after round 45, set 48 after round 46, set 49 after round 47, set 50 "
         "after round 48, set 51 after round 49, set 52 after round 50, set 53 after round 51, set 54 after "
         "round 52, set 55 after round 53, set 56 after round 54, set 57 after round 55, set 58 after "
-        "round 56; earlier sets are re-run here with the current logic). "
+        "round 56, set 59 after round 57; earlier sets are re-run here with the current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
         "then folded in; sets 4 and 5 drove rounds 4 and 5, set 6 and guardrail set 7 drove round 6, sets 8"
         " to 11 drove round 7, sets 12 to 15 drove round 8, sets 16 and 17 drove round 9, sets 18 to 21 "
