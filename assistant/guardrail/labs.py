@@ -138,7 +138,7 @@ _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 # ("150-400 x10^3/uL")
 _RANGE_CELL = re.compile(
     r"\s*(?P<range>\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)"
-    r"(?:\s+(?P<unit>[^\s\d][^\s]*|x\s?10\S*))?\s*(?P<flag>\b[HL]{1,2})?\s*"
+    r"(?:\s+(?P<unit>(?![HL]{1,2}(?:\s|$))[^\s\d]\S*))?\s*(?P<flag>\b[HL]{1,2})?\s*"
 )
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
