@@ -1167,6 +1167,17 @@ class Composer:
             split = split or bool(open_parts)
         return searched if len(parts.clauses) > 1 or split or parts.stated else []
 
+    def pulled_by_statements(self, parts: QuestionParts, draft: Draft) -> bool:
+        """An answer to a question with statements before what it asks whose quotes miss some of what the
+        asking clauses name ("6 yo, 20 kg, ..., bili 0.5, ALT 22. What's the minimum observation period after
+        the infusion?" quoting the liver tests, which name no infusion): the statements may have pulled the
+        search, so it is searched again on what it asks alone, as a refusal is."""
+        if draft.abstained or not parts.stated or not draft.quotes:
+            return False
+        concepts = [c for clause in parts.clauses for c in clause.expansion.concepts]
+        quoted = frozenset().union(*(self._topic_stems.get(q.text, frozenset()) for q in draft.quotes))
+        return bool(concepts) and not all(_holds(c, quoted) for c in concepts)
+
     def _names_only(self, parts: QuestionParts, blocked: Sequence[str]) -> bool:
         """The clauses that ask for what the monograph lacks ask only for named drugs."""
         named = self._answer_types.get("named_drugs")

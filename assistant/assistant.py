@@ -151,7 +151,8 @@ class Assistant:
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
         quoted = quoted_before(turns, [(p.id, p.text) for p in self.corpus.passages])
         draft = self.composer.compose(parts, ranked, quoted)
-        clauses = self.composer.answerable_parts(parts) if draft.abstained else []
+        pulled = self.composer.pulled_by_statements(parts, draft)
+        clauses = self.composer.answerable_parts(parts) if draft.abstained or pulled else []
         if clauses:
             # "Is it approved for children, and what dose do kids get?": one clause may have diluted the
             # meaning of another that the monograph answers; each searched for alone, a passage keeps its
@@ -159,7 +160,9 @@ class Assistant:
             searched = [self.retriever.search(c, self.expander.expand(c)) for c in clauses]
             merged = merge_rankings(ranked, *searched)
             retry = self.composer.compose(parts, merged, quoted)
-            draft = draft if retry.abstained else retry
+            # (an answer the statements pulled is kept only when the retry finds nothing better)
+            if not retry.abstained and not (pulled and self.composer.pulled_by_statements(parts, retry)):
+                draft = retry
         # A rule's own sentences may give what the quoted passages left open ("continue or wait?" beside
         # a finding the rule covers), or decide a choice of actions no passage matched ("ANC 0.6 pre C2D8 -
         # push InO or sit on it?"): then the rule answers, and the answer is no refusal.
