@@ -43,6 +43,7 @@ from .rendering import ABSTAIN_TEXT, render_not_covered, render_quotes, render_r
 from .retrieval import Concept, Expansion, QueryExpander, Scored
 from .text import (
     AUXILIARIES,
+    CLAUSE_DASH,
     EMPHASIS,
     INTENSIFIERS,
     POLITE,
@@ -817,8 +818,29 @@ class Draft:
 
     @property
     def names_other(self) -> bool:
-        """The question names something the monograph does not ("is defibrotide the treatment?")."""
-        return any(line.startswith(NOT_MENTIONED) for line in self.not_covered)
+        """The question names something the monograph does not ("is defibrotide the treatment?"); an amount
+        it offers ("so we delay the next dose by a week?") is no other thing."""
+        return any(line.startswith(NOT_MENTIONED) and not _amounts_only(line) for line in self.not_covered)
+
+
+def _is_statement(text: str) -> bool:
+    """Words that ask nothing ("plt 40 anc 0.3 since c 1 d 15"): no question word, no auxiliary first."""
+    tokens = text.split()
+    return bool(tokens) and tokens[0] not in AUXILIARIES and not _QUESTION_WORDS & set(tokens)
+
+
+def _after_dash(text: str) -> str:
+    """What follows the last dash that opens a clause ("... C2D1 due - give ino" -> "give ino")."""
+    return text.rpartition(f" {CLAUSE_DASH} ")[2]
+
+
+def _amounts_only(line: str) -> bool:
+    """A "does not mention" line that names only amounts of time, percentages or multiples ("a week")."""
+    named = normalise(line[len(NOT_MENTIONED) :])
+    said = list(quantities(named).values())
+    for phrase in said:
+        named = named.replace(phrase, " ")
+    return bool(said) and set(named.split()) <= {"and", "or", ",", "."}
 
 
 class Composer:
@@ -977,15 +999,22 @@ class Composer:
                         break
         return frozenset(words)
 
-    def left_open(self, parts: QuestionParts, passages: Sequence[str]) -> list[str]:
-        """What the question asks that these passages (a rule's own sentences) do not give: nothing when a
-        rule's sentence answers the choice the quoted passages left open ("continue or wait?"), or a choice
-        in a clause of words the monograph lacks ("push InO or sit on it?"), which the rule decides. A
-        passage that applies only in a setting the question excludes ("not going to transplant") gives
-        nothing."""
+    def left_open(
+        self, parts: QuestionParts, passages: Sequence[str], told: Sequence[str] = ()
+    ) -> tuple[list[str], bool]:
+        """What the question asks that these passages (a rule's own sentences) do not give, and whether they
+        leave every clause open. Nothing is left when a rule's sentence answers the choice the quoted
+        passages left open ("continue or wait?"), or a choice in a clause of words the monograph lacks
+        ("push InO or sit on it?"), which the rule decides; "SOS on InO. Management? And which drug is the
+        active treatment?" leaves its second clause open, not its first. A passage that applies only in a
+        setting the question excludes ("not going to transplant") gives nothing. ``told``: the words the
+        rule's findings were read from ("plt 40"); told before a dash, they ask for nothing."""
         outside = self._outside_scope(parts)
         given = [p for p in passages if not outside & self._scope_of.get(p, frozenset())]
-        return self._not_covered(parts, given, by_rule=True)[0] if given else ["nothing given"]
+        if not given:
+            return ["nothing given"], True
+        missing, blocked = self._not_covered(parts, given, by_rule=True, told=told)
+        return missing, not ({c.text for c in parts.clauses} - set(blocked))
 
     def _framing(self, parts: QuestionParts) -> frozenset[str]:
         """The words of the asking clauses that ask for a kind of answer the monograph gives."""
@@ -1138,6 +1167,17 @@ class Composer:
             split = split or bool(open_parts)
         return searched if len(parts.clauses) > 1 or split or parts.stated else []
 
+    def pulled_by_statements(self, parts: QuestionParts, draft: Draft) -> bool:
+        """An answer to a question with statements before what it asks whose quotes miss some of what the
+        asking clauses name ("6 yo, 20 kg, ..., bili 0.5, ALT 22. What's the minimum observation period after
+        the infusion?" quoting the liver tests, which name no infusion): the statements may have pulled the
+        search, so it is searched again on what it asks alone, as a refusal is."""
+        if draft.abstained or not parts.stated or not draft.quotes:
+            return False
+        concepts = [c for clause in parts.clauses for c in clause.expansion.concepts]
+        quoted = frozenset().union(*(self._topic_stems.get(q.text, frozenset()) for q in draft.quotes))
+        return bool(concepts) and not all(_holds(c, quoted) for c in concepts)
+
     def _names_only(self, parts: QuestionParts, blocked: Sequence[str]) -> bool:
         """The clauses that ask for what the monograph lacks ask only for named drugs."""
         named = self._answer_types.get("named_drugs")
@@ -1282,7 +1322,7 @@ class Composer:
         return tuple(t for t in self._answer_types.values() if any(t.asks.search(r) for r in readings if r))
 
     def _not_covered(
-        self, parts: QuestionParts, passages: Sequence[str], by_rule: bool = False
+        self, parts: QuestionParts, passages: Sequence[str], by_rule: bool = False, told: Sequence[str] = ()
     ) -> tuple[list[str], list[str]]:
         """Lines naming what the question asks that the quoted passages do not give, and the clauses (by
         text) that ask only for that. With the whole monograph as ``passages``: what any passage could give,
@@ -1320,7 +1360,16 @@ class Composer:
             phrases = self._product_phrases(clause)
             names = [w for w in names if not any(w in p.split() for p in phrases)] + phrases
             names += self._offered_not_given(clause.text, passages)
-            asked = self._kinds_asked(clause.text, clause.typed)
+            # beside a rule that fired, a statement of its finding's value before a dash asks for nothing
+            # ("plt 40, BM MRD neg, C2D1 due - give InO?" asks no efficacy figures; "what criteria make a 3rd
+            # cycle necessary - MRD status?" still asks for criteria)
+            before = clause.text.rpartition(f" {CLAUSE_DASH} ")[0]
+            tells = by_rule and _is_statement(before) and any(w in before for w in told if _DIGIT.search(w))
+            asked = self._kinds_asked(
+                *(_after_dash(t) for t in (clause.text, clause.typed))
+                if tells
+                else (clause.text, clause.typed)
+            )
             lacking = [t for t in asked if not t.steer and not self._gives(t, clause, scoped)]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it

@@ -23,7 +23,7 @@ from .corpus import Corpus, load_corpus
 from .data import load_data
 from .embedding import load_embeddings
 from .errors import InvalidQuestion
-from .guardrail import Guardrail, decides, render_verdicts
+from .guardrail import Guardrail, decides, finding_words, render_verdicts
 from .index import VectorIndex
 from .llm import (
     SKIPPED_ABSTAINED,
@@ -151,7 +151,8 @@ class Assistant:
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
         quoted = quoted_before(turns, [(p.id, p.text) for p in self.corpus.passages])
         draft = self.composer.compose(parts, ranked, quoted)
-        clauses = self.composer.answerable_parts(parts) if draft.abstained else []
+        pulled = self.composer.pulled_by_statements(parts, draft)
+        clauses = self.composer.answerable_parts(parts) if draft.abstained or pulled else []
         if clauses:
             # "Is it approved for children, and what dose do kids get?": one clause may have diluted the
             # meaning of another that the monograph answers; each searched for alone, a passage keeps its
@@ -159,17 +160,25 @@ class Assistant:
             searched = [self.retriever.search(c, self.expander.expand(c)) for c in clauses]
             merged = merge_rankings(ranked, *searched)
             retry = self.composer.compose(parts, merged, quoted)
-            draft = draft if retry.abstained else retry
+            # (an answer the statements pulled is kept only when the retry finds nothing better)
+            if not retry.abstained and not (pulled and self.composer.pulled_by_statements(parts, retry)):
+                draft = retry
         # A rule's own sentences may give what the quoted passages left open ("continue or wait?" beside
         # a finding the rule covers), or decide a choice of actions no passage matched ("ANC 0.6 pre C2D8 -
         # push InO or sit on it?"): then the rule answers, and the answer is no refusal.
+        # ... or, for a decision asked about a finding the question states first, answer one clause and leave
+        # another open ("Pt has SOS on InO. Management? And which drug is the active treatment?"): then the
+        # open one is named as not covered.
+        told = [words for h in hits for words in finding_words(h)]
+        left, all_open = self.composer.left_open(parts, [q.text for h in hits for q in h.quotes], told)
+        stated_first = any(decides(h) for h in hits) and any(w in parts.stated for w in told)
         by_rule = (
             draft.abstained
             and bool(hits)
             and (bool(draft.not_covered) or any(c.choice for c in parts.clauses))
-            and not self.composer.left_open(parts, [q.text for h in hits for q in h.quotes])
+            and (not left or (not all_open and stated_first))
         )
-        answer = self._assemble(draft, hits, question, by_rule)
+        answer = self._assemble(draft, hits, question, left if by_rule else None)
         answer.metadata["generator"] = "extractive"
         # Why the model was not asked, whenever it was not: set on every path, so that no answer leaves
         # a reader guessing. A rule comes first: no pattern list can catch every way a model could
@@ -190,10 +199,13 @@ class Assistant:
         self._record(answer, channel, question, user)
         return answer
 
-    def _assemble(self, draft: Draft, hits: list[RuleHit], question: str, by_rule: bool = False) -> Answer:
+    def _assemble(
+        self, draft: Draft, hits: list[RuleHit], question: str, by_rule: list[str] | None = None
+    ) -> Answer:
         """Rule verdicts first, whatever retrieval found; then the quoted passages, unless the passage that
         answers best is a verdict's own sentence: then the verdict is the answer, and passages that only
-        share the finding's words ("Detect ALT, AST ..." beside "AST 4x ULN, continue?") are left out."""
+        share the finding's words ("Detect ALT, AST ..." beside "AST 4x ULN, continue?") are left out.
+        ``by_rule``: the rule's sentences answer what the passages did not, less these lines left open."""
         verdict_quotes = [q for h in hits for q in h.quotes]
         draft_shown = not draft.abstained and not (
             hits and draft.best in verdict_quotes and not draft.not_covered
@@ -220,12 +232,16 @@ class Assistant:
                 parts.append(draft.text)
             elif decided and draft.not_covered:
                 parts.append(render_not_covered(draft.not_covered))
+            elif by_rule:
+                parts.append(render_not_covered(by_rule))
             text = "\n\n".join(parts)
         else:
             text = draft.text
         # A rule verdict answers a decision the passages did not; it does not answer a question that asks
         # for what the monograph never gives ("what dose for a 3rd cycle?"): that stays not covered.
-        abstained = draft.abstained and not decided and not by_rule and (not hits or bool(draft.not_covered))
+        abstained = (
+            draft.abstained and not decided and by_rule is None and (not hits or bool(draft.not_covered))
+        )
         diagnostics = dict(draft.diagnostics)
         if draft.abstained and not abstained:
             # the passages alone would have been refused; say so without calling the answer a refusal
@@ -236,7 +252,7 @@ class Assistant:
             quotes=quotes,
             guardrail=hits,
             abstained=abstained,
-            not_covered=[] if by_rule else draft.not_covered,
+            not_covered=draft.not_covered if by_rule is None else by_rule,
             related=draft.related,
             corpus_version=self.corpus.version,
             rules_version=self.guardrail.version,

@@ -140,6 +140,8 @@ DEV_QA = (
     SETS / "blind_dev107_qa.jsonl",  # round 55 ("it" with no earlier topic, logistics beside findings)
     SETS / "blind_dev108_qa.jsonl",  # round 56 (written after round 55's freeze, measured once then)
     SETS / "blind_dev109_qa.jsonl",  # round 56 (patient details before the question, choices in lay words)
+    SETS / "blind_dev110_qa.jsonl",  # round 57 (written after round 56's freeze, measured once then)
+    SETS / "blind_dev111_qa.jsonl",  # round 57 (findings told before a dash, offered amounts, partial asks)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -247,6 +249,8 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev88_guardrail.yaml",  # round 55 (contacts and tubes asked beside findings, ward idioms)
     SETS / "blind_dev89_guardrail.yaml",  # round 56 (written after round 55's freeze, measured once then)
     SETS / "blind_dev90_guardrail.yaml",  # round 56 (resuscitation, corrections in brackets, lab artefacts)
+    SETS / "blind_dev91_guardrail.yaml",  # round 57 (written after round 56's freeze, measured once then)
+    SETS / "blind_dev92_guardrail.yaml",  # round 57 (report tables with units, withdrawn suspicions)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -309,6 +313,7 @@ FINALS = {
     "final blind 56": ((SETS / "blind_final56_qa.jsonl",), (SETS / "blind_final56_guardrail.yaml",)),
     "final blind 57": ((SETS / "blind_final57_qa.jsonl",), (SETS / "blind_final57_guardrail.yaml",)),
     "final blind 58": ((SETS / "blind_final58_qa.jsonl",), (SETS / "blind_final58_guardrail.yaml",)),
+    "final blind 59": ((SETS / "blind_final59_qa.jsonl",), (SETS / "blind_final59_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -377,7 +382,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "after round 44, set 47 after round 45, set 48 after round 46, set 49 after round 47, set 50 "
         "after round 48, set 51 after round 49, set 52 after round 50, set 53 after round 51, set 54 after "
         "round 52, set 55 after round 53, set 56 after round 54, set 57 after round 55, set 58 after "
-        "round 56; earlier sets are re-run here with the current logic). "
+        "round 56, set 59 after round 57; earlier sets are re-run here with the current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
         "then folded in; sets 4 and 5 drove rounds 4 and 5, set 6 and guardrail set 7 drove round 6, sets 8"
         " to 11 drove round 7, sets 12 to 15 drove round 8, sets 16 and 17 drove round 9, sets 18 to 21 "
@@ -408,7 +413,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "sets 79 and 80 drove round 51, question sets 100 and 101 and guardrail sets 81 and 82 drove round "
         "52, question sets 102 and 103 and guardrail sets 83 and 84 drove round 53, question sets 104 and "
         "105 and guardrail sets 85 and 86 drove round 54, question sets 106 and 107 and guardrail sets 87 "
-        "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56).",
+        "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56, "
+        "question sets 110 and 111 and guardrail sets 91 and 92 drove round 57).",
         "",
         "## Answers",
         "",

@@ -21,7 +21,7 @@ first, with reasons) and ``verdicts`` (how fired rules are shown).
 """
 
 from ..text import normalise
-from .engine import CONTEXT_MARK, Guardrail, decides, mean_check_seconds
+from .engine import CONTEXT_MARK, Guardrail, decides, finding_words, mean_check_seconds
 from .verdicts import ACTION_LABELS, CONTEXT_HEADING, render_verdicts
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "CONTEXT_MARK",
     "Guardrail",
     "decides",
+    "finding_words",
     "mean_check_seconds",
     "normalise",
     "render_verdicts",

@@ -952,6 +952,14 @@ def decides(hit: RuleHit) -> bool:
     return asked and any(_states_finding(reason) for reason in hit.reasons)
 
 
+def finding_words(hit: RuleHit) -> list[str]:
+    """The words each finding of ``hit`` was read from ("plt 40" of "'plt 40' read as a low platelet
+    count"), not those of a decision or a borrowed topic."""
+    return [
+        r.split("'")[1] for r in hit.reasons if r.count("'") >= 2 and r.startswith("'") and _states_finding(r)
+    ]
+
+
 def _states_finding(reason: str) -> bool:
     """A reason that reads a finding (not a borrowed topic, not a decision word)."""
     cues = [f"read as {r}" for r in (DECISION, PENDING, WHAT_TO_DO, WHEN_RULES_APPLY, TOPIC)]

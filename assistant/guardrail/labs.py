@@ -134,9 +134,11 @@ _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
 _DATED_CELL = re.compile(rf"(?:{_TIME_CELL.pattern}):?\s+(\d+(?:[.,]\d+)?)(?:\s*[HL*!])?", re.IGNORECASE)
 _NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CELL.pattern})", re.IGNORECASE)
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
-# "150-400", "2.0 - 7.5", and with the report's flag typed after it ("150-450 L")
+# "150-400", "2.0 - 7.5", with the report's flag typed after it ("150-450 L"), or with the unit of the row
+# ("150-400 x10^3/uL")
 _RANGE_CELL = re.compile(
-    r"\s*(?P<range>\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)\s*(?P<flag>\b[HL]{1,2})?\s*"
+    r"\s*(?P<range>\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)"
+    r"(?:\s+(?P<unit>(?![HL]{1,2}(?:\s|$))[^\s\d]\S*))?\s*(?P<flag>\b[HL]{1,2})?\s*"
 )
 # Thousands grouped by commas ("30,000"), a decimal comma before a unit ("3,2 mg/dl"), or a plain number.
 _NUMBER = r"(\d{1,3}(?: , \d{3})+|\d+ , \d{1,2}(?= [a-z])|\d+(?:\.\d+)?)"
@@ -284,11 +286,13 @@ def _grade(match: re.Match[str]) -> int:
 
 
 def _as_reference(cell: str) -> str:
-    """A range cell as the row's reference range ("150-450 L" -> "(ref 150-450) L"); others as typed."""
+    """A range cell as the row's reference range ("150-450 L" -> "(ref 150-450) L"), its unit before it
+    ("150-400 x10^3/uL" -> "x10^3/uL (ref 150-400)"); others as typed."""
     found = _RANGE_CELL.fullmatch(cell)
     if not found:
         return cell
-    return f"(ref {found['range']})" + (f" {found['flag']}" if found["flag"] else "")
+    unit = f"{found['unit']} " if found["unit"] else ""
+    return f"{unit}(ref {found['range']})" + (f" {found['flag']}" if found["flag"] else "")
 
 
 def _trailing_times(cells: list[str]) -> list[str]:
@@ -419,7 +423,8 @@ class LabReader:
             if header:
                 out.append(" ".join(header))  # no row under it: kept as typed
             header = []
-            if len(cells) >= _TABLE_TESTS and normalise(cells[0]) in self._every_name:
+            # (a row label may name its test before a comma: "Bilirubin, Total", "Neutrophils, Abs")
+            if len(cells) >= _TABLE_TESTS and normalise(cells[0].split(",")[0]) in self._every_name:
                 # a row per test ("PLT | 145 | 150-400"): its value, then a range cell as its reference range
                 out.append(" ".join(_as_reference(c) for c in cells) + ".")
                 continue

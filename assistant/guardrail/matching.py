@@ -34,6 +34,10 @@ class Span:
     def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end
 
+    def holds(self, other: Span) -> bool:
+        """``other`` lies inside this span, which is longer."""
+        return self.start <= other.start and other.end <= self.end and self != other
+
 
 @dataclass(frozen=True)
 class Doc:

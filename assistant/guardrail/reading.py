@@ -123,6 +123,8 @@ _DOSE_WORDS = frozenset({"dose", "doses", "dosing"})
 # The infusion of a dose under way, as a short question names it: "rigors 15 min in - pull the drip?"
 _RUNNING_WORDS = frozenset({"drip", "bag", "pump"})
 _DOSE_NAMING = _DOSE_WORDS | _RUNNING_WORDS
+_ASKING_ABOUT = {("what", "about"), ("how", "about")}  # "..., what about the ino?": asks about what follows
+_JOINING = frozenset({"and", "so", "but", "then"})
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -703,10 +705,17 @@ class Reader:
         separators = [*listed, *self._joiners.find(doc)]
         scope = Boundaries(size, [*(b for b in boundaries if b not in listed), *intent], separators)
         answers = _answers_after_dash(doc)  # read once: negation and ``_answered`` both use them
-        fake = [*self._not_negation.find(doc), *(a for a, _ in answers)]
+        looks_like = self._not_negation.find(doc)
+        fake = [*looks_like, *(a for a, _ in answers)]
 
         def cues(terms: Terms) -> list[Span]:
-            return [c for c in terms.find(doc) if not any(c.overlaps(f) for f in fake)]
+            # a cue that holds a look-alike whole and says more ("no longer suspected" holds "no longer")
+            # negates as that longer phrase does
+            return [
+                c
+                for c in terms.find(doc)
+                if not any(c.overlaps(f) and not (f in looks_like and c.holds(f)) for f in fake)
+            ]
 
         def undecided(spans: list[Span]) -> list[Span]:
             """ "Transaminitis - ok to give?": a cue inside a decision asked ("ok to") negates nothing."""
@@ -2741,6 +2750,9 @@ def _told_first(
         return False
     opens = [i + 1 for i in range(told, end - 1) if surface[i] in _CLAUSE_MARKS]
     opens += [i for i in dashed if told < i < end]
+    # "VOD in my ino patient - what about the inotuzumab?": "what about" asks for a decision on what it names
+    opens = [i + 1 if surface[i] in _JOINING else i for i in opens]  # "..., and what about ..."
+    opens = [i + 2 if tuple(surface[i : i + 2]) in _ASKING_ABOUT else i for i in opens]
     return any(
         (surface[i] in AUXILIARIES and i + 1 < end and surface[i + 1] in _WE)
         or (
@@ -2749,6 +2761,7 @@ def _told_first(
             and any(i <= d < end for d in doses)
         )
         for i in opens
+        if i < end
     )
 
 
