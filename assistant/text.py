@@ -75,6 +75,7 @@ __all__ = [
     "spoken_number",
     "spoken_values",
     "stem",
+    "vowels_put_back",
     "without_intensifiers",
     "words",
 ]
@@ -200,6 +201,16 @@ _BAY_BED = re.compile(_BAY + r"\d{1,3}")  # a whole token
 _BAY_HYPHEN = re.compile(rf"(?<![\w.,/-])({_BAY})-(?=\d{{1,3}}(?![\w/-]|[.,]\d))")
 
 
+# Text-message spellings of time words with a digit for its sound ("plts 2day 190", "b4 the dose"): the word,
+# so that the digit is not read as a value
+_TEXTSPEAK = re.compile(r"(?<![\w.,])(?:2(day|nite|night|moro|morro|morow|morrow)|b4)(?!\w)")
+_TEXTSPEAK_WORDS = {"day": "today", "nite": "tonight", "night": "tonight", None: "before"}
+
+
+def _textspeak(match: re.Match[str]) -> str:
+    return _TEXTSPEAK_WORDS.get(match.group(1), "tomorrow")
+
+
 def normalise(text: str) -> str:
     """One canonical spelling for questions, passages and data-file phrases alike.
 
@@ -213,7 +224,7 @@ def normalise(text: str) -> str:
     "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
     "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
     u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"); "ALT/AST: 22/19" as
-    "ALT 22, AST 19". Whole tokens separated by single spaces.
+    "ALT 22, AST 19"; "2day", "2moro", "b4" as the words. Whole tokens separated by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
     text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))
@@ -221,6 +232,7 @@ def normalise(text: str) -> str:
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _SUPERSCRIPT.sub(lambda m: " " + m.group(0).translate(_SUPERSCRIPT_DIGITS), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
+    text = _TEXTSPEAK.sub(_textspeak, text)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _COMBINING.sub("", text)
@@ -741,6 +753,16 @@ def _within(word: str, target: str) -> bool:
     return i == len(word)
 
 
+def vowels_put_back(word: str, targets: Iterable[str]) -> str | None:
+    """The target ``word`` may be typed without some of its vowels, as in a text message ("pltlets",
+    "blrbn" for "bilirubin"): same first letter, the word's letters in order, only vowels skipped; the
+    commonest if several are; none when the word has too few consonants to name one word."""
+    if len(_consonants(word)) < _CONSONANTS_MIN:
+        return None
+    found = [t for t in targets if t[:1] == word[:1] and len(t) > len(word) and _within(word, t)]
+    return max(found, key=lambda w: (zipf_frequency(w, "en"), w)) if found else None
+
+
 class Speller:
     """The known word a misspelt word most likely meant: the closest by edit distance, where swapping two
     neighbouring letters counts as one edit ("ofetn" -> "often", "cyles" -> "cycles").
@@ -831,14 +853,9 @@ class Speller:
             return max(tied, key=lambda w: zipf_frequency(w, "en"))
         # Typed without its vowels, as in a text message ("pltlets", "drpping", "monitring"): a known word
         # that is the word with vowels put back (the commonest, if several are)
-        if len(_consonants(word)) >= _CONSONANTS_MIN:
-            unvowelled = [
-                t
-                for t in self._targets.get(word[0] if self._first else "", ())
-                if len(t) > len(word) and _within(word, t)
-            ]
-            if unvowelled:
-                return max(unvowelled, key=lambda w: (zipf_frequency(w, "en"), w))
+        unvowelled = vowels_put_back(word, self._targets.get(word[0] if self._first else "", ()))
+        if unvowelled:
+            return unvowelled
         if len(word) < _PREFIX_MIN:
             return word
         # Clinicians shorten long words by cutting them ("myelosupp", "thrombocytop"): a word that begins

@@ -40,6 +40,7 @@ from ..text import (
     ordinal_word,
     spoken_values,
     stem,
+    vowels_put_back,
 )
 from .labs import LabLimits, LabReader
 from .matching import Boundaries, Doc, Span, Terms
@@ -381,6 +382,10 @@ _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is no
 _SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
 # Words that deny a recovery phrase, inside it or just before it: "counts not recovered", "if counts don't
 # recover", "LFTs yet to normalise", "counts failed to recover"
+# A normal result waited for is a recovery asked about, not a finding: "continue once the bili is normal?",
+# "restart when counts are ok?" (as "once the bili normalises"); not "if counts are fine", a supposition.
+_AWAITED = frozenset({"once", "until", "till", "untill", "when"})
+_AWAITED_REACH = 3  # words between the waiting word and the test's name ("once her total bili is normal")
 _UNRECOVERED = frozenset(
     {"not", "dont", "didnt", "doesnt", "havent", "hasnt", "hadnt", "wont", "never", "yet", "failed"}
     | {"failing", "without", "isnt", "arent", "wasnt", "werent", "cant", "cannot"}
@@ -841,7 +846,10 @@ class Reader:
                     covered |= tokens
                     words = " ".join(doc.words(p) for p in parts)
                     how = status(parts, entry.negatable, cond_before, cond_after)
-                    if entry.normal and how == "present":
+                    resume = entry.resume
+                    if entry.normal and how == "present" and _awaited(doc.surface, parts[0].start):
+                        resume = True  # "... once the bili is normal?": a recovery, as "once it normalises"
+                    elif entry.normal and how == "present":
                         # "LFTs fine" says the tests are normal; "rest of LFTs fine" says nothing of the one
                         # named abnormal beside it.
                         how = "other" if self._rest_near(doc, parts) else "negated"
@@ -858,7 +866,6 @@ class Reader:
                         # inotuzumab") is not taken as near it.
                         how, whole, words = "other", parts[0], doc.words(parts[0])
                     analyte = self._analyte_of(doc, parts)
-                    resume = entry.resume
                     around = doc.surface[max(0, whole.start - _UNRECOVERED_REACH) : whole.end]
                     if resume and not _UNRECOVERED.isdisjoint(around):
                         resume = False  # "counts not recovered", "if counts don't recover": still low
@@ -1988,10 +1995,16 @@ class Reader:
         """A decision about another product: "continue blina?", "hold the gemtuzumab?", "stop the
         enoxaparin?", "continue his levetiracetam, not ino": its object, in the next few words, names another
         product and not ours."""
-        window = Span(intent.end, min(len(doc.surface), intent.end + _OBJECT_REACH))
+        # a verb offered as its alternative shares its object: "hold or reduce the apixaban?" (not a next
+        # act: "pause and give hydrocortisone?")
+        joined = intent.end + 1 < len(doc.surface) and doc.surface[intent.end] == "or"
+        verb = doc.surface[intent.end + 1] if joined else ""
+        shared = joined and verb.isalpha() and verb not in self._object_skip and is_verb_form(verb)
+        after = intent.end + 2 if shared else intent.end
+        window = Span(after, min(len(doc.surface), after + _OBJECT_REACH))
         if any(s.overlaps(window) for s in ours):
             return False
-        if any(s.overlaps(window) for s in others) or objects(intent.end) == _OTHER:
+        if any(s.overlaps(window) for s in others) or objects(after) == _OTHER:
             return True
         # ... or its subject, between an auxiliary and the verb: "can the defibrotide stop?"
         before = doc.surface[max(0, intent.start - _OBJECT_REACH - 1) : intent.start]
@@ -2009,17 +2022,21 @@ class Reader:
                 end += 1
         while end < len(doc.surface) and doc.surface[end] in _DAYS_NAMED:
             end += 1
-        if end == len(doc.surface) or not doc.surface[end][:1].isalnum():
+        if end == len(doc.surface) or not doc.surface[end][:1].isalnum() or end in doc.dashed:
             start = intent.start
             while (
                 start > max(0, intent.start - _SUBJECT_REACH)
                 and doc.surface[start - 1][:1].isalnum()
                 and doc.surface[start - 1] not in _PRESENT_AUXILIARIES | _POLAR  # "... can I push on?"
+                and doc.surface[start - 1] not in {"and", "or", "then"}  # "give G-CSF and proceed - agree?"
             ):
                 start -= 1
             subject = Span(start, intent.start)
             # ... a medicine's name opening the clause ("filgrastim ok to start?")
-            head = doc.surface[start : min(subject.end, start + _DRUG_NAME_WORDS)]
+            first = start  # ... after its article ("the next MTX is due tomorrow")
+            while first < subject.end and doc.surface[first] in self._object_skip:
+                first += 1
+            head = doc.surface[first : min(subject.end, first + _DRUG_NAME_WORDS)]
             opens = not start or not doc.surface[start - 1][:1].isalnum()
             named = (
                 opens
@@ -2131,9 +2148,10 @@ class Reader:
                     # is aspirin for her stent still ok?"); ours named before them says what the patient
                     # is on ("neutropenic on inotuzumab - is posaconazole indicated?")
                     asked = self._asked_from(doc, sentence, askers)
-                    ours_named = any((start if asked is None else asked) <= o.start < stop for o in ours)
-                    # ... or, with no asking words, that its last clause opens on ("defibrotide dose in VOD?")
+                    # ... or, with no asking words, that its last clause opens on ("defibrotide dose in VOD?",
+                    # "ANC 0.1 on ino - filgrastim daily or pegfilgrastim?")
                     opened = max(_clause_openings(doc, sentence))
+                    ours_named = any((opened if asked is None else asked) <= o.start < stop for o in ours)
                     head = surface[opened : opened + _DRUG_NAME_WORDS]
                     names_other = self._names_drug(surface[asked:stop] if asked is not None else head)
                     # ... or that opens on another product named as such ("blina dose for her weight?")
@@ -2468,7 +2486,10 @@ class Reader:
         if singular and token in (singular + "s", singular + "es") and singular not in self._infusion_words:
             return singular
         if len(token) < self._fuzzy.min_length or len(token) > MAX_FUZZY_LENGTH:
-            return token
+            # ... unless typed without its vowels ("blrbn 2,0", "pltlts 40"): the commonest condition word
+            # it may be
+            unvowelled = None if is_everyday_word(token) else vowels_put_back(token, self._fuzzy_vocabulary)
+            return unvowelled or token
         return self._nearest(token)
 
     def _nearest_uncached(self, token: str) -> str:
@@ -2486,7 +2507,9 @@ class Reader:
         folded = process.extractOne(
             fold_spelling(token), self._folded_vocabulary, scorer=OSA.distance, score_cutoff=limit
         )
-        return folded[2] if folded is not None else token
+        if folded is not None:
+            return folded[2]
+        return vowels_put_back(token, self._fuzzy_vocabulary) or token  # "thrmbcytpnia"
 
     @staticmethod
     @staticmethod
@@ -2635,6 +2658,14 @@ def _answers_after_dash(doc: Doc) -> list[tuple[Span, int]]:
         if opened > 0 and 0 < q - opened <= _SHORT_QUESTION and _SENTENCE_STOPS.isdisjoint(surface[opened:q]):
             out.append((Span(q, q + 2), opened))
     return out
+
+
+def _awaited(surface: Sequence[str], start: int) -> bool:
+    """A waiting word a few words before ``start``, in the same clause: "once the bili", "as soon as counts"."""
+    before = surface[max(0, start - _AWAITED_REACH - 1) : start]
+    cut = max((i + 1 for i, w in enumerate(before) if not w[:1].isalnum()), default=0)
+    words = before[cut:]
+    return not _AWAITED.isdisjoint(words) or any(words[i : i + 2] == ("soon", "as") for i in range(len(words)))
 
 
 def _clause_openings(doc: Doc, sentence: Span) -> list[int]:
