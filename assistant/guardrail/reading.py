@@ -2661,11 +2661,12 @@ def _answers_after_dash(doc: Doc) -> list[tuple[Span, int]]:
 
 
 def _awaited(surface: Sequence[str], start: int) -> bool:
-    """A waiting word a few words before ``start``, in the same clause: "once the bili", "as soon as counts"."""
+    """A waiting word a few words before ``start``, in its clause: "once the bili", "as soon as counts"."""
     before = surface[max(0, start - _AWAITED_REACH - 1) : start]
     cut = max((i + 1 for i, w in enumerate(before) if not w[:1].isalnum()), default=0)
     words = before[cut:]
-    return not _AWAITED.isdisjoint(words) or any(words[i : i + 2] == ("soon", "as") for i in range(len(words)))
+    soon = any(words[i : i + 2] == ("soon", "as") for i in range(len(words)))
+    return soon or not _AWAITED.isdisjoint(words)
 
 
 def _clause_openings(doc: Doc, sentence: Span) -> list[int]:
