@@ -145,6 +145,13 @@ _INTRATHECAL = re.compile(
 # "GOT" before a value in U/L or beside "GPT" is the aspartate aminotransferase (SGOT), as German and Dutch
 # labs print it ("GOT 38 U/l", "GOT/GPT normal", "GPT/GOT"); elsewhere "got" stays the verb ("we got 38
 # units"). In any case: a question's meaning does not change with its capitals (tests/test_guardrail.py).
+# "ALL" in capitals as the disease, not the word "all": after a word that names a disease's setting and
+# before the end of its clause or another disease ("for ALL or AML", "used in ALL?", "relapsed ALL.");
+# not "in ALL patients", "hold ALL doses"
+_ALL_DISEASE = re.compile(
+    r"\b(for|in|with|of|relapsed|refractory|adult|paediatric|pediatric|childhood|Ph[+-]) ALL"
+    r"(?=\s*(?:[?.,;:!)]|$)|\s+(?:or|and|vs|versus)\b)"
+)
 _GOT = re.compile(
     r"(?<![a-z])got(?=\s*[:=(]?\s*\d+(?:[.,]\d+)?\s*(?:i?u|ukat)\s*/\s*l\b|\s*/\s*gpt\b|\s+(?:and|und|&)\s+gpt\b)"
     r"|(?<=gpt/)got(?![a-z])",
@@ -201,10 +208,10 @@ _BAY_BED = re.compile(_BAY + r"\d{1,3}")  # a whole token
 _BAY_HYPHEN = re.compile(rf"(?<![\w.,/-])({_BAY})-(?=\d{{1,3}}(?![\w/-]|[.,]\d))")
 
 
-# Text-message spellings of time words with a digit for its sound ("plts 2day 190", "b4 the dose"): the word,
-# so that the digit is not read as a value
-_TEXTSPEAK = re.compile(r"(?<![\w.,])(?:2(day|nite|night|moro|morro|morow|morrow)|b4)(?!\w)")
-_TEXTSPEAK_WORDS = {"day": "today", "nite": "tonight", "night": "tonight", None: "before"}
+# Text-message spellings of time words with a digit for its sound ("plts 2day 190", "2moro"): the word, so that
+# the digit is not read as a value (not "b4": "vitamin B4" is a name)
+_TEXTSPEAK = re.compile(r"(?<![\w.,])2(day|nite|night|moro|morro|morow|morrow)(?!\w)")
+_TEXTSPEAK_WORDS = {"day": "today", "nite": "tonight", "night": "tonight"}
 
 
 def _textspeak(match: re.Match[str]) -> str:
@@ -224,9 +231,10 @@ def normalise(text: str) -> str:
     "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
     "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
     u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"); "ALT/AST: 22/19" as
-    "ALT 22, AST 19"; "2day", "2moro", "b4" as the words. Whole tokens separated by single spaces.
+    "ALT 22, AST 19"; "2day", "2moro" as the words; "for ALL or AML" as the disease. Whole tokens separated by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
+    text = _ALL_DISEASE.sub(r"\1 acute lymphoblastic leukemia", text)
     text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))
     text = _DASHED_SERIES.sub(lambda m: re.sub(r" +- +", " > ", m.group(0)), text)
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)

@@ -142,6 +142,7 @@ DEV_QA = (
     SETS / "blind_dev109_qa.jsonl",  # round 56 (patient details before the question, choices in lay words)
     SETS / "blind_dev110_qa.jsonl",  # round 57 (written after round 56's freeze, measured once then)
     SETS / "blind_dev111_qa.jsonl",  # round 57 (findings told before a dash, offered amounts, partial asks)
+    SETS / "blind_dev112_qa.jsonl",  # round 58 (written after round 57's freeze, measured once then)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -251,6 +252,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev90_guardrail.yaml",  # round 56 (resuscitation, corrections in brackets, lab artefacts)
     SETS / "blind_dev91_guardrail.yaml",  # round 57 (written after round 56's freeze, measured once then)
     SETS / "blind_dev92_guardrail.yaml",  # round 57 (report tables with units, withdrawn suspicions)
+    SETS / "blind_dev93_guardrail.yaml",  # round 58 (written after round 57's freeze, measured once then)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
