@@ -208,8 +208,8 @@ _BAY_BED = re.compile(_BAY + r"\d{1,3}")  # a whole token
 _BAY_HYPHEN = re.compile(rf"(?<![\w.,/-])({_BAY})-(?=\d{{1,3}}(?![\w/-]|[.,]\d))")
 
 
-# Text-message spellings of time words with a digit for its sound ("plts 2day 190", "2moro"): the word, so that
-# the digit is not read as a value (not "b4": "vitamin B4" is a name)
+# Text-message spellings of time words with a digit for its sound ("plts 2day 190", "2moro"): the word, so
+# that the digit is not read as a value (not "b4": "vitamin B4" is a name)
 _TEXTSPEAK = re.compile(r"(?<![\w.,])2(day|nite|night|moro|morro|morow|morrow)(?!\w)")
 _TEXTSPEAK_WORDS = {"day": "today", "nite": "tonight", "night": "tonight"}
 
@@ -231,7 +231,8 @@ def normalise(text: str) -> str:
     "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
     "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
     u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"); "ALT/AST: 22/19" as
-    "ALT 22, AST 19"; "2day", "2moro" as the words; "for ALL or AML" as the disease. Whole tokens separated by single spaces.
+    "ALT 22, AST 19"; "2day", "2moro" as the words; "for ALL or AML" as the disease. Whole tokens separated
+    by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
     text = _ALL_DISEASE.sub(r"\1 acute lymphoblastic leukemia", text)
