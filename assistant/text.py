@@ -145,13 +145,10 @@ _INTRATHECAL = re.compile(
 # "GOT" before a value in U/L or beside "GPT" is the aspartate aminotransferase (SGOT), as German and Dutch
 # labs print it ("GOT 38 U/l", "GOT/GPT normal", "GPT/GOT"); elsewhere "got" stays the verb ("we got 38
 # units"). In any case: a question's meaning does not change with its capitals (tests/test_guardrail.py).
-# "ALL" in capitals as the disease, not the word "all": after a word that names a disease's setting and
-# before the end of its clause or another disease ("for ALL or AML", "used in ALL?", "relapsed ALL.");
-# not "in ALL patients", "hold ALL doses"
-_ALL_DISEASE = re.compile(
-    r"\b(for|in|with|of|relapsed|refractory|adult|paediatric|pediatric|childhood|Ph[+-]) ALL"
-    r"(?=\s*(?:[?.,;:!)]|$)|\s+(?:or|and|vs|versus)\b)"
-)
+# "ALL" in capitals as the disease, not the word "all", when offered as a choice with another disease in
+# capitals ("for ALL or AML", "in ALL vs CLL"); not "in ALL patients", "hold ALL doses" (alone, "in ALL?" is
+# left as typed: read as the disease it made questions about Ph+ ALL answerable by the indication)
+_ALL_DISEASE = re.compile(r"\b(for|in) ALL(?=\s+(?:or|vs|versus)\s+(?:for\s+|in\s+)?[A-Z]{2,4}\b)")
 _GOT = re.compile(
     r"(?<![a-z])got(?=\s*[:=(]?\s*\d+(?:[.,]\d+)?\s*(?:i?u|ukat)\s*/\s*l\b|\s*/\s*gpt\b|\s+(?:and|und|&)\s+gpt\b)"
     r"|(?<=gpt/)got(?![a-z])",
