@@ -316,6 +316,7 @@ FINALS = {
     "final blind 57": ((SETS / "blind_final57_qa.jsonl",), (SETS / "blind_final57_guardrail.yaml",)),
     "final blind 58": ((SETS / "blind_final58_qa.jsonl",), (SETS / "blind_final58_guardrail.yaml",)),
     "final blind 59": ((SETS / "blind_final59_qa.jsonl",), (SETS / "blind_final59_guardrail.yaml",)),
+    "final blind 60": ((SETS / "blind_final60_qa.jsonl",), (SETS / "blind_final60_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
