@@ -146,9 +146,9 @@ _INTRATHECAL = re.compile(
 # labs print it ("GOT 38 U/l", "GOT/GPT normal", "GPT/GOT"); elsewhere "got" stays the verb ("we got 38
 # units"). In any case: a question's meaning does not change with its capitals (tests/test_guardrail.py).
 # "ALL" in capitals as the disease, not the word "all", when offered as a choice with another disease in
-# capitals ("for ALL or AML", "in ALL vs CLL"); not "in ALL patients", "hold ALL doses" (alone, "in ALL?" is
-# left as typed: read as the disease it made questions about Ph+ ALL answerable by the indication)
-_ALL_DISEASE = re.compile(r"\b(for|in) ALL(?=\s+(?:or|vs|versus)\s+(?:for\s+|in\s+)?[A-Z]{2,4}\b)")
+# capitals ("for ALL or AML", "ALL vs CLL"); not "in ALL patients", "hold ALL doses" (alone, "in ALL?" is left
+# as typed: read as the disease it made questions about Ph+ ALL answerable by the indication)
+_ALL_DISEASE = re.compile(r"\bALL(?=\s+(?:or|vs|versus)\s+(?:[a-z]+\s+){0,2}[A-Z]{2,4}\b)")
 _GOT = re.compile(
     r"(?<![a-z])got(?=\s*[:=(]?\s*\d+(?:[.,]\d+)?\s*(?:i?u|ukat)\s*/\s*l\b|\s*/\s*gpt\b|\s+(?:and|und|&)\s+gpt\b)"
     r"|(?<=gpt/)got(?![a-z])",
@@ -232,7 +232,7 @@ def normalise(text: str) -> str:
     by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
-    text = _ALL_DISEASE.sub(r"\1 acute lymphoblastic leukemia", text)
+    text = _ALL_DISEASE.sub("acute lymphoblastic leukemia", text)
     text = _SPACED_SLASH.sub(" > ", _ARROW_BETWEEN.sub(" > ", text))
     text = _DASHED_SERIES.sub(lambda m: re.sub(r" +- +", " > ", m.group(0)), text)
     text = _SPACED_CAPITALS.sub(lambda m: m.group(0).replace(" ", ""), text)

@@ -385,7 +385,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "after round 44, set 47 after round 45, set 48 after round 46, set 49 after round 47, set 50 "
         "after round 48, set 51 after round 49, set 52 after round 50, set 53 after round 51, set 54 after "
         "round 52, set 55 after round 53, set 56 after round 54, set 57 after round 55, set 58 after "
-        "round 56, set 59 after round 57; earlier sets are re-run here with the current logic). "
+        "round 56, set 59 after round 57, set 60 during round 58 (read only after its last change); earlier "
+        "sets are re-run here with the current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
         "then folded in; sets 4 and 5 drove rounds 4 and 5, set 6 and guardrail set 7 drove round 6, sets 8"
         " to 11 drove round 7, sets 12 to 15 drove round 8, sets 16 and 17 drove round 9, sets 18 to 21 "
@@ -417,7 +418,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "52, question sets 102 and 103 and guardrail sets 83 and 84 drove round 53, question sets 104 and "
         "105 and guardrail sets 85 and 86 drove round 54, question sets 106 and 107 and guardrail sets 87 "
         "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56, "
-        "question sets 110 and 111 and guardrail sets 91 and 92 drove round 57).",
+        "question sets 110 and 111 and guardrail sets 91 and 92 drove round 57, question set 112 and "
+        "guardrail set 93 drove round 58).",
         "",
         "## Answers",
         "",
