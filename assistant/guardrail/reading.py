@@ -380,12 +380,12 @@ _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is no
 # Words that open a clause giving a reason or a time: what follows them is not the subject of the clause
 # before ("a 3rd cycle of ino because the donor isn't ready": the cycle is our patient's, not the donor's).
 _SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
-# Words that deny a recovery phrase, inside it or just before it: "counts not recovered", "if counts don't
-# recover", "LFTs yet to normalise", "counts failed to recover"
 # A normal result waited for is a recovery asked about, not a finding: "continue once the bili is normal?",
 # "restart when counts are ok?" (as "once the bili normalises"); not "if counts are fine", a supposition.
 _AWAITED = frozenset({"once", "until", "till", "untill", "when"})
 _AWAITED_REACH = 3  # words between the waiting word and the test's name ("once her total bili is normal")
+# Words that deny a recovery phrase, inside it or just before it: "counts not recovered", "if counts don't
+# recover", "LFTs yet to normalise", "counts failed to recover"
 _UNRECOVERED = frozenset(
     {"not", "dont", "didnt", "doesnt", "havent", "hasnt", "hadnt", "wont", "never", "yet", "failed"}
     | {"failing", "without", "isnt", "arent", "wasnt", "werent", "cant", "cannot"}
