@@ -143,6 +143,7 @@ DEV_QA = (
     SETS / "blind_dev110_qa.jsonl",  # round 57 (written after round 56's freeze, measured once then)
     SETS / "blind_dev111_qa.jsonl",  # round 57 (findings told before a dash, offered amounts, partial asks)
     SETS / "blind_dev112_qa.jsonl",  # round 58 (written after round 57's freeze, measured once then)
+    SETS / "blind_dev113_qa.jsonl",  # round 59 (written after round 58's freeze, measured once then)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -253,6 +254,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev91_guardrail.yaml",  # round 57 (written after round 56's freeze, measured once then)
     SETS / "blind_dev92_guardrail.yaml",  # round 57 (report tables with units, withdrawn suspicions)
     SETS / "blind_dev93_guardrail.yaml",  # round 58 (written after round 57's freeze, measured once then)
+    SETS / "blind_dev94_guardrail.yaml",  # round 59 (written after round 58's freeze, measured once then)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -419,7 +421,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "105 and guardrail sets 85 and 86 drove round 54, question sets 106 and 107 and guardrail sets 87 "
         "and 88 drove round 55, question sets 108 and 109 and guardrail sets 89 and 90 drove round 56, "
         "question sets 110 and 111 and guardrail sets 91 and 92 drove round 57, question set 112 and "
-        "guardrail set 93 drove round 58).",
+        "guardrail set 93 drove round 58, question set 113 and guardrail set 94 drove round 59).",
         "",
         "## Answers",
         "",

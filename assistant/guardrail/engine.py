@@ -54,7 +54,7 @@ _PLACED_NAME = re.compile(r"(?i:\b(?:bed|bay|room|chair|cubicle) \d{1,3}),? ([A-
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr"})
 _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr])
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?").
-_CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;-]|$)")
+_CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;'’-]|$)")  # "What about C?", "and A's?"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
@@ -166,7 +166,7 @@ class Guardrail:
             return []  # most questions: no earlier turn, or no question mark to end an elliptical one
         question = self._translator.english(question)
         text = normalise(question)
-        if not _ELLIPTICAL.match(text) or any(c.isdigit() for c in text):
+        if not _ASKED_AGAIN.match(text) or any(c.isdigit() for c in text):
             return []
         # ... of another group or instance, not another question ("and why limit it?", "and what dose per
         # cycle?") nor another grade of the finding ("and a severe one?": the follow-up rules read that)
@@ -873,6 +873,9 @@ _ELLIPTICAL = re.compile(
     _ELLIPTICAL_LEAD.pattern
     + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
 )
+# ... a question about a rule asked again of another group may name it in more words: "and for a patient not
+# going to transplant?"
+_ASKED_AGAIN = re.compile(_ELLIPTICAL.pattern.replace("{0,4}", "{0,6}"))
 
 
 def _unsettled(turn: Reading) -> Reading:

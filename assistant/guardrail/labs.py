@@ -120,7 +120,10 @@ class LabReading:
 
 
 # Between the cells of a pasted table: tabs, two spaces or a pipe ("Date | ALT | AST", a markdown table)
-_CELL_GAP = re.compile(r"\s*\|\s*|\t+\s*|\s{2,}")
+_CELL_GAP = re.compile(r"\s*[|;]\s*|\t+\s*|\s{2,}")  # (";": a pasted CSV line, "Datum;ALT;AST")
+# A unit in a header cell, in brackets or as a power of ten: "Bili (umol/l)", "Plt x10^9/L"
+_UNIT_IN_CELL = re.compile(r"\([^)]*\)|\[[^\]]*\]|x?\s?10\s?[\^*]\s?\d+")
+_NAME_WORDS = 3  # words of a test's name ("total bilirubin", "absolute neutrophil count")
 _RULE_ROW = re.compile(r"[\s|:+-]*")  # a markdown table's line under its header: "---|:---:|---"
 _TABLE_TESTS = 2  # tests a table's header names
 # A header of times instead ("        D1    D8", "Mon | Wed | today"): each row is a test over time
@@ -390,7 +393,7 @@ class LabReader:
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
         apart by a tab, two spaces or a pipe ("Date | ALT | Plt", a markdown table, whose rule line under the
         header is skipped); a header names at least two tests; a row has as many cells."""
-        if "\t" not in text and "  " not in text and "|" not in text:
+        if "\t" not in text and "  " not in text and "|" not in text and ";" not in text:
             return text  # no cells: most messages
         lines = text.splitlines()
         out: list[str] = []
@@ -413,7 +416,7 @@ class LabReader:
             if dated:
                 out.append(dated)
                 continue
-            tests = sum(normalise(c) in self._every_name for c in cells) if len(cells) >= _TABLE_TESTS else 0
+            tests = sum(map(self._names_test, cells)) if len(cells) >= _TABLE_TESTS else 0
             if tests >= _TABLE_TESTS:
                 header = cells
                 continue
@@ -432,6 +435,15 @@ class LabReader:
         if header:
             out.append(" ".join(header))
         return "\n".join(out)
+
+    def _names_test(self, cell: str) -> bool:
+        """A table cell names a test, with or without its unit: "ALT", "Bili (mg/dL)", "Bili umol/L",
+        "Plt x10^9/L" (not a value: "ALT 300")."""
+        words = normalise(_UNIT_IN_CELL.sub(" ", cell)).split()
+        return any(
+            " ".join(words[:k]) in self._every_name and not any(w[:1].isdigit() for w in words[k:])
+            for k in range(1, min(len(words), _NAME_WORDS) + 1)
+        )
 
     def _dated_row(self, cells: list[str]) -> str:
         """A test's values each beside its date or day, in one row ("ALT (U/L): 11/02 96 H | 11/03 71 H |
@@ -452,7 +464,7 @@ class LabReader:
         """A row of a table headed by times: a test's name, then one value per time."""
         values = cells[1:]
         return (
-            normalise(cells[0]) in self._every_name
+            self._names_test(cells[0])
             and len(values) == len(times)
             and all(_VALUE_CELL.fullmatch(v) for v in values)
         )

@@ -380,6 +380,8 @@ _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is no
 # Words that open a clause giving a reason or a time: what follows them is not the subject of the clause
 # before ("a 3rd cycle of ino because the donor isn't ready": the cycle is our patient's, not the donor's).
 _SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
+# Words that open a clause of time or condition after a decision verb: its object ends before them.
+_CLAUSE_OPENERS = _SUBORDINATORS | {"once", "when", "whilst", "while", "if", "unless", "after", "before"}
 # A normal result waited for is a recovery asked about, not a finding: "continue once the bili is normal?",
 # "restart when counts are ok?" (as "once the bili normalises"); not "if counts are fine", a supposition.
 _AWAITED = frozenset({"once", "until", "till", "untill", "when"})
@@ -2001,17 +2003,23 @@ class Reader:
         verb = doc.surface[intent.end + 1] if joined else ""
         shared = joined and verb.isalpha() and verb not in self._object_skip and is_verb_form(verb)
         after = intent.end + 2 if shared else intent.end
-        window = Span(after, min(len(doc.surface), after + _OBJECT_REACH))
+        # the object ends where a clause of time or condition opens: "continue ino once defibrotide is going?"
+        reach = doc.surface[after : after + _OBJECT_REACH]
+        reach = reach[: next((i for i, w in enumerate(reach) if w in _CLAUSE_OPENERS), len(reach))]
+        window = Span(after, after + len(reach))
         if any(s.overlaps(window) for s in ours):
             return False
         if any(s.overlaps(window) for s in others) or objects(after) == _OTHER:
             return True
-        # ... or its subject, between an auxiliary and the verb: "can the defibrotide stop?"
+        # ... or its subject, between an auxiliary and the verb: "can the defibrotide stop?" (ours there, in
+        # the passive, is what is decided: "can ino be continued once defibrotide is going?")
         before = doc.surface[max(0, intent.start - _OBJECT_REACH - 1) : intent.start]
         aux = max((i for i, w in enumerate(before) if w in _PRESENT_AUXILIARIES), default=None)
         if aux is not None and aux + 1 < len(before):
             subject = Span(intent.start - len(before) + aux + 1, intent.start)
-            if not any(s.overlaps(subject) for s in ours) and objects(subject.start) == _OTHER:
+            if any(s.overlaps(subject) for s in ours):
+                return False
+            if objects(subject.start) == _OTHER:
                 return True
         # ... or, when nothing follows it (but a verb: "G-CSF ok to start?", or its day: "Vincristine due
         # today, bili 2.5"), what its clause opens with: "Hyper-CVAD cycle 3 due, plt 90"
@@ -2411,7 +2419,7 @@ class Reader:
             number = cardinal(token) or ordinal_word(token)
             if not number:
                 continue
-            if tokens[i + 1 : i + 2] in (["st"], ["nd"], ["rd"], ["th"]):  # "2nd cycle done"
+            if tokens[i + 1 : i + 2] in (["st"], ["nd"], ["rd"], ["th"], ["x"]):  # "2nd cycle", "2 x cycles"
                 i += 1
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
             before = tokens[i - 1] if i else ""
