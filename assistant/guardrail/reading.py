@@ -380,6 +380,10 @@ _SUPPOSING_REACH = 4  # tokens before a denial that may suppose it ("if it is no
 # Words that open a clause giving a reason or a time: what follows them is not the subject of the clause
 # before ("a 3rd cycle of ino because the donor isn't ready": the cycle is our patient's, not the donor's).
 _SUBORDINATORS = frozenset({"because", "cos", "coz", "since", "until", "till", "til"})
+# A question word that may name the thing asked for ("which tube ...?", "what extension ...?"), and the words
+# that only make a question of it ("do I", "can we")
+_THING_OPENERS = frozenset({"which", "what"})
+_ASKING_WORDS = AUXILIARIES | frozenset({"i", "we", "you", "u", "us"})
 # Words that open a clause of time or condition after a decision verb: its object ends before them.
 _CLAUSE_OPENERS = _SUBORDINATORS | {"once", "when", "whilst", "while", "if", "unless", "after", "before"}
 # A normal result waited for is a recovery asked about, not a finding: "continue once the bili is normal?",
@@ -1652,7 +1656,14 @@ class Reader:
             return []
         if any(start <= i < end for i in own) or any(s.overlaps(clause) for s in intent):
             return []
-        if any(s.overlaps(clause) for s in self._elsewhere_deciding.find(doc)):
+        deciding = [s for s in self._elsewhere_deciding.find(doc) if s.overlaps(clause)]
+        # "which tube do I send it in?": a thing named after the question word is what is asked for, and the
+        # words that only make the question ("do", "I") decide nothing (not "what dose do I give?")
+        noun = opener[0].end
+        named = surface[opener[0].start] in _THING_OPENERS and noun < end and surface[noun].isalpha()
+        if named and noun not in own and not any(s.start == noun for s in deciding):
+            deciding = [s for s in deciding if doc.words(s) not in _ASKING_WORDS]
+        if deciding:
             return []
         return [Span(start, end + 1)]
 
