@@ -319,6 +319,7 @@ FINALS = {
     "final blind 58": ((SETS / "blind_final58_qa.jsonl",), (SETS / "blind_final58_guardrail.yaml",)),
     "final blind 59": ((SETS / "blind_final59_qa.jsonl",), (SETS / "blind_final59_guardrail.yaml",)),
     "final blind 60": ((SETS / "blind_final60_qa.jsonl",), (SETS / "blind_final60_guardrail.yaml",)),
+    "final blind 61": ((SETS / "blind_final61_qa.jsonl",), (SETS / "blind_final61_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
@@ -387,8 +388,8 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "after round 44, set 47 after round 45, set 48 after round 46, set 49 after round 47, set 50 "
         "after round 48, set 51 after round 49, set 52 after round 50, set 53 after round 51, set 54 after "
         "round 52, set 55 after round 53, set 56 after round 54, set 57 after round 55, set 58 after "
-        "round 56, set 59 after round 57, set 60 during round 58 (read only after its last change); earlier "
-        "sets are re-run here with the current logic). "
+        "round 56, set 59 after round 57, set 60 during round 58 and set 61 during round 59 (each read "
+        "only after its round's last change); earlier sets are re-run here with the current logic). "
         "Development: the original sets plus the blind development sets (used to diagnose, "
         "then folded in; sets 4 and 5 drove rounds 4 and 5, set 6 and guardrail set 7 drove round 6, sets 8"
         " to 11 drove round 7, sets 12 to 15 drove round 8, sets 16 and 17 drove round 9, sets 18 to 21 "
