@@ -53,8 +53,9 @@ _NAME_LABEL = re.compile(
 _PLACED_NAME = re.compile(r"(?i:\b(?:bed|bay|room|chair|cubicle) \d{1,3}),? ([A-Z][a-z]{1,14})\b")
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr"})
 _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr])
-# A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?").
-_CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;'’-]|$)")  # "What about C?", "and A's?"
+# A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?"), or
+# before its possessive ("and A's?").
+_CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;'’-]|$)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
@@ -869,13 +870,21 @@ class Guardrail:
 _ELLIPTICAL_LEAD = re.compile(
     r"^(?:and|what about|how about|same for|and what about)(?: (?:of|for|with|about))?"
 )
-_ELLIPTICAL = re.compile(
-    _ELLIPTICAL_LEAD.pattern
-    + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))(?:\S+ ){0,4}\?$"
-)
+
+
+def _elliptical_of(words: int) -> re.Pattern[str]:
+    """Such a question of at most ``words`` words after its lead."""
+    return re.compile(
+        _ELLIPTICAL_LEAD.pattern
+        + r" (?!(?:if|when|once|she|he|they|we|i|you|it|can|should|do|does|is)(?= ))"
+        + rf"(?:\S+ ){{0,{words}}}\?$"
+    )
+
+
+_ELLIPTICAL = _elliptical_of(4)
 # ... a question about a rule asked again of another group may name it in more words: "and for a patient not
 # going to transplant?"
-_ASKED_AGAIN = re.compile(_ELLIPTICAL.pattern.replace("{0,4}", "{0,6}"))
+_ASKED_AGAIN = _elliptical_of(6)
 
 
 def _unsettled(turn: Reading) -> Reading:
