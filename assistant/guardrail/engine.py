@@ -53,6 +53,12 @@ _NAME_LABEL = re.compile(
 _PLACED_NAME = re.compile(r"(?i:\b(?:bed|bay|room|chair|cubicle) \d{1,3}),? ([A-Z][a-z]{1,14})\b")
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr"})
 _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr])
+# The last question of a text, from where its sentence opens; a letter there after a label's noun ("Mr A")
+# or before a colon ("A: plt 40") is a label, which the reading has read
+_LAST_QUESTION = re.compile(r"[^.!?\n]*\?(?=[^?]*$)")
+_LABELLED = re.compile(
+    r"\b(?:bed|bay|room|chair|pt|patient|twin|mr|mrs|ms|miss|dr) [A-H]\b|\b[A-H]:", re.IGNORECASE
+)
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?"), or
 # before its possessive ("and A's?").
 _CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;'’-]|$)")
@@ -362,6 +368,10 @@ class Guardrail:
             return replace(asked, mentions=kept) if len(kept) < len(asked.mentions) else asked
         if not asked.more_asked or given < 2 or asked.found(CYCLE_CONDITION, _PRESENT):
             return asked
+        # "InO again" after the cycles given is one more; within a cycle, a treatment day told ("C2D8 held for
+        # ALT 90 ... give ino again?"), it is the same course resumed
+        if "again" in asked.more_asked.split() and any(t.days_named for t in [*earlier, asked]):
+            return asked
         reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {ordinal(given + 1)} cycle"
         mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
         return replace(asked, mentions=(*asked.mentions, mention))
@@ -460,7 +470,15 @@ class Guardrail:
     @staticmethod
     def _lettered(asked: Reading, question: str, earlier: list[Reading]) -> Reading:
         """ "A: plt 300." ... "C: plt 60." then "What about C?": a capital letter standing alone, not opening
-        a sentence, names the patient an earlier turn labelled with it (a lower-case "a" is an article)."""
+        a sentence, names the patient an earlier turn labelled with it (a lower-case "a" is an article). So
+        does one alone in the last question of a text that labels its patients so ("Pt A: ... Pt B: ... ok to
+        give A?"; not a label there, "Mr A", which the reading has read)."""
+        own = {n for n, _ in asked.patients if len(n) == 1 and n.isalpha()}
+        last = _LAST_QUESTION.search(question)
+        if own and last:
+            named = [m.group(1).lower() for m in _CAPITAL_LETTER.finditer(last.group(0))]
+            named = [n for n in named if n in own and not _LABELLED.search(last.group(0))]
+            return asked.as_patient(named[-1]) if named and named[-1] != asked.patient else asked
         if asked.patient:
             return asked
         names = {n for t in earlier for n in (t.patient, *(name for name, _ in t.patients))}

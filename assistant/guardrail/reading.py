@@ -72,6 +72,7 @@ _GIVEN_VERBS = frozenset({"done", "had", "completed", "received", "finished", "g
 _RECEIVERS = frozenset({"she", "shes", "he", "hes", "they", "theyve", "pt", "patient"})  # "shes": "she's"
 # "a third?", "the 4th", "this is actually his 3rd": an ordinal whose noun is left out
 _ELIDED_DETERMINERS = frozenset({"a", "the", "his", "her", "their", "its", "this"})
+_DATED_BY = frozenset({"on", "by", "until", "till", "from", "since"})  # "given on the 3rd": a date
 _NEEDING = frozenset({"need", "needing", "require", "requiring", "receive", "get", "be"})  # "enough to need"
 _PUNCTUATION = frozenset('.,;:?!()[]{}"<>=+%')
 _NARRATIVE_WORDS = 12  # words (not times or numbers) from an infusion's start to a symptom told after it
@@ -1056,6 +1057,9 @@ class Reader:
             mentions = [replace(m, status="hypothetical") if m in watched else m for m in mentions]
         elsewhere = self._asked_elsewhere(doc, own, intent)
         informational = sorted([*informational_found, *observation, *elsewhere], key=lambda s: s.start)
+        # "is SOS incidence higher if ino is given right before alloSCT?": a decision word inside a condition
+        # of a question for facts is supposed, not asked (not one after it: "if ALT 200, do we hold?")
+        intent = [i for i in intent if not _supposed_in(doc, i, informational_found)]
         # "what grade is that? and do we still dose?": a later question asks more than facts (by its words:
         # "Which cytopenias?" after "Is myelosuppression a known effect?" asks facts too)
         last = informational[-1].end if informational else size
@@ -2020,6 +2024,10 @@ class Reader:
         window = Span(after, after + len(reach))
         if any(s.overlaps(window) for s in ours):
             return False
+        # ... or another product named right before it, as its noun's modifier: "defibrotide dose adjustment?"
+        modifier = doc.surface[intent.start - 1 : intent.start] if intent.start not in doc.dashed else ()
+        if modifier and (any(s.end == intent.start for s in others) or self._names_drug(modifier)):
+            return True
         if any(s.overlaps(window) for s in others) or objects(after) == _OTHER:
             return True
         # ... or its subject, between an auxiliary and the verb: "can the defibrotide stop?" (ours there, in
@@ -2241,6 +2249,8 @@ class Reader:
             slots.append((decision.end, True) if decision else (verb + 1, False))
         slots += [(s.end, True) for s in decisions.values()]
         slots += [(c.end, False) for c in choosers if sentence.start <= c.start < sentence.end]
+        # (not a pro-form chosen: "start G-CSF, and which one?" chooses among what was named)
+        slots = [(at, d) for at, d in slots if not _chosen(surface, at)]
         # ... not when it only says when the finding came ("start G-CSF for ANC 0.5 after ino?")
         named = [o for o in ours if not _since_ours(surface, o.start)]
         if slots and any(min(at for at, _ in slots) <= o.start < sentence.end for o in named):
@@ -2270,7 +2280,21 @@ class Reader:
             return _OURS
         if _OTHER in kinds:
             return _OTHER
-        acting = [i for i in verbs_of_others if objects(i + 1) == _OTHER]
+        # (or whose new product follows "to": "switch to meropenem?", "change to pegfilgrastim?")
+        acting = [
+            i
+            for i in verbs_of_others
+            if objects(i + 1) == _OTHER or (surface[i + 1 : i + 2] == ("to",) and objects(i + 2) == _OTHER)
+        ]
+        # ... not one offered as the alternative to ours in its clause: "3rd cycle of ino or switch to blina?"
+        opened = max(_clause_openings(doc, sentence))
+        offered = [
+            j
+            for j in joined
+            if surface[j] == "or" and j + 1 in acting and surface[j + 1] not in self._object_skip
+        ]
+        if any(opened <= o.start < j for o in named for j in offered):
+            return _OURS
         if acting:
             # ... unless ours is named after a transfusion first: "PLT 9 - transfusing 1 pool, then ino?"
             first = [i for i in acting if surface[i] in self._gives_other]
@@ -2386,14 +2410,37 @@ class Reader:
             timed = timed or (after == "to" and any(s.end == span.start for s in self._intent.find(doc)))
             if not after.isalnum() or timed or any(span.start <= o <= span.end for o in ours):
                 return doc.words(span)
+        # ... or a 3rd one with its noun left out, of the cycles an earlier turn counted ("C1 and C2 done"
+        # then "any reason a 3rd is needed?")
+        if not cycles:
+            back = [span for _, span, refers in self._elided_ordinals(doc) if refers]
+            if back:
+                return doc.words(back[0])
         return ""
 
     def _elided_cycle(self, doc: Doc, sentences: Boundaries) -> list[Mention]:
         """ "Stop after 2 cycles or push for a 3rd?": an ordinal of a 3rd or later one with its noun left out
         (nothing but punctuation or a function word after it) refers back to the cycles named before it in
-        its sentence."""
+        its sentence (a cycle's code counts: "had C1 and C2 of ino. a 3rd?")."""
         surface = doc.surface
-        cycles = [i for i, w in enumerate(surface) if w in self._cycle_words and w != "c"]
+        cycles = [
+            i
+            for i, w in enumerate(surface)
+            if w in self._cycle_words and (w != "c" or (surface[i + 1 : i + 2] and surface[i + 1].isdigit()))
+        ]
+        for number, span, back in self._elided_ordinals(doc):
+            before = [c for c in cycles if c < span.start and (back or not sentences.between(c, span.start))]
+            if before:
+                words = f"{surface[before[-1]]} ... {doc.words(span)}"
+                reason = f"'{words}' read as a {ordinal(number)} cycle (the noun left out)"
+                return [Mention(CYCLE_CONDITION, words, "present", span, reason=reason)]
+        return []
+
+    def _elided_ordinals(self, doc: Doc) -> list[tuple[int, Span, bool]]:
+        """Ordinals of a 3rd or later one with the noun left out ("a third?", "the 4th", "any reason a 3rd is
+        needed"): the number, its words, and whether it may refer back across sentences or turns."""
+        surface = doc.surface
+        found = []
         for i, word in enumerate(surface):
             number = ordinal_word(word) or (
                 int(word) if word.isdigit() and i + 1 < len(surface) and surface[i + 1] in {"rd", "th"} else 0
@@ -2405,6 +2452,8 @@ class Reader:
                 continue
             if number >= _DATE_ORDINALS and word.isdigit():
                 continue  # "transplant booked for the 14th": a day of the month, not a 14th cycle
+            if surface[i - 1] == "the" and i > 1 and surface[i - 2] in _DATED_BY:
+                continue  # "D8 was given on the 3rd": a date
             end = i + 1 if ordinal_word(word) else i + 2
             # "Is a third one justified?": "one" stands for the noun, and refers back across sentences
             pronoun = end < len(surface) and surface[end] == "one"
@@ -2415,12 +2464,8 @@ class Reader:
             # An ordinal that ends a question ("... going to HCT. Any need for a 3rd?") may refer back too.
             # So may one whose verb follows it ("2 cycles given; ... if a 3rd would increase the VOD risk").
             back = opening or after == "?" or pronoun or after in _ELLIPSIS_FOLLOWERS
-            before = [c for c in cycles if c < i and (back or not sentences.between(c, i))]
-            if before:
-                words = f"{surface[before[-1]]} ... {doc.words(Span(i - 1, end))}"
-                reason = f"'{words}' read as a {ordinal(number)} cycle (the noun left out)"
-                return [Mention(CYCLE_CONDITION, words, "present", Span(i - 1, end), reason=reason)]
-        return []
+            found.append((number, Span(i - 1, end), back))
+        return found
 
     def _cycles_given(self, doc: Doc) -> int:
         """Cycles given so far, from a count of cycles ("2 cycles", "two courses", "2nd cycle done") or the
@@ -2450,16 +2495,13 @@ class Reader:
             )
             if after in self._cycle_words or before in self._cycle_words or before == "c" or done:
                 most = max(most, number)
-                # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list
+                # "cycles 1 and 2", "cycles 1 2" (from "1-2"): the last of a range or list (not a time after
+                # it: "during cycle 1 three years ago")
                 rest = tokens[i + 1 : i + 3]
-                last = (
-                    rest[1]
-                    if rest[:1] in (["and"], ["to"], ["&"]) and len(rest) > 1
-                    else rest[0]
-                    if rest
-                    else ""
-                )
-                if before in self._cycle_words and cardinal(last):
+                joined = rest[:1] in (["and"], ["to"], ["&"]) and len(rest) > 1
+                last = rest[1] if joined else rest[0] if rest and rest[0].isdigit() else ""
+                timed = tokens[i + 2 + joined : i + 3 + joined] and tokens[i + 2 + joined] in self._durations
+                if before in self._cycle_words and cardinal(last) and not timed:
                     most = max(most, cardinal(last))
         return most
 
@@ -2693,6 +2735,26 @@ def _clause_openings(doc: Doc, sentence: Span) -> list[int]:
     has ANC 0.8: start filgrastim?", "Plt 45: is ...")."""
     colons = [i + 1 for i in range(sentence.start, sentence.end) if doc.surface[i] == ":"]
     return [sentence.start, *colons, *(i for i in doc.dashed if sentence.start < i < sentence.end)]
+
+
+def _supposed_in(doc: Doc, intent: Span, facts: Sequence[Span]) -> bool:
+    """The decision word stands in a condition ("if", "once" ...) of a question for facts, in one clause with
+    it: "is SOS incidence higher if ino is given before HSCT?" (not "... don't need that - just need to know
+    if we hold the ino")."""
+    for fact in facts:
+        if fact.end > intent.start:
+            continue
+        between = range(fact.end, intent.start)
+        if any(not doc.surface[i][:1].isalnum() or i in doc.dashed for i in [*between, intent.start]):
+            continue
+        if any(doc.surface[i] in _SUPPOSING for i in between):
+            return True
+    return False
+
+
+def _chosen(surface: Sequence[str], at: int) -> bool:
+    """The word at ``at`` is a pro-form after "which" ("which one"): a choice among things named before."""
+    return 0 < at < len(surface) and surface[at] in {"one", "ones"} and surface[at - 1] == "which"
 
 
 def _cycle_numbers(surface: Sequence[str]) -> list[int]:
