@@ -37,6 +37,8 @@ _DEMONSTRATIVES = frozenset({"that", "this", "those", "these", "them", "they"})
 _LIST_POINTER = re.compile(r"\bthe (\w+) one\b|\bthe (latter|former)\b")
 _LIST_ENDS = {"last": -1, "latter": -1, "former": 0}
 _LIST_SEPARATORS = re.compile(r";|,|\band\b|\bor\b")
+# Focus words that may close a question after its verb ("does older age count too?", "... count as well?")
+_ADDITIVE = frozenset({"too", "also", "either", "as", "well", "then"})
 _PLURAL_MIN = 3  # a plural noun "ones" may stand for is longer than this ("lfts", "drugs"; not "its", "was")
 _NOT_PLURAL = frozenset(
     {"ones", "this", "thus", "plus", "always", "perhaps", "status", "besides", "whereas", "across"}
@@ -96,6 +98,8 @@ class Cues:
         found = []
         for sentence in re.split(r"[?.!]", question):
             tokens = words(sentence)
+            while tokens and tokens[-1] in _ADDITIVE:  # "does older age count too?"
+                tokens = tokens[:-1]
             if tokens and tokens[0] in AUXILIARIES and tokens[-1] in self.inclusion:
                 found.append(tokens[-1])
         return found
