@@ -322,6 +322,7 @@ FINALS = {
     "final blind 59": ((SETS / "blind_final59_qa.jsonl",), (SETS / "blind_final59_guardrail.yaml",)),
     "final blind 60": ((SETS / "blind_final60_qa.jsonl",), (SETS / "blind_final60_guardrail.yaml",)),
     "final blind 61": ((SETS / "blind_final61_qa.jsonl",), (SETS / "blind_final61_guardrail.yaml",)),
+    "final blind 62": ((SETS / "blind_final62_qa.jsonl",), (SETS / "blind_final62_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
