@@ -476,8 +476,9 @@ class Guardrail:
         own = {n for n, _ in asked.patients if len(n) == 1 and n.isalpha()}
         last = _LAST_QUESTION.search(question)
         if own and last:
-            named = [m.group(1).lower() for m in _CAPITAL_LETTER.finditer(last.group(0))]
-            named = [n for n in named if n in own and not _LABELLED.search(last.group(0))]
+            asking = last.group(0)
+            letters = [] if _LABELLED.search(asking) else _CAPITAL_LETTER.finditer(asking)
+            named = [n for n in (m.group(1).lower() for m in letters) if n in own]
             return asked.as_patient(named[-1]) if named and named[-1] != asked.patient else asked
         if asked.patient:
             return asked

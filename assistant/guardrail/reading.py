@@ -2500,7 +2500,8 @@ class Reader:
                 rest = tokens[i + 1 : i + 3]
                 joined = rest[:1] in (["and"], ["to"], ["&"]) and len(rest) > 1
                 last = rest[1] if joined else rest[0] if rest and rest[0].isdigit() else ""
-                timed = tokens[i + 2 + joined : i + 3 + joined] and tokens[i + 2 + joined] in self._durations
+                beyond_last = i + 3 if joined else i + 2
+                timed = beyond_last < len(tokens) and tokens[beyond_last] in self._durations
                 if before in self._cycle_words and cardinal(last) and not timed:
                     most = max(most, cardinal(last))
         return most
