@@ -62,6 +62,9 @@ _LABELLED = re.compile(
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?"), or
 # before its possessive ("and A's?").
 _CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;'’-]|$)")
+# ... or, in a text that letters its patients, a letter of any case that no word follows ("ok to give a?": an
+# article never ends a question), so that "OK TO GIVE A?" and "ok to give a?" ask the same
+_LETTER_ASKED = re.compile(r"(?<=[A-Za-z,] )(?:([A-H])(?=[\s?,.!:;'’-]|$)|([a-h])(?=\s*\?|['’]s\b))")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic
@@ -476,9 +479,9 @@ class Guardrail:
         own = {n for n, _ in asked.patients if len(n) == 1 and n.isalpha()}
         last = _LAST_QUESTION.search(question)
         if own and last:
-            asking = last.group(0)
-            letters = [] if _LABELLED.search(asking) else _CAPITAL_LETTER.finditer(asking)
-            named = [n for n in (m.group(1).lower() for m in letters) if n in own]
+            asking = " ".join(last.group(0).split())  # (spacing says nothing: "give  a?")
+            letters = [] if _LABELLED.search(asking) else _LETTER_ASKED.finditer(asking)
+            named = [n for n in ((m.group(1) or m.group(2)).lower() for m in letters) if n in own]
             return asked.as_patient(named[-1]) if named and named[-1] != asked.patient else asked
         if asked.patient:
             return asked

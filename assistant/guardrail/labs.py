@@ -417,7 +417,8 @@ class LabReader:
                 out.append(dated)
                 continue
             tests = sum(map(self._names_test, cells)) if len(cells) >= _TABLE_TESTS else 0
-            if tests >= _TABLE_TESTS:
+            # (a header names tests and holds no value: "Pt  A:  plt  188  alt  126" is spaced values)
+            if tests >= _TABLE_TESTS and not any(_VALUE_CELL.fullmatch(c) for c in cells):
                 header = cells
                 continue
             if header and len(cells) == len(header):
