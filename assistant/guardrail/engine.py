@@ -57,14 +57,14 @@ _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name, *calendar.day_a
 # or before a colon ("A: plt 40") is a label, which the reading has read
 _LAST_QUESTION = re.compile(r"[^.!?\n]*\?(?=[^?]*$)")
 _LABELLED = re.compile(
-    r"\b(?:bed|bay|room|chair|pt|patient|twin|mr|mrs|ms|miss|dr) [A-H]\b|\b[A-H]:", re.IGNORECASE
+    rf"\b(?:bed|bay|room|chair|pt|patient|twin|{'|'.join(sorted(_TITLES))}) [A-H]\b|\b[A-H]:", re.IGNORECASE
 )
 # A capital letter standing alone after a word or comma ("What about C?", "Is A fine", "For B, D8?"), or
 # before its possessive ("and A's?").
 _CAPITAL_LETTER = re.compile(r"(?<=[A-Za-z,] )([A-H])(?=[\s?,.!:;'’-]|$)")
 # ... or, in a text that letters its patients, a letter of any case that no word follows ("ok to give a?": an
 # article never ends a question), so that "OK TO GIVE A?" and "ok to give a?" ask the same
-_LETTER_ASKED = re.compile(r"(?<=[A-Za-z,] )(?:([A-H])(?=[\s?,.!:;'’-]|$)|([a-h])(?=\s*\?|['’]s\b))")
+_LETTER_ASKED = re.compile(_CAPITAL_LETTER.pattern + r"|(?<=[A-Za-z,] )([a-h])(?=\s*\?|['’]s\b)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PRESENT: frozenset[Status] = frozenset({"present"})
 _HYPOTHETICAL: frozenset[Status] = frozenset({"hypothetical", "conditional"})  # a follow-up's possible topic

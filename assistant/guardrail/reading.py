@@ -2286,16 +2286,16 @@ class Reader:
             for i in verbs_of_others
             if objects(i + 1) == _OTHER or (surface[i + 1 : i + 2] == ("to",) and objects(i + 2) == _OTHER)
         ]
-        # ... not one offered as the alternative to ours in its clause: "3rd cycle of ino or switch to blina?"
-        opened = max(_clause_openings(doc, sentence))
-        offered = [
-            j
-            for j in joined
-            if surface[j] == "or" and j + 1 in acting and surface[j + 1] not in self._object_skip
-        ]
-        if any(opened <= o.start < j for o in named for j in offered):
-            return _OURS
         if acting:
+            # ... not one offered as the alternative to ours in its clause: "C3 of ino or switch to blina?"
+            opened = max(_clause_openings(doc, sentence))
+            offered = [
+                j
+                for j in joined
+                if surface[j] == "or" and j + 1 in acting and surface[j + 1] not in self._object_skip
+            ]
+            if any(opened <= o.start < j for o in named for j in offered):
+                return _OURS
             # ... unless ours is named after a transfusion first: "PLT 9 - transfusing 1 pool, then ino?"
             first = [i for i in acting if surface[i] in self._gives_other]
             return _OURS if first and any(first[0] < o.start < sentence.end for o in named) else _OTHER
