@@ -146,7 +146,8 @@ _ASKING_AFTER_JOIN |= _REQUEST_VERBS - {"state"}
 _CONDITION_START = frozenset({"if", "once", "assuming", "suppose", "supposing", "provided", "unless"})
 # "not proceeding to transplant", "non-transplant", "isn't going for HSCT": a setting the patient is outside
 _SCOPE_NEGATORS = frozenset({"not", "non", "isnt", "never"})
-_SCOPE_WINDOW = 3  # words after the negator that may name the setting ("not going to transplant")
+# words after the negator that may name the setting ("not going to transplant", "do NOT go on to transplant")
+_SCOPE_WINDOW = 4
 _SCOPE_NEAR = 3  # a passage left out for its setting is named when it was among this many closest
 _PREMISE_CONCEPTS = 2  # a premise restating a monograph sentence names at least this many of its concepts
 _NAMED_MIN_LENGTH = 5  # a rare word this long names a thing ("ursodiol"); shorter ones may be shorthand
@@ -1118,7 +1119,7 @@ class Composer:
             return self._abstain(reason, parts, missing, chosen, diagnostics)
         chosen += self._every_giving(steering, ranked, chosen)
         quoted = [s.passage for s in chosen]
-        quoted += self._restating(best.passage, quoted, outside, lambda p: coverage(self._stems[p.id]))
+        quoted += self._restating(best.passage, quoted, outside, coverage)
         quotes = [Quote.of(p) for p in sorted(quoted, key=lambda p: p.start)]
         if blocked:
             if not self._something_else_asked(parts, blocked, union):
@@ -1274,19 +1275,19 @@ class Composer:
         best: Passage,
         quoted: Sequence[Passage],
         outside: frozenset[str],
-        coverage: Callable[[Passage], float],
+        coverage: Callable[[Mapping[str, float]], float],
     ) -> list[Passage]:
         """The passage that restates the best one elsewhere in the monograph, when it covers as much of the
         question as a passage quoted beside the best one must ("a baseline ECG?" is not answered by "regular
-        ECG ... before and during") and does not apply only in a setting the question excludes. Added after
-        the answer is decided: it completes the answer, it does not make it covered."""
+        ECG ... before and during") and does not apply only in a setting the question excludes. A restatement
+        says the same rule under another title: the best one's title counts for it too, so "QTc prolongation -
+        what monitoring?" quotes both ECG sentences, the second under "Cardiac Function Monitoring". Added
+        after the answer is decided: it completes the answer, it does not make it covered."""
         twin = self._passage.get(self._restatements.get(best.id, ""))
-        if (
-            twin is None
-            or twin in quoted
-            or outside & self._scope[twin.id]
-            or coverage(twin) < self.calibration.keep_coverage * coverage(best)
-        ):
+        if twin is None or twin in quoted or outside & self._scope[twin.id]:
+            return []
+        titled = {**dict.fromkeys(self._scope[best.id], HEADING_CREDIT), **self._stems[twin.id]}
+        if coverage(titled) < self.calibration.keep_coverage * coverage(self._stems[best.id]):
             return []
         return [twin]
 
@@ -1360,6 +1361,17 @@ class Composer:
             phrases = self._product_phrases(clause)
             names = [w for w in names if not any(w in p.split() for p in phrases)] + phrases
             names += self._offered_not_given(clause.text, passages)
+            # "weekly or monthly?": an option a quoted passage says in its own words answers the choice; the
+            # other option's word the monograph lacks is not asked for on its own (the drug's own name is no
+            # option given: "blinatumomab or inotuzumab first?")
+            if names and clause.choice is not None:
+                said = frozenset().union(*(self._own_stems.get(p, frozenset()) for p in passages))
+                said -= {stem(w) for w in self._subject_words}
+                # the words either side of "or" are the options offered
+                first, second = clause.choice.first.split()[-1], clause.choice.second.split()[0]
+                for given, other in ((first, second), (second, first)):
+                    if stem(given) in said and given not in names:
+                        names = [w for w in names if w != other]
             # beside a rule that fired, a statement of its finding's value before a dash asks for nothing
             # ("plt 40, BM MRD neg, C2D1 due - give InO?" asks no efficacy figures; "what criteria make a 3rd
             # cycle necessary - MRD status?" still asks for criteria)

@@ -31,7 +31,13 @@ def test_in_scope_questions_are_answered_from_the_right_sentence(assistant: Assi
     assert not answer.abstained, answer.metadata
     assert any(case["expect"] in q.text for q in answer.quotes), [q.text for q in answer.quotes]
     _assert_grounded(assistant, answer)
-    assert len(answer.quotes) <= 3 + sum(len(h.quotes) for h in answer.guardrail)
+    # at most three passages, besides the rules' sentences and the restatements of quoted passages in the
+    # monograph's other part (the same rule said twice: "regular ECG ..." and "baseline and regular ECG ...")
+    ids = {p.text: p.id for p in assistant.corpus.passages}
+    twins = assistant.composer._restatements
+    quoted = {ids[q.text] for q in answer.quotes if q.text in ids}
+    restated = {i for i in quoted if twins.get(i) in quoted and i > twins[i]}
+    assert len(answer.quotes) <= 3 + sum(len(h.quotes) for h in answer.guardrail) + len(restated)
 
 
 @pytest.mark.parametrize("question", DEV["not_answerable"])
@@ -106,6 +112,16 @@ def test_the_monographs_restatements_are_paired_by_meaning(assistant: Assistant)
 @pytest.mark.model
 def test_an_answer_quotes_the_restatement_of_its_best_passage(assistant: Assistant) -> None:
     answer = assistant.ask("how often should ECGs be done on besponsa?")
+    texts = [q.text for q in answer.quotes]
+    assert any(t.startswith("Recommendations: Conduct regular electrocardiogram (ECG)") for t in texts)
+    assert "Conduct baseline and regular electrocardiogram (ECG) examinations during medication." in texts
+
+
+@pytest.mark.model
+def test_a_restatement_carries_the_title_of_the_passage_it_restates(assistant: Assistant) -> None:
+    """ "QTc prolongation - what monitoring?" is best answered by the ECG recommendation under "QT Interval
+    Prolongation"; its restatement under "Cardiac Function Monitoring" names no QT itself, but says the same."""
+    answer = assistant.ask("QTc prolongation w/ InO - what monitoring is recommended?")
     texts = [q.text for q in answer.quotes]
     assert any(t.startswith("Recommendations: Conduct regular electrocardiogram (ECG)") for t in texts)
     assert "Conduct baseline and regular electrocardiogram (ECG) examinations during medication." in texts
@@ -688,11 +704,57 @@ def test_a_passage_for_a_setting_the_question_excludes_does_not_answer(
     assert "Mortality After Transplantation" in answer.text
 
 
+@pytest.mark.model
+def test_a_setting_excluded_a_few_words_after_not_is_excluded(assistant: Assistant) -> None:
+    """ "patients who do NOT go on to transplant": the month of monitoring after transplantation is not
+    their answer, and nothing else in the monograph says how long."""
+    answer = assistant.ask(
+        "For how long should liver function be monitored after the last dose in patients who do NOT go on "
+        "to transplant?"
+    )
+    assert answer.abstained
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("question", "history", "answered"),
+    [
+        # one option a quoted passage gives answers the choice ("weekly")
+        ("weekly or monthly?", "Do we need to keep monitoring LFTs after transplant in pts on ino?", True),
+        ("LFTs weekly or fortnightly on ino?", "", True),
+        # neither option is given: the one the monograph lacks is still named
+        ("Should the QT be corrected with Fridericia or Bazett for ino ECG monitoring?", "", False),
+        # the drug's own name is no option the monograph gives
+        ("Should we use blinatumomab or inotuzumab first in relapsed B-ALL?", "", False),
+    ],
+)
+def test_an_option_the_monograph_gives_answers_a_choice(
+    assistant: Assistant, question: str, history: str, answered: bool
+) -> None:
+    turns = [{"role": "user", "content": history}, {"role": "assistant", "content": "..."}]
+    answer = assistant.ask(question, history=turns if history else None)
+    assert answer.abstained is not answered, answer.not_covered
+
+
+@pytest.mark.model
+def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant: Assistant) -> None:
+    """ "even with premeds ... next time?" asks to give it again: the permanent discontinuation answers."""
+    history = [
+        {"role": "user", "content": "Pt had anaphylaxis with hypotension on C1D1 of InO."},
+        {"role": "assistant", "content": "Severe infusion reactions require permanent discontinuation."},
+    ]
+    answer = assistant.ask("even with premeds and a slower rate next time?", history=history)
+    assert not answer.abstained
+    assert [h.rule_id for h in answer.guardrail] == ["infusion_reaction_severe"]
+
+
 @pytest.mark.parametrize(
     ("question", "quoted"),
     [
         # no topic of its own: "this medicine" is the one drug there is
         ("In plain terms, what is this medicine for?", "indicated for the treatment"),
+        # which kinds there are: the sentence that lists them, not one that names the class (round 61)
+        ("myelosupression with inotuzumab - which cytopenais?", "manifestations such as thrombocytopenia"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:

@@ -299,10 +299,13 @@ def _as_reference(cell: str) -> str:
 
 
 def _trailing_times(cells: list[str]) -> list[str]:
-    """The times that end a line ("D1  D8"), also after other words typed before them on it."""
+    """The times that end a line ("D1  D8"), also after other words typed before them on it; none after a
+    value: "01/05  210  4.1  0.6" is a row of values, whose decimals only look like dates ("4.1")."""
     start = len(cells)
     while start and _TIME_CELL.fullmatch(cells[start - 1]):
         start -= 1
+    if any(_VALUE_CELL.fullmatch(c) for c in cells[:start]):
+        return []
     return cells[start:]
 
 
@@ -423,6 +426,11 @@ class LabReader:
                 continue
             if header and len(cells) == len(header):
                 out.append(", ".join(f"{h} {c}" for h, c in zip(header, cells, strict=True)) + ".")
+                continue
+            # ... a row labelled in a column the header leaves blank ("        Plt  ANC" over "D8  118  3.3")
+            if header and len(cells) == len(header) + 1 and not _VALUE_CELL.fullmatch(cells[0]):
+                pairs = zip(header, cells[1:], strict=True)
+                out.append(f"{cells[0]}: " + ", ".join(f"{h} {c}" for h, c in pairs) + ".")
                 continue
             if header:
                 out.append(" ".join(header))  # no row under it: kept as typed
