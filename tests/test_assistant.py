@@ -120,7 +120,7 @@ def test_an_answer_quotes_the_restatement_of_its_best_passage(assistant: Assista
 @pytest.mark.model
 def test_a_restatement_carries_the_title_of_the_passage_it_restates(assistant: Assistant) -> None:
     """ "QTc prolongation - what monitoring?" is best answered by the ECG recommendation under "QT Interval
-    Prolongation"; its restatement under "Cardiac Function Monitoring" names no QT itself, but says the same."""
+    Prolongation"; its restatement under "Cardiac Function Monitoring" names no QT, but says the same."""
     answer = assistant.ask("QTc prolongation w/ InO - what monitoring is recommended?")
     texts = [q.text for q in answer.quotes]
     assert any(t.startswith("Recommendations: Conduct regular electrocardiogram (ECG)") for t in texts)
