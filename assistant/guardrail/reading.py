@@ -2180,10 +2180,10 @@ class Reader:
                     opened = max(_clause_openings(doc, sentence))
                     # ... its last part after a comma, when that opens on another medicine ("pt on ino
                     # developed VOD, defibrotide dose?")
-                    commas = [i + 1 for i in range(opened, stop) if surface[i] == ","]
-                    last_part = surface[commas[-1] : commas[-1] + _DRUG_NAME_WORDS] if commas else ()
-                    if asked is None and last_part and self._names_drug(last_part):
-                        opened = commas[-1]
+                    if asked is None:
+                        comma = max((i + 1 for i in range(opened, stop) if surface[i] == ","), default=None)
+                        if comma is not None and self._names_drug(surface[comma : comma + _DRUG_NAME_WORDS]):
+                            opened = comma
                     ours_named = any((opened if asked is None else asked) <= o.start < stop for o in ours)
                     head = surface[opened : opened + _DRUG_NAME_WORDS]
                     names_other = self._names_drug(surface[asked:stop] if asked is not None else head)
