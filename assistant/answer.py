@@ -1119,6 +1119,7 @@ class Composer:
             return self._abstain(reason, parts, missing, chosen, diagnostics)
         chosen += self._every_giving(steering, ranked, chosen)
         quoted = [s.passage for s in chosen]
+        quoted += self._section_giving(steering, quoted, best.passage)
         quoted += self._restating(best.passage, quoted, outside, coverage)
         quotes = [Quote.of(p) for p in sorted(quoted, key=lambda p: p.start)]
         if blocked:
@@ -1254,6 +1255,22 @@ class Composer:
             if s not in chosen
             and s.passage.heading_path == best.passage.heading_path
             and any(t.answered_by([s.passage.text]) for t in whole)
+        ][:_GIVING_MAX]
+
+    def _section_giving(
+        self, asked: Sequence[AnswerType], quoted: Sequence[Passage], best: Passage
+    ) -> list[Passage]:
+        """The passages of the best one's section that give the kind of answer asked for, when the best one
+        only tells what the section then manages and no quoted passage gives it ("fever and rigors during the
+        infusion, what do we do?": the reactions, then what to do about them), retrieved or not. Added after
+        the answer is decided: they complete it, they do not make it covered."""
+        wanting = [t for t in asked if t.whole_section and not t.answered_by([p.text for p in quoted])]
+        return [
+            p
+            for p in sorted(self._passage.values(), key=lambda p: p.start)
+            if p not in quoted
+            and p.heading_path == best.heading_path
+            and any(t.answered_by([p.text]) for t in wanting)
         ][:_GIVING_MAX]
 
     def _every_giving(

@@ -58,6 +58,7 @@ __all__ = [
     "Speller",
     "Text",
     "Translator",
+    "common_word_meant",
     "english_words",
     "fold_spelling",
     "g_dropped",
@@ -704,6 +705,44 @@ def english_words() -> frozenset[str]:
     return frozenset(w for w in top_n_list("en", _ENGLISH_LIST) if w.isalpha() and w.isascii())
 
 
+@cache
+def _common_words() -> dict[str, tuple[str, ...]]:
+    """Common English words (Zipf >= COMMON_ZIPF, about the 1,500 commonest) by their first letter."""
+    by_first: dict[str, list[str]] = {}
+    for w in sorted(english_words()):
+        if len(w) >= _SWAPPED_MIN and zipf_frequency(w, "en") >= COMMON_ZIPF:
+            by_first.setdefault(w[0], []).append(w)
+    return {k: tuple(v) for k, v in by_first.items()}
+
+
+def common_word_meant(word: str) -> str | None:
+    """The common English word one edit from ``word`` (a swap of two neighbouring letters is one edit),
+    when ``word`` is no English word itself: "durign" -> "during", "cuase" -> "cause". Only common words,
+    with the first letter kept, and below ``_COMMON_TYPO_MIN`` letters only two letters swapped, so that an
+    abbreviation or another medicine's short name is not read as one ("posa" is not "post"; callers skip
+    the names they know: "blina" is not "blind")."""
+    if len(word) < _SWAPPED_MIN or not word.isalpha() or is_english_word(word):
+        return None
+    near = [
+        w
+        for w, _, _ in process.extract(
+            word, _common_words().get(word[0], ()), scorer=OSA.distance, score_cutoff=1
+        )
+    ]
+    if len(word) < _COMMON_TYPO_MIN:
+        near = [w for w in near if sorted(w) == sorted(word)]
+    return _likeliest(word, near) if near else None
+
+
+def _likeliest(word: str, tied: Sequence[str]) -> str:
+    """Of known words equally near a typo, one with its letters (two swapped), then the commonest."""
+    return max(tied, key=lambda w: (sorted(w) == sorted(word), zipf_frequency(w, "en")))
+
+
+_COMMON_TYPO_MIN = 6  # shorter words are abbreviations more often than typos ("posa", "picc", "neut") ...
+_SWAPPED_MIN = 4  # ... unless two of their letters are swapped ("cuase", "wiht")
+
+
 _COMPOUND_MIN = 8  # a word this long may be two words typed without a space ("riskfactor")
 _PART_MIN = 3  # ... each of at least this many letters ("antiinfectives" -> "anti infectives")
 _PREFIX_MIN = 6  # a cut-off word this long is specific enough to stand for one word ("myelosupp")
@@ -853,10 +892,11 @@ class Speller:
             said = self._said_alike(word[0] if self._first else "").get(key, ())
             near = [(t, 0, 0) for t in said if abs(len(t) - len(word)) <= _SOUND_LENGTH_GAP]
         if near:
-            # Of the words equally near, the one written most often ("childen": "children", not "childe")
+            # Of the words equally near, one with the same letters (two swapped: "cuase" is "cause", not
+            # "case"), then the one written most often ("childen": "children", not "childe")
             closest = min(distance for _, distance, _ in near)
             tied = [choice for choice, distance, _ in near if distance == closest]
-            return max(tied, key=lambda w: zipf_frequency(w, "en"))
+            return _likeliest(word, tied)
         # Typed without its vowels, as in a text message ("pltlets", "drpping", "monitring"): a known word
         # that is the word with vowels put back (the commonest, if several are)
         unvowelled = vowels_put_back(word, self._targets.get(word[0] if self._first else "", ()))

@@ -755,6 +755,16 @@ def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant:
         ("In plain terms, what is this medicine for?", "indicated for the treatment"),
         # which kinds there are: the sentence that lists them, not one that names the class (round 61)
         ("myelosupression with inotuzumab - which cytopenais?", "manifestations such as thrombocytopenia"),
+        # what to do, when the closest passage only tells the reactions: the section's management (round 62)
+        ("pt had rigors and temp 38.3 durign the infsuion, what do we do", "Interrupt the infusion"),
+        ("What supportive measures are suggested for myelosuppression?", "blood transfusion support"),
+        # what to watch for after transplant: the recommendation after the mortality sentence (round 62)
+        (
+            "What monitoring is recommended once a patient proceeds to stem cell transplant?",
+            "Closely monitor for",
+        ),
+        # two letters swapped: "cuase" is "cause", the sentence that says what it can cause (round 62)
+        ("does inotuzumab cuase low platelts and neutrophils", "can cause myelosuppression"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:

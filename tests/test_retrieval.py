@@ -237,6 +237,32 @@ def test_a_first_letter_typed_as_one_that_sounds_the_same_is_corrected() -> None
     assert speller.correct("tycles") == "tycles"  # no sound-alike first letter: left alone
 
 
+def test_of_words_equally_near_a_typo_the_one_with_its_letters_swapped_wins() -> None:
+    from assistant.text import Speller
+
+    speller = Speller(["cause", "case"], ["cause", "case"])
+    assert speller.correct("cuase") == "cause"  # two letters swapped, though "case" is commoner
+    assert speller.correct("casue") == "cause"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("durign", "during"),  # one edit from a common word
+        ("cuase", "cause"),  # short: two letters swapped
+        ("wiht", "with"),
+        ("posa", None),  # short and no swap: an abbreviation ("posaconazole"), not "post"
+        ("picc", None),
+        ("during", None),  # an English word is no typo
+        ("xyzzy", None),  # nothing near
+    ],
+)
+def test_a_typo_of_a_little_everyday_word_is_the_word(typed: str, meant: str | None) -> None:
+    from assistant.text import common_word_meant
+
+    assert common_word_meant(typed) == meant
+
+
 @pytest.mark.parametrize(
     ("typed", "meant"),
     [

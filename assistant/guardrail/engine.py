@@ -222,11 +222,12 @@ class Guardrail:
             if not turn.switches_patient:
                 turn = self._corrected_value(turn, earlier)
             if turn.held_alone and earlier:  # "ALT 210 on ino" then "held D8": held for the ALT
-                told = [m.condition for m in earlier[-1].mentions if m.status == "present"]
-                turn = replace(turn, held=frozenset(c for c in told if c != CYCLE_CONDITION))
+                turn = replace(turn, held=self._held_before(earlier[-1]))
             earlier.append(turn)
             infusing, scales = infusing or turn.infusing, {**scales, **turn.scales}
         asked = self._reader.read(question, infusing=infusing, scales=scales, limits=limits)
+        if asked.held_alone and earlier:  # "plt 80 on D8" then "we held. now plt 160. give?": held for it
+            asked = replace(asked, held=self._held_before(earlier[-1]))
         asked = self._lettered(asked, question, earlier)
         earlier = self._same_patient(asked, earlier)
         asked = self._apart(asked, earlier)
@@ -374,6 +375,12 @@ class Guardrail:
         # "InO again" after the cycles given is one more; within a cycle, a treatment day told ("C2D8 held for
         # ALT 90 ... give ino again?"), it is the same course resumed
         if "again" in asked.more_asked.split() and any(t.days_named for t in [*earlier, asked]):
+            return asked
+        # ... and going on, asked on a dose day before the cycle's last (its doses are on days 1, 8 and 15):
+        # "C2D8, labs fine. keep going?" goes on with cycle 2 ("C2D15 today ... keep going?" is past it)
+        days = [d for t in [*earlier, asked] for d in t.days_named]
+        going_on = not _GOING_ON.isdisjoint(asked.more_asked.split())
+        if going_on and days and _day_of(days[-1]) < _LAST_DOSE_DAY:
             return asked
         reason = f"'{given} cycles given' and '{asked.more_asked}' read as a {ordinal(given + 1)} cycle"
         mention = Mention(CYCLE_CONDITION, asked.more_asked, "present", reason=reason)
@@ -546,6 +553,11 @@ class Guardrail:
             return [t.as_patient(named) for i, t in enumerate(earlier) if i >= start or t.names(named)]
         return [t for i, t in enumerate(earlier) if i >= start]
 
+    @staticmethod
+    def _held_before(turn: Reading) -> frozenset[str]:
+        """What a hold told with no finding of its own was for: the findings the turn before told."""
+        return frozenset(m.condition for m in turn.mentions if m.status == "present") - {CYCLE_CONDITION}
+
     # ------------------------------------------------------------------------------------ what is asked
 
     def _observed_after_reaction(self, asked: Reading, earlier: Sequence[Reading]) -> Reading:
@@ -680,7 +692,10 @@ class Guardrail:
                     # so in one text ("mild rash with the D1 infusion, resolved by evening. D8 tomorrow?")
                     # (or in another turn of the conversation: "C1D8 today", then "she had mild flushing on
                     # D1 that went away on its own. Go?")
-                    asked_days = set(turns[last].days_named)
+                    # (the day asked about may be told in a turn of its own: "mild chills during D1 that
+                    # settled", "today is D8", then "plt 65 this morning. give?")
+                    dated = [t.days_named for t in turns if t.days_named]
+                    asked_days = set(turns[last].days_named or (dated[-1] if len(dated) > 1 else ()))
                     told_days = asked_days.union(*(t.days_named for t in turns))
                     ordered = [
                         (i, m)
@@ -915,6 +930,18 @@ def _unsettled(turn: Reading) -> Reading:
         return turn
     mentions = tuple(replace(m, status="present") if m.settled_before else m for m in turn.mentions)
     return replace(turn, mentions=mentions)
+
+
+_LAST_DOSE_DAY = 15  # a cycle's doses: days 1, 8 and 15 (BESPONSA prescribing information, section 2.2)
+
+
+_GOING_ON = frozenset({"keep", "keeping", "carry", "carrying", "continue", "go"})
+
+
+def _day_of(named: str) -> int:
+    """The day of a treatment day as read ("c 2 d 8": 8, "d 15": 15); 0 when it names none."""
+    words = named.split()
+    return int(words[-1]) if len(words) >= 2 and words[-2] in ("d", "day") and words[-1].isdigit() else 0
 
 
 def _later_cycle(words: str) -> bool:

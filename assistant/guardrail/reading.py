@@ -27,6 +27,7 @@ from ..text import (
     CLAUSE_DASH,
     QUERIED,
     cardinal,
+    common_word_meant,
     fold_spelling,
     is_basic_word,
     is_english_word,
@@ -128,6 +129,20 @@ _DOSE_NAMING = _DOSE_WORDS | _RUNNING_WORDS
 _ASKING_ABOUT = {("what", "about"), ("how", "about")}  # "..., what about the ino?": asks about what follows
 _JOINING = frozenset({"and", "so", "but", "then"})
 _TERSE_WORDS = 4  # "VOD?", "plts 19 - D8?": a question this short about a finding states it
+_ORDER_WORDS = 8  # "..., yank the line or ride it out?": a question opening on a verb, this short
+# Words English also inflects as verbs ("the" -> "thed" in its word counts, "she" -> "shed") that are no
+# order: the closed classes of determiners, pronouns and conjunctions.
+_NOT_VERBS = frozenset(
+    ["the", "a", "an", "this", "that", "these", "those", "her", "his", "their", "she", "he", "they", "it",
+     "and", "or", "but", "so", "more", "most", "still", "any", "some", "no", "not",
+     # ... and the tags that ask to be agreed with ("SOS and VOD are the same, right?")
+     "right", "correct", "true", "yes", "yeah", "surely",
+     # ... and a judgement of worth, said of what the sentence named ("ursodiol for raised LFTs - worth it?")
+     "worth"]
+)  # fmt: skip
+_PARTICLES = frozenset(
+    ["off", "on", "out", "back", "up", "down", "in", "it", "to", "through", "over", "away"]
+)
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
 _FUNCTION_WORDS = frozenset(
@@ -2341,8 +2356,8 @@ class Reader:
         in one sentence with the finding or its test ("Transaminitis in C1 meant we held D15", "for
         counts"). Not a hold denied ("without any InO delay"), nor another patient's ("my co-resident's
         patient ... and they held it"), nor another product's ("dasatinib was held for plt 40"), nor of
-        something else ("transplant delayed": no finding there). And whether it tells a hold in a text that
-        names no finding at all ("held D8")."""
+        something else ("transplant delayed": no finding there). And whether it tells a hold in a sentence
+        that names no finding ("held D8"), when it tells no hold for a finding."""
         # (what a question asks is not told: "plt 175 after the hold - back on the ino?")
         ended = [e for e in self._held_ended.find(doc) if not _asked_in(doc.surface, e, sentences)]
 
@@ -2392,7 +2407,11 @@ class Reader:
                 any(together(h, s) for s in spans if s in present) or not any(together(h, p) for p in present)
             )
         )
-        return held, bool(holds) and not found
+        # ... and whether a hold is told in a sentence naming no finding ("we held. now D15, plt 160. give?"):
+        # then it was for what the turn before told
+        told = [s for spans in found.values() for s in spans]
+        alone = any(not any(together(h, s) or back(h, s) for s in told) for h in holds)
+        return held, alone and not held
 
     def _more_asked(self, doc: Doc, mentions: Sequence[Mention]) -> str:
         """ "One more" / "another" asking for a cycle: at the end of a clause, or before a cycle word or our
@@ -2557,7 +2576,10 @@ class Reader:
             # ... unless typed without its vowels ("blrbn 2,0", "pltlts 40"): the commonest condition word
             # it may be
             unvowelled = None if is_everyday_word(token) else vowels_put_back(token, self._fuzzy_vocabulary)
-            return unvowelled or token
+            # ... or a typo of a little everyday word ("rigors durign the infusion"), which would otherwise
+            # read as a product's name; never another medicine's own short name ("blina")
+            meant = None if self._names_drug([token]) else common_word_meant(token)
+            return unvowelled or meant or token
         return self._nearest(token)
 
     def _nearest_uncached(self, token: str) -> str:
@@ -2880,8 +2902,23 @@ def _told_first(
             and sum(1 for t in surface[i:end] if t[0].isalnum()) <= _TERSE_WORDS
             and any(i <= d < end for d in doses)
         )
+        # ... or a short question that opens on a verb, as an order asked back ("shakes mid-drip of InO,
+        # yank the line?", "itchy 15 min in, switch off?"): what to do, whatever the verb
+        or _asks_order(surface, i, end, doses)
         for i in opens
         if i < end
+    )
+
+
+def _asks_order(surface: Sequence[str], start: int, end: int, doses: frozenset[int]) -> bool:
+    """A short question that opens on a verb and names nothing but verbs, little words and our dose
+    ("yank the line or ride it out?", "switch off?", "dial it back?"): an order asked back, what to do,
+    whatever the verb; not one acting on another thing ("stop the posa?", "reduce dasa to 70 mg?")."""
+    said = [(i, t) for i, t in enumerate(surface[start:end], start) if t[0].isalnum()]
+    if not said or len(said) > _ORDER_WORDS or said[0][1] in _QUESTION_OPENERS | _NOT_VERBS:
+        return False
+    return is_verb_form(said[0][1]) and all(
+        i in doses or t in _NOT_VERBS | _PARTICLES or is_verb_form(t) for i, t in said
     )
 
 
