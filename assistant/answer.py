@@ -1119,7 +1119,7 @@ class Composer:
             return self._abstain(reason, parts, missing, chosen, diagnostics)
         chosen += self._every_giving(steering, ranked, chosen)
         quoted = [s.passage for s in chosen]
-        quoted += self._section_giving(steering, quoted, best.passage)
+        quoted += self._section_giving(steering, quoted, best.passage, coverage)
         quoted += self._restating(best.passage, quoted, outside, coverage)
         quotes = [Quote.of(p) for p in sorted(quoted, key=lambda p: p.start)]
         if blocked:
@@ -1258,20 +1258,26 @@ class Composer:
         ][:_GIVING_MAX]
 
     def _section_giving(
-        self, asked: Sequence[AnswerType], quoted: Sequence[Passage], best: Passage
+        self,
+        asked: Sequence[AnswerType],
+        quoted: Sequence[Passage],
+        best: Passage,
+        coverage: Callable[[Mapping[str, float]], float],
     ) -> list[Passage]:
-        """The passages of the best one's section that give the kind of answer asked for, when the best one
+        """The passage of the best one's section that gives the kind of answer asked for, when the best one
         only tells what the section then manages and no quoted passage gives it ("fever and rigors during the
-        infusion, what do we do?": the reactions, then what to do about them), retrieved or not. Added after
-        the answer is decided: they complete it, they do not make it covered."""
+        infusion, what do we do?": the reactions, then "Interrupt the infusion ..."), retrieved or not: of
+        several, the one that covers most of the question. Added after the answer is decided: it completes
+        the answer, it does not make it covered."""
         wanting = [t for t in asked if t.whole_section and not t.answered_by([p.text for p in quoted])]
-        return [
+        giving = [
             p
             for p in sorted(self._passage.values(), key=lambda p: p.start)
             if p not in quoted
             and p.heading_path == best.heading_path
             and any(t.answered_by([p.text]) for t in wanting)
-        ][:_GIVING_MAX]
+        ]
+        return sorted(giving, key=lambda p: -coverage(self._stems[p.id]))[:1]
 
     def _every_giving(
         self, asked: Sequence[AnswerType], ranked: Sequence[Scored], chosen: list[Scored]
