@@ -715,6 +715,7 @@ def _common_words() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in by_first.items()}
 
 
+@lru_cache(maxsize=8192)
 def common_word_meant(word: str) -> str | None:
     """The common English word one edit from ``word`` (a swap of two neighbouring letters is one edit),
     when ``word`` is no English word itself: "durign" -> "during", "cuase" -> "cause". Only common words,

@@ -374,11 +374,11 @@ class Guardrail:
             return asked
         # "InO again" after the cycles given is one more; within a cycle, a treatment day told ("C2D8 held for
         # ALT 90 ... give ino again?"), it is the same course resumed
-        if "again" in asked.more_asked.split() and any(t.days_named for t in [*earlier, asked]):
+        days = [d for t in [*earlier, asked] for d in t.days_named]
+        if "again" in asked.more_asked.split() and days:
             return asked
         # ... and going on, asked on a dose day before the cycle's last (its doses are on days 1, 8 and 15):
         # "C2D8, labs fine. keep going?" goes on with cycle 2 ("C2D15 today ... keep going?" is past it)
-        days = [d for t in [*earlier, asked] for d in t.days_named]
         going_on = not _GOING_ON.isdisjoint(asked.more_asked.split())
         if going_on and days and _day_of(days[-1]) < _LAST_DOSE_DAY:
             return asked

@@ -140,8 +140,10 @@ _NOT_VERBS = frozenset(
      # ... and a judgement of worth, said of what the sentence named ("ursodiol for raised LFTs - worth it?")
      "worth"]
 )  # fmt: skip
-_PARTICLES = frozenset(
-    ["off", "on", "out", "back", "up", "down", "in", "it", "to", "through", "over", "away"]
+# ... and what may follow an order's verb besides verbs and our dose: those words, and its particles ("switch
+# off", "ride it out")
+_ORDER_FILLERS = _NOT_VERBS | frozenset(
+    ["off", "on", "out", "back", "up", "down", "in", "to", "through", "over", "away"]
 )
 _NARRATIVE_REACH = 25  # tokens after a reaction within which a sentence may tell what followed it
 # Words after a severity adjective that do not name another thing it could describe.
@@ -2915,10 +2917,10 @@ def _asks_order(surface: Sequence[str], start: int, end: int, doses: frozenset[i
     ("yank the line or ride it out?", "switch off?", "dial it back?"): an order asked back, what to do,
     whatever the verb; not one acting on another thing ("stop the posa?", "reduce dasa to 70 mg?")."""
     said = [(i, t) for i, t in enumerate(surface[start:end], start) if t[0].isalnum()]
-    if not said or len(said) > _ORDER_WORDS or said[0][1] in _QUESTION_OPENERS | _NOT_VERBS:
+    if not said or len(said) > _ORDER_WORDS or said[0][1] in _QUESTION_OPENERS or said[0][1] in _NOT_VERBS:
         return False
     return is_verb_form(said[0][1]) and all(
-        i in doses or t in _NOT_VERBS | _PARTICLES or is_verb_form(t) for i, t in said
+        i in doses or t in _ORDER_FILLERS or is_verb_form(t) for i, t in said
     )
 
 
