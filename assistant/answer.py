@@ -32,7 +32,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -289,6 +289,10 @@ class AnswerType(BaseModel):
     # A steering kind asked of the drug itself ("what is it actually for?", "what kind of drug is it?"): the
     # question's other words are the asker's setting, not a topic the monograph must cover.
     about_drug: bool = False
+    # Answered by any passage of a section that tells of what the clause names (or, when it names nothing
+    # but what it asks, what the question's statements name), quoted or not: "QTc 520 ms - hold the dose?"
+    # asks for a rule the sections on the QT interval never give, wherever the passages quoted stand.
+    by_section: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -380,6 +384,9 @@ class QuestionParts:
     premise_told: bool = False  # the asker says the monograph makes that statement ("It says X - ...")
     commands_only: bool = False  # no sentence asks: every clause is a statement or a command
     stated: str = ""  # the question's own statements, normalised ("mum is breastfeeding")
+    # The guardrail found a rule of the monograph for the decision asked ("ALT 300 - hold?"), set after the
+    # question is read: a decision it rules on is given, whatever else the question names.
+    ruled: bool = False
 
 
 def split_question(
@@ -890,6 +897,7 @@ class Composer:
         # The amounts of time and percentages each passage gives ("at least 1 hour"), by text.
         self._amounts = {p.text: frozenset(quantities(normalise(p.text))) for p in corpus.passages}
         self._texts = tuple(p.text for p in corpus.passages)
+        self._section_of = {p.text: p.section for p in corpus.passages}
         # Neighbouring words of the monograph ("non relapse"): terms, not a negation and its object
         self._pairs = frozenset(
             pair for p in corpus.passages for pair in pairwise(normalise(f"{p.section} {p.text}").split())
@@ -1405,7 +1413,12 @@ class Composer:
                 if tells
                 else (clause.text, clause.typed)
             )
-            lacking = [t for t in asked if not t.steer and not self._gives(t, clause, scoped)]
+            given = partial(self._section_gives, clause=clause, parts=parts)
+            lacking = [
+                t
+                for t in asked
+                if not t.steer and not (given(t) if t.by_section else self._gives(t, clause, scoped))
+            ]
             kinds = [t.label for t in lacking]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
@@ -1461,6 +1474,27 @@ class Composer:
                 if window & {stem(w) for w in phrase}:
                     out.update(stem(w) for w in phrase)
         return frozenset(out)
+
+    def _section_gives(self, kind: AnswerType, clause: Clause, parts: QuestionParts) -> bool:
+        """Whether a section that tells of what ``clause`` names gives ``kind`` (``by_section``); also when
+        the question names nothing else, or a rule fired for it, or the clause asks about what another
+        steering kind answers there ("give it with other QT-prolonging drugs?": "Avoid concurrent use")."""
+        if parts.ruled:
+            return True
+        # what a sentence that gives it names is what it decides on or does ("Suspend medication if
+        # abnormalities occur"), not a finding of its own
+        deciding = [p for p in self._texts if kind.answered_by([p])]
+
+        def named(expansion: Expansion) -> list[Concept]:
+            return [c for c in expansion.concepts if not self._on(c, deciding)]
+
+        concepts = named(clause.expansion) or named(parts.context)
+        sections = {self._section_of[p] for c in concepts for p in self._on(c, self._texts)}
+        if not sections:
+            return True
+        told = [p for p in self._texts if self._section_of[p] in sections]
+        others = [t for t in self._kinds_asked(clause.text, clause.typed) if t.steer and t is not kind]
+        return any(t.answered_by(told) for t in [kind, *others])
 
     def _gives(self, kind: AnswerType, clause: Clause, passages: Sequence[str]) -> bool:
         """Whether a passage about the clause's topic gives ``kind`` for ``clause``: "how often exactly are

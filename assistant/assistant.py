@@ -10,7 +10,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -149,6 +149,7 @@ class Assistant:
         # The guardrail reads every earlier user turn (never the answers, which quote the rules): a
         # condition stated once ("SOS confirmed") still holds when a later turn asks "continue?".
         hits: list[RuleHit] = self.guardrail.check(question, context="\n".join(earlier))
+        parts = replace(parts, ruled=bool(hits))
         quoted = quoted_before(turns, [(p.id, p.text) for p in self.corpus.passages])
         draft = self.composer.compose(parts, ranked, quoted)
         pulled = self.composer.pulled_by_statements(parts, draft)

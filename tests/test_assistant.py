@@ -773,6 +773,39 @@ def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: st
     assert any(quoted in q.text for q in answer.quotes)
 
 
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        # no section on the QT interval says to interrupt, suspend or stop the drug (round 63)
+        ("QTc 520 ms on the C1D8 ECG. Do I hold the dose?", False),
+        ("Is it necessary to interrupt InO for grade 2 QT prolongation?", False),
+        ("Which electrolyte abnormalities mean we must hold ino?", False),
+        # ... the sections on the liver and on infusion reactions do; other drugs are the QT section's rule
+        ("Should we hold the dose if liver function tests come back abnormal?", True),
+        ("Should we interrupt the infusion if the patient gets a rash?", True),
+        ("Should other QT-prolonging medicines be avoided while giving inotuzumab ozogamicin?", True),
+    ],
+)
+def test_a_decision_on_a_finding_the_monograph_has_no_rule_for_is_not_covered(
+    assistant: Assistant, question: str, answered: bool
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained is not answered, answer.metadata
+    ruleless = any("rule on holding or stopping" in line for line in answer.not_covered)
+    assert ruleless is not answered
+
+
+def test_a_generic_noun_after_a_question_on_cycles_follows_it_up(assistant: Assistant) -> None:
+    """ "why does the number matter?" has no topic of its own: the number of cycles asked before."""
+    history = [
+        {"role": "user", "content": "how many cycles of ino before transplant?"},
+        {"role": "assistant", "content": "2 cycles are recommended, and a 3rd may be considered."},
+    ]
+    answer = assistant.ask("why does the number matter?", history=history)
+    assert not answer.abstained, answer.metadata
+    assert any("number of treatment cycles" in q.text for q in answer.quotes)
+
+
 def test_a_setting_named_without_negation_is_still_answered(assistant: Assistant) -> None:
     answer = assistant.ask("How many cycles of inotuzumab are recommended before transplant?")
     assert not answer.abstained

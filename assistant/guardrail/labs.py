@@ -92,6 +92,7 @@ class _Spoken:
 
 # What may follow a value in words: punctuation, or when it was taken ("platelets twenty-two this morning").
 _SPOKEN_FOLLOWERS = frozenset({",", ".", ";", ":", "?", "!", ")", "this", "today", "now", "on", "at"})
+_EVERY_TEST = frozenset({"both", "all", "each"})  # in a stated limit, of every test given a value
 _SCALE = 30.0  # a stated limit this many times the value or more is in another unit
 
 
@@ -952,7 +953,7 @@ class LabReader:
         the statement gives ("ALT 50 on ino, rest normal." then "Our lab's ULN is 56 by the way"): an upper
         limit for a test that is abnormal when high, a lower one for a count.
         """
-        found: list[tuple[str | None, str, re.Match[str]]] = []
+        found: list[tuple[str | None, str, re.Match[str], bool]] = []
         for doc in docs:
             statements = list(self._statement.finditer(doc.text))
             if not statements:
@@ -962,24 +963,26 @@ class LabReader:
                 sentence = max((e.end() for e in _SENTENCE_END.finditer(doc.text, 0, m.start())), default=0)
                 near = [(at, k) for at, k in names if sentence <= at < m.start("low")]
                 side = _side(m.group("label"), m.group("bound") or "")
-                found.append((max(near)[1] if near else None, side, m))
+                # "our lab's ULN for both is 60": of every test given a value, not of the one named nearest
+                every = not _EVERY_TEST.isdisjoint(m.group(0).split())
+                found.append((max(near)[1] if near and not every else None, side, m, every))
         if not found:
             return {}
         valued = {r.analyte for doc in docs for r in self.read(doc)}  # the tests given a value
         limits: dict[str, float] = {}
-        for key, side, m in found:
+        for key, side, m, every in found:
+            keys = [key] if key is not None else []
             if key is None:
                 fitting = [k for k in valued if side in ("", self._limits.analytes[k].direction)]
-                key = fitting[0] if len(fitting) == 1 else None
-            if key is None:
-                continue
-            analyte = self._limits.analytes[key]
-            if side and side != analyte.direction:
-                continue  # "ULN" beside a count: not its limit
-            low, high = m.group("low"), m.group("high")
-            value = self._number(high if high and analyte.direction == "high" else low)
-            if value is not None:
-                limits[key] = value
+                keys = fitting if len(fitting) == 1 or every else []
+            for key in keys:
+                analyte = self._limits.analytes[key]
+                if side and side != analyte.direction:
+                    continue  # "ULN" beside a count: not its limit
+                low, high = m.group("low"), m.group("high")
+                value = self._number(high if high and analyte.direction == "high" else low)
+                if value is not None:
+                    limits[key] = value
         return limits
 
     def _stated_limit(self, after: str, analyte: Analyte) -> float | None:

@@ -48,6 +48,7 @@ from .matching import Boundaries, Doc, Span, Terms
 from .schema import RulesFile, compile_condition, compile_group
 
 _FULL_STOPS = frozenset({".", "!", "?", ";"})  # what ends a sentence, not a clause
+_RELATIVE_PRONOUNS = frozenset({"who", "whom", "whose", "which"})  # opening a relative clause after a comma
 _LIST_OPENERS = _FULL_STOPS | {":", "-"}  # before each item of a list of patients ("Day unit: Bed 1: ...")
 _POLAR = frozenset({"can", "could", "should", "shall", "do", "may"})  # "do we ...?", "can I ...?"
 _PERSONAL = frozenset({"he", "she", "him", "her", "his", "hers", "hes", "shes"})  # one patient, pointed at
@@ -709,10 +710,11 @@ class Reader:
         # ... nor does an "and" that joins a second verb to the same person ("Her sister was treated with ino
         # and got VOD")
         predicates = _joined_predicates(doc.surface)
+        # ... nor do the commas around a relative clause ("Her sister, who is on blinatumomab elsewhere, has
+        # ALT 300")
+        asides = bracketed | predicates | _relative_clauses(doc.surface)
         around_asides = (
-            Boundaries(size, [b for b in boundaries if b.start not in bracketed | predicates])
-            if bracketed or predicates
-            else clauses
+            Boundaries(size, [b for b in boundaries if b.start not in asides]) if asides else clauses
         )
         sentence_ends = self._sentence_ends.find(doc)
         sentences = Boundaries(size, sentence_ends)
@@ -2964,6 +2966,22 @@ def _bracketed(surface: Sequence[str]) -> set[int]:
             depth = max(0, depth - 1)
         elif depth:
             inside.add(i)
+    return inside
+
+
+def _relative_clauses(surface: Sequence[str]) -> set[int]:
+    """Tokens of a relative clause set off by commas (", who is on blinatumomab elsewhere ,"), its commas
+    included: it tells of the person before it and parts them from nothing."""
+    inside: set[int] = set()
+    for i, token in enumerate(surface[:-1]):
+        if token != "," or surface[i + 1] not in _RELATIVE_PRONOUNS:
+            continue
+        for j in range(i + 2, len(surface)):
+            if surface[j] in _FULL_STOPS:
+                break
+            if surface[j] == ",":
+                inside.update(range(i, j + 1))
+                break
     return inside
 
 
