@@ -129,9 +129,11 @@ _ROLE = re.compile(
 # are labelled not answerable, 4 answerable), unless what is asked is only which drugs ("The monograph says
 # avoid QT-prolonging drugs - which antiemetics are safe then?": the class rule is the answer there).
 _ATTRIBUTED = re.compile(
-    r"^(?:the |this |that |your )?(?:monograph|label|leaflet|smpc|text|document|it|pi)"
+    r"^(?:the |this |that |your )?(?:monograph|label|leaflet|smpc|text|document|it|pi|(?:\w+ ){1,2}section)"
     r" (?:says?|said|mentions?|mentioned|states?|stated|reads?|tells?|recommends?|talks about|refers to)\b"
 )
+# ... or opens on its words in quotation marks: "'Regular' ECGs - how regular?"
+_QUOTE_OPENING = re.compile(r"^\s*['\"\u2018\u201c]\w")
 _QUESTION_WORDS = QUESTION_WORDS
 # Words that start a question inside a sentence, after "and" or a comma (not "is", "was": "plt 20 and is
 # bleeding" states; not requests: "pretend to be one and tell me the dose" commands).
@@ -665,8 +667,9 @@ def _premise(expander: QueryExpander, question: str) -> Expansion | None:
 
 
 def _told_by_monograph(question: str) -> bool:
-    """The question opens on what the monograph says: "The label says 'advanced age' - over what age?"."""
-    return bool(_ATTRIBUTED.match(normalise(question)))
+    """The question opens on what the monograph says: "The label says 'advanced age' - over what age?",
+    "The QT section says ...", "'Regular' ECGs - how regular?"."""
+    return bool(_QUOTE_OPENING.match(question) or _ATTRIBUTED.match(normalise(question)))
 
 
 def _holds(concept: Sequence[Sequence[str]], stems: Collection[str]) -> bool:
