@@ -1416,13 +1416,26 @@ class Composer:
                 if tells
                 else (clause.text, clause.typed)
             )
-            given = partial(self._section_gives, clause=clause, parts=parts)
+            given = partial(self._section_gives, clause=clause, ruled=parts.ruled)
             lacking = [
                 t
                 for t in asked
-                if not t.steer and not (given(t) if t.by_section else self._gives(t, clause, scoped))
+                if not t.steer
+                and not (
+                    given(t, clause.expansion) is not False
+                    if t.by_section
+                    else self._gives(t, clause, scoped)
+                )
             ]
             kinds = [t.label for t in lacking]
+            # "QTc 510 ms, K 3.1. Hold today's dose?": asked on what the statements tell, the rule the
+            # monograph lacks is named beside its passages on that finding, the answer not refused (writers
+            # label such a case partial; asked of the finding itself, "hold for QT prolongation?", it is)
+            told_lacking = [
+                t.label
+                for t in asked
+                if t.by_section and given(t, clause.expansion) is None and given(t, parts.context) is False
+            ]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
             # a word that alone asks for a kind is said once, as that kind ("a contraindication?"); a code
@@ -1430,7 +1443,7 @@ class Composer:
             names = [w for w in names if not w.isalpha() or not any(t.asks.search(w) for t in lacking)]
             if names:
                 missing.append(f"{NOT_MENTIONED} {_join_plain(names)}.")
-            missing += [f"It gives no {label}." for label in kinds]
+            missing += [f"It gives no {label}." for label in [*kinds, *told_lacking]]
             choice = clause.choice
             unchosen = (
                 choice is not None
@@ -1478,11 +1491,14 @@ class Composer:
                     out.update(stem(w) for w in phrase)
         return frozenset(out)
 
-    def _section_gives(self, kind: AnswerType, clause: Clause, parts: QuestionParts) -> bool:
-        """Whether a section that tells of what ``clause`` names gives ``kind`` (``by_section``); also when
-        the question names nothing else, or a rule fired for it, or the clause asks about what another
-        steering kind answers there ("give it with other QT-prolonging drugs?": "Avoid concurrent use")."""
-        if parts.ruled:
+    def _section_gives(
+        self, kind: AnswerType, named_in: Expansion, clause: Clause, ruled: bool
+    ) -> bool | None:
+        """Whether a section that tells of what ``named_in`` (the clause's words or the statements') names
+        gives ``kind`` (``by_section``); also when a rule fired for the decision, or the clause asks about
+        what another steering kind answers there ("give it with other QT-prolonging drugs?": "Avoid
+        concurrent use"). None when it names nothing the sections tell of."""
+        if ruled:
             return True
         # what a sentence that gives it names is what it decides on or does ("Suspend medication if
         # abnormalities occur"), not a finding of its own
@@ -1491,10 +1507,10 @@ class Composer:
         def named(expansion: Expansion) -> list[Concept]:
             return [c for c in expansion.concepts if not self._on(c, deciding)]
 
-        concepts = named(clause.expansion) or named(parts.context)
+        concepts = named(named_in)
         sections = {self._section_of[p] for c in concepts for p in self._on(c, self._texts)}
         if not sections:
-            return True
+            return None
         told = [p for p in self._texts if self._section_of[p] in sections]
         others = [t for t in self._kinds_asked(clause.text, clause.typed) if t.steer and t is not kind]
         return any(t.answered_by(told) for t in [kind, *others])

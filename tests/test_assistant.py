@@ -774,25 +774,25 @@ def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: st
 
 
 @pytest.mark.parametrize(
-    ("question", "answered"),
+    ("question", "refused", "ruleless"),
     [
         # no section on the QT interval says to interrupt, suspend or stop the drug (round 63)
-        ("QTc 520 ms on the C1D8 ECG. Do I hold the dose?", False),
-        ("Is it necessary to interrupt InO for grade 2 QT prolongation?", False),
-        ("Which electrolyte abnormalities mean we must hold ino?", False),
+        ("Is it necessary to interrupt InO for grade 2 QT prolongation?", True, True),
+        ("Which electrolyte abnormalities mean we must hold ino?", True, True),
+        # ... asked on a patient's finding, its passages are quoted beside the rule the monograph lacks
+        ("QTc 520 ms on the C1D8 ECG. Do I hold the dose?", False, True),
         # ... the sections on the liver and on infusion reactions do; other drugs are the QT section's rule
-        ("Should we hold the dose if liver function tests come back abnormal?", True),
-        ("Should we interrupt the infusion if the patient gets a rash?", True),
-        ("Should other QT-prolonging medicines be avoided while giving inotuzumab ozogamicin?", True),
+        ("Should we hold the dose if liver function tests come back abnormal?", False, False),
+        ("Should we interrupt the infusion if the patient gets a rash?", False, False),
+        ("Should other QT-prolonging medicines be avoided while giving inotuzumab ozogamicin?", False, False),
     ],
 )
 def test_a_decision_on_a_finding_the_monograph_has_no_rule_for_is_not_covered(
-    assistant: Assistant, question: str, answered: bool
+    assistant: Assistant, question: str, refused: bool, ruleless: bool
 ) -> None:
     answer = assistant.ask(question)
-    assert answer.abstained is not answered, answer.metadata
-    ruleless = any("rule on holding or stopping" in line for line in answer.not_covered)
-    assert ruleless is not answered
+    assert answer.abstained is refused, answer.metadata
+    assert any("rule on holding or stopping" in line for line in answer.not_covered) is ruleless
 
 
 def test_a_generic_noun_after_a_question_on_cycles_follows_it_up(assistant: Assistant) -> None:
