@@ -901,6 +901,13 @@ class Composer:
         self._amounts = {p.text: frozenset(quantities(normalise(p.text))) for p in corpus.passages}
         self._texts = tuple(p.text for p in corpus.passages)
         self._section_of = {p.text: p.section for p in corpus.passages}
+        # The passages that give each kind checked by section, by its label: what they name is what they
+        # decide on or do ("Suspend medication if abnormalities occur"), not a finding of its own
+        self._deciding = {
+            t.label: [p for p in self._texts if t.answered_by([p])]
+            for t in self._answer_types.values()
+            if t.by_section
+        }
         # Neighbouring words of the monograph ("non relapse"): terms, not a negation and its object
         self._pairs = frozenset(
             pair for p in corpus.passages for pair in pairwise(normalise(f"{p.section} {p.text}").split())
@@ -1417,15 +1424,12 @@ class Composer:
                 else (clause.text, clause.typed)
             )
             given = partial(self._section_gives, clause=clause, ruled=parts.ruled)
+            own = {t.label: given(t, clause.expansion) for t in asked if t.by_section}
             lacking = [
                 t
                 for t in asked
                 if not t.steer
-                and not (
-                    given(t, clause.expansion) is not False
-                    if t.by_section
-                    else self._gives(t, clause, scoped)
-                )
+                and not (own[t.label] is not False if t.by_section else self._gives(t, clause, scoped))
             ]
             kinds = [t.label for t in lacking]
             # "QTc 510 ms, K 3.1. Hold today's dose?": asked on what the statements tell, the rule the
@@ -1434,7 +1438,7 @@ class Composer:
             told_lacking = [
                 t.label
                 for t in asked
-                if t.by_section and given(t, clause.expansion) is None and given(t, parts.context) is False
+                if t.by_section and own[t.label] is None and given(t, parts.context) is False
             ]
             # "also on a QT-prolonging antifungal - anything in the monograph?": the class rule answers it
             in_class = any(t.covers_names and t.answered_by(passages) for t in asked)
@@ -1500,14 +1504,8 @@ class Composer:
         concurrent use"). None when it names nothing the sections tell of."""
         if ruled:
             return True
-        # what a sentence that gives it names is what it decides on or does ("Suspend medication if
-        # abnormalities occur"), not a finding of its own
-        deciding = [p for p in self._texts if kind.answered_by([p])]
-
-        def named(expansion: Expansion) -> list[Concept]:
-            return [c for c in expansion.concepts if not self._on(c, deciding)]
-
-        concepts = named(named_in)
+        deciding = self._deciding[kind.label]
+        concepts = [c for c in named_in.concepts if not self._on(c, deciding)]
         sections = {self._section_of[p] for c in concepts for p in self._on(c, self._texts)}
         if not sections:
             return None

@@ -971,8 +971,9 @@ class LabReader:
         valued = {r.analyte for doc in docs for r in self.read(doc)}  # the tests given a value
         limits: dict[str, float] = {}
         for key, side, m, every in found:
-            keys = [key] if key is not None else []
-            if key is None:
+            if key is not None:
+                keys = [key]
+            else:
                 fitting = [k for k in valued if side in ("", self._limits.analytes[k].direction)]
                 keys = fitting if len(fitting) == 1 or every else []
             for key in keys:

@@ -424,8 +424,7 @@ _HEADING_TIMES = frozenset({"during", "post", "after", "following"})  # "Obs pos
 _RECORDS = frozenset({"flowsheet", "chart", "obs", "observations", "record", "log", "timeline"})
 _CHILDREN = frozenset({"son", "daughter", "child", "kid", "boy", "girl", "baby"})
 _PARENTS = frozenset({"mum", "mom", "mother", "dad", "father", "parent", "parents", "mummy", "daddy"})
-_SENTENCE_STOPS = frozenset({".", "?", "!", ";"})
-_CLAUSE_STOPS = _CLAUSE_MARKS | _SENTENCE_STOPS  # where a clause opens after
+_CLAUSE_STOPS = _CLAUSE_MARKS | _FULL_STOPS  # where a clause opens after
 # Words that can follow an ordinal whose noun is left out ("a 3rd given only PR?", "a third or not?", "whether
 # a 3rd is allowed", "can a third be given?").
 _ELLIPSIS_FOLLOWERS = frozenset(
@@ -1604,7 +1603,7 @@ class Reader:
             and surface[span.start + 1] in _CHILDREN
         ):
             # "Mum asks if her son can have a third cycle": the child of the parent who asks is the patient
-            opened = max((i for i in range(span.start) if surface[i] in _SENTENCE_STOPS), default=-1)
+            opened = max((i for i in range(span.start) if surface[i] in _FULL_STOPS), default=-1)
             return any(w in _PARENTS for w in surface[opened + 1 : span.start])
         if surface[span.start] not in {"patient", "pt"} or not span.start:
             return False
@@ -2749,7 +2748,7 @@ def _answers_after_dash(doc: Doc) -> list[tuple[Span, int]]:
         if surface[q] != "?" or surface[q + 1] not in _ANSWERED_NO:
             continue
         opened = max((i for i in doc.dashed if i <= q), default=-1)
-        if opened > 0 and 0 < q - opened <= _SHORT_QUESTION and _SENTENCE_STOPS.isdisjoint(surface[opened:q]):
+        if opened > 0 and 0 < q - opened <= _SHORT_QUESTION and _FULL_STOPS.isdisjoint(surface[opened:q]):
             out.append((Span(q, q + 2), opened))
     return out
 
