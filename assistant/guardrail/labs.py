@@ -66,6 +66,7 @@ class ValueWords(_Strict):
     not_before: frozenset[str] = frozenset()  # "day 8": the number is a day, cycle, grade or count
     not_after: frozenset[str] = frozenset()  # "3 days": a duration, count or unit
     other_tests: frozenset[str] = frozenset()  # tests with no limit here: "INR 1.8" is the INR's
+    recovered: frozenset[str] = frozenset()  # "ANC back up to 4.0": a normal value after a low one
 
 
 class LabLimits(_Strict):
@@ -88,6 +89,10 @@ class _Spoken:
 
     def end(self) -> int:
         return self.stop
+
+
+class _Figures(_Spoken):
+    """A value told by its number of digits ("in the 3 figures"): the bound of that range."""
 
 
 # What may follow a value in words: punctuation, or when it was taken ("platelets twenty-two this morning").
@@ -182,7 +187,9 @@ _EARLIER_DAY = r"(?: (?:yesterday|last night|mon|tue|tues|wed|thu|thur|thurs|fri
 _TREND = re.compile(rf"{_EARLIER_DAY} (?:> |to |then |now |, )+(?:{_WHEN})?{_NUMBER}(?![\d.])")
 # An earlier value told after today's: "ALT 35 (was 180)", "plt 160, previously 40", "ALT 35, down from 180"
 _WAS_BEFORE = re.compile(
-    r"^ ?(?:[(,;] )?(?:was|previously|prev|initially|down from|up from|from) " + _NUMBER + r"(?![\d.])"
+    r"^ ?(?:[(,;] )?(?:was|previously|prev|initially|down from|up from|from|after being|having been) "
+    + _NUMBER
+    + r"(?![\d.])"
 )
 # A value taken back in the same breath: "plt 65 sorry 165", "bili 1.0 - sorry, 3.0 mg/dL", "Plt 98k,
 # correction 198k", "ANC 1.1 - scrap that, 11.0", "ANC 1.6 - actually 0.6", "ALT 90 (no - 19)": the number
@@ -192,6 +199,9 @@ _CORRECTED = re.compile(
     r"scratch that|make that|typo|should read|should be|no wait|actually|\( no)(?: typo)?(?: ,| :| -)? "
     r"(?:it s |its |is |was )?" + _NUMBER + r"(?![\d.])"
 )
+# A value told by its number of digits: "ALT in the 3 figures (~300)", "plts in single figures"
+_FIGURES = re.compile(r"(?:in )?(?:the )?(\w+) (?:figures|figure|digits)(?= |$)")
+_FIGURE_COUNTS = {"single": 1, "double": 2, "triple": 3, "two": 2, "three": 3, "four": 4}
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
@@ -714,7 +724,8 @@ class LabReader:
             reason = f"'{{words}}' read as {analyte.label} above the upper limit of normal: {value:g} x ULN"
             return self._reading(doc, where, key, analyte, reason + self._grade_text(analyte, value))
         found = (
-            self._series.match(rest)
+            self._figures(rest, skipped, analyte)
+            or self._series.match(rest)
             or self._value_any.match(rest)
             or self._loose(rest, key)
             or self._with_unit(rest, key)
@@ -773,7 +784,7 @@ class LabReader:
             limit, judges_normal = stated, True
         else:
             stated = None
-        hint = ""
+        hint = " (told by its number of digits)" if isinstance(found, _Figures) else ""
         if unit is None:
             readings = self._unitless(raw, analyte, decimals=not _WHOLE.fullmatch(found.group(1)))
             if not readings:
@@ -796,24 +807,24 @@ class LabReader:
             # "ALT 38 H": the lab's own range, not told here, puts it outside
             reason = f"'{{words}}' read as {analyte.label} flagged {side} by the lab's report"
             return self._reading(doc, where, key, analyte, reason + hint, scale=determined)
-        if verdict == "normal":
+        if verdict in ("normal", "not low"):
             was = _WAS_BEFORE.match(after[unit_len:])
             earlier = self._earlier_values(row) + ([n] if was and (n := self._number(was.group(1))) else [])
-            recovered = any(
+            # "ANC back up to 4.0", "plt recovered to 160": the words before the value tell a recovery
+            told = rest[: found.start(1)].split() if isinstance(found, re.Match) else []
+            recovered = (analyte.direction == "low" and self._recovery_told(told)) or any(
                 self._judge(value * f, limit, analyte, judges_normal) == "abnormal"
                 for value in earlier
                 for _, f in readings
             )
-            reason = "'{words}' read as " + ("back to normal" if recovered else "normal") + hint
-            return replace(
-                self._reading(doc, where, key, analyte, reason, present=False, scale=determined),
-                recovered=recovered,
+            if verdict == "normal":
+                reason = "'{words}' read as " + ("back to normal" if recovered else "normal") + hint
+            else:  # no lower reference limit recorded: not called normal
+                reason = "'{words}' read as " + ("recovered" if recovered else "not low") + hint
+            reading = self._reading(
+                doc, where, key, analyte, reason, present=False, clears=verdict == "normal", scale=determined
             )
-        if verdict == "not low":  # no lower reference limit recorded: not called normal
-            reason = "'{words}' read as not low" + hint
-            return self._reading(
-                doc, where, key, analyte, reason, present=False, clears=False, scale=determined
-            )
+            return replace(reading, recovered=recovered)
         value = raw * readings[0][1]
         if analyte.direction == "high":
             source = (
@@ -835,6 +846,23 @@ class LabReader:
         return self._reading(
             doc, where, key, analyte, reason + self._grade_text(analyte, value) + hint, scale=determined
         )
+
+    def _figures(self, rest: str, skipped: int, analyte: Analyte) -> _Spoken | None:
+        """A value told by its number of digits: "ALT in the 3 figures", "plts in single figures". A high
+        limit is judged by the smallest such number (100 for three figures), a low one by the largest (9)."""
+        told = _FIGURES.match(rest, skipped)
+        if not told:
+            return None
+        digits = _FIGURE_COUNTS.get(told.group(1)) or self._number(told.group(1))
+        if digits is None or not 1 <= digits <= 6:
+            return None
+        value = 10 ** (int(digits) - 1) if analyte.direction == "high" else 10 ** int(digits) - 1
+        return _Figures(f"{value:g}", told.end())
+
+    def _recovery_told(self, words: list[str]) -> bool:
+        """Whether ``words`` (between a test's name and its value) hold a recovery phrase."""
+        text = f" {' '.join(words)} "
+        return any(f" {phrase} " in text for phrase in self._limits.value_words.recovered)
 
     def _earlier_values(self, row: str) -> list[float]:
         """The values of a series or trend before its latest ("190 > 104 > 58 >": 190, 104, 58); none when

@@ -560,6 +560,7 @@ class Reader:
         self._object_skip = frozenset(normalise(w) for w in (obj.skip if obj else []))
         self._object_ends = frozenset(normalise(w) for w in (obj.ends if obj else []))
         self._gives_other = frozenset(normalise(w) for w in (obj.gives_other if obj else []))
+        self._acts = frozenset(normalise(w) for w in (obj.acts if obj else []))
         self._under_way = Terms(spec.under_way, f"{source}: under_way")
         self._before = Terms(spec.negation.before, f"{source}: negation.before")
         self._after = Terms(spec.negation.after, f"{source}: negation.after")
@@ -572,6 +573,9 @@ class Reader:
             compile_condition(name, cond, source) for name, cond in spec.conditions.items()
         )
         self.condition_names = tuple(c.name for c in self._conditions)
+        # Conditions whose rule fires on a question about them, with no decision asked (the cycle count): a
+        # risk named beside them ("do more cycles raise the risk of SOS?") supposes nothing of them.
+        self._asked_alone = frozenset(r.condition for r in spec.rules if not r.requires_intent)
         self.reaction_conditions = frozenset(c.name for c in self._conditions if c.reaction)
         self.labels = {c.name: c.label for c in self._conditions}
         self._cues = Terms(spec.criteria.cues, f"{source}: criteria.cues")
@@ -647,9 +651,11 @@ class Reader:
         every += [self._past]
         every += [self._day, self._today]
         every += [self._belief, self._contrast, self._criteria_back]
+        every += [self._askers, self._choosers, self._object_ours, self._elsewhere_openers]
         every += [*self._labs.analyte_names.values(), *self._labs.finding_names.values()]
         known = set(corpus.vocabulary) | medical | {normalise(w) for w in spec.fuzzy.not_typos}
         known |= self._labs.other_tests
+        known |= self._object_skip | self._object_ends | self._elsewhere_fillers  # "tmrw", "pls"
         for terms in every:
             known |= terms.words
         targets = sorted(w for w in medical if w.isalpha() and len(w) >= spec.fuzzy.min_length)
@@ -871,6 +877,10 @@ class Reader:
                     covered |= tokens
                     words = " ".join(doc.words(p) for p in parts)
                     how = status(parts, entry.negatable, cond_before, cond_after)
+                    if how == "hypothetical" and cond.name in self._asked_alone and "number" not in words:
+                        # "do more InO cycles raise the SOS risk?" asks about more cycles; "is the number of
+                        # cycles a risk factor?" asks for the monograph's risk factor
+                        how = "present"
                     resume = entry.resume
                     if entry.normal and how == "present" and _awaited(doc.surface, parts[0].start):
                         resume = True  # "... once the bili is normal?": a recovery, as "once it normalises"
@@ -2111,10 +2121,10 @@ class Reader:
         start: int,
     ) -> str:
         """What the words from ``start`` name as a verb's object: ours ("the D8 dose", "the pump"), another
-        product ("the IV iron", "the posaconazole", "the aspirin"), or nothing ("hold?", "with premeds?").
-        Only a product named as one (`other_product`, a drug-name stem, or a medicine's name in
-        corpus/drug_names.yaml) is another: when in doubt the object is ours, and the rule fires ("suspend the
-        medicament?")."""
+        product or act ("the IV iron", "the posaconazole", "the bone marrow biopsy"), or nothing ("hold?",
+        "with premeds?"). Only a product named as one (`other_product`, a drug-name stem, or a medicine's name
+        in corpus/drug_names.yaml) or a procedure or test (`asked_object.acts`) is another: when in doubt the
+        object is ours, and the rule fires ("suspend the medicament?")."""
         surface, i = doc.surface, start
         while i < len(surface) and surface[i] in self._object_skip:
             i += 1
@@ -2128,8 +2138,19 @@ class Reader:
         while i < len(surface) and surface[i][:1].isalnum() and surface[i] not in self._object_ends:
             words.append(i)
             i += 1
+        if not words and i < len(surface) and surface[i] == "with":
+            # "proceed with the D15 bone marrow biopsy?": a procedure gone ahead with
+            after = self._object_of(doc, own, others, product_words, i + 1)
+            acted = surface[i + 1 : i + 1 + _ACT_REACH]
+            return _OTHER if after == _OTHER and any(w in self._acts for w in acted) else ""
         if not words:
             return ""
+        # a procedure or test, whatever day or finding it names: "can she have her dental extraction?", "do
+        # the D15 bone marrow biopsy?" (not one with our drug's name in it)
+        if any(surface[w] in self._acts for w in words) and not any(
+            surface[w] in self._own_product.words for w in words
+        ):
+            return _OTHER
         # "her" before a noun is whose it is ("keep taking her rivaroxaban"), not the patient as the object
         if any(w in own and not (surface[w] in _POSSESSIVE and w != words[-1]) for w in words):
             return _OURS
@@ -3009,11 +3030,19 @@ def _order(a: Span, b: Span) -> tuple[int, int]:
     return left.end, max(left.end, right.start)
 
 
+_ACT_REACH = 6  # words after "with" where a procedure gone ahead with is named
+
+# Words before a severity word that tell it happened: "stop after anaphylaxis?", "following a grade 3?"
+_TOLD_AFTER = frozenset({"after", "following", "post", "since", "despite"})
+
+
 def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
     """A severity word asked about, not stated: "Severe? carry on?", "was it serious?" ("What if it is
     severe?" asks for the severe rule). A terse "Severe, stop forever?" may state it: read as stated."""
     if span.end >= len(doc.surface) or doc.surface[span.end] != "?":
         return False
+    if span.start and doc.surface[span.start - 1] in _TOLD_AFTER:
+        return False  # "do we stop forever after anaphylaxis?": what happened, told
     # "what if it is severe?" asks about the severe rule
     return not any(
         t == "if" and not sentences.between(i, span.start) for i, t in enumerate(doc.surface[: span.start])

@@ -154,6 +154,7 @@ class _AskedObject(_Strict):
     ends: list[str] = Field(default_factory=list)  # words after which the object is over
     ours: list[Term] = Field(default_factory=list)  # objects that are our treatment besides its own words
     gives_other: list[str] = Field(default_factory=list)  # verbs that give another product: "transfuse"
+    acts: list[str] = Field(default_factory=list)  # procedures and tests: "the dental extraction", "a scan"
 
 
 class _AskedElsewhere(_Strict):
