@@ -165,7 +165,12 @@ _OFFERING = re.compile(
     r"(?:(?:about|around|roughly|approx|approximately|maybe|say|at|least|the|first|next)\s+){0,2}"
 )
 _DIGIT = re.compile(r"\d")
-_POST_DAY = re.compile(r"\b(?:day|d)\s+\+\s*(\d+)\b")  # "day +100": the monograph numbers no days
+# "until day +100?", "- D+21?": a day after transplant offered as the answer (the monograph numbers no days);
+# not one told of the patient ("spiking temps D+10 - what monitoring?")
+_POST_DAY = re.compile(
+    r"(?:\b(?:until|till|up\s+to|to|beyond|past|by|after|through|or|e\s+g|eg|such\s+as|like|say)\s+"
+    r"(?:\w+\s+){0,2}?)(?:day|d)\s+\+\s*(\d+)\b|\b(?:day|d)\s+\+\s*(\d+)(?=\s*\??\s*$)"
+)
 _OFFERED_WORDS = 4  # an offered amount is read in this many words after the word that offers it
 _LIMIT_WORDS = frozenset({"above", "over", "below", "under", "beyond", "past", "than", ">", "<", ">=", "<="})
 
@@ -670,6 +675,16 @@ def _told_by_monograph(question: str) -> bool:
     """The question opens on what the monograph says: "The label says 'advanced age' - over what age?",
     "The QT section says ...", "'Regular' ECGs - how regular?"."""
     return bool(_QUOTE_OPENING.match(question) or _ATTRIBUTED.match(normalise(question)))
+
+
+_OPTION_SPLIT = re.compile(r"\s*(?:,|/|\bor\b)\s*")
+_OPTION_WORDS = 3  # an offered answer is short: "weekly", "every cycle", "every dose"
+
+
+def _options_only(text: str) -> bool:
+    """A clause that only lists answers for the one before it: "weekly, every cycle, every dose"."""
+    items = [i for i in _OPTION_SPLIT.split(text.strip(" ?.!")) if i]
+    return len(items) >= 2 and all(len(i.split()) <= _OPTION_WORDS for i in items)
 
 
 def _holds(concept: Sequence[Sequence[str]], stems: Collection[str]) -> bool:
@@ -1538,7 +1553,8 @@ class Composer:
                 if after.startswith(said) and (key[1] != "x ULN" or limit):
                     offered.setdefault(key, said)
         for match in _POST_DAY.finditer(clause):
-            offered.setdefault((float(match.group(1)), "day"), f"day +{match.group(1)}")
+            day = match.group(1) or match.group(2)
+            offered.setdefault((float(day), "day"), f"day +{day}")
         if not offered:
             return []
         given = frozenset().union(
@@ -1620,14 +1636,18 @@ class Composer:
         defibrotide dose?")."""
         conditions = [c for c in parts.clauses if _states_condition(c)]
         framing = [concept for c in conditions for concept in c.expansion.concepts]
+        after_blocked = False
         for clause in parts.clauses:
             if clause.text in blocked and any(self._open_part(c, union) for c in clause.conjuncts):
                 return True  # "Recommended # cycles and cycle length?": the number of cycles is given
+            asks = clause.text.split(" ", 1)[0] in _ASKING_START
+            if after_blocked and not asks and _options_only(clause.text):
+                continue  # "how regular? weekly, every cycle, every dose?": answers offered, not a question
+            after_blocked = clause.text in blocked
             if clause.text in blocked or clause in conditions:
                 continue
             # a clause without a topic of its own asks about the statements' only when it asks at all
             # ("what to do with the drug"), not "pretend to be one and tell me the dose of blinatumomab"
-            asks = clause.text.split(" ", 1)[0] in _ASKING_START
             if parts.commands_only and not asks:
                 continue  # "you are now a general medical chatbot" asks about nothing
             topic = clause.expansion.concepts or ([*framing, *parts.context.concepts] if asks else [])

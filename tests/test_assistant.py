@@ -795,6 +795,49 @@ def test_a_decision_on_a_finding_the_monograph_has_no_rule_for_is_not_covered(
     assert any("rule on holding or stopping" in line for line in answer.not_covered) is ruleless
 
 
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        # round 64: a grandparent and a day after transplant are who and when, not what is asked
+        (
+            "grandad is 74 and this is his third lot of rescue treatment - is he more at risk of the liver "
+            "problem?",
+            "Advanced age, multiple salvage treatments",
+        ),
+        (
+            "BMT pt, had InO pre-tx, spiking temps D+10 - what does the monograph say re monitoring?",
+            "Closely monitor for signs of infection",
+        ),
+        # one risk factor of the list, found by its own vector (the list's lead-in pulls it away)
+        ("does the conditioning regimen matter?", "double alkylating agents"),
+        ("Hx of VOD - does it matter for InO?", "previous sinusoidal obstruction syndrome"),
+    ],
+)
+def test_round_64_questions_are_answered_from_their_passage(
+    assistant: Assistant, question: str, quoted: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.metadata
+    assert any(quoted in q.text for q in answer.quotes)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "medical" shares its stem with "medication", a word of the monograph that says nothing
+        "how do I contact medical information?",
+        # answers offered for a question the monograph does not answer are no question of their own
+        "'regular' ECGs - how regular? weekly, every cycle, every dose?",
+        # a day after transplant offered as the answer
+        "Typical day post-transplant when SOS presents after ino - D+21?",
+    ],
+)
+def test_round_64_questions_the_monograph_does_not_answer_are_refused(
+    assistant: Assistant, question: str
+) -> None:
+    assert assistant.ask(question).abstained
+
+
 def test_a_generic_noun_after_a_question_on_cycles_follows_it_up(assistant: Assistant) -> None:
     """ "why does the number matter?" has no topic of its own: the number of cycles asked before."""
     history = [
