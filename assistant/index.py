@@ -1,8 +1,8 @@
 """The only module that talks to Chroma: open the vector store, build or reuse the index, query it.
 
-The index is a cache of the corpus. The collection's metadata records the corpus version and the
-embedding model; when either differs (or the collection is incomplete) the index is rebuilt, otherwise
-it is reused without embedding anything.
+The index is a cache of the corpus. The collection's metadata records the corpus version, the embedding
+model and a digest of the texts embedded; when any differs (or the collection is incomplete) the index is
+rebuilt, otherwise it is reused without embedding anything.
 
 Several processes may start at once (uvicorn workers, a CLI next to the app). A lock makes one of them
 the builder while the others wait and then reuse its index (``assistant/locks.py``): a file lock in the
@@ -21,6 +21,7 @@ another corpus or model (the next monograph version, built by newer hosts) is ne
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import threading
@@ -196,6 +197,8 @@ class VectorIndex:
             "corpus_version": corpus.version,
             "embedding_model": model_name(settings),
             "entries": _entry_count(corpus),
+            # what was embedded, not only how much: a new way of embedding the same passages rebuilds too
+            "entries_digest": _entry_digest(corpus),
         }
         try:
             existing = {c.name for c in client.list_collections()}
@@ -389,6 +392,14 @@ def _fill(
 
 def _entry_count(corpus: Corpus) -> int:
     return sum(len(p.vector_texts) for p in corpus.passages)
+
+
+def _entry_digest(corpus: Corpus) -> str:
+    """A hash of every (entry id, text) the index embeds."""
+    digest = hashlib.sha256()
+    for entry, text in (pair for p in corpus.passages for pair in p.vector_texts):
+        digest.update(f"{entry}\0{text}\0".encode())
+    return digest.hexdigest()
 
 
 def _discard_embedded(settings: Settings) -> None:

@@ -26,8 +26,9 @@ def _open(settings: Settings, embeddings: CountingEmbeddings, **kw) -> VectorInd
 def test_reuse_does_not_embed_again(tmp_path: Path, counting: CountingEmbeddings) -> None:
     settings = Settings(data_dir=tmp_path)
     n = _entries(CORPUS_DIR)
-    # Every passage with and without its section title, and the four risk factors.
-    assert n == 2 * len(load_corpus(CORPUS_DIR).passages) + 4
+    # Every passage with and without its section title, and the four risk factors (the last three also
+    # without the section title).
+    assert n == 2 * len(load_corpus(CORPUS_DIR).passages) + 4 + 3
     first = _open(settings, counting)
     assert first.rebuilt and counting.documents_embedded == n
     second = _open(settings, counting)
@@ -42,6 +43,27 @@ def test_collection_records_version_model_and_cosine(tmp_path: Path, counting: C
     assert meta["embedding_model"].startswith("all-MiniLM-L6-v2")
     assert meta["state"] == "ready"
     assert index.collection.configuration["hnsw"]["space"] == "cosine"
+
+
+def test_a_new_way_of_embedding_the_same_corpus_rebuilds(
+    tmp_path: Path, counting: CountingEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same corpus, same number of entries, other texts (round 64 changed what a list item embeds): the digest
+    of what was embedded differs, so the stale vectors are not reused."""
+    settings = Settings(data_dir=tmp_path)
+    _open(settings, counting)
+    item = "besponsa-precautions:004#3.text"
+    original = type(load_corpus(CORPUS_DIR).passages[0]).vector_texts
+
+    def changed(self):  # the same entries, one of them embedded from other words
+        pairs = original.fget(self)
+        return [(entry, text + " (changed)" if entry == item else text) for entry, text in pairs]
+
+    monkeypatch.setattr(type(load_corpus(CORPUS_DIR).passages[0]), "vector_texts", property(changed))
+    before = counting.documents_embedded
+    index = _open(settings, counting)
+    assert index.rebuilt
+    assert counting.documents_embedded - before == _entries(CORPUS_DIR)
 
 
 def test_changed_corpus_rebuilds(tmp_path: Path, corpus_copy: Path, counting: CountingEmbeddings) -> None:
