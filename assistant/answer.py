@@ -677,16 +677,6 @@ def _told_by_monograph(question: str) -> bool:
     return bool(_QUOTE_OPENING.match(question) or _ATTRIBUTED.match(normalise(question)))
 
 
-_OPTION_SPLIT = re.compile(r"\s*(?:,|/|\bor\b)\s*")
-_OPTION_WORDS = 3  # an offered answer is short: "weekly", "every cycle", "every dose"
-
-
-def _options_only(text: str) -> bool:
-    """A clause that only lists answers for the one before it: "weekly, every cycle, every dose"."""
-    items = [i for i in _OPTION_SPLIT.split(text.strip(" ?.!")) if i]
-    return len(items) >= 2 and all(len(i.split()) <= _OPTION_WORDS for i in items)
-
-
 def _holds(concept: Sequence[Sequence[str]], stems: Collection[str]) -> bool:
     """Whether a passage's (or passages') stems hold one of a concept's alternative phrases whole."""
     return any(all(stem(w) in stems for w in phrase) for phrase in concept)
@@ -707,19 +697,34 @@ def _clause(
     text = " ".join(t for t, _ in pairs)
     tokens = [t for t, _ in pairs]
     pieces: list[list[tuple[str, str]]] = [[]]
+    joiners: list[tuple[str, str] | None] = [None]  # the coordinator before each piece
     for pair in pairs:
         if pair[0] in _COORDINATORS:
             pieces.append([])
+            joiners.append(pair)
         else:
             pieces[-1].append(pair)
-    pieces = [p for p in pieces if p]
+    kept = [(j, p) for j, p in zip(joiners, pieces, strict=True) if p]
+    pieces = [p for _, p in kept]
+
+    def own_part(before: list[tuple[str, str]], p: list[tuple[str, str]]) -> bool:
+        pairing = _PAIRING & {t for t, _ in before}
+        return _opens_asking(p) or _requests(p) or (p[0][0] in _OWN_NOUN_PHRASE and not pairing)
+
     # Only clauses joined into one: a later part asks or requests on its own ("... and give me the
     # incidence"), or names a thing of its own under the same request ("give the risk factors ... and the
     # reported incidence"). "what potassium and magnesium targets" joins two nouns under one request.
-    joined = any(
-        _opens_asking(p) or _requests(p) or (p[0][0] in _OWN_NOUN_PHRASE and not _PAIRING & set(before))
-        for before, p in zip(([t for t, _ in b] for b in pieces), pieces[1:], strict=False)
-    )
+    joined = any(own_part(b, p) for b, p in pairwise(pieces))
+    if joined:
+        # a part that is none of these stays with the one before it, coordinator and all: "the
+        # mini-hyper-CVD plus inotuzumab regimen and its schedule" asks about one regimen, and its schedule
+        merged = [kept[0][1]]
+        for joiner, p in kept[1:]:
+            if own_part(merged[-1], p):
+                merged.append(p)
+            else:
+                merged[-1] = [*merged[-1], *([joiner] if joiner else []), *p]
+        pieces = merged
     conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
     typed = " ".join(t for _, t in pairs if t)
     return Clause(
@@ -1636,16 +1641,12 @@ class Composer:
         defibrotide dose?")."""
         conditions = [c for c in parts.clauses if _states_condition(c)]
         framing = [concept for c in conditions for concept in c.expansion.concepts]
-        after_blocked = False
         for clause in parts.clauses:
             if clause.text in blocked and any(self._open_part(c, union) for c in clause.conjuncts):
                 return True  # "Recommended # cycles and cycle length?": the number of cycles is given
-            asks = clause.text.split(" ", 1)[0] in _ASKING_START
-            if after_blocked and not asks and _options_only(clause.text):
-                continue  # "how regular? weekly, every cycle, every dose?": answers offered, not a question
-            after_blocked = clause.text in blocked
             if clause.text in blocked or clause in conditions:
                 continue
+            asks = clause.text.split(" ", 1)[0] in _ASKING_START
             # a clause without a topic of its own asks about the statements' only when it asks at all
             # ("what to do with the drug"), not "pretend to be one and tell me the dose of blinatumomab"
             if parts.commands_only and not asks:
@@ -1774,12 +1775,17 @@ _PREPOSITIONS = frozenset(
     ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word
+_OPTION_SPLIT = re.compile(r"\s(?:,|/|or)\s")  # the items of a list of options
 
 
 def _is_option(clause: Clause) -> bool:
-    """A short fragment that offers a value for the clause before it rather than asking something new."""
+    """A short fragment that offers a value for the clause before it rather than asking something new, or a
+    list of such values ("weekly, every cycle, every dose")."""
     tokens = clause.text.split()
-    return tokens[0] not in _ASKING_START and sum(t.isalnum() for t in tokens) <= _OPTION_WORDS
+    if tokens[0] in _ASKING_START:
+        return False
+    items = [i.split() for i in _OPTION_SPLIT.split(clause.text) if i.strip()]
+    return all(sum(t.isalnum() for t in item) <= _OPTION_WORDS for item in items)
 
 
 def _states_condition(clause: Clause) -> bool:
