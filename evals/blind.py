@@ -336,6 +336,7 @@ FINALS = {
     "final blind 63": ((SETS / "blind_final63_qa.jsonl",), (SETS / "blind_final63_guardrail.yaml",)),
     "final blind 64": ((SETS / "blind_final64_qa.jsonl",), (SETS / "blind_final64_guardrail.yaml",)),
     "final blind 65": ((SETS / "blind_final65_qa.jsonl",), (SETS / "blind_final65_guardrail.yaml",)),
+    "final blind 66": ((SETS / "blind_final66_qa.jsonl",), (SETS / "blind_final66_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
