@@ -765,6 +765,19 @@ def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant:
         ),
         # two letters swapped: "cuase" is "cause", the sentence that says what it can cause (round 62)
         ("does inotuzumab cuase low platelts and neutrophils", "can cause myelosuppression"),
+        # a grandparent and a day after transplant are who and when, not what is asked (round 64)
+        (
+            "grandad is 74 and this is his third lot of rescue treatment - is he more at risk of the liver "
+            "problem?",
+            "Advanced age, multiple salvage treatments",
+        ),
+        (
+            "BMT pt, had InO pre-tx, spiking temps D+10 - what does the monograph say re monitoring?",
+            "Closely monitor for signs of infection",
+        ),
+        # one risk factor of the list, found by its own vector (the section title pulls it away; round 64)
+        ("does the conditioning regimen matter?", "double alkylating agents"),
+        ("Hx of VOD - does it matter for InO?", "previous sinusoidal obstruction syndrome"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:
@@ -793,32 +806,6 @@ def test_a_decision_on_a_finding_the_monograph_has_no_rule_for_is_not_covered(
     answer = assistant.ask(question)
     assert answer.abstained is refused, answer.metadata
     assert any("rule on holding or stopping" in line for line in answer.not_covered) is ruleless
-
-
-@pytest.mark.parametrize(
-    ("question", "quoted"),
-    [
-        # round 64: a grandparent and a day after transplant are who and when, not what is asked
-        (
-            "grandad is 74 and this is his third lot of rescue treatment - is he more at risk of the liver "
-            "problem?",
-            "Advanced age, multiple salvage treatments",
-        ),
-        (
-            "BMT pt, had InO pre-tx, spiking temps D+10 - what does the monograph say re monitoring?",
-            "Closely monitor for signs of infection",
-        ),
-        # one risk factor of the list, found by its own vector (the list's lead-in pulls it away)
-        ("does the conditioning regimen matter?", "double alkylating agents"),
-        ("Hx of VOD - does it matter for InO?", "previous sinusoidal obstruction syndrome"),
-    ],
-)
-def test_round_64_questions_are_answered_from_their_passage(
-    assistant: Assistant, question: str, quoted: str
-) -> None:
-    answer = assistant.ask(question)
-    assert not answer.abstained, answer.metadata
-    assert any(quoted in q.text for q in answer.quotes)
 
 
 @pytest.mark.parametrize(

@@ -201,7 +201,6 @@ _CORRECTED = re.compile(
 )
 # A value told by its number of digits: "ALT in the 3 figures (~300)", "plts in single figures"
 _FIGURES = re.compile(r"(?:in )?(?:the )?(\w+) (?:figures|figure|digits)(?= |$)")
-_FIGURE_COUNTS = {"single": 1, "double": 2, "triple": 3, "two": 2, "three": 3, "four": 4}
 _WHOLE = re.compile(r"\d+|\d{1,3}(?: , \d{3})+|\d{1,3}(?: \d{3})+")  # no decimals
 _GRADE_WORDS = r"(?:ctcae )?(?:grade|gr|g)(?: \.)? ([0-4]|iv|iii|ii|i)"
 _GRADE = re.compile(rf"{_GRADE_WORDS}(?![a-z0-9])")
@@ -853,7 +852,8 @@ class LabReader:
         told = _FIGURES.match(rest, skipped)
         if not told:
             return None
-        digits = _FIGURE_COUNTS.get(told.group(1)) or self._number(told.group(1))
+        # "double", "triple" and the numbers in words are lab_limits.yaml's number_words
+        digits = 1 if told.group(1) == "single" else self._number(told.group(1))
         if digits is None or not 1 <= digits <= 6:
             return None
         value = 10 ** (int(digits) - 1) if analyte.direction == "high" else 10 ** int(digits) - 1
