@@ -212,6 +212,14 @@ _TEXTSPEAK = re.compile(r"(?<![\w.,])2(day|nite|night|moro|morro|morow|morrow)(?
 _TEXTSPEAK_WORDS = {"day": "today", "nite": "tonight", "night": "tonight"}
 
 
+# A temperature by its chart letter ("T 38.3", "T37.9C"): "temp", so that every reading of a temperature
+# applies (a body temperature in degrees Celsius; not "T 40 ms" nor "T3 N0")
+_CHART_TEMPERATURE = re.compile(
+    r"(?<![\w.])t ?(?=(?:3[5-9]|4[0-2])(?:\.\d+)?(?![\d.])"
+    r"(?! ?(?:(?:ms|mg|mcg|min|mins|kg|ml|mmol|umol|iu|u|x)\b|%)))"
+)
+
+
 def _textspeak(match: re.Match[str]) -> str:
     return _TEXTSPEAK_WORDS.get(match.group(1), "tomorrow")
 
@@ -240,6 +248,7 @@ def normalise(text: str) -> str:
     text = _SUPERSCRIPT.sub(lambda m: " " + m.group(0).translate(_SUPERSCRIPT_DIGITS), text)
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     text = _TEXTSPEAK.sub(_textspeak, text)
+    text = _CHART_TEMPERATURE.sub("temp ", text)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _COMBINING.sub("", text)

@@ -204,6 +204,24 @@ def test_amounts_of_time_are_read_in_one_unit_per_dimension(text: str, amounts: 
     assert set(quantities(normalise(text))) == amounts
 
 
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [
+        ("T 38.3 during the infusion", "temp 38.3 during the infusion"),
+        ("T38.3C", "temp 38.3 c"),
+        ("1415 T 37.2 / 1430 T 37.3", "1415 temp 37.2 > 1430 temp 37.3"),
+        ("pt T 39 now", "pt temp 39 now"),
+        ("T 40 ms", "t 40 ms"),  # a time, not a temperature
+        ("T3 N0", "t 3 n 0"),  # a tumour stage
+        ("T 400", "t 400"),
+    ],
+)
+def test_a_temperature_by_its_chart_letter_is_a_temperature(typed: str, normalised: str) -> None:
+    from assistant.text import normalise
+
+    assert normalise(typed) == normalised
+
+
 def test_the_unlisted_terms_are_the_monographs_own_phrases() -> None:
     """Each phrase the "unlisted" kind asks about occurs in the monograph: it names what the monograph
     leaves undefined, not a phrasing seen in a question."""

@@ -1114,6 +1114,10 @@ class Reader:
         held, held_alone = self._held_for(
             doc, sentences, mentions, subject_spans, others, products, several=several
         )
+        # a dose day named after the verb is ours asked about ("give platelets and then D8?")
+        asks_other = (bool(fronted) and not intent) or self._asks_other(
+            doc, sentence_ends, intent, own, objects, [*ours, *cycle_days]
+        )
         return Reading(
             patient=labels[0] if len(labels) == 1 else questioned,
             patients=patients,
@@ -1131,9 +1135,7 @@ class Reader:
             or bool(ours and self._under_way.find(doc))
             or self._given_today(doc, ours),
             other_decision=other_decision,
-            # a dose day named after the verb is ours asked about ("give platelets and then D8?")
-            asks_other=(bool(fronted) and not intent)
-            or self._asks_other(doc, sentence_ends, intent, own, objects, [*ours, *cycle_days]),
+            asks_other=asks_other,
             cycles_given=self._cycles_given(doc),
             corrects=bool(corrections),
             corrected_at=corrections[0].start if corrections else -1,
@@ -1153,7 +1155,8 @@ class Reader:
             observes=observes,
             severe=severe,
             free_severe=free if not own_topic else (),
-            criteria=criteria,
+            # "when should we stop the azole?" asks about another product's rules, not ours
+            criteria=None if asks_other else criteria,
             criteria_back=criteria is not None and (told_before or bool(self._criteria_back.find(doc))),
             never_ours=bool(self._never_given.find(doc)),
             subjects={c: doc.words(spans[0]) for c, spans in subject_spans.items()},
@@ -2151,6 +2154,12 @@ class Reader:
             surface[w] in self._own_product.words for w in words
         ):
             return _OTHER
+        # a dose of another product names that product: "a single dose of IV paracetamol"
+        for w in words[:-1]:
+            of = range(w + 2, words[-1] + 1)
+            ours = any(surface[o] in self._own_product.words for o in of)
+            if surface[w + 1] == "of" and not ours and self._names_product(surface, others, of):
+                return _OTHER
         # "her" before a noun is whose it is ("keep taking her rivaroxaban"), not the patient as the object
         if any(w in own and not (surface[w] in _POSSESSIVE and w != words[-1]) for w in words):
             return _OURS
@@ -2592,6 +2601,9 @@ class Reader:
             return token
         if token in self._test_plurals:
             return self._test_plurals[token]
+        # a plural typed with "z", as in a text message: "pltz 44k", "labz"
+        if token.endswith("z") and token[:-1] + "s" in self._known:
+            return self._correct(token[:-1] + "s")
         # "rashes", "fevers": a sign the rules list in the singular (not "drip's running", typed "drips")
         singular = self._by_stem.get(stem(token)) if token.endswith("s") else None
         if singular and token in (singular + "s", singular + "es") and singular not in self._infusion_words:
@@ -3041,8 +3053,11 @@ def _asked(doc: Doc, span: Span, sentences: Boundaries) -> bool:
     severe?" asks for the severe rule). A terse "Severe, stop forever?" may state it: read as stated."""
     if span.end >= len(doc.surface) or doc.surface[span.end] != "?":
         return False
-    if span.start and doc.surface[span.start - 1] in _TOLD_AFTER:
-        return False  # "do we stop forever after anaphylaxis?": what happened, told
+    # "do we stop forever after (that) anaphylaxis?": what happened, told
+    before = doc.surface[max(0, span.start - 2) : span.start]
+    pointed = len(before) == 2 and before[1] in _SINCE_DETERMINERS
+    if before and (before[-1] in _TOLD_AFTER or (pointed and before[0] in _TOLD_AFTER)):
+        return False
     # "what if it is severe?" asks about the severe rule
     return not any(
         t == "if" and not sentences.between(i, span.start) for i, t in enumerate(doc.surface[: span.start])
