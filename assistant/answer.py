@@ -374,6 +374,10 @@ class Clause:
     # Its parts joined by "and" or "+" ("recommended number of cycles and cycle length"), each as a clause
     # of its own; empty when it has none.
     conjuncts: tuple[Clause, ...] = ()
+    # The things it lists under one question, joined by "and" ("a baseline ECG and an echo"), each
+    # as a clause of its own; empty when its parts are conjuncts or it lists nothing. The first holds the
+    # asking words: only it asks on its own.
+    items: tuple[Clause, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -609,7 +613,8 @@ def _wants_to_know(tokens: Sequence[str], then: frozenset[str] | None = None) ->
 
 
 def _parenthesised(pairs: Sequence[tuple[str, str]]) -> set[int]:
-    """Positions inside brackets: what a question puts in brackets is part of the clause around it."""
+    """Positions inside brackets, or inside a short aside between two dashes ("Which blood products -
+    irradiated? CMV-negative? - are advised?"): what a question puts there is part of the clause around it."""
     inside: set[int] = set()
     depth = 0
     for i, (token, _) in enumerate(pairs):
@@ -617,7 +622,15 @@ def _parenthesised(pairs: Sequence[tuple[str, str]]) -> set[int]:
         depth -= token == ")" and depth > 0
         if depth:
             inside.add(i)
+    dashes = [i for i, (token, _) in enumerate(pairs) if token == CLAUSE_DASH]
+    for opened, closed in pairwise(dashes):
+        words = sum(token[:1].isalnum() for token, _ in pairs[opened + 1 : closed])
+        if closed + 1 < len(pairs) and pairs[closed + 1][0][:1].isalnum() and words <= _ASIDE_WORDS:
+            inside.update(range(opened, closed))
     return inside
+
+
+_ASIDE_WORDS = 5  # words of an aside between dashes
 
 
 def _predicate_follows(clause: Sequence[tuple[str, str]], token: str, following: str, after: str) -> bool:
@@ -726,6 +739,19 @@ def _clause(
                 merged[-1] = [*merged[-1], *([joiner] if joiner else []), *p]
         pieces = merged
     conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
+    # "do we need a baseline ECG and an echo": the things listed, each asked about (not "between the last
+    # dose and the start of conditioning", one interval; nor "busulfan plus thiotepa", one regimen)
+    listed = [[]] if not joined and not _PAIRING & set(tokens) else []
+    for pair in pairs if listed else ():
+        if pair[0] in _LISTING:
+            listed.append([])
+        else:
+            listed[-1].append(pair)
+    listed = [p for p in listed if p]
+    # ... each a noun phrase of its own: "a baseline ECG and an echo", not "potassium and magnesium levels",
+    # "HBV and HCV serologies" or "fever and chills", whose last noun or asking words are the others' too
+    apart = all(p[0][0] in _ITEM_OPENERS for p in listed[1:])
+    items = tuple(_clause(expander, p, codes_in) for p in listed) if len(listed) > 1 and apart else ()
     typed = " ".join(t for _, t in pairs if t)
     return Clause(
         text,
@@ -735,10 +761,13 @@ def _clause(
         typed,
         _choice(expander, tokens),
         conjuncts,
+        items,
     )
 
 
 _COORDINATORS = frozenset({"and", "plus", "+", "&"})  # join the parts of one clause
+_LISTING = frozenset({"and", "&"})  # join the things a clause lists ("or" offers a choice: ``_choice``)
+_ITEM_OPENERS = frozenset({"a", "an", "the", "any", "some", "its", "their", "his", "her"})
 _REQUESTING = frozenset({"give", "show", "provide", "send", "quote"})  # "... and give me the incidence"
 _REQUESTED_FOR = frozenset({"me", "us"})
 _OWN_NOUN_PHRASE = frozenset({"the", "its", "their"})  # "... and the reported incidence": a thing of its own
@@ -1161,7 +1190,7 @@ class Composer:
         quoted += self._restating(best.passage, quoted, outside, coverage)
         quotes = [Quote.of(p) for p in sorted(quoted, key=lambda p: p.start)]
         if blocked:
-            if not self._something_else_asked(parts, blocked, union):
+            if not self._something_else_asked(parts, blocked, union, [s.passage.text for s in chosen]):
                 stated = self._premise_passage(parts, ranked)
                 if stated is not None and parts.premise_told and not self._names_only(parts, blocked):
                     stated = None  # the asker read it there: quoting it back answers nothing
@@ -1634,19 +1663,27 @@ class Composer:
         return any(_holds(concept, own) for concept in choice.concepts for own in stems)
 
     def _something_else_asked(
-        self, parts: QuestionParts, blocked: Sequence[str], union: Mapping[str, float]
+        self, parts: QuestionParts, blocked: Sequence[str], union: Mapping[str, float], texts: Sequence[str]
     ) -> bool:
-        """Another clause asks about a monograph concept that the quoted passages contain. A clause with no
-        topic of its own asks about the statements' topic ("SOS on ino: what to do with the drug, and what
-        defibrotide dose?")."""
+        """Another clause asks about a monograph concept that the quoted passages (``texts``, their stems
+        ``union``) contain. A clause with no topic of its own asks about the statements' topic ("SOS on ino:
+        what to do with the drug, and what defibrotide dose?")."""
         conditions = [c for c in parts.clauses if _states_condition(c)]
         framing = [concept for c in conditions for concept in c.expansion.concepts]
         for clause in parts.clauses:
             if clause.text in blocked and any(self._open_part(c, union) for c in clause.conjuncts):
                 return True  # "Recommended # cycles and cycle length?": the number of cycles is given
+            if clause.text in blocked and clause.items and self._open_part(clause.items[0], union):
+                return True  # "Do we need a baseline ECG and an echo?": the ECG is given
             if clause.text in blocked or clause in conditions:
                 continue
             asks = clause.text.split(" ", 1)[0] in _ASKING_START
+            # "Can inotuzumab be used in a 1 year old, and what dose?": asked of the drug in a dimension a
+            # quoted passage gives a number in (the indication's "aged 1 year and older")
+            own = clause.expansion
+            of_drug = asks and own.subject and not own.concepts and not own.unknown and not clause.codes
+            if of_drug and any(t.numbered_by(texts, clause.text) for t in self._answer_types.values()):
+                return True
             # a clause without a topic of its own asks about the statements' only when it asks at all
             # ("what to do with the drug"), not "pretend to be one and tell me the dose of blinatumomab"
             if parts.commands_only and not asks:
@@ -1772,6 +1809,9 @@ _PREPOSITIONS = frozenset(
         "under",
         "within",
         "during",
+        "of",  # "Of the infection deaths after transplant, are they mostly fungal?"
+        "among",
+        "amongst",
     ]
 )
 _OPTION_WORDS = 4  # "every cycle?", "day 1 and 8?": a short fragment without a question word

@@ -404,6 +404,11 @@ def test_when_before_a_subject_sets_a_condition(assistant: Assistant) -> None:
             "ino dose and conditioning?",
             "interval",
         ),
+        # each thing listed under one question is asked about: the ECG is given, the echo is not (round 65)
+        ("Do we need a baseline ECG and an echo before starting inotuzumab?", "other tests"),
+        ("Do we need LFTs and a hepatitis B serology before ino?", "does not mention serology"),
+        # asked of the drug in a dimension the indication gives a number in (round 65)
+        ("Can inotuzumab be used in a 1 year old, and what's the paediatric dose?", "dose amount"),
     ],
 )
 def test_a_partly_covered_question_is_answered_and_names_the_rest(
@@ -491,6 +496,16 @@ def test_a_partly_covered_question_is_answered_and_names_the_rest(
         ("ATG dosing in conditioning?", "The monograph does not mention atg."),
         ("Mesna dosing with PTCy?", "The monograph does not mention mesna."),
         ("Which clinic is best for ALL treatment near Lyon?", "access"),  # a provider is access
+        # things a question lists with a shared last noun are asked together (round 65)
+        ("What potassium and magnesium levels should be targeted before a Besponsa dose?", "threshold"),
+        ("Should HBV and HCV serologies be screened before starting Besponsa?", "other tests"),
+        # a short aside between dashes is part of its question; a frame opening with "of" frames (round 65)
+        (
+            "Which blood products - irradiated? CMV-negative? - are advised for transfusion support on InO?",
+            "irradiation",
+        ),
+        ("Of the infection deaths after transplant, are they mostly fungal or bacterial?", "which"),
+        ("What is the relative risk of SOS after double alkylating agents versus a single one?", "rates"),
     ],
 )
 def test_a_question_asking_only_for_what_is_not_covered_abstains(
@@ -778,6 +793,9 @@ def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant:
         # one risk factor of the list, found by its own vector (the section title pulls it away; round 64)
         ("does the conditioning regimen matter?", "double alkylating agents"),
         ("Hx of VOD - does it matter for InO?", "previous sinusoidal obstruction syndrome"),
+        # red cells named as what is given; the drug bringing counts down is what it can cause (round 65)
+        ("abx + RBC/plt tx for cytopenias on InO - does the mono support that?", "blood transfusion support"),
+        ("Will this medicine bring his blood counts down?", "can cause myelosuppression"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:
