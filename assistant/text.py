@@ -215,8 +215,8 @@ _TEXTSPEAK_WORDS = {"day": "today", "nite": "tonight", "night": "tonight"}
 # A temperature by its chart letter ("T 38.3", "T37.9C"): "temp", so that every reading of a temperature
 # applies (a body temperature in degrees Celsius; not "T 40 ms" nor "T3 N0")
 _CHART_TEMPERATURE = re.compile(
-    r"(?<![\w.])t ?(?=(?:3[5-9]|4[0-2])(?:\.\d+)?(?![\d.])"
-    r"(?! ?(?:(?:ms|mg|mcg|min|mins|kg|ml|mmol|umol|iu|u|x)\b|%)))"
+    r"(?<![\w.])t[ \t]*(?=(?:3[5-9]|4[0-2])(?:\.\d+)?(?![\d.])"
+    r"(?![ \t]*(?:(?:ms|mg|mcg|min|mins|kg|ml|mmol|umol|iu|u|x)\b|%)))"
 )
 
 
@@ -237,8 +237,8 @@ def normalise(text: str) -> str:
     "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
     "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
     u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"); "ALT/AST: 22/19" as
-    "ALT 22, AST 19"; "2day", "2moro" as the words; "for ALL or AML" as the disease. Whole tokens separated
-    by single spaces.
+    "ALT 22, AST 19"; "2day", "2moro" as the words; "T 38.3" as "temp 38.3"; "for ALL or AML" as the
+    disease. Whole tokens separated by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
     text = _ALL_DISEASE.sub("acute lymphoblastic leukemia", text)
@@ -806,6 +806,17 @@ def _within(word: str, target: str) -> bool:
         elif letter not in _VOWELS:
             return False
     return i == len(word)
+
+
+def letters_swapped(word: str, known: Collection[str]) -> str | None:
+    """The known word ``word`` is with two neighbouring letters swapped back ("ltfs" -> "lfts", "cylces" ->
+    "cycles"), the commonest typo of a fast typist; None when there is none, or more than one."""
+    found = {
+        swapped
+        for i in range(len(word) - 1)
+        if word[i] != word[i + 1] and (swapped := word[:i] + word[i + 1] + word[i] + word[i + 2 :]) in known
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def vowels_put_back(word: str, targets: Iterable[str]) -> str | None:

@@ -34,6 +34,7 @@ from ..text import (
     is_everyday_word,
     is_verb_form,
     join_split,
+    letters_swapped,
     list_markers,
     negates_word,
     normalise,
@@ -2615,7 +2616,13 @@ class Reader:
             # ... or a typo of a little everyday word ("rigors durign the infusion"), which would otherwise
             # read as a product's name; never another medicine's own short name ("blina")
             meant = None if self._names_drug([token]) else common_word_meant(token)
-            return unvowelled or meant or token
+            # ... or two of its letters swapped ("how many cylces", "LTFs abnormal": a short one only when it
+            # has no vowel, an abbreviation's; not an English word, "form", nor another language's, "alta")
+            swapped = None
+            unspoken = len(token) >= _SWAP_MIN or not set(token) & set("aeiouy")
+            if unspoken and not is_english_word(token) and not self._names_drug([token]):
+                swapped = letters_swapped(token, self._known)
+            return unvowelled or swapped or meant or token
         return self._nearest(token)
 
     def _nearest_uncached(self, token: str) -> str:
@@ -3043,6 +3050,7 @@ def _order(a: Span, b: Span) -> tuple[int, int]:
 
 
 _ACT_REACH = 6  # words after "with" where a procedure gone ahead with is named
+_SWAP_MIN = 5  # letters of a word read with two of its letters swapped ("cylces"; shorter: "ltfs")
 
 # Words before a severity word that tell it happened: "stop after anaphylaxis?", "following a grade 3?"
 _TOLD_AFTER = frozenset({"after", "following", "post", "since", "despite"})
