@@ -741,8 +741,8 @@ def _clause(
     conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
     # "do we need a baseline ECG and an echo": the things listed, each asked about (not "between the last
     # dose and the start of conditioning", one interval; nor "busulfan plus thiotepa", one regimen)
-    listed = [[]] if not joined and not _PAIRING & set(tokens) else []
-    for pair in pairs if listed else ():
+    listed: list[list[tuple[str, str]]] = [[]]
+    for pair in pairs:
         if pair[0] in _LISTING:
             listed.append([])
         else:
@@ -750,7 +750,7 @@ def _clause(
     listed = [p for p in listed if p]
     # ... each a noun phrase of its own: "a baseline ECG and an echo", not "potassium and magnesium levels",
     # "HBV and HCV serologies" or "fever and chills", whose last noun or asking words are the others' too
-    apart = all(p[0][0] in _ITEM_OPENERS for p in listed[1:])
+    apart = not joined and not _PAIRING & set(tokens) and all(p[0][0] in _ITEM_OPENERS for p in listed[1:])
     items = tuple(_clause(expander, p, codes_in) for p in listed) if len(listed) > 1 and apart else ()
     typed = " ".join(t for _, t in pairs if t)
     return Clause(
@@ -767,7 +767,7 @@ def _clause(
 
 _COORDINATORS = frozenset({"and", "plus", "+", "&"})  # join the parts of one clause
 _LISTING = frozenset({"and", "&"})  # join the things a clause lists ("or" offers a choice: ``_choice``)
-_ITEM_OPENERS = frozenset({"a", "an", "the", "any", "some", "its", "their", "his", "her"})
+_ITEM_OPENERS = frozenset({"a", "an", "the", "any", "some", "its", "their", "his", "her"})  # "and an echo"
 _REQUESTING = frozenset({"give", "show", "provide", "send", "quote"})  # "... and give me the incidence"
 _REQUESTED_FOR = frozenset({"me", "us"})
 _OWN_NOUN_PHRASE = frozenset({"the", "its", "their"})  # "... and the reported incidence": a thing of its own
