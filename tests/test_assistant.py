@@ -796,6 +796,8 @@ def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant:
         # red cells named as what is given; the drug bringing counts down is what it can cause (round 65)
         ("abx + RBC/plt tx for cytopenias on InO - does the mono support that?", "blood transfusion support"),
         ("Will this medicine bring his blood counts down?", "can cause myelosuppression"),
+        # the small veins of the liver named in lay words are where SOS is (round 65)
+        ("Can this leukemia drug block up the little veins inside the liver?", "fatal sinusoidal"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:
