@@ -709,15 +709,7 @@ def _clause(
 ) -> Clause:
     text = " ".join(t for t, _ in pairs)
     tokens = [t for t, _ in pairs]
-    pieces: list[list[tuple[str, str]]] = [[]]
-    joiners: list[tuple[str, str] | None] = [None]  # the coordinator before each piece
-    for pair in pairs:
-        if pair[0] in _COORDINATORS:
-            pieces.append([])
-            joiners.append(pair)
-        else:
-            pieces[-1].append(pair)
-    kept = [(j, p) for j, p in zip(joiners, pieces, strict=True) if p]
+    kept = _split_at(pairs, _COORDINATORS)
     pieces = [p for _, p in kept]
 
     def own_part(before: list[tuple[str, str]], p: list[tuple[str, str]]) -> bool:
@@ -741,13 +733,7 @@ def _clause(
     conjuncts = tuple(_clause(expander, p, codes_in) for p in pieces) if joined else ()
     # "do we need a baseline ECG and an echo": the things listed, each asked about (not "between the last
     # dose and the start of conditioning", one interval; nor "busulfan plus thiotepa", one regimen)
-    listed: list[list[tuple[str, str]]] = [[]]
-    for pair in pairs:
-        if pair[0] in _LISTING:
-            listed.append([])
-        else:
-            listed[-1].append(pair)
-    listed = [p for p in listed if p]
+    listed = [p for _, p in _split_at(pairs, _LISTING)]
     # ... each a noun phrase of its own: "a baseline ECG and an echo", not "potassium and magnesium levels",
     # "HBV and HCV serologies" or "fever and chills", whose last noun or asking words are the others' too
     apart = not joined and not _PAIRING & set(tokens) and all(p[0][0] in _ITEM_OPENERS for p in listed[1:])
@@ -765,12 +751,25 @@ def _clause(
     )
 
 
+def _split_at(
+    pairs: Sequence[tuple[str, str]], joiners: frozenset[str]
+) -> list[tuple[tuple[str, str] | None, list[tuple[str, str]]]]:
+    """The non-empty runs of ``pairs`` between the tokens in ``joiners``, each with the joiner before it."""
+    runs: list[tuple[tuple[str, str] | None, list[tuple[str, str]]]] = [(None, [])]
+    for pair in pairs:
+        if pair[0] in joiners:
+            runs.append((pair, []))
+        else:
+            runs[-1][1].append(pair)
+    return [(joiner, run) for joiner, run in runs if run]
+
+
 _COORDINATORS = frozenset({"and", "plus", "+", "&"})  # join the parts of one clause
 _LISTING = frozenset({"and", "&"})  # join the things a clause lists ("or" offers a choice: ``_choice``)
-_ITEM_OPENERS = frozenset({"a", "an", "the", "any", "some", "its", "their", "his", "her"})  # "and an echo"
 _REQUESTING = frozenset({"give", "show", "provide", "send", "quote"})  # "... and give me the incidence"
 _REQUESTED_FOR = frozenset({"me", "us"})
 _OWN_NOUN_PHRASE = frozenset({"the", "its", "their"})  # "... and the reported incidence": a thing of its own
+_ITEM_OPENERS = _OWN_NOUN_PHRASE | {"a", "an", "any", "some", "his", "her"}  # "... and an echo"
 _PAIRING = frozenset({"between", "both"})  # "between the last dose and the start of conditioning": one thing
 
 

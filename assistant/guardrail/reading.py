@@ -2615,12 +2615,13 @@ class Reader:
             unvowelled = None if is_everyday_word(token) else vowels_put_back(token, self._fuzzy_vocabulary)
             # ... or a typo of a little everyday word ("rigors durign the infusion"), which would otherwise
             # read as a product's name; never another medicine's own short name ("blina")
-            meant = None if self._names_drug([token]) else common_word_meant(token)
+            drug = self._names_drug([token])
+            meant = None if drug else common_word_meant(token)
             # ... or two of its letters swapped ("how many cylces", "LTFs abnormal": a short one only when it
             # has no vowel, an abbreviation's; not an English word, "form", nor another language's, "alta")
             swapped = None
             unspoken = len(token) >= _SWAP_MIN or not set(token) & set("aeiouy")
-            if unspoken and not is_english_word(token) and not self._names_drug([token]):
+            if unspoken and not drug and not is_english_word(token):
                 swapped = letters_swapped(token, self._known)
             return unvowelled or swapped or meant or token
         return self._nearest(token)
