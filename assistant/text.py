@@ -220,6 +220,11 @@ _CHART_TEMPERATURE = re.compile(
 )
 
 
+# A cycle by its chart abbreviation and number ("Cyc 3 D8", "cyc3", "Cx #3"): "cycle", so that every reading
+# of a cycle's number applies (not "cx" alone, which is also a cervix or a cancellation)
+_CYCLE_SHORT = re.compile(r"(?<![\w.])(?:cyc|cycl|cx)[ \t]*(?=#?[ \t]*\d{1,2}(?!\d|[.,]\d))")
+
+
 def _textspeak(match: re.Match[str]) -> str:
     return _TEXTSPEAK_WORDS.get(match.group(1), "tomorrow")
 
@@ -237,8 +242,8 @@ def normalise(text: str) -> str:
     "cycle three day eight", "day eight" and "grade three" in digits; punctuation said aloud ("comma",
     "question mark") as the mark; "IT methotrexate" -> "intrathecal methotrexate", "GOT 38 U/l" -> "sgot 38
     u l"; "12 / 15", "1,2 - 1,5 - 1,7" and "0.5 \u2191 0.9" as a series ("12 > 15"); "ALT/AST: 22/19" as
-    "ALT 22, AST 19"; "2day", "2moro" as the words; "T 38.3" as "temp 38.3"; "for ALL or AML" as the
-    disease. Whole tokens separated by single spaces.
+    "ALT 22, AST 19"; "2day", "2moro" as the words; "T 38.3" as "temp 38.3"; "Cyc 3" as "cycle 3"; "for
+    ALL or AML" as the disease. Whole tokens separated by single spaces.
     """
     text = _GOT.sub("SGOT", _INTRATHECAL.sub("intrathecal", _SLASHED_NAMES.sub(_paired, text)))
     text = _ALL_DISEASE.sub("acute lymphoblastic leukemia", text)
@@ -249,6 +254,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     text = _TEXTSPEAK.sub(_textspeak, text)
     text = _CHART_TEMPERATURE.sub("temp ", text)
+    text = _CYCLE_SHORT.sub("cycle ", text)
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _COMBINING.sub("", text)

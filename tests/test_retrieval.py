@@ -208,6 +208,9 @@ def test_amounts_of_time_are_read_in_one_unit_per_dimension(text: str, amounts: 
     ("typed", "normalised"),
     [
         ("T 38.3 during the infusion", "temp 38.3 during the infusion"),
+        ("Cyc 3 D8", "cycle 3 d 8"),  # a cycle by its chart abbreviation (round 66)
+        ("cyc3, cx #4", "cycle 3 , cycle 4"),
+        ("cx done", "cx done"),  # not without its number
         ("T38.3C", "temp 38.3 c"),
         ("1415 T 37.2 / 1430 T 37.3", "1415 temp 37.2 > 1430 temp 37.3"),
         ("pt T 39 now", "pt temp 39 now"),

@@ -142,6 +142,11 @@ _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
 # ... or a row of dated values after the test's name ("ALT (U/L): 11/02 96 H | 11/03 71 H | 11/05 39")
 _DATED_CELL = re.compile(rf"(?:{_TIME_CELL.pattern}):?\s+(\d+(?:[.,]\d+)?)(?:\s*[HL*!])?", re.IGNORECASE)
 _NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CELL.pattern})", re.IGNORECASE)
+# ... or joined by arrows in running text ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36"), one line at a time
+_ARROW = re.compile(r"\s*(?:->|=>|>|\u2192)\s*")
+_DATED_SERIES = re.compile(
+    rf"[A-Za-z][^\n|\t\d]*?\s*{_DATED_CELL.pattern}(?:{_ARROW.pattern}{_DATED_CELL.pattern})+", re.IGNORECASE
+)
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 # "150-400", "2.0 - 7.5", with the report's flag typed after it ("150-450 L"), or with the unit of the row
 # ("150-400 x10^3/uL")
@@ -406,6 +411,7 @@ class LabReader:
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
         apart by a tab, two spaces or a pipe ("Date | ALT | Plt", a markdown table, whose rule line under the
         header is skipped); a header names at least two tests; a row has as many cells."""
+        text = _DATED_SERIES.sub(self._dated_series, text)
         if "\t" not in text and "  " not in text and "|" not in text and ";" not in text:
             return text  # no cells: most messages
         lines = text.splitlines()
@@ -454,6 +460,11 @@ class LabReader:
         if header:
             out.append(" ".join(header))
         return "\n".join(out)
+
+    def _dated_series(self, match: re.Match[str]) -> str:
+        """A test's dated values joined by arrows ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36") read as the
+        row of dated cells it is ("ALT: 210 -> 120 -> 36"), so that a date is not read as a value."""
+        return self._dated_row(_ARROW.split(match.group(0))) or match.group(0)
 
     def _names_test(self, cell: str) -> bool:
         """A table cell names a test, with or without its unit: "ALT", "Bili (mg/dL)", "Bili umol/L",
