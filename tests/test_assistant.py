@@ -798,6 +798,8 @@ def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant:
         ("Will this medicine bring his blood counts down?", "can cause myelosuppression"),
         # the small veins of the liver named in lay words are where SOS is (round 65)
         ("Can this leukemia drug block up the little veins inside the liver?", "fatal sinusoidal"),
+        # the drug asked for itself, whatever words come after (round 66)
+        ("what exactly is this medicine, in simple words? the family keeps asking", "antibody-drug"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:
