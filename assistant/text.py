@@ -22,6 +22,7 @@ look-alike letters that retrieval never saw, and coverage counted words that BM2
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -821,6 +822,18 @@ def letters_swapped(word: str, known: Collection[str]) -> str | None:
         swapped
         for i in range(len(word) - 1)
         if word[i] != word[i + 1] and (swapped := word[:i] + word[i + 1] + word[i] + word[i + 2 :]) in known
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def letter_dropped(word: str, known: Collection[str]) -> str | None:
+    """The known word ``word`` is with one letter put back ("chils" -> "chills", "fevr" -> "fever"), a typo
+    as common as a swap; None when there is none, or more than one."""
+    found = {
+        typed
+        for i in range(len(word) + 1)
+        for letter in string.ascii_lowercase
+        if (typed := word[:i] + letter + word[i:]) in known
     }
     return found.pop() if len(found) == 1 else None
 

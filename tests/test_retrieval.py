@@ -269,6 +269,22 @@ def test_of_words_equally_near_a_typo_the_one_with_its_letters_swapped_wins() ->
 @pytest.mark.parametrize(
     ("typed", "meant"),
     [
+        ("chils", "chills"),  # one letter left out (round 66)
+        ("fevr", "fever"),
+        ("rash", None),  # known already: nothing to put back
+        ("fvrs", None),  # two letters away
+        ("bil", None),  # more than one word: "bili", "bile"
+    ],
+)
+def test_a_word_with_one_letter_left_out_is_the_known_word(typed: str, meant: str | None) -> None:
+    from assistant.text import letter_dropped
+
+    assert letter_dropped(typed, {"chills", "fever", "rash", "fevers", "bili", "bile"}) == meant
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
         ("durign", "during"),  # one edit from a common word
         ("cuase", "cause"),  # short: two letters swapped
         ("wiht", "with"),

@@ -34,6 +34,7 @@ from ..text import (
     is_everyday_word,
     is_verb_form,
     join_split,
+    letter_dropped,
     letters_swapped,
     list_markers,
     negates_word,
@@ -2623,7 +2624,12 @@ class Reader:
             unspoken = len(token) >= _SWAP_MIN or not set(token) & set("aeiouy")
             if unspoken and not drug and not is_english_word(token):
                 swapped = letters_swapped(token, self._known)
-            return unvowelled or swapped or meant or token
+            # ... or one of its letters left out ("chils and fevr during the infusion"), in a word of four
+            # letters or more that is no English word nor a medicine's name
+            dropped = None
+            if len(token) >= _DROP_MIN and not drug and not is_english_word(token):
+                dropped = letter_dropped(token, self._known)
+            return unvowelled or swapped or dropped or meant or token
         return self._nearest(token)
 
     def _nearest_uncached(self, token: str) -> str:
@@ -3052,6 +3058,7 @@ def _order(a: Span, b: Span) -> tuple[int, int]:
 
 _ACT_REACH = 6  # words after "with" where a procedure gone ahead with is named
 _SWAP_MIN = 5  # letters of a word read with two of its letters swapped ("cylces"; shorter: "ltfs")
+_DROP_MIN = 4  # letters of a word read with one of its letters left out ("fevr")
 
 # Words before a severity word that tell it happened: "stop after anaphylaxis?", "following a grade 3?"
 _TOLD_AFTER = frozenset({"after", "following", "post", "since", "despite"})
