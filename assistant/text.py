@@ -221,9 +221,19 @@ _CHART_TEMPERATURE = re.compile(
 )
 
 
-# A cycle by its chart abbreviation and number ("Cyc 3 D8", "cyc3", "Cx #3"): "cycle", so that every reading
-# of a cycle's number applies (not "cx" alone, which is also a cervix or a cancellation)
-_CYCLE_SHORT = re.compile(r"(?<![\w.])(?:cyc|cycl|cx)[ \t]*(?=#?[ \t]*\d{1,2}(?!\d|[.,]\d))")
+# A cycle by its chart abbreviation, with its number or ordinal ("Cyc 3 D8", "cyc3", "3rd cyc", "Cx #3"):
+# "cycle", so that every reading of a cycle applies (not alone: "cx" is also a cervix or a cancellation,
+# "CYC 500 mg" cyclophosphamide)
+_CYCLE_SHORT = re.compile(
+    r"(?<![\w.])(?:cycl?|cx)[ \t]*(?=#?[ \t]*\d{1,2}(?!\d|[.,]\d))"
+    r"|(?<![\w.])(?P<ordinal>(?:\d(?:st|nd|rd|th)|next|last|first|second|third|fourth|fifth)[ \t]+)"
+    r"cycl?(?![a-z])"
+)
+_CYCLES_SHORT = re.compile(r"(?<![\w.])cycs(?![a-z])")
+
+
+def _cycle_word(match: re.Match[str]) -> str:
+    return (match.group("ordinal") or "") + "cycle "
 
 
 def _textspeak(match: re.Match[str]) -> str:
@@ -255,7 +265,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_FOLD)).lower().translate(_FOLD)
     text = _TEXTSPEAK.sub(_textspeak, text)
     text = _CHART_TEMPERATURE.sub("temp ", text)
-    text = _CYCLE_SHORT.sub("cycle ", text)
+    text = _CYCLES_SHORT.sub("cycles", _CYCLE_SHORT.sub(_cycle_word, text))
     if not text.isascii():  # only non-ASCII text can hold format characters (category Cf)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _COMBINING.sub("", text)

@@ -211,6 +211,9 @@ def test_amounts_of_time_are_read_in_one_unit_per_dimension(text: str, amounts: 
         ("Cyc 3 D8", "cycle 3 d 8"),  # a cycle by its chart abbreviation (round 66)
         ("cyc3, cx #4", "cycle 3 , cycle 4"),
         ("cx done", "cx done"),  # not without its number
+        ("3rd cyc InO, next cyc when", "3 rd cycle ino , next cycle when"),  # ... or its ordinal
+        ("CYC 500 mg", "cyc 500 mg"),  # cyclophosphamide
+        ("2 cycs done", "2 cycles done"),
         ("T38.3C", "temp 38.3 c"),
         ("1415 T 37.2 / 1430 T 37.3", "1415 temp 37.2 > 1430 temp 37.3"),
         ("pt T 39 now", "pt temp 39 now"),

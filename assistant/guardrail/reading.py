@@ -202,6 +202,9 @@ _FUNCTION_WORDS = frozenset(
         "he",
         "she",
         "they",
+        # the reaction itself, said again: "and if it's a severe one?"
+        "one",
+        "ones",
     ]
 )
 
