@@ -539,7 +539,7 @@ def split_question(
     return QuestionParts(
         premise=_premise(expander, question),
         premise_told=_told_by_monograph(question),
-        asking=_with_carried(expander, asking_text, joined),
+        asking=expander.expand(joined),
         context=expander.expand(" ".join([*(" ".join(t for t, _ in s) for s in statements), *hints])),
         clauses=tuple(_clause(expander, c, codes_in) for c in clauses if c),
         asking_text=asking_text,
@@ -547,22 +547,6 @@ def split_question(
         commands_only=commands_only,
         stated=" ".join(t for s in statements for t, _ in s),
     )
-
-
-def _with_carried(expander: QueryExpander, asked: str, joined: str) -> Expansion:
-    """What a follow-up asks: its own concepts, and the earlier turn's topic as ONE concept that any of its
-    terms satisfies ("IRR during C1D1, fever and chills" then "how long should we keep watching her after
-    that?": watching, in that setting). Else the earlier turn's several terms outweigh the one the question
-    brings, and the passage that names them all is quoted instead of the one that answers it."""
-    full = expander.expand(joined)
-    if joined == asked:
-        return full
-    own = expander.expand(asked).concepts
-    carried = [c for c in full.concepts if c not in own]
-    if not own or len(carried) < 2:
-        return full
-    setting = tuple(dict.fromkeys(phrase for concept in carried for phrase in concept))
-    return replace(full, concepts=[*(c for c in full.concepts if c in own), setting])
 
 
 _ELLIPTICAL = _QUESTION_WORDS | frozenset({"often", "frequently", "long", "soon", "exactly", "much", "many"})

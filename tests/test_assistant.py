@@ -858,24 +858,6 @@ def test_a_generic_noun_after_a_question_on_cycles_follows_it_up(assistant: Assi
     assert any("number of treatment cycles" in q.text for q in answer.quotes)
 
 
-@pytest.mark.parametrize(
-    ("earlier", "question", "quoted"),
-    [
-        ("IRR during C1D1 of InO, fever and chills", "how long should we keep watching her after?", "1 hour"),
-        ("what happens to counts on InO?", "any supportive measures mentioned?", "transfusion support"),
-    ],
-)
-def test_a_follow_up_asks_its_own_concept_in_the_earlier_setting(
-    assistant: Assistant, earlier: str, question: str, quoted: str
-) -> None:
-    """The earlier turn's several terms are one setting, so the concept the follow-up brings (watching,
-    support) decides which passage answers (round 66)."""
-    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "ok"}]
-    answer = assistant.ask(question, history=history)
-    assert not answer.abstained, answer.metadata
-    assert any(quoted in q.text for q in answer.quotes), [q.text for q in answer.quotes]
-
-
 def test_a_setting_named_without_negation_is_still_answered(assistant: Assistant) -> None:
     answer = assistant.ask("How many cycles of inotuzumab are recommended before transplant?")
     assert not answer.abstained
