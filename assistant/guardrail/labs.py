@@ -145,8 +145,11 @@ _NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CEL
 # ... or joined by arrows in running text ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36"), one line at a time
 _ARROW = re.compile(r"\s*(?:->|=>|>|\u2192)\s*")
 _DATED_SERIES = re.compile(
-    rf"[A-Za-z][^\n|\t\d]*?\s*{_DATED_CELL.pattern}(?:{_ARROW.pattern}{_DATED_CELL.pattern})+", re.IGNORECASE
+    rf"[A-Za-z][^\n|\t\d]{{0,30}}?\s*{_DATED_CELL.pattern}(?:{_ARROW.pattern}{_DATED_CELL.pattern})+",
+    re.IGNORECASE,
 )
+# ... looked for only where a date and a value stand before an arrow (the pattern above is slow on long text)
+_DATED_ARROW = re.compile(r"\d[/.-]\d{1,2}\s+\d[\d.,]*\s*[HL*!]?\s*(?:->|=>|>|\u2192)")
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 # "150-400", "2.0 - 7.5", with the report's flag typed after it ("150-450 L"), or with the unit of the row
 # ("150-400 x10^3/uL")
@@ -411,7 +414,8 @@ class LabReader:
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
         apart by a tab, two spaces or a pipe ("Date | ALT | Plt", a markdown table, whose rule line under the
         header is skipped); a header names at least two tests; a row has as many cells."""
-        text = _DATED_SERIES.sub(self._dated_series, text)
+        if _DATED_ARROW.search(text):
+            text = _DATED_SERIES.sub(self._dated_series, text)
         if "\t" not in text and "  " not in text and "|" not in text and ";" not in text:
             return text  # no cells: most messages
         lines = text.splitlines()
