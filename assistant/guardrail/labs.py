@@ -145,7 +145,8 @@ _NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CEL
 # ... or joined by arrows in running text ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36"), one line at a time
 _ARROW = re.compile(r"\s*(?:->|=>|>|\u2192)\s*")
 _DATED_SERIES = re.compile(
-    rf"[A-Za-z][^\n|\t\d]{{0,30}}?\s*{_DATED_CELL.pattern}(?:{_ARROW.pattern}{_DATED_CELL.pattern})+",
+    rf"(?<![A-Za-z])[A-Za-z][A-Za-z ()/]{{0,30}}?:?\s*{_DATED_CELL.pattern}"
+    rf"(?:{_ARROW.pattern}{_DATED_CELL.pattern})+",
     re.IGNORECASE,
 )
 # ... looked for only where a date and a value stand before an arrow (the pattern above is slow on long text)
@@ -468,7 +469,13 @@ class LabReader:
     def _dated_series(self, match: re.Match[str]) -> str:
         """A test's dated values joined by arrows ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36") read as the
         row of dated cells it is ("ALT: 210 -> 120 -> 36"), so that a date is not read as a value."""
-        return self._dated_row(_ARROW.split(match.group(0))) or match.group(0)
+        text = match.group(0)
+        named = text[: re.search(r"\d", text).start()]  # the test's name is among the words before the values
+        for word in re.finditer(r"(?<![A-Za-z])[A-Za-z]", named):  # ("note ALT: ...": from "ALT")
+            row = self._dated_row(_ARROW.split(text[word.start() :]))
+            if row:
+                return text[: word.start()] + row
+        return text
 
     def _names_test(self, cell: str) -> bool:
         """A table cell names a test, with or without its unit: "ALT", "Bili (mg/dL)", "Bili umol/L",
