@@ -150,7 +150,7 @@ _DATED_SERIES = re.compile(
     re.IGNORECASE,
 )
 # ... looked for only where a date and a value stand before an arrow (the pattern above is slow on long text)
-_DATED_ARROW = re.compile(r"\d[/.-]\d{1,2}\s+\d[\d.,]*\s*[HL*!]?\s*(?:->|=>|>|\u2192)")
+_DATED_ARROW = re.compile(rf"\d[/.-]\d{{1,2}}\s+\d[\d.,]*\s*[HL*!]?{_ARROW.pattern}")
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 # "150-400", "2.0 - 7.5", with the report's flag typed after it ("150-450 L"), or with the unit of the row
 # ("150-400 x10^3/uL")
