@@ -232,6 +232,7 @@ class Guardrail:
         earlier = self._same_patient(asked, earlier)
         asked = self._apart(asked, earlier)
         asked = self._corrected_value(asked, earlier)
+        asked = self._value_alone(asked, question, earlier)
         earlier = self._corrected_cycle(asked, earlier)
         asked = self._counted_cycles(asked, earlier)
         asked = _elliptical(asked, question, earlier)
@@ -403,7 +404,7 @@ class Guardrail:
             for t in earlier
         ]
 
-    def _corrected_value(self, asked: Reading, earlier: list[Reading]) -> Reading:
+    def _corrected_value(self, asked: Reading, earlier: list[Reading], label: str = "correction") -> Reading:
         """ "bili 2.9" then "sorry typo, it's 0.9": a number given in a correction replaces the value of the
         latest earlier lab reading, or of the one whose value it names ("plt 95, ANC 2.6" then "sorry, 295
         not 95"), and is read against the same limits."""
@@ -419,7 +420,7 @@ class Guardrail:
             # entered wrong, corrected value 245 ... BILI 9": 245, not the bilirubin's 9); the later on a tie
             pairs = ((v, m) for v in reversed(asked.restated) for m in reversed(own))
             value, last = max(pairs, key=lambda p: _likeness(*p))
-            return self._replaced(asked, last, value)
+            return self._replaced(asked, last, value, label)
         told = {m.analyte for m in turns[-1].mentions if m.analyte}
         # "that plt 60 was from someone else's sheet; hers was 260": the value told before, quoted to put
         # it right
@@ -432,7 +433,7 @@ class Guardrail:
         ]
         if quoted and asked.restated:
             value = next((n for n in asked.restated if n not in quoted[-1].words.split()), None)
-            return self._replaced(asked, quoted[-1], value) if value is not None else asked
+            return self._replaced(asked, quoted[-1], value, label) if value is not None else asked
         if any(m.analyte in told for m in asked.mentions):
             return asked  # it gives a corrected test's value itself ("correction - ALT is 25, not 250")
         readings = [m for turn in turns for m in turn.mentions if m.analyte and m.reason]
@@ -445,9 +446,19 @@ class Guardrail:
             last = _mistyped(value, [m for m in turns[-1].mentions if m.analyte and m.reason])
         if value is None:
             return asked
-        return self._replaced(asked, last, value)
+        return self._replaced(asked, last, value, label)
 
-    def _replaced(self, asked: Reading, last: Mention, value: str) -> Reading:
+    def _value_alone(self, asked: Reading, question: str, earlier: list[Reading]) -> Reading:
+        """ "ALT 40 yesterday" then "today 41. go?": a value told alone with its time is the new value of the
+        test told before, read as a repeat is (as "now 0.7" is within one message)."""
+        if asked.corrects or not asked.loose_numbers or any(m.analyte for m in asked.mentions):
+            return asked
+        if not self._reader.value_alone(question):
+            return asked
+        newer = self._corrected_value(replace(asked, corrects=True), earlier, "a newer value")
+        return replace(newer, corrects=False)
+
+    def _replaced(self, asked: Reading, last: Mention, value: str, label: str = "correction") -> Reading:
         """``asked`` with ``last`` read again with the corrected ``value``; ``last`` itself is dropped when it
         was read from ``asked``'s own text."""
         words = last.words.split()
@@ -456,7 +467,7 @@ class Guardrail:
             words[said[0][0] : said[0][1]] = ["0"]
         text = _NUMBER.sub(value, " ".join(words), count=1)
         read = [m for m in self._reader.read(text).mentions if m.analyte == last.analyte]
-        corrected = [replace(m, reason=f"correction: {m.reason}") for m in read]
+        corrected = [replace(m, reason=f"{label}: {m.reason}") for m in read]
         return replace(asked, mentions=(*(m for m in asked.mentions if m is not last), *corrected))
 
     def _first_names(self, texts: Sequence[str]) -> frozenset[str]:

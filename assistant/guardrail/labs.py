@@ -141,16 +141,24 @@ _TIME_CELL = re.compile(
 _LATEST_CELL = re.compile(r"today|now|current", re.IGNORECASE)
 # ... or a row of dated values after the test's name ("ALT (U/L): 11/02 96 H | 11/03 71 H | 11/05 39")
 _DATED_CELL = re.compile(rf"(?:{_TIME_CELL.pattern}):?\s+(\d+(?:[.,]\d+)?)(?:\s*[HL*!])?", re.IGNORECASE)
-_NAMED_FIRST = re.compile(rf"(?P<name>[A-Za-z][^|\t\d]*?)\s*(?P<cell>{_DATED_CELL.pattern})", re.IGNORECASE)
-# ... or joined by arrows in running text ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36"), one line at a time
-_ARROW = re.compile(r"\s*(?:->|=>|>|\u2192)\s*")
+# (its unit in brackets may hold digits: "ANC (x10^9/L): D1 4.6")
+_NAMED_FIRST = re.compile(
+    rf"(?P<name>[A-Za-z](?:[^|\t\d(]|\([^)|\t]*\))*?)\s*(?P<cell>{_DATED_CELL.pattern})", re.IGNORECASE
+)
+# ... or joined by arrows or commas in running text ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36", "ALT 18/03 34,
+# 25/03 51, 01/04 76", "ANC (x10^9/L): D1 4.6, D8 1.3, D15 0.9"), one line at a time
+_ARROW = re.compile(r"\s*(?:->|=>|>|\u2192|,)\s*")
 _DATED_SERIES = re.compile(
-    rf"(?<![A-Za-z])[A-Za-z][A-Za-z ()/]{{0,30}}?:?\s*{_DATED_CELL.pattern}"
+    rf"(?<![A-Za-z])[A-Za-z][A-Za-z ()/]{{0,30}}?(?:\s*\([^()\n]{{0,15}}\))?:?\s*{_DATED_CELL.pattern}"
     rf"(?:{_ARROW.pattern}{_DATED_CELL.pattern})+",
     re.IGNORECASE,
 )
-# ... looked for only where a date and a value stand before an arrow (the pattern above is slow on long text)
-_DATED_ARROW = re.compile(rf"\d[/.-]\d{{1,2}}\s+\d[\d.,]*\s*[HL*!]?{_ARROW.pattern}")
+# ... looked for only where a date or a day and a value stand before an arrow or a comma and another date or
+# day (the pattern above is slow on long text)
+_DATED_ARROW = re.compile(
+    rf"(?:\d[/.-]\d{{1,2}}|(?<![a-z])d(?:ay)? ?\d{{1,2}})\s+\d[\d.,]*\s*[HL*!]?{_ARROW.pattern}(?:\d|d)",
+    re.IGNORECASE,
+)
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
 # "150-400", "2.0 - 7.5", with the report's flag typed after it ("150-450 L"), or with the unit of the row
 # ("150-400 x10^3/uL")
@@ -228,6 +236,13 @@ _TIMES = (
 # A value written a few words after its name ("platelets this morning were 35", "ALT in ukat/L: today 2.9
 # ukat/L", "ANC, repeated twice today, is still only 0.7"): words, commas and colons only, in one sentence.
 _NOW = frozenset({"now", "today", "currently"})
+# ... or a follow-up that opens with a value and its time, naming no test ("ALT 40 yesterday", then "today 41.
+# go?", "41 this morning"): the value of the test told before
+_ALONE = re.compile(
+    r"^(?:(?:and|so|ok|okay|but|update) )?(?:(?:now|today|todays|currently|this morning|this am|tonight)"
+    r"(?: (?:its|is|s|at|of|was))? \d+(?:\.\d+)?(?: (?P<after>\S+))?"
+    r"|\d+(?:\.\d+)? (?:now|today|this morning|this am|tonight)(?= |$))"
+)
 _SENTENCE_END = re.compile(r"[.;?!]")
 _UPPER = ("uln", "upper")
 _LOWER = ("lln", "lower")
@@ -405,6 +420,12 @@ class LabReader:
         """Words after a number that make it a duration, count or unit rather than a value ("6 hours")."""
         return self._limits.value_words.not_after
 
+    def value_alone(self, text: str) -> bool:
+        """The text opens with a value and its time and no test's name ("today 41. go?"); not a duration or
+        a count ("now 3 days since the dose")."""
+        match = _ALONE.match(normalise(text))
+        return bool(match) and match.group("after") not in self.not_values_before
+
     @property
     def other_tests(self) -> frozenset[str]:
         """Tests with no limit here ("INR", "QTc"): clinical words, not names of other products."""
@@ -467,8 +488,8 @@ class LabReader:
         return "\n".join(out)
 
     def _dated_series(self, match: re.Match[str]) -> str:
-        """A test's dated values joined by arrows ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36") read as the
-        row of dated cells it is ("ALT: 210 -> 120 -> 36"), so that a date is not read as a value."""
+        """A test's dated values joined by arrows or commas ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36") read
+        as the row of dated cells it is ("ALT: 210 -> 120 -> 36"), so that a date is not read as a value."""
         text = match.group(0)
         named = text[: re.search(r"\d", text).start()]  # the test's name is among the words before the values
         for word in re.finditer(r"(?<![A-Za-z])[A-Za-z]", named):  # ("note ALT: ...": from "ALT")

@@ -682,6 +682,10 @@ class Reader:
             tokens[span.start : span.end] = [MASK] * (span.end - span.start)
         return Doc.of(tokens, surface, dashed)
 
+    def value_alone(self, text: str) -> bool:
+        """A follow-up that opens with a value and its time and names no test ("today 41. go?")."""
+        return self._labs.value_alone(text)
+
     def grades(self, text: str) -> bool:
         """The text says how severe something is ("a severe one?", "the mild ones?")."""
         doc = self._doc(text)
