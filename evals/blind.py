@@ -152,6 +152,7 @@ DEV_QA = (
     SETS / "blind_dev119_qa.jsonl",  # round 64 (written at its start)
     SETS / "blind_dev120_qa.jsonl",  # round 65 (written at its start)
     SETS / "blind_dev121_qa.jsonl",  # round 66 (written at its start)
+    SETS / "blind_dev122_qa.jsonl",  # round 67 (written at its start)
 )
 # The answerability score is fitted on these (``make calibrate``): every development set. Until round 24
 # it was the sets up to round 12 only: fitted with sets 28 and 29 too, asking about more things at once no
@@ -271,6 +272,7 @@ DEV_GUARDRAIL = (
     SETS / "blind_dev100_guardrail.yaml",  # round 64 (written at its start)
     SETS / "blind_dev101_guardrail.yaml",  # round 65 (written at its start)
     SETS / "blind_dev102_guardrail.yaml",  # round 66 (written at its start)
+    SETS / "blind_dev103_guardrail.yaml",  # round 67 (written at its start)
 )
 # Each final blind pair was written after a round of logic changes and measured once, right then; the
 # thresholds file has a section per pair.
@@ -413,7 +415,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "round 52, set 55 after round 53, set 56 after round 54, set 57 after round 55, set 58 after "
         "round 56, set 59 after round 57, set 60 during round 58, set 61 during round 59, set 62 during "
         "round 60, set 63 during round 61, set 64 during round 62, set 65 during round 63, set 66 during "
-        "round 64, set 67 during round 65 and set 68 during round 66 (each read only "
+        "round 64, set 67 during round 65, set 68 during round 66 and set 69 during round 67 (each read only "
         "after its round's last "
         "change); earlier sets "
         "are re-run here with the current logic). "
@@ -454,7 +456,7 @@ def render(columns: dict[str, dict[str, Any]]) -> str:
         "question sets 116 and 117 and guardrail sets 97 and 98 drove round 62, question set 118 and "
         "guardrail set 99 drove round 63, question set 119 and guardrail set 100 drove round 64, "
         "question set 120 and guardrail set 101 drove round 65, question set 121 and guardrail set 102 drove "
-        "round 66).",
+        "round 66, question set 122 and guardrail set 103 drove round 67).",
         "",
         "## Answers",
         "",
