@@ -800,6 +800,10 @@ def test_a_later_dose_after_a_severe_reaction_is_answered_by_the_rule(assistant:
         ("Can this leukemia drug block up the little veins inside the liver?", "fatal sinusoidal"),
         # the drug asked for itself, whatever words come after (round 66)
         ("what exactly is this medicine, in simple words? the family keeps asking", "antibody-drug"),
+        # risk factors asked with the verb or the comparison after the risk; the drug's own risk (round 67)
+        ("75 yo F, 3 prior lines of therapy. Which of her features raise SOS risk?", "Risk factors include"),
+        ("in which patients the risk of SOS is more high with this medicine?", "Risk factors include"),
+        ("What is the main liver risk with inotuzumab ozogamicin?", "fatal sinusoidal"),
     ],
 )
 def test_what_the_monograph_gives_is_answered(assistant: Assistant, question: str, quoted: str) -> None:
