@@ -345,6 +345,7 @@ FINALS = {
     "final blind 66": ((SETS / "blind_final66_qa.jsonl",), (SETS / "blind_final66_guardrail.yaml",)),
     "final blind 67": ((SETS / "blind_final67_qa.jsonl",), (SETS / "blind_final67_guardrail.yaml",)),
     "final blind 68": ((SETS / "blind_final68_qa.jsonl",), (SETS / "blind_final68_guardrail.yaml",)),
+    "final blind 69": ((SETS / "blind_final69_qa.jsonl",), (SETS / "blind_final69_guardrail.yaml",)),
 }
 THRESHOLDS = EVALS_DIR / "thresholds_blind.yaml"
 DEFAULT_OUT = EVALS_DIR / "results" / "latest"
