@@ -147,16 +147,17 @@ _NAMED_FIRST = re.compile(
 )
 # ... or joined by arrows or commas in running text ("ALT: 02/06 210 -> 09/06 120 -> 16/06 36", "ALT 18/03 34,
 # 25/03 51, 01/04 76", "ANC (x10^9/L): D1 4.6, D8 1.3, D15 0.9"), one line at a time
-_ARROW = re.compile(r"\s*(?:->|=>|>|\u2192|,)\s*")
+_SERIES_JOIN = re.compile(r"\s*(?:->|=>|>|\u2192|,)\s*")
 _DATED_SERIES = re.compile(
     rf"(?<![A-Za-z])[A-Za-z][A-Za-z ()/]{{0,30}}?(?:\s*\([^()\n]{{0,15}}\))?:?\s*{_DATED_CELL.pattern}"
-    rf"(?:{_ARROW.pattern}{_DATED_CELL.pattern})+",
+    rf"(?:{_SERIES_JOIN.pattern}{_DATED_CELL.pattern})+",
     re.IGNORECASE,
 )
 # ... looked for only where a date or a day and a value stand before an arrow or a comma and another date or
 # day (the pattern above is slow on long text)
-_DATED_ARROW = re.compile(
-    rf"(?:\d[/.-]\d{{1,2}}|(?<![a-z])d(?:ay)? ?\d{{1,2}})\s+\d[\d.,]*\s*[HL*!]?{_ARROW.pattern}(?:\d|d)",
+_SERIES_HINT = re.compile(
+    rf"(?:\d[/.-]\d{{1,2}}|(?<![a-z])d(?:ay)? ?\d{{1,2}})\s+\d[\d.,]*\s*[HL*!]?"
+    rf"{_SERIES_JOIN.pattern}(?:\d|d)",
     re.IGNORECASE,
 )
 _VALUE_CELL = re.compile(r"\d+(?:[.,]\d+)?(?: ?[HL*!])?")
@@ -436,7 +437,7 @@ class LabReader:
         "06:00  0.9 L  63 L  72 H" is "Time 06:00, Neut 0.9 L, Plt 63 L, ALT 72 H." Columns are cells
         apart by a tab, two spaces or a pipe ("Date | ALT | Plt", a markdown table, whose rule line under the
         header is skipped); a header names at least two tests; a row has as many cells."""
-        if _DATED_ARROW.search(text):
+        if _SERIES_HINT.search(text):
             text = _DATED_SERIES.sub(self._dated_series, text)
         if "\t" not in text and "  " not in text and "|" not in text and ";" not in text:
             return text  # no cells: most messages
@@ -493,7 +494,7 @@ class LabReader:
         text = match.group(0)
         named = text[: re.search(r"\d", text).start()]  # the test's name is among the words before the values
         for word in re.finditer(r"(?<![A-Za-z])[A-Za-z]", named):  # ("note ALT: ...": from "ALT")
-            row = self._dated_row(_ARROW.split(text[word.start() :]))
+            row = self._dated_row(_SERIES_JOIN.split(text[word.start() :]))
             if row:
                 return text[: word.start()] + row
         return text
